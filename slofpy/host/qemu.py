@@ -1,0 +1,231 @@
+"""`QemuBackend`: a host that answers SLOF's hcalls the way QEMU 7.2's pseries machine does.
+
+State, as in QEMU's SpaprMachineState:
+
+* the initial tree (the seed) and its size, `fdt_initial_size`, set by `reset()` and by CAS;
+* the current tree: the blob SLOF handed over with H_UPDATE_DT (`stored_blob`) if any, else
+  the seed. Reset and CAS throw the stored blob away.
+
+KVMPPC_H_UPDATE_DT (host.md 1.3 and 1.7): clear the top 4 bits of the address, read the
+40-byte header, take `totalsize`. A size over twice `fdt_initial_size` is refused with
+H_PARAMETER; so is a blob that libfdt's `fdt_check_full()` rejects (the linked pylibfdt
+decides what valid means). A header or blob that runs past guest memory is refused with
+H_PARAMETER too. Otherwise the blob is stored and H_SUCCESS returned; `fdt_initial_size`
+does not change. A refused blob leaves the stored one as it was.
+
+The lookups QEMU makes in the current tree afterwards are `interrupt_controller_phandle()`
+(PHB hotplug) and `rtas_base()` (FWNMI).
+
+The machine's devices come from the seed: RTAS tokens from /rtas, VIO units (vty, nvram,
+v-scsi ...) from /vdevice, PCI functions and DMA windows from the PHB nodes. Before the
+first `reset()` there is no machine: every blob is refused (twice a zero initial size),
+no RTAS token is known, and the consoles accept any terminal number.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+from slofpy.host import tree
+from slofpy.host.backend import HostBackend
+from slofpy.host.pci import PciBus
+from slofpy.host.rtas import RtasServices, rtas_tokens
+from slofpy.host.tce import TceTables
+from slofpy.host.vio import VioBus
+from slofpy.hv.memory import GuestMemory, real_address
+from slofpy.hv.numbers import H_HARDWARE, H_PARAMETER, H_SUCCESS
+
+CAS_UPDATE_HEADER = (1).to_bytes(4, "big")
+"""The header QEMU puts before the tree in SLOF's CAS buffer: version_id = 1."""
+
+
+class SeedError(ValueError):
+    """The blob given to `reset()` is not a valid flattened device tree."""
+
+
+class QemuBackend(HostBackend):
+    """QEMU's pseries machine, as far as SLOF's hcalls can see it."""
+
+    name = "qemu"
+
+    def __init__(self, console_output: TextIO | None = None,
+                 clock: Callable[[], float] = time.time):
+        super().__init__(console_output)
+        self.clock = clock
+        self.seed: bytes | None = None
+        self.fdt_initial_size = 0
+        self.fdt_size = 0
+        self.trace: list[str] = []
+        self._stored: bytes | None = None
+        self.nvram = bytearray()
+        self._build_machine(None)
+
+    # --- machine state -------------------------------------------------------------------
+
+    def _build_machine(self, seed: bytes | None) -> None:
+        """(Re)create the devices from `seed` (no devices for None)."""
+        self.tce_tables = TceTables()
+        if seed is None:
+            self.vio = VioBus()
+            self.pci = PciBus()
+            tokens: dict[int, str] = {}
+        else:
+            self.vio = VioBus.from_tree(seed, self.tce_tables)
+            self.pci = PciBus.from_tree(seed, self.tce_tables)
+            tokens = rtas_tokens(seed)
+        if len(self.nvram) != self.vio.nvram_size:
+            # NVRAM keeps its contents across resets, as a machine's does.
+            self.nvram = bytearray(self.vio.nvram_size)
+        self.rtas_services = RtasServices(
+            tokens, self.vio, self.pci, self.tce_tables, self.nvram,
+            console_write=self.write_console, request_halt=self._request_halt,
+            clock=self.clock,
+        )
+
+    def _request_halt(self, reason: str) -> None:
+        self.halt_reason = reason
+
+    def reset(self, seed: bytes) -> None:
+        """Machine reset with initial tree `seed`: the stored blob is discarded.
+
+        Raises `SeedError` if `seed` is not a valid FDT. Only its first `totalsize` bytes
+        count (QEMU packs its tree, so that is the whole of it).
+        """
+        if len(seed) < tree.FDT_HEADER_SIZE:
+            raise SeedError(f"seed of {len(seed)} bytes is shorter than an FDT header")
+        size = tree.header_totalsize(seed)
+        blob = bytes(seed[:size])
+        error = tree.check_full(blob)  # a seed shorter than totalsize fails here too
+        if error:
+            raise SeedError(f"seed is not a valid FDT (libfdt error {error})")
+        self.seed = blob
+        self.fdt_initial_size = size
+        self.fdt_size = size
+        self._stored = None
+        self.halt_reason = None
+        self._build_machine(blob)
+
+    @property
+    def stored_blob(self) -> bytes | None:
+        """The blob the guest handed over with H_UPDATE_DT since the last reset or CAS."""
+        return self._stored
+
+    @property
+    def current_blob(self) -> bytes | None:
+        """QEMU's current tree: the stored blob, else the seed (None before any reset)."""
+        return self._stored if self._stored is not None else self.seed
+
+    @property
+    def quiesced(self) -> bool:
+        """Whether RTAS quiesce has run since the last reset."""
+        return self.rtas_services.quiesce_count > 0
+
+    def interrupt_controller_phandle(self) -> int:
+        """The phandle PHB hotplug would use: /interrupt-controller's in the current tree.
+
+        Before any reset there is no tree; QEMU's own trees use PHANDLE_INTC (0x1111), so
+        that is the answer then. Raises `tree.TreeLookupError` where QEMU reports an error
+        (no such node, or no phandle).
+        """
+        blob = self.current_blob
+        if blob is None:
+            return tree.PHANDLE_INTC
+        return tree.interrupt_controller_phandle(blob)
+
+    def rtas_base(self) -> int:
+        """/rtas "linux,rtas-base" of the current tree, as FWNMI reads it; 0 when absent."""
+        blob = self.current_blob
+        return 0 if blob is None else tree.rtas_base(blob)
+
+    def accepted_blob(self, blob: bytes) -> None:
+        """Called with each blob H_UPDATE_DT accepts, after storing it. Default: nothing."""
+
+    # --- hcalls --------------------------------------------------------------------------
+
+    def update_dt(self, memory: GuestMemory, addr: int) -> int:
+        """KVMPPC_H_UPDATE_DT; see the module docstring."""
+        addr = real_address(addr)
+        header = memory.read(addr, tree.FDT_HEADER_SIZE)
+        size = tree.header_totalsize(header)
+        magic = int.from_bytes(header[:4], "big")
+        if size > 2 * self.fdt_initial_size:
+            self.trace.append(f"update-dt refused: old blob {self.fdt_initial_size} bytes, "
+                              f"new blob {size} bytes, magic {magic:#x} (too big)")
+            return H_PARAMETER
+        blob = memory.read(addr, size)
+        error = tree.check_full(blob)
+        if error:
+            self.trace.append(f"update-dt refused: old blob {self.fdt_initial_size} bytes, "
+                              f"new blob {size} bytes, magic {magic:#x} "
+                              f"(fdt_check_full {error})")
+            return H_PARAMETER
+        self._stored = blob
+        self.fdt_size = size
+        self.trace.append(f"update-dt: new blob {size} bytes")
+        self.accepted_blob(blob)
+        return H_SUCCESS
+
+    def rtas(self, memory: GuestMemory, args_addr: int) -> int:
+        """KVMPPC_H_RTAS; see slofpy.host.rtas."""
+        return self.rtas_services.call(memory, real_address(args_addr))
+
+    def cas(self, memory: GuestMemory, vector_addr: int, buffer_addr: int,
+            buffer_size: int) -> int:
+        """KVMPPC_H_CAS, without negotiation: the seed comes back as QEMU's new tree.
+
+        The option vectors are not parsed. The buffer gets the 4-byte update header
+        (version 1) and the tree; the stored blob is dropped and the tree's size becomes
+        `fdt_initial_size`. Where QEMU would exit (buffer under 4 bytes, or too small for
+        the tree) this sets `halt_reason` and returns H_PARAMETER. With no seed yet there is
+        no tree to send: H_HARDWARE.
+        """
+        if self.seed is None:
+            return H_HARDWARE
+        if buffer_size < len(CAS_UPDATE_HEADER):
+            self.halt_reason = "error: SLOF provided insufficient CAS buffer"
+            return H_PARAMETER
+        if len(CAS_UPDATE_HEADER) + len(self.seed) > buffer_size:
+            self.halt_reason = "error: CAS buffer too small for the device tree"
+            return H_PARAMETER
+        memory.write(buffer_addr, CAS_UPDATE_HEADER + self.seed)
+        self._stored = None
+        self.fdt_initial_size = len(self.seed)
+        self.fdt_size = len(self.seed)
+        self.trace.append(f"cas: sent tree of {len(self.seed)} bytes")
+        return H_SUCCESS
+
+    def _console_ok(self, termno: int) -> bool:
+        return self.seed is None or self.vio.vty(termno) is not None
+
+    def put_term_char(self, termno: int, data: bytes) -> int:
+        """H_PUT_TERM_CHAR to a vty of the machine (H_PARAMETER for any other number)."""
+        if not self._console_ok(termno):
+            return H_PARAMETER
+        return super().put_term_char(termno, data)
+
+    def get_term_char(self, termno: int) -> tuple[int, bytes]:
+        """H_GET_TERM_CHAR from a vty of the machine (H_PARAMETER for any other number)."""
+        if not self._console_ok(termno):
+            return H_PARAMETER, b""
+        return super().get_term_char(termno)
+
+    def put_tce(self, liobn: int, ioba: int, tce: int) -> int:
+        """H_PUT_TCE into the machine's DMA windows."""
+        return self.tce_tables.put(liobn, ioba, tce)
+
+    def get_tce(self, liobn: int, ioba: int) -> tuple[int, int]:
+        """H_GET_TCE from the machine's DMA windows."""
+        return self.tce_tables.get(liobn, ioba)
+
+    def reg_crq(self, unit: int, queue_addr: int, queue_size: int) -> int:
+        """H_REG_CRQ on the machine's VIO bus."""
+        return self.vio.reg_crq(unit, queue_addr, queue_size)
+
+    def free_crq(self, unit: int) -> int:
+        """H_FREE_CRQ on the machine's VIO bus."""
+        return self.vio.free_crq(unit)
+
+    def send_crq(self, unit: int, message: bytes) -> int:
+        """H_SEND_CRQ on the machine's VIO bus (kept, not answered)."""
+        return self.vio.send_crq(unit, message)

@@ -1,0 +1,119 @@
+"""Read-only queries on flattened device-tree blobs, done with libfdt (pylibfdt).
+
+The host backends use these on QEMU's initial tree (the seed) and on the blob SLOF hands
+over with H_UPDATE_DT. Only libfdt's read-only calls are used, so SLOF's layout (strings
+block before the struct block) is fine.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libfdt
+
+FDT_HEADER_SIZE = 40
+"""Bytes in a version-17 FDT header (10 big-endian u32 fields)."""
+
+PHANDLE_INTC = 0x1111
+"""QEMU's fixed phandle for /interrupt-controller in the trees it builds (PHANDLE_INTC)."""
+
+
+class TreeLookupError(LookupError):
+    """A lookup QEMU makes in the current tree failed; the message is QEMU's."""
+
+
+def check_full(blob: bytes) -> int:
+    """libfdt's fdt_check_full() on the whole of `blob`: 0 if valid, else -FDT_ERR_*."""
+    if len(blob) == 0:
+        # Nothing to check; libfdt says TRUNCATED without touching the buffer.
+        return -int(libfdt.TRUNCATED)
+    return int(libfdt.fdt_check_full(bytearray(blob), len(blob)))
+
+
+def header_totalsize(header: bytes) -> int:
+    """The totalsize field (big-endian u32 at offset 4) of an FDT header."""
+    return int.from_bytes(header[4:8], "big")
+
+
+def open_tree(blob: bytes) -> libfdt.Fdt:
+    """A libfdt view of `blob` (which must pass `check_full`)."""
+    return libfdt.Fdt(bytearray(blob))
+
+
+def child_nodes(fdt: libfdt.Fdt, parent: int) -> Iterator[int]:
+    """Offsets of the direct children of node `parent`."""
+    child = fdt.first_subnode(parent, quiet=(libfdt.NOTFOUND,))
+    while child >= 0:
+        yield child
+        child = fdt.next_subnode(child, quiet=(libfdt.NOTFOUND,))
+
+
+def descendant_nodes(fdt: libfdt.Fdt, parent: int) -> Iterator[int]:
+    """Offsets of every node below `parent`, depth first."""
+    for child in child_nodes(fdt, parent):
+        yield child
+        yield from descendant_nodes(fdt, child)
+
+
+def node_properties(fdt: libfdt.Fdt, node: int) -> dict[str, bytes]:
+    """The properties of `node` as name -> value (the first of any duplicate names)."""
+    found: dict[str, bytes] = {}
+    prop = fdt.first_property_offset(node, quiet=(libfdt.NOTFOUND,))
+    while prop >= 0:
+        item = fdt.get_property_by_offset(prop)
+        found.setdefault(item.name, bytes(item))
+        prop = fdt.next_property_offset(prop, quiet=(libfdt.NOTFOUND,))
+    return found
+
+
+def cells(value: bytes) -> list[int]:
+    """A property value as big-endian u32 cells (a trailing partial cell is ignored)."""
+    return [int.from_bytes(value[i:i + 4], "big") for i in range(0, len(value) - 3, 4)]
+
+
+def combine_cells(values: list[int]) -> int:
+    """Cells (most significant first) joined into one integer."""
+    number = 0
+    for value in values:
+        number = (number << 32) | value
+    return number
+
+
+def strings(value: bytes) -> list[str]:
+    """A property value as its list of NUL-terminated strings."""
+    return [part.decode("latin-1") for part in value.split(b"\0")[:-1]] if value else []
+
+
+def node_name(fdt: libfdt.Fdt, node: int) -> str:
+    """The node's name with unit address ("vty@71000000")."""
+    return str(fdt.get_name(node))
+
+
+def interrupt_controller_phandle(blob: bytes) -> int:
+    """The phandle QEMU's PHB hotplug takes from `blob` (spapr_irq_get_phandle).
+
+    The root's subnode "interrupt-controller" (libfdt also matches
+    "interrupt-controller@<unit>"), then its phandle ("phandle", else "linux,phandle",
+    exactly 4 bytes). Raises `TreeLookupError` where QEMU reports an error.
+    """
+    fdt = open_tree(blob)
+    node = fdt.subnode_offset(0, "interrupt-controller", quiet=(libfdt.NOTFOUND,))
+    if node < 0:
+        raise TreeLookupError(
+            'Can\'t find node "interrupt-controller": ' + libfdt.fdt_strerror(node)
+        )
+    phandle = int(fdt.get_phandle(node))
+    if phandle == 0:
+        raise TreeLookupError('Can\'t get phandle of node "interrupt-controller"')
+    return phandle
+
+
+def rtas_base(blob: bytes) -> int:
+    """/rtas "linux,rtas-base" in `blob` as QEMU's FWNMI code reads it; 0 when absent."""
+    fdt = open_tree(blob)
+    node = fdt.path_offset("/rtas", quiet=(libfdt.NOTFOUND,))
+    if node < 0:
+        return 0
+    value = fdt.getprop(node, "linux,rtas-base", quiet=(libfdt.NOTFOUND,))
+    if isinstance(value, int) or len(value) < 4:
+        return 0
+    return int.from_bytes(bytes(value)[:4], "big")
