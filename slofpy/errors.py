@@ -1,0 +1,96 @@
+"""Forth errors: the THROW codes slofpy uses, their texts, and the exception classes.
+
+Inside the VM every error is a `Throw` carrying a THROW code (and, for ABORT", a message).
+An error nobody catches leaves the VM as one `ForthError`, the single exception class of the
+public API: it carries the code, the Forth source file and line, and the word being run.
+"""
+from __future__ import annotations
+
+# THROW codes: SLOF's where SLOF has one, the Forth 2012 table elsewhere.
+ERROR_TEXTS: dict[int, str] = {
+    -1: "aborted",
+    -2: "aborted",
+    -3: "stack overflow",
+    -4: "stack underflow",
+    -5: "return stack overflow",
+    -6: "return stack underflow",
+    -7: "do-loops nested too deeply",
+    -8: "dictionary overflow",
+    -9: "invalid memory address",
+    -10: "division by zero",
+    -11: "result out of range",
+    -12: "argument type mismatch",
+    -13: "undefined word",
+    -14: "interpreting a compile-only word",
+    -15: "invalid FORGET",
+    -16: "attempt to use zero-length string as a name",
+    -17: "pictured numeric output string overflow",
+    -18: "parsed string overflow",
+    -19: "definition name too long",
+    -20: "write to a read-only location",
+    -21: "unsupported operation",
+    -22: "control structure mismatch",
+    -23: "address alignment exception",
+    -24: "invalid numeric argument",
+    -25: "return stack imbalance",
+    -26: "loop parameters unavailable",
+    -27: "invalid recursion",
+    -28: "user interrupt",
+    -29: "compiler nesting",
+    -31: ">BODY used on non-CREATEd definition",
+    -32: "invalid name argument",
+    -37: "file I/O exception",
+    -38: "non-existent file",
+    -39: "unexpected end of file",
+    -49: "search-order overflow",
+    -50: "search-order underflow",
+    -56: "QUIT",
+    -58: "[IF], [ELSE], or [THEN] exception",
+    -256: "execution timed out",
+    321: "claim failed",
+}
+
+UNDEFINED_WORD = -13
+
+
+def error_text(code: int, message: str | None = None) -> str:
+    """The text an uncaught THROW prints."""
+    if message:
+        return message
+    return ERROR_TEXTS.get(code, f"exception {code}")
+
+
+class Throw(Exception):
+    """A Forth THROW in flight inside the VM."""
+
+    def __init__(self, code: int, message: str | None = None, word: str | None = None):
+        super().__init__(code, message)
+        self.code = code
+        self.message = message
+        self.word = word
+
+
+class ForthError(Exception):
+    """An uncaught Forth error, as the public API and the command line report it.
+
+    Attributes: ``code`` (the THROW code), ``text`` (what went wrong), ``file`` and ``line``
+    (where in Forth source; None when typed or evaluated from a string with no name),
+    ``word`` (the word being interpreted or run, when known).
+    """
+
+    def __init__(self, code: int, text: str, file: str | None = None,
+                 line: int | None = None, word: str | None = None):
+        self.code = code
+        self.text = text
+        self.file = file
+        self.line = line
+        self.word = word
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        where = ""
+        if self.file is not None:
+            where = f"{self.file}:{self.line}: "
+        if self.word:
+            return f"{where}{self.word}? {self.text}"
+        return f"{where}{self.text}"

@@ -1,0 +1,143 @@
+"""Machine: one Forth VM plus where its sources are found, as users and tools drive it.
+
+    >>> from slofpy import Machine
+    >>> m = Machine()
+    >>> m.evaluate("1 2 +")
+    >>> m.stack
+    [3]
+
+Errors a user can cause come out as one `ForthError` (code, text, Forth file and line, word);
+after one the VM is reset to a usable state: empty stacks, interpreting, no half-made
+definition.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .errors import ForthError, Throw, error_text
+from .vm import VM
+from .vm import layout as L
+from .vm.outer import evaluate_text, include_file
+from .vm.words.control import to_throw
+from .vm.words.io import Bye
+
+__all__ = ["Machine", "ForthError", "Bye"]
+
+
+class Machine:
+    """A Forth VM with SLOF's dialect. Output goes to `output` (a function taking text) or,
+    without one, is collected for `take_output()`."""
+
+    def __init__(self, memory_size: int = L.DEFAULT_MEMORY_SIZE,
+                 heap_size: int = L.DEFAULT_HEAP_SIZE,
+                 include_path: Iterable[str | os.PathLike] = (),
+                 output: Callable[[str], None] | None = None):
+        self.vm = VM(memory_size=memory_size, heap_size=heap_size, output=output)
+        self.vm.search_path = [Path(p) for p in include_path]
+
+    # ---------------------------------------------------------------- running Forth
+    def evaluate(self, text: str, name: str | None = None, line: int = 1) -> None:
+        """Interpret Forth text. With a name, errors are reported as name:line."""
+        self._run(lambda: evaluate_text(self.vm, text.encode("latin-1"), name=name,
+                                        first_line=line))
+
+    def include(self, path: str | os.PathLike) -> None:
+        """Load a Forth source file (pre-processed, evaluated as one string)."""
+        p = Path(path)
+        if not p.is_file():
+            raise ForthError(-38, f"{p}: file not found")
+        self._run(lambda: include_file(self.vm, p))
+
+    def execute(self, name: str) -> None:
+        """Run one word by name."""
+        def go():
+            from .vm.dictionary import find
+            hit = find(self.vm, name.encode("latin-1"))
+            if hit is None:
+                raise Throw(-13, word=name)
+            self.vm.execute(hit[0])
+        self._run(go)
+
+    def _run(self, action: Callable[[], None]) -> None:
+        vm = self.vm
+        try:
+            action()
+        except Bye:
+            raise
+        except BaseException as e:
+            t = to_throw(e)
+            if t is None:
+                raise
+            self.recover()
+            raise self._error(e, t) from None
+        finally:
+            vm.flush()
+
+    def _error(self, e: BaseException, t: Throw) -> ForthError:
+        where = getattr(e, "forth_where", None) or getattr(t, "forth_where", None)
+        word = t.word or getattr(e, "forth_word", None) or getattr(t, "forth_word", None)
+        file, line = where if where else (None, None)
+        return ForthError(t.code, error_text(t.code, t.message), file, line, word or None)
+
+    def recover(self) -> None:
+        """Put the VM back into a usable state after an uncaught error."""
+        vm = self.vm
+        from .vm.compiler import abandon_temp_compiles
+        abandon_temp_compiles(vm, 0)
+        vm.s.clear()
+        vm.rs.clear()
+        vm.rbase = 0
+        vm.control.clear()
+        vm.sources.clear()
+        if vm.defining is not None and vm.cell(L.STATE):
+            lfa, xt, wid = vm.defining
+            vm.set_cell(L.DP, lfa)
+            vm.defining = None
+        vm.set_cell(L.STATE, 0)
+        vm.set_cell(L.SRC_TOP, L.SOURCES)
+
+    # ---------------------------------------------------------------- state
+    @property
+    def stack(self) -> list[int]:
+        """The data stack, bottom first."""
+        return list(self.vm.s)
+
+    def push(self, *values: int) -> None:
+        for v in values:
+            self.vm.s.append(((v + L.SIGN64) & L.MASK64) - L.SIGN64)
+
+    def pop(self) -> int:
+        if not self.vm.s:
+            raise ForthError(-4, error_text(-4))
+        return self.vm.s.pop()
+
+    def take_output(self) -> str:
+        """Output collected since the last call (when no output function was given)."""
+        return self.vm.take_output()
+
+    def read(self, addr: int, length: int) -> bytes:
+        try:
+            return self.vm.read(addr, length)
+        except Throw as t:
+            raise ForthError(t.code, error_text(t.code)) from None
+
+    def write(self, addr: int, data: bytes) -> None:
+        try:
+            self.vm.write(addr, data)
+        except Throw as t:
+            raise ForthError(t.code, error_text(t.code)) from None
+
+    def cell(self, addr: int) -> int:
+        return int.from_bytes(self.read(addr, 8), "big", signed=True)
+
+    def set_cell(self, addr: int, value: int) -> None:
+        self.write(addr, (value & L.MASK64).to_bytes(8, "big"))
+
+    @property
+    def include_path(self) -> list[Path]:
+        return self.vm.search_path
+
+    def add_include_dir(self, path: str | os.PathLike) -> None:
+        self.vm.search_path.append(Path(path))

@@ -1,0 +1,15 @@
+"""Big-endian cell access on a bytearray: the packers every part of the engine shares."""
+import struct
+
+_Q = struct.Struct(">q")
+_UQ = struct.Struct(">Q")
+_L = struct.Struct(">I")
+_W = struct.Struct(">H")
+U = _Q.unpack_from      # signed 64-bit
+P = _Q.pack_into
+UU = _UQ.unpack_from    # unsigned 64-bit
+PU = _UQ.pack_into
+UL = _L.unpack_from     # unsigned 32-bit
+PL = _L.pack_into
+UW = _W.unpack_from     # unsigned 16-bit
+PW = _W.pack_into

@@ -1,0 +1,393 @@
+"""The VM: memory, stacks, the primitives' namespace, and execution of threaded code.
+
+A colon definition is threaded code in VM memory: a sequence of cells, each an xt, some
+followed by inline data (LIT's number, a branch target, a string). `run_threaded` walks it
+with an explicit return stack of real addresses, so return-stack tricks behave as in a
+classic threaded Forth. Hot definitions may also get generated Python code (see jit.py);
+that is a cache of the threaded form and is dropped when a store lands in its range.
+"""
+from __future__ import annotations
+
+import sys
+import types
+from typing import Callable
+
+from ..errors import Throw
+from . import layout as L
+from . import words as _words  # noqa: F401  (fills the table)
+from .words.table import BUILTINS
+
+from .cells import U, P, UU, PU, UL, PL, UW, PW
+M = L.MASK64
+SB = L.SIGN64
+
+DATA_STACK_CELLS = 4096
+RETURN_STACK_CELLS = 4096
+
+
+def _snippet_source(b, index: int) -> str:
+    body = "\n".join("    " + line for line in b.code.split("\n"))
+    return f"def _p{index}():\n{body}\n"
+
+
+# All snippet primitives compiled once per process into one code object; each VM runs it
+# in its own namespace, so the functions see that VM's stacks and memory as globals.
+_SNIPPET_INDEX = [i for i, b in enumerate(BUILTINS) if b.code is not None]
+_PRIM_CODE = compile("".join(_snippet_source(BUILTINS[i], i) for i in _SNIPPET_INDEX),
+                     "<slofpy primitives>", "exec")
+
+# kinds of the words the inner interpreter carries out itself
+SPECIAL = {}
+for _i, _b in enumerate(BUILTINS):
+    if _b.code is None and _b.func is None:
+        SPECIAL[_b.name.lower()] = L.PRIM_BASE + _i
+K_LIT = SPECIAL["lit"]
+K_EXIT = SPECIAL["exit"]
+K_BRANCH = SPECIAL["branch"]
+K_0BRANCH = SPECIAL["0branch"]
+K_DO = SPECIAL["(do)"]
+K_QDO = SPECIAL["(?do)"]
+K_LOOP = SPECIAL["(loop)"]
+K_PLOOP = SPECIAL["(+loop)"]
+K_LEAVE = SPECIAL["leave"]
+K_QLEAVE = SPECIAL["?leave"]
+K_SLIT = SPECIAL["(sliteral)"]
+K_DOTO = SPECIAL["(to)"]
+K_EXECUTE = SPECIAL["execute"]
+K_DOES = SPECIAL["(does>)"]
+
+
+class VM:
+    """One Forth virtual machine. See the module docstring; Machine wraps it for users."""
+
+    Throw = Throw
+
+    def __init__(self, memory_size: int = L.DEFAULT_MEMORY_SIZE,
+                 heap_size: int = L.DEFAULT_HEAP_SIZE,
+                 output: Callable[[str], None] | None = None):
+        self.heap_size = heap_size
+        if memory_size < L.DICTIONARY + heap_size + 0x100000 or memory_size > 1 << 32:
+            raise ValueError("memory size must leave room for the dictionary and stay below 4 GiB")
+        self.mem = bytearray(memory_size)
+        self.size = memory_size
+        self.s: list[int] = []
+        self.rs: list[int] = []
+        self.rbase = 0
+        self.codepages = bytearray((memory_size >> 12) + 1)
+        self.out_parts: list[str] = []
+        self.output = output
+        self.input_line: Callable[[], str | None] | None = None
+        self.key_buffer = b""
+        self.ns: dict = {}
+        self._build_namespace()
+        self._init_state()
+
+    # ------------------------------------------------------------------ namespace & prims
+    def _build_namespace(self) -> None:
+        ns = self.ns
+        ns.update(s=self.s, rs=self.rs, mem=self.mem, vm=self, MS=self.size, U=U, P=P,
+                  UU=UU, PU=PU, UL=UL, PL=PL, UW=UW, PW=PW, SB=SB, M=M, CP=self.codepages,
+                  Throw=Throw)
+        exec(_PRIM_CODE, ns)
+        self.prims: list = [None] * (L.PRIM_BASE + len(BUILTINS))
+        for i, b in enumerate(BUILTINS):
+            if b.code is not None:
+                self.prims[L.PRIM_BASE + i] = ns[f"_p{i}"]
+            elif b.func is not None:
+                self.prims[L.PRIM_BASE + i] = types.MethodType(b.func, self)
+        self.jit_code: dict[int, Callable[[], None]] = {}
+        self.jit_counts: dict[int, int] = {}
+        self.jit_ranges: dict[int, int] = {}   # start of compiled body -> end
+        self.jit_enabled = True
+
+    def _init_state(self) -> None:
+        from .dictionary import init_dictionary
+        self.find_cache: dict[bytes, tuple[int, bool] | None] = {}
+        self.wid_cache: dict[int, tuple[int, dict[bytes, int]]] = {}
+        self.xt_names: dict[int, int] = {}
+        self.control: list[tuple] = []
+        self.sources: list = []
+        self.temp_compiles: list[tuple] = []
+        self.defining = None
+        self.markers: dict = {}
+        self.vocabularies: dict[int, int] = {}
+        self.search_path: list = []
+        self.defines: dict[bytes, bytes] = {}
+        self.last_error = None
+        init_dictionary(self)
+        self._bootstrap()
+
+    def _bootstrap(self) -> None:
+        """Small pieces of threaded code the defining words point at, then kernel.fs."""
+        from .dictionary import comma, align, here
+        from .outer import evaluate_text
+        from pathlib import Path
+
+        def does_code(*names: str) -> int:
+            align(self)
+            start = here(self)
+            for n in names:
+                comma(self, self.builtin_xt[n])
+            comma(self, self.builtin_xt["exit"])
+            return start
+
+        self.field_does = does_code("(field)")
+        self.marker_does = does_code("(marker)")
+        self.struct_does = does_code("(structure)")
+        self.vocabulary_does = does_code("(vocabulary)")
+        kernel = Path(__file__).resolve().parent.parent / "kernel" / "kernel.fs"
+        evaluate_text(self, kernel.read_bytes(), name="<kernel>/kernel.fs")
+        from .dictionary import find
+        self.emit_defer = find(self, b"emit")[0]
+
+    # ------------------------------------------------------------------ memory helpers
+    def cell(self, addr: int) -> int:
+        if addr < 0 or addr > self.size - 8:
+            raise Throw(-9)
+        return U(self.mem, addr)[0]
+
+    def set_cell(self, addr: int, value: int) -> None:
+        if addr < 0 or addr > self.size - 8:
+            raise Throw(-9)
+        P(self.mem, addr, ((value + SB) & M) - SB)
+        if self.codepages[addr >> 12]:
+            self.code_store(addr, 8)
+
+    def read(self, addr: int, length: int) -> bytes:
+        if length < 0 or addr < 0 or addr + length > self.size:
+            raise Throw(-9)
+        return bytes(self.mem[addr:addr + length])
+
+    def write(self, addr: int, data: bytes) -> None:
+        if addr < 0 or addr + len(data) > self.size:
+            raise Throw(-9)
+        self.mem[addr:addr + len(data)] = data
+        self.code_store(addr, len(data))
+
+    def code_store(self, addr: int, length: int) -> None:
+        """A store landed at addr: drop generated code whose threaded body it may change."""
+        if not self.jit_ranges:
+            return
+        first = addr >> 12
+        last = (addr + max(length, 1) - 1) >> 12
+        if not any(self.codepages[first:last + 1]):
+            return
+        end = addr + length
+        for start, stop in list(self.jit_ranges.items()):
+            if start < end and addr < stop:
+                self.drop_jit(start)
+
+    def drop_jit(self, body: int) -> None:
+        self.jit_ranges.pop(body, None)
+        self.jit_code.pop(body - 8, None)
+        self.jit_counts[body - 8] = -1_000_000   # do not compile it again soon
+
+    # ------------------------------------------------------------------ output
+    def emit_text(self, text: str) -> None:
+        self.out_parts.append(text)
+        if self.output is not None and (len(self.out_parts) > 256 or "\n" in text):
+            self.flush()
+
+    def flush(self) -> None:
+        if self.output is not None and self.out_parts:
+            self.output("".join(self.out_parts))
+            self.out_parts.clear()
+
+    def take_output(self) -> str:
+        text = "".join(self.out_parts)
+        self.out_parts.clear()
+        return text
+
+    # ------------------------------------------------------------------ execution
+    def execute(self, xt: int) -> None:
+        """Run the word whose execution token is xt."""
+        mem = self.mem
+        if xt < 0 or xt > self.size - 8:
+            raise Throw(-9)
+        k = U(mem, xt)[0]
+        if L.PRIM_BASE <= k < len(self.prims):
+            fn = self.prims[k]
+            if fn is not None:
+                fn()
+                return
+            if k == K_EXECUTE:
+                self.execute(self.s.pop())
+                return
+            raise Throw(-21, "this word only works inside a definition")
+        if k == L.K_COLON:
+            code = self.jit_code.get(xt)
+            if code is not None:
+                code()
+            else:
+                self.run_threaded(xt + 8, xt)
+        elif k == L.K_VARIABLE:
+            self.s.append(xt + 8)
+        elif k == L.K_CONSTANT or k == L.K_VALUE:
+            self.s.append(U(mem, xt + 8)[0])
+        elif k == L.K_DEFER or k == L.K_ALIAS:
+            target = U(mem, xt + 8)[0]
+            if target == 0:
+                raise Throw(-21, "deferred word not set")
+            self.execute(target)
+        elif k == L.K_CREATE:
+            self.s.append(xt + 16)
+            does = U(mem, xt + 8)[0]
+            if does:
+                self.run_threaded(does, 0)
+        elif k == L.K_BUFFER:
+            self.s.append(U(mem, xt + 8)[0])
+        elif k == L.K_2CONSTANT:
+            self.s.append(U(mem, xt + 8)[0])
+            self.s.append(U(mem, xt + 16)[0])
+        else:
+            raise Throw(-21, f"not an execution token: {xt:x}")
+
+    def run_threaded(self, ip: int, xt: int = 0) -> None:
+        """Walk threaded code from ip until the EXIT that returns from this level."""
+        mem = self.mem
+        s = self.s
+        rs = self.rs
+        prims = self.prims
+        nprims = len(prims)
+        execute = self.execute
+        jit_code = self.jit_code
+        base = len(rs)
+        saved_rbase = self.rbase
+        self.rbase = base
+        if self.jit_enabled and xt:
+            self.count_call(xt)
+        try:
+            while True:
+                x = U(mem, ip)[0]
+                ip += 8
+                k = U(mem, x)[0]
+                if k < nprims and k >= L.PRIM_BASE:
+                    fn = prims[k]
+                    if fn is not None:
+                        fn()
+                        continue
+                    if k == K_LIT:
+                        s.append(U(mem, ip)[0])
+                        ip += 8
+                    elif k == K_0BRANCH:
+                        if s.pop():
+                            ip += 8
+                        else:
+                            ip = U(mem, ip)[0]
+                    elif k == K_BRANCH:
+                        ip = U(mem, ip)[0]
+                        if len(s) > DATA_STACK_CELLS:
+                            raise Throw(-3)
+                    elif k == K_EXIT:
+                        if len(rs) <= base:
+                            return
+                        ip = rs.pop()
+                    elif k == K_LOOP:
+                        i = rs[-1] + 1
+                        if i == SB:
+                            i = -SB
+                        if i == rs[-2]:
+                            del rs[-3:]
+                            ip += 8
+                        else:
+                            rs[-1] = i
+                            ip = U(mem, ip)[0]
+                    elif k == K_DO:
+                        i = s.pop()
+                        rs.append(U(mem, ip)[0])
+                        rs.append(s.pop())
+                        rs.append(i)
+                        ip += 8
+                    elif k == K_QDO:
+                        i = s.pop()
+                        lim = s.pop()
+                        if i == lim:
+                            ip = U(mem, ip)[0]
+                        else:
+                            rs.append(U(mem, ip)[0])
+                            rs.append(lim)
+                            rs.append(i)
+                            ip += 8
+                    elif k == K_PLOOP:
+                        n = s.pop()
+                        lim = rs[-2]
+                        d = ((rs[-1] - lim + SB) & M) - SB
+                        e = d + n
+                        if (d < 0 <= e) if n >= 0 else (e < 0 <= d):
+                            del rs[-3:]
+                            ip += 8
+                            continue
+                        rs[-1] = ((lim + e + SB) & M) - SB
+                        ip = U(mem, ip)[0]
+                    elif k == K_SLIT:
+                        n = U(mem, ip)[0]
+                        s.append(ip + 8)
+                        s.append(n)
+                        ip = (ip + 8 + n + 7) & ~7
+                    elif k == K_LEAVE:
+                        ip = rs[-3]
+                        del rs[-3:]
+                    elif k == K_QLEAVE:
+                        if s.pop():
+                            ip = rs[-3]
+                            del rs[-3:]
+                    elif k == K_DOTO:
+                        target = U(mem, ip)[0] + 8
+                        ip += 8
+                        P(mem, target, s.pop())
+                        if self.codepages[target >> 12]:
+                            self.code_store(target, 8)
+                    elif k == K_EXECUTE:
+                        x = s.pop()
+                        if x >= 0 and x <= self.size - 8 and U(mem, x)[0] == L.K_COLON \
+                                and x not in jit_code:
+                            if len(rs) > RETURN_STACK_CELLS:
+                                raise Throw(-5)
+                            rs.append(ip)
+                            ip = x + 8
+                        else:
+                            execute(x)
+                    elif k == K_DOES:
+                        self.set_does(ip)
+                        if len(rs) <= base:
+                            return
+                        ip = rs.pop()
+                    else:
+                        raise Throw(-21)
+                elif k == L.K_COLON:
+                    code = jit_code.get(x)
+                    if code is not None:
+                        code()
+                        continue
+                    if len(rs) > RETURN_STACK_CELLS:
+                        raise Throw(-5)
+                    if len(s) > DATA_STACK_CELLS:
+                        raise Throw(-3)
+                    rs.append(ip)
+                    ip = x + 8
+                    if self.jit_enabled:
+                        self.count_call(x)
+                elif k == L.K_VALUE or k == L.K_CONSTANT:
+                    s.append(U(mem, x + 8)[0])
+                elif k == L.K_VARIABLE:
+                    s.append(x + 8)
+                else:
+                    execute(x)
+        finally:
+            self.rbase = saved_rbase
+
+    def count_call(self, xt: int) -> None:
+        n = self.jit_counts.get(xt, 0) + 1
+        self.jit_counts[xt] = n
+        if n == 3:
+            from .jit import compile_definition
+            compile_definition(self, xt)
+
+    def set_does(self, code_addr: int) -> None:
+        xt = self.cell(L.LAST_XT)
+        if self.cell(xt) != L.K_CREATE:
+            raise Throw(-31)
+        self.set_cell(xt + 8, code_addr)
+
+
+sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))

@@ -1,0 +1,243 @@
+"""The dictionary: word headers, data space, wordlists, the search order and lookup.
+
+Header layout (see layout.py): link, flags, count, name, padding, then the code field (xt).
+A wordlist id (wid) is the address of two cells: the newest word's link-field address, and
+the link to the wordlist created before it. Lookup is case-insensitive and names keep their
+case. Python caches lookups per wordlist and per search order; both are derived from memory
+and rebuilt when the words they saw change.
+"""
+from __future__ import annotations
+
+from ..errors import Throw
+from . import layout as L
+from .words.table import BUILTINS
+
+
+def init_dictionary(vm) -> None:
+    """Lay out a fresh memory: system variables, heap bounds, the FORTH wordlist and every
+    built-in word."""
+    sc = vm.set_cell
+    heap_size = vm.heap_size if hasattr(vm, "heap_size") else L.DEFAULT_HEAP_SIZE
+    heap_start = vm.size - heap_size
+    sc(L.DP, L.DICTIONARY)
+    sc(L.BASE, 16)
+    sc(L.STATE, 0)
+    sc(L.LATEST, 0)
+    sc(L.FORTH_WID, 0)
+    sc(L.FORTH_WID + 8, 0)
+    sc(L.WORDLISTS, L.FORTH_WID)
+    sc(L.CURRENT, L.FORTH_WID)
+    sc(L.NORDER, 1)
+    sc(L.ORDER, L.FORTH_WID)
+    sc(L.HEAP_START, heap_start)
+    sc(L.HEAP_END, vm.size)
+    sc(L.HEAP_WILD, heap_start)
+    sc(L.DICT_LIMIT, heap_start)
+    sc(L.COMP_TOP, L.COMP_BUFFER)
+    sc(L.SRC_TOP, L.SOURCES)
+    vm.builtin_xt = {}
+    for i, b in enumerate(BUILTINS):
+        xt = make_header(vm, b.name.encode("latin-1"), L.PRIM_BASE + i)
+        reveal(vm)
+        if b.immediate:
+            set_immediate(vm)
+        vm.builtin_xt[b.name.lower()] = xt
+
+
+# ---------------------------------------------------------------- data space
+def here(vm) -> int:
+    return vm.cell(L.DP)
+
+
+def allot(vm, n: int) -> int:
+    dp = vm.cell(L.DP)
+    new = dp + n
+    if new > vm.cell(L.DICT_LIMIT):
+        raise Throw(-8)
+    if new < L.DICTIONARY and not (L.COMP_BUFFER <= new <= L.COMP_BUFFER_END):
+        raise Throw(-9)
+    vm.set_cell(L.DP, new)
+    return dp
+
+
+def comma(vm, value: int) -> None:
+    a = allot(vm, 8)
+    vm.set_cell(a, value)
+
+
+def align(vm) -> None:
+    dp = vm.cell(L.DP)
+    if dp & 7:
+        allot(vm, 8 - (dp & 7))
+
+
+def compile_bytes(vm, data: bytes) -> int:
+    a = allot(vm, len(data))
+    vm.write(a, data)
+    return a
+
+
+# ---------------------------------------------------------------- headers
+def make_header(vm, name: bytes, kind: int) -> int:
+    """Lay down a header for name in the compilation wordlist (not yet findable: `reveal`
+    links it). Returns the xt."""
+    if len(name) > 255:
+        raise Throw(-19)
+    if not name:
+        raise Throw(-16)
+    align(vm)
+    lfa = here(vm)
+    raw = bytearray(8) + bytes((0, len(name))) + name
+    raw += bytes(-len(raw) & 7)
+    compile_bytes(vm, bytes(raw))
+    xt = here(vm)
+    comma(vm, kind)
+    vm.set_cell(L.LATEST, lfa)
+    vm.set_cell(L.LAST_XT, xt)
+    vm.xt_names[xt] = lfa
+    vm.defining = (lfa, xt, vm.cell(L.CURRENT))
+    return xt
+
+
+def reveal(vm) -> None:
+    """Link the newest header into the wordlist it was made for."""
+    if vm.defining is None:
+        return
+    lfa, xt, wid = vm.defining
+    vm.defining = None
+    vm.set_cell(lfa, vm.cell(wid))
+    vm.set_cell(wid, lfa)
+    key = name_of(vm, lfa).lower()
+    vm.find_cache.pop(key, None)
+    cached = vm.wid_cache.get(wid)
+    if cached is not None and cached[0] == vm.cell(lfa):
+        cached[1][key] = lfa
+        vm.wid_cache[wid] = (lfa, cached[1])
+
+
+def set_immediate(vm) -> None:
+    lfa = vm.cell(L.LATEST)
+    if lfa == 0:
+        raise Throw(-21, "no word to make immediate")
+    vm.mem[lfa + 8] |= L.F_IMMEDIATE
+    vm.find_cache.pop(name_of(vm, lfa).lower(), None)
+
+
+def name_of(vm, lfa: int) -> bytes:
+    n = vm.mem[lfa + 9]
+    return bytes(vm.mem[lfa + 10:lfa + 10 + n])
+
+
+def lfa_to_xt(lfa: int, mem) -> int:
+    n = mem[lfa + 9]
+    return (lfa + 10 + n + 7) & ~7
+
+
+def is_immediate(vm, lfa: int) -> bool:
+    return bool(vm.mem[lfa + 8] & L.F_IMMEDIATE)
+
+
+def xt_to_lfa(vm, xt: int) -> int:
+    """The header of xt, or 0 for a headerless word (:noname)."""
+    lfa = vm.xt_names.get(xt)
+    if lfa is not None and lfa_to_xt(lfa, vm.mem) == xt:
+        return lfa
+    return 0
+
+
+def xt_name(vm, xt: int) -> str:
+    lfa = xt_to_lfa(vm, xt)
+    return name_of(vm, lfa).decode("latin-1") if lfa else f"<noname {xt:x}>"
+
+
+# ---------------------------------------------------------------- wordlists
+def new_wordlist(vm) -> int:
+    align(vm)
+    wid = here(vm)
+    comma(vm, 0)
+    comma(vm, vm.cell(L.WORDLISTS))
+    vm.set_cell(L.WORDLISTS, wid)
+    return wid
+
+
+def wordlist_words(vm, wid: int):
+    """(lfa) of every word in wid, newest first."""
+    lfa = vm.cell(wid)
+    seen = 0
+    while lfa:
+        yield lfa
+        lfa = vm.cell(lfa)
+        seen += 1
+        if seen > 10_000_000:
+            raise Throw(-21, "wordlist link loop")
+
+
+def wid_index(vm, wid: int) -> dict[bytes, int]:
+    head = vm.cell(wid)
+    cached = vm.wid_cache.get(wid)
+    if cached is not None and cached[0] == head:
+        return cached[1]
+    table: dict[bytes, int] = {}
+    for lfa in wordlist_words(vm, wid):
+        key = name_of(vm, lfa).lower()
+        if key not in table:
+            table[key] = lfa
+    vm.wid_cache[wid] = (head, table)
+    return table
+
+
+def search_wordlist(vm, name: bytes, wid: int) -> int:
+    """The lfa of the newest word called name in wid, or 0."""
+    return wid_index(vm, wid).get(name.lower(), 0)
+
+
+def search_order(vm) -> list[int]:
+    n = vm.cell(L.NORDER)
+    return [vm.cell(L.ORDER + 8 * i) for i in range(n)]
+
+
+def set_search_order(vm, wids: list[int]) -> None:
+    if len(wids) > L.MAX_ORDER:
+        raise Throw(-49)
+    vm.set_cell(L.NORDER, len(wids))
+    for i, w in enumerate(wids):
+        vm.set_cell(L.ORDER + 8 * i, w)
+    vm.find_cache.clear()
+
+
+def find(vm, name: bytes) -> tuple[int, bool] | None:
+    """Look name up in the search order: (xt, immediate?) or None."""
+    key = name.lower()
+    cache = vm.find_cache
+    hit = cache.get(key, False)
+    if hit is not False:
+        return hit
+    mem = vm.mem
+    result = None
+    for i in range(vm.cell(L.NORDER)):
+        wid = vm.cell(L.ORDER + 8 * i)
+        lfa = wid_index(vm, wid).get(key, 0)
+        if lfa:
+            result = (lfa_to_xt(lfa, mem), bool(mem[lfa + 8] & L.F_IMMEDIATE))
+            break
+    cache[key] = result
+    return result
+
+
+def forget_caches(vm) -> None:
+    vm.find_cache.clear()
+    vm.wid_cache.clear()
+
+
+def unlink_word(vm, wid: int, lfa: int) -> None:
+    """Take the word at lfa out of wid's list (SLOF's prune)."""
+    prev = wid
+    cur = vm.cell(wid)
+    while cur:
+        if cur == lfa:
+            vm.set_cell(prev, vm.cell(cur))
+            break
+        prev = cur
+        cur = vm.cell(cur)
+    vm.wid_cache.pop(wid, None)
+    vm.find_cache.pop(name_of(vm, lfa).lower(), None)

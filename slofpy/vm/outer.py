@@ -1,0 +1,275 @@
+"""The outer interpreter: input sources, parsing, number conversion, INTERPRET, EVALUATE
+and INCLUDED.
+
+Every text being interpreted lives in VM memory (SOURCE gives its address); Python keeps a
+bytes copy of it for fast scanning. A file is pre-processed (source.py) and evaluated as one
+string, as SLOF does, so `(` and `"` may span lines and `\\` runs to the end of the line.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import Throw
+from . import layout as L
+from .cells import U, P
+from .dictionary import find, comma
+from .source import Preprocessed, Segment, preprocess_file, SourceError, resolve_include
+
+_NAME = re.compile(rb"[^\x00-\x20]+")
+
+
+@dataclass
+class Source:
+    text: bytes
+    addr: int
+    ident: int                      # SOURCE-ID: 0 terminal, -1 string
+    where: Preprocessed | None      # file/line map, None for unnamed strings
+    path: Path | None = None        # file being loaded, for relative includes
+    word_start: int = 0             # offset of the word being interpreted
+
+    def locate(self, offset: int) -> tuple[str | None, int | None]:
+        if self.where is None:
+            return None, None
+        return self.where.locate(offset)
+
+
+# ---------------------------------------------------------------- parsing
+def current(vm) -> Source:
+    if not vm.sources:
+        raise Throw(-21, "no input source")
+    return vm.sources[-1]
+
+
+def parse_name(vm) -> tuple[int, bytes]:
+    """Skip blanks, take the next blank-delimited word: (its address, its bytes)."""
+    src = current(vm)
+    text = src.text
+    toin = U(vm.mem, L.TOIN)[0]
+    m = _NAME.search(text, toin) if 0 <= toin < len(text) else None
+    if m is None:
+        P(vm.mem, L.TOIN, len(text))
+        return src.addr + len(text), b""
+    start, end = m.span()
+    P(vm.mem, L.TOIN, end + 1 if end < len(text) else end)
+    return src.addr + start, m.group()
+
+
+def parse(vm, delim: int) -> tuple[int, bytes]:
+    """Take text up to the delimiter (not skipping leading blanks); >IN moves past it."""
+    src = current(vm)
+    text = src.text
+    toin = U(vm.mem, L.TOIN)[0]
+    if toin >= len(text):
+        return src.addr + len(text), b""
+    if delim == 0x20:
+        # a blank delimiter also ends at any white space, as in SLOF's parse
+        m = re.compile(rb"[\x00-\x20]").search(text, toin)
+        end = m.start() if m else len(text)
+    else:
+        end = text.find(bytes((delim,)), toin)
+        if end < 0:
+            end = len(text)
+    P(vm.mem, L.TOIN, min(end + 1, len(text)))
+    return src.addr + toin, text[toin:end]
+
+
+def skip_blanks(vm) -> None:
+    src = current(vm)
+    text = src.text
+    toin = U(vm.mem, L.TOIN)[0]
+    while toin < len(text) and text[toin] <= 0x20:
+        toin += 1
+    P(vm.mem, L.TOIN, toin)
+
+
+def parse_word_or_fail(vm) -> bytes:
+    _, name = parse_name(vm)
+    if not name:
+        raise Throw(-16)
+    return name
+
+
+# ---------------------------------------------------------------- numbers
+def to_number(vm, token: bytes) -> int | None:
+    """The number a token spells in the current BASE (SLOF: optional leading '-'), or with
+    a Forth 2012 prefix (# decimal, $ hex, % binary, 'c' a character). None if it is not."""
+    base = vm.cell(L.BASE)
+    t = token
+    if len(t) == 3 and t[0] == 0x27 and t[2] == 0x27:
+        return t[1]
+    if t[:1] in (b"#", b"$", b"%") and len(t) > 1:
+        base = {b"#": 10, b"$": 16, b"%": 2}[t[:1]]
+        t = t[1:]
+    return digits_value(t, base)
+
+
+def digits_value(t: bytes, base: int) -> int | None:
+    neg = False
+    if t[:1] == b"-" and len(t) > 1:
+        neg = True
+        t = t[1:]
+    if not t or not 2 <= base <= 36:
+        return None
+    n = 0
+    for c in t:
+        d = digit_value(c)
+        if d < 0 or d >= base:
+            return None
+        n = n * base + d
+    if neg:
+        n = -n
+    return ((n + L.SIGN64) & L.MASK64) - L.SIGN64
+
+
+def digit_value(c: int) -> int:
+    if 48 <= c <= 57:
+        return c - 48
+    if 65 <= c <= 90:
+        return c - 55
+    if 97 <= c <= 122:
+        return c - 87
+    return -1
+
+
+# ---------------------------------------------------------------- interpreting
+def compile_literal(vm, n: int) -> None:
+    comma(vm, vm.builtin_xt["lit"])
+    comma(vm, n)
+
+
+def interpret(vm) -> None:
+    """Interpret the current source to its end."""
+    src = current(vm)
+    text = src.text
+    mem = vm.mem
+    execute = vm.execute
+    search = _NAME.search
+    n = len(text)
+    while True:
+        toin = U(mem, L.TOIN)[0]
+        m = search(text, toin) if 0 <= toin < n else None
+        if m is None:
+            P(mem, L.TOIN, n)
+            return
+        start, end = m.span()
+        P(mem, L.TOIN, end + 1 if end < n else end)
+        token = m.group()
+        src.word_start = start
+        hit = find(vm, token)
+        if hit is not None:
+            xt, immediate = hit
+            if immediate or not U(mem, L.STATE)[0]:
+                execute(xt)
+            else:
+                comma(vm, xt)
+            continue
+        value = to_number(vm, token)
+        if value is None:
+            raise Throw(-13, word=token.decode("latin-1"))
+        if U(mem, L.STATE)[0]:
+            compile_literal(vm, value)
+        else:
+            vm.s.append(value)
+
+
+def push_source(vm, text: bytes, addr: int | None = None, ident: int = -1,
+                where: Preprocessed | None = None, path: Path | None = None) -> Source:
+    """Make text the current input source (copying it into VM memory unless it is there)."""
+    if addr is None:
+        top = vm.cell(L.SRC_TOP)
+        if top + len(text) + 8 > L.SOURCES_END:
+            raise Throw(-8, "source text too large")
+        vm.mem[top:top + len(text)] = text
+        vm.set_cell(L.SRC_TOP, (top + len(text) + 8) & ~7)
+        addr = top
+    src = Source(text, addr, ident, where, path)
+    src.saved = (vm.cell(L.SOURCE_ADDR), vm.cell(L.SOURCE_LEN), vm.cell(L.TOIN),
+                 vm.cell(L.SOURCE_ID), vm.cell(L.SRC_TOP) if addr is None else None)
+    vm.sources.append(src)
+    vm.set_cell(L.SOURCE_ADDR, addr)
+    vm.set_cell(L.SOURCE_LEN, len(text))
+    vm.set_cell(L.TOIN, 0)
+    vm.set_cell(L.SOURCE_ID, ident)
+    return src
+
+
+def pop_source(vm, src: Source, src_top: int) -> None:
+    if vm.sources and vm.sources[-1] is src:
+        vm.sources.pop()
+    a, n, toin, ident, _ = src.saved
+    vm.set_cell(L.SOURCE_ADDR, a)
+    vm.set_cell(L.SOURCE_LEN, n)
+    vm.set_cell(L.TOIN, toin)
+    vm.set_cell(L.SOURCE_ID, ident)
+    vm.set_cell(L.SRC_TOP, src_top)
+
+
+def run_source(vm, src: Source, src_top: int) -> None:
+    try:
+        interpret(vm)
+    except BaseException as e:
+        note_location(e, src)
+        raise
+    finally:
+        pop_source(vm, src, src_top)
+
+
+def note_location(e: BaseException, src: Source) -> None:
+    """Remember, on the error, the innermost source position it came from."""
+    if getattr(e, "forth_word", None) is None:
+        token = _NAME.match(src.text, src.word_start)
+        e.forth_word = token.group().decode("latin-1") if token else None
+    if getattr(e, "forth_where", None) is not None:
+        return
+    file, line = src.locate(src.word_start)
+    if file is not None:
+        e.forth_where = (file, line)
+
+
+def evaluate_text(vm, text: bytes, name: str | None = None, ident: int = -1,
+                  first_line: int = 1) -> None:
+    """Interpret text from Python. With a name, errors say name:line."""
+    top = vm.cell(L.SRC_TOP)
+    where = Preprocessed(text, [Segment(0, name, first_line)]) if name else None
+    src = push_source(vm, text, ident=ident, where=where)
+    run_source(vm, src, top)
+
+
+def evaluate_memory(vm, addr: int, length: int) -> None:
+    """EVALUATE: interpret a string that is already in VM memory."""
+    text = vm.read(addr, length)
+    top = vm.cell(L.SRC_TOP)
+    outer = vm.sources[-1] if vm.sources else None
+    src = push_source(vm, text, addr=addr, ident=-1)
+    if outer is not None and outer.where is not None:
+        # errors inside evaluated strings are reported where the EVALUATE was
+        src.where = None
+    run_source(vm, src, top)
+
+
+def include_file(vm, path: Path) -> None:
+    """INCLUDED: pre-process a file and interpret it as one string."""
+    try:
+        pre = preprocess_file(path, vm.search_path, vm.defines)
+    except SourceError as e:
+        err = Throw(-38 if "not found" in e.text or "cannot read" in e.text else -21, e.text)
+        err.forth_where = (e.file, e.line)
+        err.forth_word = ""
+        raise err from None
+    top = vm.cell(L.SRC_TOP)
+    src = push_source(vm, pre.text, ident=-1, where=pre, path=path)
+    run_source(vm, src, top)
+
+
+def include_named(vm, name: str) -> None:
+    including = None
+    for src in reversed(vm.sources):
+        if src.path is not None:
+            including = src.path.parent
+            break
+    found = resolve_include(name, True, including, vm.search_path)
+    if found is None:
+        raise Throw(-38, f"{name}: file not found")
+    include_file(vm, found)

@@ -1,0 +1,178 @@
+"""Loading Forth source files: the search path and the cpp-like pre-pass.
+
+SLOF runs its sources through the C preprocessor before Forth sees them. slofpy does the
+same job itself when a file is loaded: `#include "f"` (the including file's folder first,
+then the search path), `#include <f>` (search path only), `#define NAME [VALUE]`,
+`#undef`, `#ifdef`, `#ifndef`, `#else`, `#endif`. Defined names are replaced where they stand
+as whole Forth words. The result is one text plus a map from offsets back to file and line,
+so errors can name the file and line they come from.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import Throw
+
+
+@dataclass
+class Segment:
+    offset: int      # where this piece starts in the combined text
+    file: str        # file it comes from (as the user named it)
+    line: int        # line number in that file of the piece's first line
+
+
+@dataclass
+class Preprocessed:
+    text: bytes
+    segments: list[Segment] = field(default_factory=list)
+
+    def locate(self, offset: int) -> tuple[str, int]:
+        seg = self.segments[0]
+        for s in self.segments:
+            if s.offset <= offset:
+                seg = s
+            else:
+                break
+        line = seg.line + self.text.count(b"\n", seg.offset, offset)
+        return seg.file, line
+
+
+class SourceError(Exception):
+    def __init__(self, file: str, line: int, text: str):
+        super().__init__(f"{file}:{line}: {text}")
+        self.file, self.line, self.text = file, line, text
+
+
+_DIRECTIVE = re.compile(rb"^[ \t]*#[ \t]*(include|define|undef|ifdef|ifndef|else|endif|if|elif)\b(.*)$")
+
+
+def display_name(path: Path) -> str:
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if rel.startswith("../..") else rel
+
+
+def resolve_include(name: str, quoted: bool, including_dir: Path | None,
+                    search_path: list[Path]) -> Path | None:
+    candidates: list[Path] = []
+    if quoted and including_dir is not None:
+        candidates.append(including_dir / name)
+    candidates.extend(Path(d) / name for d in search_path)
+    if quoted and including_dir is None:
+        candidates.append(Path(name))
+    for c in candidates:
+        if c.is_file():
+            return c
+    return None
+
+
+def preprocess_file(path: Path, search_path: list[Path],
+                    defines: dict[bytes, bytes] | None = None) -> Preprocessed:
+    out = Preprocessed(b"")
+    parts: list[bytes] = []
+    defs = dict(defines or {})
+    _preprocess(path, search_path, defs, parts, out.segments, [0], stack=[])
+    out.text = b"".join(parts)
+    if not out.segments:
+        out.segments.append(Segment(0, display_name(path), 1))
+    return out
+
+
+def _preprocess(path: Path, search_path, defs, parts, segments, pos, stack) -> None:
+    name = display_name(path)
+    if len(stack) > 64 or path.resolve() in stack:
+        raise SourceError(name, 1, "#include nests too deeply (or includes itself)")
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise SourceError(name, 1, f"cannot read: {e.strerror}") from None
+    stack = stack + [path.resolve()]
+    lines = data.split(b"\n")
+    active = [True]         # one entry per open #if
+    taken = [True]
+    segments.append(Segment(pos[0], name, 1))
+    for no, line in enumerate(lines, 1):
+        last = no == len(lines)
+        m = _DIRECTIVE.match(line)
+        if m is None:
+            if all(active):
+                text = _substitute(line, defs) if defs else line
+            else:
+                text = b""
+            text = text if last else text + b"\n"
+            parts.append(text)
+            pos[0] += len(text)
+            continue
+        what, rest = m.group(1), m.group(2).strip()
+        if what in (b"ifdef", b"ifndef"):
+            word = rest.split()[0] if rest else b""
+            cond = (word in defs) == (what == b"ifdef")
+            active.append(cond and all(active))
+            taken.append(cond)
+        elif what == b"else":
+            if len(active) == 1:
+                raise SourceError(name, no, "#else without #ifdef")
+            active[-1] = (not taken[-1]) and all(active[:-1])
+        elif what == b"endif":
+            if len(active) == 1:
+                raise SourceError(name, no, "#endif without #ifdef")
+            active.pop()
+            taken.pop()
+        elif what in (b"if", b"elif"):
+            raise SourceError(name, no, f"#{what.decode()} is not supported (use #ifdef)")
+        elif not all(active):
+            pass
+        elif what == b"define":
+            bits = rest.split(None, 1)
+            if not bits:
+                raise SourceError(name, no, "#define needs a name")
+            defs[bits[0]] = bits[1] if len(bits) > 1 else b""
+        elif what == b"undef":
+            if rest:
+                defs.pop(rest.split()[0], None)
+        elif what == b"include":
+            target, quoted = _include_target(rest)
+            if target is None:
+                raise SourceError(name, no, "#include needs \"file\" or <file>")
+            found = resolve_include(target, quoted, path.parent, search_path)
+            if found is None:
+                raise SourceError(name, no, f"#include: {target}: file not found")
+            _preprocess(found, search_path, defs, parts, segments, pos, stack)
+            segments.append(Segment(pos[0], name, no + 1))
+            continue
+        # the directive line itself becomes an empty line, keeping line numbers
+        if not last:
+            parts.append(b"\n")
+            pos[0] += 1
+    if len(active) != 1:
+        raise SourceError(name, len(lines), "#ifdef without #endif")
+
+
+def _include_target(rest: bytes) -> tuple[str | None, bool]:
+    rest = rest.strip()
+    if len(rest) >= 2 and rest[:1] == b'"' and b'"' in rest[1:]:
+        return rest[1:rest.index(b'"', 1)].decode("latin-1"), True
+    if len(rest) >= 2 and rest[:1] == b"<" and b">" in rest:
+        return rest[1:rest.index(b">")].decode("latin-1"), False
+    return None, False
+
+
+_TOKEN = re.compile(rb"[^\s]+")
+
+
+def _substitute(line: bytes, defs: dict[bytes, bytes]) -> bytes:
+    if not any(d in line for d in defs):
+        return line
+    return _TOKEN.sub(lambda m: defs.get(m.group(), m.group()), line)
+
+
+def read_for_include(name: str, vm_search_path: list[Path], including: Path | None) -> Path:
+    found = resolve_include(name, True, including, vm_search_path)
+    if found is None:
+        raise Throw(-38, f"{name}: file not found")
+    return found

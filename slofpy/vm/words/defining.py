@@ -1,0 +1,490 @@
+"""Defining and compiling words: : ; :noname CREATE DOES> VARIABLE CONSTANT VALUE DEFER
+BUFFER: ALIAS 2CONSTANT TO IS ' ['] POSTPONE LITERAL IMMEDIATE, data space (HERE ALLOT ,
+C, W, L, X, ALIGN), STRUCT/FIELD, MARKER and friends."""
+from __future__ import annotations
+
+from ...errors import Throw
+from .. import layout as L
+from .. import dictionary as D
+from ..outer import parse_word_or_fail, compile_literal
+from .table import snippet, word
+
+
+def _name(vm) -> bytes:
+    return parse_word_or_fail(vm)
+
+
+def _tick(vm) -> int:
+    name = _name(vm)
+    hit = D.find(vm, name)
+    if hit is None:
+        raise Throw(-13, word=name.decode("latin-1"))
+    return hit[0]
+
+
+def _define(vm, kind: int, name: bytes | None = None) -> int:
+    xt = D.make_header(vm, name if name is not None else _name(vm), kind)
+    return xt
+
+
+# ---------------------------------------------------------------- colon definitions
+@word(":")
+def colon(vm) -> None:
+    if vm.cell(L.STATE):
+        raise Throw(-29)
+    _define(vm, L.K_COLON)
+    vm.control.clear()
+    vm.set_cell(L.STATE, -1)
+
+
+@word(":noname")
+def colon_noname(vm) -> None:
+    if vm.cell(L.STATE):
+        raise Throw(-29)
+    D.align(vm)
+    xt = D.here(vm)
+    D.comma(vm, L.K_COLON)
+    vm.set_cell(L.LAST_XT, xt)
+    vm.defining = None
+    vm.control.clear()
+    vm.s.append(xt)
+    vm.set_cell(L.STATE, -1)
+
+
+@word(";", immediate=True)
+def semicolon(vm) -> None:
+    if not vm.cell(L.STATE):
+        raise Throw(-14)
+    if vm.control:
+        vm.control.clear()
+        raise Throw(-22)
+    D.comma(vm, vm.builtin_xt["exit"])
+    vm.set_cell(L.STATE, 0)
+    D.reveal(vm)
+
+
+@word("recursive", immediate=True)
+def recursive(vm) -> None:
+    D.reveal(vm)
+
+
+@word("[", immediate=True)
+def left_bracket(vm) -> None:
+    vm.set_cell(L.STATE, 0)
+
+
+@word("]")
+def right_bracket(vm) -> None:
+    vm.set_cell(L.STATE, -1)
+
+
+@word("immediate")
+def immediate(vm) -> None:
+    D.set_immediate(vm)
+
+
+@word("reveal")
+def w_reveal(vm) -> None:
+    D.reveal(vm)
+
+
+# ---------------------------------------------------------------- other defining words
+@word("create")
+def create(vm) -> None:
+    _define(vm, L.K_CREATE)
+    D.comma(vm, 0)
+    D.reveal(vm)
+
+
+@word("$create")
+def dollar_create(vm) -> None:
+    n = vm.s.pop()
+    a = vm.s.pop()
+    _define(vm, L.K_CREATE, vm.read(a, n))
+    D.comma(vm, 0)
+    D.reveal(vm)
+
+
+@word("does>", immediate=True)
+def does(vm) -> None:
+    from ..compiler import require_compiling
+    require_compiling(vm)
+    D.comma(vm, vm.builtin_xt["(does>)"])
+
+
+@word("variable")
+def variable(vm) -> None:
+    _define(vm, L.K_VARIABLE)
+    D.comma(vm, 0)
+    D.reveal(vm)
+
+
+@word("2variable")
+def two_variable(vm) -> None:
+    _define(vm, L.K_VARIABLE)
+    D.comma(vm, 0)
+    D.comma(vm, 0)
+    D.reveal(vm)
+
+
+@word("constant")
+def constant(vm) -> None:
+    v = vm.s.pop()
+    _define(vm, L.K_CONSTANT)
+    D.comma(vm, v)
+    D.reveal(vm)
+
+
+@word("value")
+def value(vm) -> None:
+    v = vm.s.pop()
+    _define(vm, L.K_VALUE)
+    D.comma(vm, v)
+    D.reveal(vm)
+
+
+@word("2constant")
+def two_constant(vm) -> None:
+    hi = vm.s.pop()
+    lo = vm.s.pop()
+    _define(vm, L.K_2CONSTANT)
+    D.comma(vm, lo)
+    D.comma(vm, hi)
+    D.reveal(vm)
+
+
+@word("$2constant")
+def dollar_two_constant(vm) -> None:
+    n = vm.s.pop()
+    a = vm.s.pop()
+    hi = vm.s.pop()
+    lo = vm.s.pop()
+    _define(vm, L.K_2CONSTANT, vm.read(a, n))
+    D.comma(vm, lo)
+    D.comma(vm, hi)
+    D.reveal(vm)
+
+
+@word("defer")
+def defer(vm) -> None:
+    _define(vm, L.K_DEFER)
+    D.comma(vm, 0)
+    D.reveal(vm)
+
+
+@word("buffer:")
+def buffer_colon(vm) -> None:
+    n = vm.s.pop()
+    _define(vm, L.K_BUFFER)
+    D.comma(vm, 0)
+    D.reveal(vm)
+    xt = vm.cell(L.LAST_XT)
+    D.align(vm)
+    a = D.allot(vm, max(n, 0))
+    vm.mem[a:a + max(n, 0)] = bytes(max(n, 0))
+    vm.set_cell(xt + 8, a)
+
+
+@word("alias")
+def alias(vm) -> None:
+    name = _name(vm)
+    target = _tick(vm)
+    lfa = D.xt_to_lfa(vm, target)
+    _define(vm, L.K_ALIAS, name)
+    D.comma(vm, target)
+    D.reveal(vm)
+    if lfa and D.is_immediate(vm, lfa):
+        D.set_immediate(vm)
+
+
+# ---------------------------------------------------------------- ticks and TO
+@word("'")
+def tick(vm) -> None:
+    vm.s.append(_tick(vm))
+
+
+@word("[']", immediate=True)
+def bracket_tick(vm) -> None:
+    compile_literal(vm, _tick(vm))
+
+
+@word("find")
+def find(vm) -> None:
+    a = vm.s.pop()
+    n = vm.mem[a] if 0 <= a < vm.size else 0
+    hit = D.find(vm, vm.read(a + 1, n))
+    if hit is None:
+        vm.s.extend((a, 0))
+    else:
+        vm.s.extend((hit[0], 1 if hit[1] else -1))
+
+
+@word("$find")
+def dollar_find(vm) -> None:
+    n = vm.s.pop()
+    a = vm.s.pop()
+    hit = D.find(vm, vm.read(a, n))
+    if hit is None:
+        vm.s.extend((a, n, 0))
+    else:
+        vm.s.extend((hit[0], -1))
+
+
+def _store_to(vm, xt: int) -> None:
+    if vm.cell(L.STATE):
+        D.comma(vm, vm.builtin_xt["(to)"])
+        D.comma(vm, xt)
+    else:
+        vm.set_cell(xt + 8, vm.s.pop())
+
+
+@word("to", immediate=True)
+def w_to(vm) -> None:
+    _store_to(vm, _tick(vm))
+
+
+@word("is", immediate=True)
+def w_is(vm) -> None:
+    _store_to(vm, _tick(vm))
+
+
+@word("defer!")
+def defer_store(vm) -> None:
+    xt = vm.s.pop()
+    vm.set_cell(xt + 8, vm.s.pop())
+
+
+@word("defer@")
+def defer_fetch(vm) -> None:
+    vm.s.append(vm.cell(vm.s.pop() + 8))
+
+
+@word("behavior")
+def behavior(vm) -> None:
+    vm.s.append(vm.cell(vm.s.pop() + 8))
+
+
+@word("action-of", immediate=True)
+def action_of(vm) -> None:
+    xt = _tick(vm)
+    if vm.cell(L.STATE):
+        compile_literal(vm, xt)
+        D.comma(vm, vm.builtin_xt["defer@"])
+    else:
+        vm.s.append(vm.cell(xt + 8))
+
+
+@word(">body")
+def to_body(vm) -> None:
+    xt = vm.s.pop()
+    vm.s.append(xt + (16 if vm.cell(xt) == L.K_CREATE else 8))
+
+
+@word("body>")
+def body_from(vm) -> None:
+    a = vm.s.pop()
+    vm.s.append(a - 16 if a >= 16 and vm.cell(a - 16) == L.K_CREATE else a - 8)
+
+
+# ---------------------------------------------------------------- compiling
+@word("literal", immediate=True)
+def literal(vm) -> None:
+    compile_literal(vm, vm.s.pop())
+
+
+@word("2literal", immediate=True)
+def two_literal(vm) -> None:
+    hi = vm.s.pop()
+    compile_literal(vm, vm.s.pop())
+    compile_literal(vm, hi)
+
+
+@word("compile,")
+def compile_comma(vm) -> None:
+    D.comma(vm, vm.s.pop())
+
+
+@word("postpone", immediate=True)
+def postpone(vm) -> None:
+    name = _name(vm)
+    hit = D.find(vm, name)
+    if hit is None:
+        raise Throw(-13, word=name.decode("latin-1"))
+    xt, imm = hit
+    if imm:
+        D.comma(vm, xt)
+    else:
+        compile_literal(vm, xt)
+        D.comma(vm, vm.builtin_xt["compile,"])
+
+
+@word("[compile]", immediate=True)
+def bracket_compile(vm) -> None:
+    D.comma(vm, _tick(vm))
+
+
+@word("compile")
+def compile_next(vm) -> None:
+    # SLOF's COMPILE: compile the xt that follows in the calling definition
+    rs = vm.rs
+    if len(rs) <= vm.rbase:
+        raise Throw(-6)
+    ip = rs[-1]
+    D.comma(vm, vm.cell(ip))
+    rs[-1] = ip + 8
+
+
+# ---------------------------------------------------------------- data space
+@word("here")
+def here(vm) -> None:
+    vm.s.append(vm.cell(L.DP))
+
+
+@word("allot")
+def allot(vm) -> None:
+    D.allot(vm, vm.s.pop())
+
+
+@word(",")
+def comma(vm) -> None:
+    D.comma(vm, vm.s.pop())
+
+
+@word("x,")
+def x_comma(vm) -> None:
+    D.comma(vm, vm.s.pop())
+
+
+@word("l,")
+def l_comma(vm) -> None:
+    D.compile_bytes(vm, (vm.s.pop() & 0xFFFFFFFF).to_bytes(4, "big"))
+
+
+@word("w,")
+def w_comma(vm) -> None:
+    D.compile_bytes(vm, (vm.s.pop() & 0xFFFF).to_bytes(2, "big"))
+
+
+@word("c,")
+def c_comma(vm) -> None:
+    D.compile_bytes(vm, bytes((vm.s.pop() & 0xFF,)))
+
+
+@word("align")
+def align(vm) -> None:
+    D.align(vm)
+
+
+@word("unused")
+def unused(vm) -> None:
+    vm.s.append(vm.cell(L.DICT_LIMIT) - vm.cell(L.DP))
+
+
+@word("last")
+def last(vm) -> None:
+    vm.s.append(L.LATEST)
+
+
+@word("latest")
+def latest(vm) -> None:
+    vm.s.append(vm.cell(L.LATEST))
+
+
+# SLOF's structures: struct ( -- 0 ) field ( off size "name" -- off+size ) end-struct
+snippet("struct", "s.append(0)")
+
+
+@word("field")
+def field(vm) -> None:
+    size = vm.s.pop()
+    off = vm.s[-1]
+    vm.s[-1] = off + size
+    _define(vm, L.K_CREATE)
+    D.comma(vm, 0)
+    D.comma(vm, off)
+    D.reveal(vm)
+    _make_field(vm)
+
+
+def _make_field(vm) -> None:
+    # a field adds its offset: CREATE <off> DOES> @ +
+    xt = vm.cell(L.LAST_XT)
+    vm.set_cell(xt + 8, vm.field_does)
+
+
+@word("+field")
+def plus_field(vm) -> None:
+    field(vm)
+
+
+@word("end-struct")
+def end_struct(vm) -> None:
+    constant(vm)
+
+
+@word("begin-structure")
+def begin_structure(vm) -> None:
+    _define(vm, L.K_CREATE)
+    D.comma(vm, 0)
+    D.reveal(vm)
+    xt = vm.cell(L.LAST_XT)
+    vm.s.append(xt + 16)
+    vm.s.append(0)
+    D.comma(vm, 0)
+    vm.set_cell(xt + 8, vm.struct_does)
+
+
+@word("end-structure")
+def end_structure(vm) -> None:
+    size = vm.s.pop()
+    vm.set_cell(vm.s.pop(), size)
+
+
+@word("marker")
+def marker(vm) -> None:
+    wids = []
+    w = vm.cell(L.WORDLISTS)
+    while w:
+        wids.append((w, vm.cell(w)))
+        w = vm.cell(w + 8)
+    dp = vm.cell(L.DP)
+    saved = (dp, vm.cell(L.LATEST), vm.cell(L.WORDLISTS), wids,
+             D.search_order(vm), vm.cell(L.CURRENT))
+    _define(vm, L.K_CREATE)
+    D.comma(vm, 0)
+    D.reveal(vm)
+    xt = vm.cell(L.LAST_XT)
+    vm.markers[xt] = saved
+    vm.set_cell(xt + 8, vm.marker_does)
+
+
+def run_marker(vm, xt: int) -> None:
+    dp, latest, wordlists, wids, order, current = vm.markers.pop(xt)
+    for w, head in wids:
+        vm.set_cell(w, head)
+    vm.set_cell(L.WORDLISTS, wordlists)
+    vm.set_cell(L.DP, dp)
+    vm.set_cell(L.LATEST, latest)
+    D.set_search_order(vm, [w for w in order if w < dp])
+    vm.set_cell(L.CURRENT, current if current < dp else L.FORTH_WID)
+    D.forget_caches(vm)
+    for body in list(vm.jit_ranges):
+        if body >= dp:
+            vm.drop_jit(body)
+
+
+@word("(marker)")
+def marker_runtime(vm) -> None:
+    body = vm.s.pop()
+    run_marker(vm, body - 16)
+
+
+@word("(field)")
+def field_runtime(vm) -> None:
+    body = vm.s.pop()
+    vm.s[-1] = vm.s[-1] + vm.cell(body)
+
+
+@word("(structure)")
+def structure_runtime(vm) -> None:
+    vm.s.append(vm.cell(vm.s.pop()))

@@ -1,0 +1,97 @@
+"""Memory access: cells, bytes, 16/32/64-bit big-endian and little-endian accessors,
+block moves, fills and compares, and the address-unit size words.
+
+Every access outside memory throws -9. A store into a page that holds compiled code tells
+the VM, which drops generated code that the store may have changed.
+"""
+from .table import snippet
+
+_CHK = "if a < 0 or a > MS - {n}: raise Throw(-9)\n"
+_NOTE = "\nif CP[a >> 12]: vm.code_store(a, {n})"
+
+
+def fetch(name: str, n: int, expr: str) -> None:
+    snippet(name, "a = s[-1]\n" + _CHK.format(n=n) + f"s[-1] = {expr}")
+
+
+def store(name: str, n: int, stmt: str) -> None:
+    snippet(name, "a = s.pop()\nv = s.pop()\n" + _CHK.format(n=n) + stmt + _NOTE.format(n=n))
+
+
+fetch("@", 8, "U(mem, a)[0]")
+fetch("x@", 8, "U(mem, a)[0]")
+fetch("l@", 4, "UL(mem, a)[0]")
+fetch("w@", 2, "UW(mem, a)[0]")
+fetch("c@", 1, "mem[a]")
+fetch("<w@", 2, "UW(mem, a)[0] - ((mem[a] & 0x80) << 9)")
+fetch("<l@", 4, "UL(mem, a)[0] - ((mem[a] & 0x80) << 25)")
+fetch("unaligned-w@", 2, "UW(mem, a)[0]")
+fetch("unaligned-l@", 4, "UL(mem, a)[0]")
+fetch("x@-le", 8, "int.from_bytes(mem[a:a + 8], 'little', signed=True)")
+fetch("l@-le", 4, "int.from_bytes(mem[a:a + 4], 'little')")
+fetch("w@-le", 2, "int.from_bytes(mem[a:a + 2], 'little')")
+fetch("x@-be", 8, "U(mem, a)[0]")
+fetch("l@-be", 4, "UL(mem, a)[0]")
+fetch("w@-be", 2, "UW(mem, a)[0]")
+
+store("!", 8, "P(mem, a, v)")
+store("x!", 8, "P(mem, a, v)")
+store("l!", 4, "PL(mem, a, v & 0xffffffff)")
+store("w!", 2, "PW(mem, a, v & 0xffff)")
+store("c!", 1, "mem[a] = v & 0xff")
+store("unaligned-w!", 2, "PW(mem, a, v & 0xffff)")
+store("unaligned-l!", 4, "PL(mem, a, v & 0xffffffff)")
+store("x!-le", 8, "mem[a:a + 8] = (v & M).to_bytes(8, 'little')")
+store("l!-le", 4, "mem[a:a + 4] = (v & 0xffffffff).to_bytes(4, 'little')")
+store("w!-le", 2, "mem[a:a + 2] = (v & 0xffff).to_bytes(2, 'little')")
+store("x!-be", 8, "P(mem, a, v)")
+store("l!-be", 4, "PL(mem, a, v & 0xffffffff)")
+store("w!-be", 2, "PW(mem, a, v & 0xffff)")
+
+snippet("+!", "a = s.pop()\nv = s.pop()\n" + _CHK.format(n=8)
+        + "r = U(mem, a)[0] + v\nP(mem, a, ((r + SB) & M) - SB)" + _NOTE.format(n=8))
+snippet("on", "a = s.pop()\n" + _CHK.format(n=8) + "P(mem, a, -1)" + _NOTE.format(n=8))
+snippet("off", "a = s.pop()\n" + _CHK.format(n=8) + "P(mem, a, 0)" + _NOTE.format(n=8))
+snippet("2@", "a = s[-1]\n" + _CHK.format(n=16) + "s[-1] = U(mem, a + 8)[0]\ns.append(U(mem, a)[0])")
+snippet("2!", "a = s.pop()\nb = s.pop()\nv = s.pop()\n" + _CHK.format(n=16)
+        + "P(mem, a, b)\nP(mem, a + 8, v)" + _NOTE.format(n=16))
+
+# blocks: ( src dst len ) moves, ( addr len byte ) fills, ( a1 a2 len ) compare
+_RANGE = "if n < 0 or {a} < 0 or {a} + n > MS: raise Throw(-9)\n"
+snippet("move", "n = s.pop()\nd = s.pop()\na = s.pop()\nif n > 0:\n    "
+        + _RANGE.format(a="a").replace("\n", "\n    ") + _RANGE.format(a="d")
+        + "    mem[d:d + n] = mem[a:a + n]\n    vm.code_store(d, n)")
+snippet("cmove", "n = s.pop()\nd = s.pop()\na = s.pop()\nif n > 0:\n    "
+        + _RANGE.format(a="a").replace("\n", "\n    ") + _RANGE.format(a="d")
+        + "    if d <= a or d >= a + n: mem[d:d + n] = mem[a:a + n]\n"
+        "    else:\n        for k in range(n): mem[d + k] = mem[a + k]\n    vm.code_store(d, n)")
+snippet("cmove>", "n = s.pop()\nd = s.pop()\na = s.pop()\nif n > 0:\n    "
+        + _RANGE.format(a="a").replace("\n", "\n    ") + _RANGE.format(a="d")
+        + "    if d >= a or d + n <= a: mem[d:d + n] = mem[a:a + n]\n"
+        "    else:\n        for k in range(n - 1, -1, -1): mem[d + k] = mem[a + k]\n"
+        "    vm.code_store(d, n)")
+snippet("fill", "b = s.pop()\nn = s.pop()\na = s.pop()\nif n > 0:\n    "
+        + _RANGE.format(a="a").replace("\n", "\n    ")
+        + "mem[a:a + n] = bytes((b & 0xff,)) * n\n    vm.code_store(a, n)")
+snippet("erase", "n = s.pop()\na = s.pop()\nif n > 0:\n    "
+        + _RANGE.format(a="a").replace("\n", "\n    ")
+        + "mem[a:a + n] = bytes(n)\n    vm.code_store(a, n)")
+snippet("blank", "n = s.pop()\na = s.pop()\nif n > 0:\n    "
+        + _RANGE.format(a="a").replace("\n", "\n    ")
+        + "mem[a:a + n] = b' ' * n\n    vm.code_store(a, n)")
+snippet("comp", "n = s.pop()\nb = s.pop()\na = s.pop()\nr = 0\nif n > 0:\n    "
+        + _RANGE.format(a="a").replace("\n", "\n    ") + _RANGE.format(a="b")
+        + "    x = mem[a:a + n]\n    y = mem[b:b + n]\n    r = 0 if x == y else (-1 if x < y else 1)\n"
+        "s.append(r)")
+for name, width in (("wbflips", 2), ("lbflips", 4), ("xbflips", 8)):
+    snippet(name, "n = s.pop()\na = s.pop()\nif n > 0:\n    "
+            + _RANGE.format(a="a").replace("\n", "\n    ")
+            + f"for k in range(a, a + n - {width} + 1, {width}): mem[k:k + {width}] = mem[k:k + {width}][::-1]\n"
+            "    vm.code_store(a, n)")
+snippet("lwflips", "n = s.pop()\na = s.pop()\nif n > 0:\n    "
+        + _RANGE.format(a="a").replace("\n", "\n    ")
+        + "for k in range(a, a + n - 3, 4): mem[k:k + 4] = mem[k + 2:k + 4] + mem[k:k + 2]\n"
+        "    vm.code_store(a, n)")
+
+for name, k in (("/c", 1), ("/w", 2), ("/l", 4), ("/x", 8), ("/n", 8), ("cell", 8)):
+    snippet(name, f"s.append({k})")

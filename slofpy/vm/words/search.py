@@ -1,0 +1,181 @@
+"""The SEARCH-ORDER word set and SLOF's vocabulary words: WORDLIST VOCABULARY ALSO ONLY
+PREVIOUS DEFINITIONS FORTH GET-ORDER SET-ORDER GET-CURRENT SET-CURRENT SEARCH-WORDLIST
+FORTH-WORDLIST ORDER VOCS SEAL CONTEXT CURRENT, and (prune) for unlinking a word."""
+from __future__ import annotations
+
+from ...errors import Throw
+from .. import layout as L
+from .. import dictionary as D
+from .table import word
+
+
+@word("wordlist")
+def wordlist(vm) -> None:
+    vm.s.append(D.new_wordlist(vm))
+
+
+@word("forth-wordlist")
+def forth_wordlist(vm) -> None:
+    vm.s.append(L.FORTH_WID)
+
+
+@word("get-order")
+def get_order(vm) -> None:
+    order = D.search_order(vm)
+    vm.s.extend(reversed(order))
+    vm.s.append(len(order))
+
+
+@word("set-order")
+def set_order(vm) -> None:
+    n = vm.s.pop()
+    if n == -1:
+        D.set_search_order(vm, [L.FORTH_WID])
+        return
+    if n < 0 or n > L.MAX_ORDER:
+        raise Throw(-49)
+    wids = [vm.s.pop() for _ in range(n)]
+    D.set_search_order(vm, wids)
+
+
+@word("get-current")
+def get_current(vm) -> None:
+    vm.s.append(vm.cell(L.CURRENT))
+
+
+@word("set-current")
+def set_current(vm) -> None:
+    vm.set_cell(L.CURRENT, vm.s.pop())
+
+
+@word("definitions")
+def definitions(vm) -> None:
+    order = D.search_order(vm)
+    if not order:
+        raise Throw(-50)
+    vm.set_cell(L.CURRENT, order[0])
+
+
+@word("also")
+def also(vm) -> None:
+    order = D.search_order(vm)
+    if not order:
+        raise Throw(-50)
+    if len(order) >= L.MAX_ORDER:
+        raise Throw(-49)
+    D.set_search_order(vm, [order[0]] + order)
+
+
+@word("previous")
+def previous(vm) -> None:
+    order = D.search_order(vm)
+    if not order:
+        raise Throw(-50)
+    D.set_search_order(vm, order[1:])
+
+
+@word("only")
+def only(vm) -> None:
+    D.set_search_order(vm, [L.FORTH_WID])
+
+
+@word("seal")
+def seal(vm) -> None:
+    order = D.search_order(vm)
+    D.set_search_order(vm, order[:1])
+
+
+@word("forth")
+def forth(vm) -> None:
+    order = D.search_order(vm) or [L.FORTH_WID]
+    D.set_search_order(vm, [L.FORTH_WID] + order[1:])
+
+
+@word("context")
+def context(vm) -> None:
+    vm.s.append(L.ORDER)
+
+
+@word("current")
+def current(vm) -> None:
+    vm.s.append(L.CURRENT)
+
+
+@word("search-wordlist")
+def search_wordlist(vm) -> None:
+    wid = vm.s.pop()
+    n = vm.s.pop()
+    a = vm.s.pop()
+    lfa = D.search_wordlist(vm, vm.read(a, n), wid)
+    if not lfa:
+        vm.s.append(0)
+    else:
+        vm.s.extend((D.lfa_to_xt(lfa, vm.mem), 1 if D.is_immediate(vm, lfa) else -1))
+
+
+@word("voc-find")
+def voc_find(vm) -> None:
+    # ( str len wid -- 0 | lfa )
+    wid = vm.s.pop()
+    n = vm.s.pop()
+    a = vm.s.pop()
+    vm.s.append(D.search_wordlist(vm, vm.read(a, n), wid))
+
+
+@word("(prune)")
+def prune(vm) -> None:
+    # ( lfa wid -- ): take a word out of a wordlist
+    wid = vm.s.pop()
+    D.unlink_word(vm, wid, vm.s.pop())
+
+
+@word("vocabulary")
+def vocabulary(vm) -> None:
+    xt = D.make_header(vm, _name(vm), L.K_CREATE)
+    D.comma(vm, vm.vocabulary_does)
+    body = D.here(vm)
+    D.comma(vm, 0)
+    D.reveal(vm)
+    wid = D.new_wordlist(vm)
+    vm.set_cell(body, wid)
+    vm.vocabularies[xt] = wid
+
+
+def _name(vm) -> bytes:
+    from ..outer import parse_word_or_fail
+    return parse_word_or_fail(vm)
+
+
+@word("(vocabulary)")
+def vocabulary_runtime(vm) -> None:
+    body = vm.s.pop()
+    wid = vm.cell(body)
+    order = D.search_order(vm) or [L.FORTH_WID]
+    D.set_search_order(vm, [wid] + order[1:])
+
+
+def _wid_name(vm, wid: int) -> str:
+    if wid == L.FORTH_WID:
+        return "forth"
+    for xt, w in vm.vocabularies.items():
+        if w == wid:
+            return D.xt_name(vm, xt)
+    return f"{wid:x}"
+
+
+@word("order")
+def order(vm) -> None:
+    from .io import emit_str
+    names = " ".join(_wid_name(vm, w) for w in D.search_order(vm))
+    emit_str(vm, f"{names}   {_wid_name(vm, vm.cell(L.CURRENT))} ")
+
+
+@word("vocs")
+def vocs(vm) -> None:
+    from .io import emit_str
+    w = vm.cell(L.WORDLISTS)
+    names = []
+    while w:
+        names.append(_wid_name(vm, w))
+        w = vm.cell(w + 8)
+    emit_str(vm, " ".join(names) + " ")

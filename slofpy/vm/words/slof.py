@@ -1,0 +1,124 @@
+"""SLOF's engine extras: the alloc-mem heap, header walking (>name, name>string, link>name),
+and constants naming the code-field kinds (<colon> <value> ...) that SLOF code compares
+xts against."""
+from __future__ import annotations
+
+from ...errors import Throw
+from .. import layout as L
+from .. import dictionary as D
+from .table import snippet, word
+
+# ---------------------------------------------------------------- heap
+# SLOF's allocator: blocks are powers of two (at least 8 bytes), one free list per size,
+# never merged; free-mem must be told the length alloc-mem was given.
+
+
+def block_order(length: int) -> int:
+    return max(3, (length - 1).bit_length())
+
+
+def heap_alloc(vm, length: int) -> int:
+    if length <= 0:
+        return 0
+    order = block_order(length)
+    if order >= L.HEAP_ORDERS:
+        return 0
+    head = L.HEAP_HEADS + 8 * order
+    block = vm.cell(head)
+    if block:
+        vm.set_cell(head, vm.cell(block))
+        return block
+    size = 1 << order
+    wild = vm.cell(L.HEAP_WILD)
+    start = (wild + size - 1) & ~(size - 1) if size <= 4096 else (wild + 4095) & ~4095
+    if start + size > vm.cell(L.HEAP_END):
+        return 0
+    # the gap skipped for alignment goes onto the free lists
+    gap = start - wild
+    a = wild
+    while gap >= 8:
+        piece = 1 << (gap.bit_length() - 1)
+        while a & (piece - 1):
+            piece >>= 1
+        heap_free(vm, a, piece)
+        a += piece
+        gap -= piece
+    vm.set_cell(L.HEAP_WILD, start + size)
+    return start
+
+
+def heap_free(vm, addr: int, length: int) -> None:
+    if addr == 0 or length <= 0:
+        return
+    if not vm.cell(L.HEAP_START) <= addr < vm.cell(L.HEAP_END):
+        raise Throw(-9, "free-mem: not a heap address")
+    head = L.HEAP_HEADS + 8 * block_order(length)
+    vm.set_cell(addr, vm.cell(head))
+    vm.set_cell(head, addr)
+
+
+@word("alloc-mem")
+def alloc_mem(vm) -> None:
+    vm.s.append(heap_alloc(vm, vm.s.pop()))
+
+
+@word("free-mem")
+def free_mem(vm) -> None:
+    n = vm.s.pop()
+    heap_free(vm, vm.s.pop(), n)
+
+
+@word("heap-start")
+def heap_start(vm) -> None:
+    vm.s.append(vm.cell(L.HEAP_START))
+
+
+@word("heap-end")
+def heap_end(vm) -> None:
+    vm.s.append(vm.cell(L.HEAP_END))
+
+
+# ---------------------------------------------------------------- headers
+@word(">name")
+def to_name(vm) -> None:
+    lfa = D.xt_to_lfa(vm, vm.s.pop())
+    if not lfa:
+        raise Throw(-21, ">name: word has no name")
+    vm.s.append(lfa + 8)
+
+
+@word("name>string")
+def name_to_string(vm) -> None:
+    nfa = vm.s.pop()
+    vm.s.extend((nfa + 2, vm.mem[nfa + 1]))
+
+
+snippet("link>name", "s[-1] += 8")
+
+
+@word("name>")
+def name_from(vm) -> None:
+    nfa = vm.s.pop()
+    vm.s.append(D.lfa_to_xt(nfa - 8, vm.mem))
+
+
+@word("link>")
+def link_from(vm) -> None:
+    vm.s.append(D.lfa_to_xt(vm.s.pop(), vm.mem))
+
+
+@word("immediate?")
+def immediate_q(vm) -> None:
+    nfa = vm.s.pop()
+    vm.s.append(-1 if vm.mem[nfa] & L.F_IMMEDIATE else 0)
+
+
+@word("xt>name")
+def xt_to_name(vm) -> None:
+    data = D.xt_name(vm, vm.s.pop()).encode("latin-1")
+    from .strings import pocket
+    vm.s.extend((pocket(vm, data[:256]), min(len(data), 256)))
+
+
+for _kind, _name in L.KIND_NAMES.items():
+    snippet(_name, f"s.append({_kind})")

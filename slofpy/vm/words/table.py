@@ -1,0 +1,62 @@
+"""The table of built-in words.
+
+`snippet(name, code)` registers a primitive written as Python statements. The statements run
+with these names bound: ``s`` (data stack, a list of signed 64-bit ints, top last), ``rs``
+(return stack), ``mem`` (VM memory, a bytearray), ``vm`` (the VM), ``MS`` (memory size),
+``U/P`` (unpack/pack a big-endian signed cell), ``UU/PU`` (unsigned cell), ``UL/PL`` (u32),
+``UW/PW`` (u16), ``SB`` (2**63), ``M`` (2**64-1), ``CP`` (code-page marks), ``Throw``.
+Values pushed must already be in signed 64-bit range.
+
+`word(name)` decorates a Python function ``f(vm)`` that carries out a word; `special(name)`
+names a word the inner interpreter handles itself (LIT, branches, loop runtime...).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Builtin:
+    name: str
+    code: str | None = None     # snippet statements
+    func: object = None         # Python function f(vm)
+    immediate: bool = False
+    inline: bool = True         # may the compiler inline the snippet
+
+
+BUILTINS: list[Builtin] = []
+_seen: set[str] = set()
+
+
+def snippet(name: str, code: str, immediate: bool = False, inline: bool = True) -> None:
+    key = name.lower()
+    if key in _seen:
+        raise ValueError(f"built-in word {name!r} defined twice")
+    _seen.add(key)
+    BUILTINS.append(Builtin(name, code=code.strip("\n"), immediate=immediate, inline=inline))
+
+
+def special(name: str) -> None:
+    """A word the inner interpreter carries out itself (it reads inline data or moves ip)."""
+    key = name.lower()
+    if key in _seen:
+        raise ValueError(f"built-in word {name!r} defined twice")
+    _seen.add(key)
+    BUILTINS.append(Builtin(name))
+
+
+def word(name: str, immediate: bool = False):
+    """Decorator: a word carried out by the Python function f(vm)."""
+    def register(func):
+        key = name.lower()
+        if key in _seen:
+            raise ValueError(f"built-in word {name!r} defined twice")
+        _seen.add(key)
+        BUILTINS.append(Builtin(name, func=func, immediate=immediate))
+        return func
+    return register
+
+
+# signed wrap of an arbitrary Python int expression, for use inside snippets
+def W(expr: str) -> str:
+    return f"((({expr}) + SB) & M) - SB"
