@@ -73,13 +73,15 @@ class PropDef:
     name: str
     labels: list[Label]
     value: list[ValuePiece]
-    pos: int
+    pos: int  # of the name
+    start: int = 0  # of the whole definition
 
 
 @dataclass
 class DeleteProp:
     name: str
     pos: int
+    start: int = 0
 
 
 @dataclass
@@ -459,15 +461,15 @@ class _Builder(Transformer):
         for child in children:
             if isinstance(child, list):
                 pieces.extend(child)
-        return PropDef(self._plain_name(name), self._labels(children), pieces, name.start_pos)
+        return PropDef(self._plain_name(name), self._labels(children), pieces, name.start_pos, meta.start_pos)
 
     def empty_prop_def(self, meta, children):
         name = self._name(children)
-        return PropDef(self._plain_name(name), self._labels(children), [], name.start_pos)
+        return PropDef(self._plain_name(name), self._labels(children), [], name.start_pos, meta.start_pos)
 
     def delete_prop(self, meta, children):
         name = self._name(children)
-        return DeleteProp(self._plain_name(name), name.start_pos)
+        return DeleteProp(self._plain_name(name), name.start_pos, meta.start_pos)
 
     def subnode_def(self, meta, children):
         name = self._name(children)
@@ -488,7 +490,7 @@ class _Builder(Transformer):
             if isinstance(item, (NodeDef, DeleteNode)):
                 seen_subnode = True
             elif seen_subnode:
-                raise SourceError("properties must precede subnodes", item.pos)
+                raise SourceError("properties must precede subnodes", item.start)
         return items
 
     def root_def(self, meta, children):
