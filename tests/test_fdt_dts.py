@@ -21,10 +21,16 @@ def check_full(blob: bytes) -> int:
     return libfdt.fdt_check_full(bytearray(blob), len(blob))
 
 
+def dtc_decodes(blob: bytes) -> None:
+    result = subprocess.run(["dtc", "-q", "-I", "dtb", "-O", "dts", "-"], input=blob, capture_output=True)
+    assert result.returncode == 0, result.stderr
+
+
 def compile_tree(text: str) -> Node:
-    """Compile, check the blob with libfdt and return our reading of it."""
+    """Compile, check the blob with libfdt and dtc, return our reading of it."""
     blob = compile_dts(text, "test.dts")
     assert check_full(blob) == 0
+    dtc_decodes(blob)
     return parse_blob(blob)[0]
 
 

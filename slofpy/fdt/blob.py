@@ -137,10 +137,12 @@ class Node:
 
     def walk(self, path: str = "/") -> Iterator[tuple[str, "Node"]]:
         """Yield ``(path, node)`` for this node and every descendant, pre-order."""
-        yield path, self
-        for node in self.children:
-            child_path = path.rstrip("/") + "/" + node.name
-            yield from node.walk(child_path)
+        stack: list[tuple[str, Node]] = [(path, self)]
+        while stack:
+            node_path, node = stack.pop()
+            yield node_path, node
+            prefix = node_path.rstrip("/") + "/"
+            stack.extend((prefix + child.name, child) for child in reversed(node.children))
 
 
 def _u32(blob: bytes, offset: int) -> int:
@@ -244,6 +246,8 @@ def walk_struct(blob: bytes, header: Header | None = None) -> Iterator[BeginNode
     an unbalanced END_NODE, END inside an open node, a second root node, a
     named root, and property names outside the strings block.
     """
+    if not isinstance(blob, (bytes, bytearray)):
+        blob = bytes(blob)  # e.g. a memoryview, which has no find()
     if header is None:
         header = read_header(blob)
     start = header.off_dt_struct

@@ -18,6 +18,12 @@ splice ``/include/`` files (:mod:`dts_source`), parse with the Lark grammar
 and finally lay the blob out with :func:`slofpy.fdt.blob.build_blob`.
 Errors are raised as :class:`DtsError` with a ``FILE:LINE:COL: message``
 text.  ``/plugin/`` overlays are rejected.
+
+One deliberate difference from dtc: a node body is applied in order, so
+``/delete-property/ p;`` or ``/delete-node/ n;`` also removes a ``p`` or
+``n`` defined earlier in the same body.  dtc only applies deletions when
+merging into an existing node (it keeps ``p`` and reports ``n`` as a
+duplicate node name there).
 """
 
 from __future__ import annotations
@@ -74,10 +80,12 @@ class _Node:
     phandle: int = 0
 
     def path(self) -> str:
-        if self.parent is None:
-            return "/"
-        parent_path = self.parent.path()
-        return (parent_path if parent_path != "/" else "") + "/" + self.name
+        names = []
+        node: _Node | None = self
+        while node is not None and node.parent is not None:
+            names.append(node.name)
+            node = node.parent
+        return "/" + "/".join(reversed(names))
 
     def live_props(self) -> Iterator[_Prop]:
         return (prop for prop in self.props if not prop.deleted)
@@ -297,11 +305,21 @@ class _TreeBuilder:
                 _delete_node(node)
 
     def to_node(self) -> Node:
+        """The live tree as a :class:`~slofpy.fdt.blob.Node` tree (all references resolved)."""
+
         def convert(node: _Node) -> Node:
             props = [(prop.name, b"".join(prop.value)) for prop in node.live_props()]  # type: ignore[arg-type]
-            return Node(node.name, props, [convert(child) for child in node.live_children()])
+            return Node(node.name, props)
 
-        return convert(self.root)
+        root = convert(self.root)
+        stack = [(self.root, root)]
+        while stack:
+            source, target = stack.pop()
+            for child in source.live_children():
+                converted = convert(child)
+                target.children.append(converted)
+                stack.append((child, converted))
+        return root
 
     def guess_boot_cpuid(self) -> int:
         cpus = self.find_path("/cpus")

@@ -122,26 +122,28 @@ def format_value(value: bytes, kind: str | None = None) -> str:
     raise ValueError(f"unknown property kind {kind!r}, expected one of {', '.join(KINDS)}")
 
 
-def _write_node(
-    node: Node,
-    path: str,
-    depth: int,
-    kinds: Mapping[tuple[str, str], str],
-    lines: list[str],
-) -> None:
-    indent = "\t" * depth
-    lines.append(f"{indent}{node.name if depth else '/'} {{")
-    for name, value in node.props:
-        if value:
-            text = format_value(value, kinds.get((path, name)))
-            lines.append(f"{indent}\t{name} = {text};")
-        else:
-            lines.append(f"{indent}\t{name};")
-    for child in node.children:
-        lines.append("")
-        child_path = (path if path != "/" else "") + "/" + child.name
-        _write_node(child, child_path, depth + 1, kinds, lines)
-    lines.append(f"{indent}}};")
+def _write_tree(root: Node, kinds: Mapping[tuple[str, str], str], lines: list[str]) -> None:
+    # An explicit stack instead of recursion: None closes the node below it.
+    stack: list[tuple[Node, str, int] | tuple[None, str, int]] = [(root, "/", 0)]
+    while stack:
+        node, path, depth = stack.pop()
+        indent = "\t" * depth
+        if node is None:
+            lines.append(f"{indent}}};")
+            continue
+        if depth:
+            lines.append("")
+        lines.append(f"{indent}{node.name if depth else '/'} {{")
+        for name, value in node.props:
+            if value:
+                text = format_value(value, kinds.get((path, name)))
+                lines.append(f"{indent}\t{name} = {text};")
+            else:
+                lines.append(f"{indent}\t{name};")
+        stack.append((None, path, depth))
+        prefix = path if path != "/" else ""
+        for child in reversed(node.children):
+            stack.append((child, f"{prefix}/{child.name}", depth + 1))
 
 
 def tree_to_dts(
@@ -157,7 +159,7 @@ def tree_to_dts(
     lines = ["/dts-v1/;", ""]
     for address, size in memreserve:
         lines.append(f"/memreserve/\t0x{address:016x} 0x{size:016x};")
-    _write_node(root, "/", 0, kinds, lines)
+    _write_tree(root, kinds, lines)
     return "\n".join(lines) + "\n"
 
 
