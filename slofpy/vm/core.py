@@ -99,6 +99,9 @@ class VM:
         self.jit_counts: dict[int, int] = {}
         self.jit_ranges: dict[int, int] = {}   # start of compiled body -> end
         self.jit_enabled = True
+        self.jit_sources: dict[int, str] = {}
+        self.rs_readers: dict[int, bool] = {}
+        self.builtin_names = {L.PRIM_BASE + i: b.name.lower() for i, b in enumerate(BUILTINS)}
 
     def _init_state(self) -> None:
         from .dictionary import init_dictionary
@@ -251,11 +254,14 @@ class VM:
         nprims = len(prims)
         execute = self.execute
         jit_code = self.jit_code
+        if self.jit_enabled and xt:
+            code = self.count_call(xt)
+            if code is not None:
+                code()
+                return
         base = len(rs)
         saved_rbase = self.rbase
         self.rbase = base
-        if self.jit_enabled and xt:
-            self.count_call(xt)
         try:
             while True:
                 x = U(mem, ip)[0]
@@ -359,14 +365,17 @@ class VM:
                     if code is not None:
                         code()
                         continue
+                    if self.jit_enabled:
+                        code = self.count_call(x)
+                        if code is not None:
+                            code()
+                            continue
                     if len(rs) > RETURN_STACK_CELLS:
                         raise Throw(-5)
                     if len(s) > DATA_STACK_CELLS:
                         raise Throw(-3)
                     rs.append(ip)
                     ip = x + 8
-                    if self.jit_enabled:
-                        self.count_call(x)
                 elif k == L.K_VALUE or k == L.K_CONSTANT:
                     s.append(U(mem, x + 8)[0])
                 elif k == L.K_VARIABLE:
@@ -376,12 +385,20 @@ class VM:
         finally:
             self.rbase = saved_rbase
 
-    def count_call(self, xt: int) -> None:
+    def count_call(self, xt: int):
+        """Definitions called a few times, or on their first call when they loop, get
+        generated code (jit.py)."""
         n = self.jit_counts.get(xt, 0) + 1
         self.jit_counts[xt] = n
-        if n == 3:
+        if n == 3 or (n == 1 and self._has_loop(xt)):
             from .jit import compile_definition
-            compile_definition(self, xt)
+            if compile_definition(self, xt):
+                return self.jit_code[xt]
+        return None
+
+    def _has_loop(self, xt: int) -> bool:
+        from .jit import has_loop
+        return has_loop(self, xt)
 
     def set_does(self, code_addr: int) -> None:
         xt = self.cell(L.LAST_XT)

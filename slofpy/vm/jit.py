@@ -1,7 +1,361 @@
-"""Generated Python code for hot colon definitions (a cache of the threaded form)."""
+"""Generated Python code for hot colon definitions.
+
+The threaded code in VM memory is the definition; this module builds a cache of it: after a
+few calls a definition is decoded, its branches are turned back into Python `if`/`while`
+statements, primitives written as snippets are inlined, and the result is compiled into a
+Python function. Definitions the cache cannot stand in for faithfully keep running threaded:
+those that touch their caller's return-stack entries (r> without a matching >r, rdepth,
+rpick, compile), that call such a word, that use DOES>, or whose branches do not form plain
+nested structures. A store into a compiled body drops its code (VM.code_store).
+"""
 from __future__ import annotations
 
+from ..errors import Throw
+from . import layout as L
+from .cells import U
+from .words.table import BUILTINS
 
-def compile_definition(vm, xt: int) -> None:
-    """Not generating code yet: the threaded form runs."""
-    return None
+# words whose use of the return stack reaches outside their own pushes
+_RS_PUSH = {">r": 1, "2>r": 2}
+_RS_POP = {"r>": 1, "rdrop": 1, "2r>": 2}
+_RS_PEEK = {"r@": 1, "2r@": 2}
+_RS_FORBIDDEN = {"rpick", "rdepth", "rdepth!", "compile", "(does>)", "i'"}
+
+
+class NotCompilable(Exception):
+    pass
+
+
+class _Ins:
+    __slots__ = ("addr", "xt", "kind", "name", "arg")
+
+    def __init__(self, addr, xt, kind, name, arg=None):
+        self.addr, self.xt, self.kind, self.name, self.arg = addr, xt, kind, name, arg
+
+
+def _decode(vm, body: int) -> list[_Ins]:
+    """The instructions of a colon body, up to its final EXIT."""
+    mem = vm.mem
+    names = vm.builtin_names
+    out: list[_Ins] = []
+    ip = body
+    furthest = body
+    for _ in range(20000):
+        x = U(mem, ip)[0]
+        if x < 0 or x > vm.size - 8:
+            raise NotCompilable
+        k = U(mem, x)[0]
+        name = names.get(k) if k >= L.PRIM_BASE else None
+        ins = _Ins(ip, x, k, name)
+        ip += 8
+        if name in ("lit", "(to)"):
+            ins.arg = U(mem, ip)[0]
+            ip += 8
+        elif name in ("branch", "0branch", "(do)", "(?do)", "(loop)", "(+loop)"):
+            ins.arg = U(mem, ip)[0]
+            ip += 8
+            if ins.arg > furthest:
+                furthest = ins.arg
+        elif name == "(sliteral)":
+            n = U(mem, ip)[0]
+            ins.arg = (ip + 8, n)
+            ip = (ip + 8 + n + 7) & ~7
+        out.append(ins)
+        if name == "exit" and ip > furthest:
+            return out
+    raise NotCompilable
+
+
+def has_loop(vm, xt: int) -> bool:
+    """Does the colon body at xt contain a loop (worth compiling on its first call)?"""
+    try:
+        ins = _decode(vm, xt + 8)
+    except NotCompilable:
+        return False
+    for x in ins:
+        if x.name in ("(do)", "(?do)") or (x.name in ("branch", "0branch") and x.arg <= x.addr):
+            return True
+    return False
+
+
+def reads_callers_return_stack(vm, xt: int) -> bool:
+    """Does the word at xt pop or peek return-stack entries it did not push?"""
+    cache = vm.rs_readers
+    if xt in cache:
+        return cache[xt]
+    cache[xt] = True          # while we look (recursion), assume the worst
+    result = False
+    try:
+        depth = 0
+        for ins in _decode(vm, xt + 8):
+            n = ins.name
+            if n in _RS_FORBIDDEN:
+                result = True
+                break
+            if n in _RS_PUSH:
+                depth += _RS_PUSH[n]
+            elif n in _RS_POP:
+                depth -= _RS_POP[n]
+            elif n in _RS_PEEK and depth < _RS_PEEK[n]:
+                result = True
+                break
+            if depth < 0:
+                result = True
+                break
+    except NotCompilable:
+        result = True
+    cache[xt] = result
+    return result
+
+
+class _Emitter:
+    def __init__(self, vm, ins: list[_Ins]):
+        self.vm = vm
+        self.ins = ins
+        self.index = {x.addr: i for i, x in enumerate(ins)}
+        self.index[ins[-1].addr + 8] = len(ins)   # just past the final EXIT
+        self.lines: list[str] = []
+        self.consts: dict[str, object] = {}
+        self.loops: list[tuple[str, int]] = []    # (kind, exit index)
+        self.do_depth = 0
+        self.back_edges: dict[int, int] = {}
+        for i, x in enumerate(ins):
+            if x.name in ("branch", "0branch") and x.arg <= x.addr:
+                t = self.target(x.arg)
+                self.back_edges[t] = max(self.back_edges.get(t, -1), i)
+        self.rs_depth = 0
+
+    def target(self, addr: int) -> int:
+        i = self.index.get(addr)
+        if i is None:
+            raise NotCompilable
+        return i
+
+    def put(self, depth: int, code: str) -> None:
+        pad = "    " * depth
+        for line in code.split("\n"):
+            self.lines.append(pad + line)
+
+    # ------------------------------------------------------------ blocks
+    def block(self, lo: int, hi: int, depth: int) -> None:
+        start_len = len(self.lines)
+        p = lo
+        end = len(self.ins) - 1           # index of the final EXIT
+        while p < hi:
+            x = self.ins[p]
+            n = x.name
+            if p in self.back_edges and self.back_edges[p] < hi and (
+                    not self.loops or self.loops[-1] != ("begin", self.back_edges[p] + 1)
+                    or getattr(self, "_head", None) != p):
+                q = self.back_edges[p]
+                closing = self.ins[q]
+                self.put(depth, "while True:")
+                self.loops.append(("begin", q + 1))
+                self._head = p
+                self.block_loop_body(p, q, depth + 1)
+                if closing.name == "0branch":
+                    self.put(depth + 1, "if s.pop(): break")
+                self.loops.pop()
+                self._head = None
+                p = q + 1
+                continue
+            if n == "0branch":
+                t = self.target(x.arg)
+                if t <= p:
+                    raise NotCompilable
+                if self.loops and t == self.loops[-1][1]:
+                    self.put(depth, "if not s.pop(): break")
+                    p += 1
+                elif t == end or t == end + 1:
+                    self.put(depth, "if not s.pop(): return")
+                    p += 1
+                elif t <= hi:
+                    before = self.ins[t - 1] if t - 1 > p else None
+                    if (before is not None and before.name == "branch"
+                            and before.arg > before.addr):
+                        t2 = self.target(before.arg)
+                        if t < t2 <= hi:
+                            self.put(depth, "if s.pop():")
+                            self.block(p + 1, t - 1, depth + 1)
+                            self.put(depth, "else:")
+                            self.block(t, t2, depth + 1)
+                            p = t2
+                            continue
+                    self.put(depth, "if s.pop():")
+                    self.block(p + 1, t, depth + 1)
+                    p = t
+                else:
+                    raise NotCompilable
+                continue
+            if n == "branch":
+                t = self.target(x.arg)
+                if self.loops and t == self.loops[-1][1]:
+                    self.put(depth, "break")
+                elif t == end or t == end + 1:
+                    self.put(depth, "return")
+                elif self.loops and self.loops[-1][0] == "begin" and t == getattr(self, "_head", -1):
+                    self.put(depth, "continue")
+                else:
+                    raise NotCompilable
+                p += 1
+                continue
+            if n in ("(do)", "(?do)"):
+                e = self.target(x.arg)
+                closing = self.ins[e - 1]
+                if closing.name not in ("(loop)", "(+loop)") or self.target(closing.arg) != p + 1:
+                    raise NotCompilable
+                d = self.do_depth
+                iv, lv = f"_i{d}", f"_l{d}"
+                self.put(depth, f"{iv} = s.pop()\n{lv} = s.pop()")
+                inner = depth
+                if n == "(?do)":
+                    self.put(depth, f"if {iv} != {lv}:")
+                    inner = depth + 1
+                self.put(inner, "while True:")
+                self.loops.append(("do", e))
+                self.do_depth += 1
+                saved_head = getattr(self, "_head", None)
+                self._head = None
+                self.block(p + 1, e - 1, inner + 1)
+                self._head = saved_head
+                self.do_depth -= 1
+                self.loops.pop()
+                if closing.name == "(loop)":
+                    self.put(inner + 1, f"{iv} += 1\nif {iv} == SB: {iv} = -SB\nif {iv} == {lv}: break")
+                else:
+                    self.put(inner + 1, f"n = s.pop()\nd = (({iv} - {lv} + SB) & M) - SB\ne = d + n\n"
+                                        f"if (d < 0 <= e) if n >= 0 else (e < 0 <= d): break\n"
+                                        f"{iv} = (({lv} + e + SB) & M) - SB")
+                p = e
+                continue
+            self.simple(x, p, depth)
+            p += 1
+        if len(self.lines) == start_len:
+            self.put(depth, "pass")
+
+    def block_loop_body(self, p: int, q: int, depth: int) -> None:
+        # the loop head itself is not a new loop when the body is walked
+        edges = self.back_edges
+        saved = edges.pop(p)
+        try:
+            self.block(p, q, depth)
+        finally:
+            edges[p] = saved
+
+    def innermost_do(self) -> int:
+        for k, (kind, _) in enumerate(reversed(self.loops)):
+            if kind == "do":
+                if k != 0:
+                    return -2       # a BEGIN loop sits inside the DO loop
+                return self.do_depth - 1
+        return -1
+
+    def simple(self, x: _Ins, p: int, depth: int) -> None:
+        vm = self.vm
+        n = x.name
+        if n == "lit":
+            self.put(depth, f"s.append({x.arg})")
+        elif n == "(sliteral)":
+            self.put(depth, f"s.append({x.arg[0]})\ns.append({x.arg[1]})")
+        elif n == "exit":
+            if p != len(self.ins) - 1:
+                self.put(depth, "return")
+        elif n == "(to)":
+            t = x.arg + 8
+            self.put(depth, f"P(mem, {t}, s.pop())\nif CP[{t >> 12}]: vm.code_store({t}, 8)")
+        elif n == "execute":
+            self.put(depth, "EX(s.pop())")
+        elif n == "i":
+            d = self.innermost_do()
+            if d < 0:
+                raise NotCompilable
+            self.put(depth, f"s.append(_i{d})")
+        elif n == "j":
+            if self.do_depth < 2 or self.innermost_do() < 0:
+                raise NotCompilable
+            self.put(depth, f"s.append(_i{self.do_depth - 2})")
+        elif n in ("leave", "?leave"):
+            if self.innermost_do() < 0:
+                raise NotCompilable
+            self.put(depth, "break" if n == "leave" else "if s.pop(): break")
+        elif n == "unloop":
+            if self.innermost_do() < 0:
+                raise NotCompilable
+        elif n in _RS_FORBIDDEN or n in ("(does>)",):
+            raise NotCompilable
+        elif n in _RS_PUSH or n in _RS_POP or n in _RS_PEEK:
+            self.rs_depth += _RS_PUSH.get(n, 0) - _RS_POP.get(n, 0)
+            if self.rs_depth < 0 or (n in _RS_PEEK and self.rs_depth < _RS_PEEK[n]):
+                raise NotCompilable
+            self.put(depth, BUILTINS[x.kind - L.PRIM_BASE].code)
+        elif n is not None:
+            b = BUILTINS[x.kind - L.PRIM_BASE]
+            if b.code is not None and b.inline:
+                self.put(depth, b.code)
+            elif b.func is not None:
+                fname = f"_w{x.kind}"
+                self.consts[fname] = vm.prims[x.kind]
+                self.put(depth, f"{fname}()")
+            else:
+                raise NotCompilable
+        elif x.kind == L.K_COLON:
+            if reads_callers_return_stack(vm, x.xt):
+                raise NotCompilable
+            self.put(depth, f"f = J.get({x.xt})\nif f is None: T({x.xt + 8}, {x.xt})\nelse: f()")
+        elif x.kind == L.K_VARIABLE:
+            self.put(depth, f"s.append({x.xt + 8})")
+        elif x.kind in (L.K_CONSTANT, L.K_VALUE, L.K_BUFFER):
+            self.put(depth, f"s.append(U(mem, {x.xt + 8})[0])")
+        elif x.kind == L.K_CREATE:
+            does = U(vm.mem, x.xt + 8)[0]
+            self.put(depth, f"s.append({x.xt + 16})")
+            if does:
+                self.put(depth, f"T({does}, 0)")
+        elif x.kind == L.K_DEFER:
+            self.put(depth, f"EX(U(mem, {x.xt + 8})[0])")
+        else:
+            self.put(depth, f"EX({x.xt})")
+
+
+_PARAMS = ("s", "rs", "mem", "vm", "U", "P", "UU", "PU", "UL", "PL", "UW", "PW", "SB", "M",
+           "MS", "CP", "Throw")
+
+
+def compile_definition(vm, xt: int) -> bool:
+    """Try to generate Python code for the colon definition at xt; True if it now has some."""
+    body = xt + 8
+    if L.COMP_BUFFER <= body < L.COMP_BUFFER_END or xt in vm.jit_code:
+        return xt in vm.jit_code
+    try:
+        ins = _decode(vm, body)
+        if reads_callers_return_stack(vm, xt):
+            raise NotCompilable
+        em = _Emitter(vm, ins)
+        em.block(0, len(ins), 1)
+        if em.rs_depth != 0:
+            raise NotCompilable
+    except (NotCompilable, Throw, RecursionError):
+        vm.jit_counts[xt] = -1_000_000
+        return False
+    end = ins[-1].addr + 8
+    ns = vm.ns
+    consts = dict(em.consts)
+    consts.update(J=vm.jit_code, T=vm.run_threaded, EX=vm.execute)
+    params = list(_PARAMS) + sorted(consts)
+    head = f"def _jit_{xt}(" + ", ".join(f"{p}={p}" for p in params) + "):\n"
+    check = "    if len(s) > 4096: raise Throw(-3)\n"
+    src = head + check + "\n".join(em.lines) + "\n"
+    local = dict(consts)
+    try:
+        code = compile(src, f"<jit {xt:x}>", "exec")
+        exec(code, ns, local)  # noqa: S102 - code generated from the VM's own threaded code
+    except SyntaxError:
+        vm.jit_counts[xt] = -1_000_000
+        return False
+    fn = local[f"_jit_{xt}"]
+    vm.jit_code[xt] = fn
+    vm.jit_ranges[body] = end
+    for page in range(body >> 12, ((end - 1) >> 12) + 1):
+        vm.codepages[page] = 1
+    vm.jit_sources[xt] = src
+    return True
