@@ -205,7 +205,11 @@ def tick(vm) -> None:
 
 @word("[']", immediate=True)
 def bracket_tick(vm) -> None:
-    compile_literal(vm, _tick(vm))
+    xt = _tick(vm)
+    if vm.cell(L.STATE):
+        compile_literal(vm, xt)
+    else:
+        vm.s.append(xt)
 
 
 @word("find")

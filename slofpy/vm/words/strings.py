@@ -58,10 +58,7 @@ def parse_quoted(vm) -> bytes:
             for k in range(0, len(hexpart) - 1, 2):
                 out.append(int(hexpart[k:k + 2], 16))
             i = end + 1
-            if i < len(text) and text[i] == 0x22:
-                i += 1
-                continue
-            break
+            continue
         if nxt == 0x22:
             out.append(0x22)
             i += 1
@@ -237,8 +234,11 @@ def bracket_char(vm) -> None:
     _, data = parse_name(vm)
     if not data:
         raise Throw(-16)
-    from ..outer import compile_literal
-    compile_literal(vm, data[0])
+    if vm.cell(L.STATE):
+        from ..outer import compile_literal
+        compile_literal(vm, data[0])
+    else:
+        vm.s.append(data[0])
 
 
 def _prefixed(vm, base: int) -> None:

@@ -1,0 +1,45 @@
+\ CATCH/THROW, ABORT, ABORT", error codes, and the search order
+decimal
+: t-throw ( n -- ) throw ;
+T{ 0 ' t-throw catch -> 0 }T
+T{ 5 ' t-throw catch nip -> 5 }T
+T{ 1 2 3 ' t-throw catch nip -> 1 2 3 }T
+: t-deep-throw 1 2 3 4 99 throw ;
+T{ 7 ' t-deep-throw catch -> 7 99 }T
+T{ ' abort catch -> -1 }T
+: t-abortq ( f -- ) abort" failed" ;
+T{ 0 ' t-abortq catch -> 0 }T
+T{ 1 ' t-abortq catch nip -> -2 }T
+T{ ' drop catch -> -4 }T
+T{ 1 0 ' / catch nip nip -> -10 }T
+T{ s" no-such-word" ' evaluate catch nip nip -> -13 }T
+T{ s" 1 2" ' evaluate catch -> 1 2 0 }T
+: t-inf-rec2 recursive t-inf-rec2 ;
+T{ ' t-inf-rec2 catch -> -5 }T
+T{ ' r> catch -> -6 }T
+\ after an error the VM goes on
+T{ 1 2 + -> 3 }T
+\ search order
+wordlist constant wl1
+T{ get-order nip -> 1 }T
+wl1 >r get-order r> swap 1+ set-order
+definitions
+: only-in-wl1 77 ;
+forth-wordlist set-current
+T{ only-in-wl1 -> 77 }T
+T{ s" only-in-wl1" wl1 search-wordlist nip -> -1 }T
+T{ s" only-in-wl1" forth-wordlist search-wordlist -> 0 }T
+previous
+T{ s" only-in-wl1" $find nip nip -> 0 }T
+vocabulary voc1
+also voc1 definitions
+: in-voc1 88 ;
+previous definitions
+T{ s" in-voc1" $find nip nip -> 0 }T
+also voc1
+T{ in-voc1 -> 88 }T
+previous
+T{ get-current forth-wordlist = -> -1 }T
+\ case-insensitive lookup, names keep their case
+: MixedCase 5 ;
+T{ mixedcase MIXEDCASE -> 5 5 }T
