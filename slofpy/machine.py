@@ -13,6 +13,7 @@ definition.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -23,7 +24,18 @@ from .vm.outer import evaluate_text, include_file
 from .vm.words.control import to_throw
 from .vm.words.io import Bye
 
-__all__ = ["Machine", "ForthError", "Bye"]
+__all__ = ["Machine", "ForthError", "Bye", "Snapshot"]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A saved VM state (see Machine.snapshot)."""
+    memory: bytes
+    stack: list
+    rstack: list
+    markers: dict
+    vocabularies: dict
+    xt_names: dict
 
 
 class Machine:
@@ -97,6 +109,35 @@ class Machine:
             vm.defining = None
         vm.set_cell(L.STATE, 0)
         vm.set_cell(L.SRC_TOP, L.SOURCES)
+
+    # ---------------------------------------------------------------- snapshots
+    def snapshot(self) -> "Snapshot":
+        """Everything needed to put this VM back as it is now (memory is copied once)."""
+        vm = self.vm
+        return Snapshot(bytes(vm.mem), list(vm.s), list(vm.rs), dict(vm.markers),
+                        dict(vm.vocabularies), dict(vm.xt_names))
+
+    def restore(self, snap: "Snapshot") -> None:
+        """Put the VM back to a snapshot taken from this Machine."""
+        vm = self.vm
+        vm.mem[:] = snap.memory
+        vm.s[:] = snap.stack
+        vm.rs[:] = snap.rstack
+        vm.rbase = 0
+        vm.markers = dict(snap.markers)
+        vm.vocabularies = dict(snap.vocabularies)
+        vm.xt_names = dict(snap.xt_names)
+        vm.find_cache.clear()
+        vm.wid_cache.clear()
+        vm.jit_code.clear()
+        vm.jit_ranges.clear()
+        vm.jit_counts.clear()
+        vm.rs_readers.clear()
+        vm.codepages[:] = bytes(len(vm.codepages))
+        vm.control.clear()
+        vm.sources.clear()
+        vm.temp_compiles.clear()
+        vm.defining = None
 
     # ---------------------------------------------------------------- state
     @property

@@ -181,3 +181,25 @@ def test_cli_include_dir(tmp_path: Path) -> None:
 def test_cli_bye_exits_zero() -> None:
     r = _slofpy("run", "-e", "bye 1 2 nosuch")
     assert r.returncode == 0
+
+
+def test_snapshot_and_restore(m: Machine) -> None:
+    m.evaluate("decimal variable counter 5 counter ! : bump 1 counter +! ; 3 0 do bump loop")
+    snap = m.snapshot()
+    m.evaluate(": extra 99 ; bump bump 1 2")
+    assert run(m, "counter @") == [1, 2, 10]
+    m.restore(snap)
+    assert m.stack == []
+    assert run(m, "counter @") == [8]
+    with pytest.raises(ForthError):
+        m.evaluate("extra")
+    assert run(m, "bump bump bump bump counter @") == [12]
+
+
+def test_snapshot_copy_is_independent() -> None:
+    a = Machine()
+    snap = a.snapshot()
+    a.evaluate(": later 1 ;")
+    a.restore(snap)
+    with pytest.raises(ForthError):
+        a.evaluate("later")

@@ -20,3 +20,12 @@ defer emit ( char -- )  ' (emit) to emit   \ console output, redirectable
 : cpoke ( c addr -- true ) c! true ;
 : wpoke ( w addr -- true ) w! true ;
 : lpoke ( l addr -- true ) l! true ;
+: ?comp ( -- )  state @ 0= IF -e throw THEN ;
+a constant linefeed ( -- 0a )
+d constant carret ( -- 0d )
+8 constant bs ( -- 08 )
+7 constant bell ( -- 07 )
+: todigit ( n -- char )  dup 9 > IF 27 + THEN 30 + ;
+: u# ( u -- u' )  base @ u/mod swap todigit hold ;
+: u#s ( u -- 0 )  BEGIN u# dup 0= UNTIL ;
+: u#> ( u -- str len )  0 #> ;

@@ -59,3 +59,6 @@ T{ base @ hex base @ decimal -> 10 16 }T
 T{ 1 [if] 11 [else] 22 [then] -> 11 }T
 T{ 0 [if] 11 [else] 22 [then] -> 22 }T
 T{ [defined] dup [undefined] no-such-word -> -1 -1 }T
+\ SLOF's single-cell pictured output
+T{ hex ff <# u#s u#> nip decimal -> 2 }T
+T{ hex 0a todigit 5 todigit decimal -> 97 53 }T
