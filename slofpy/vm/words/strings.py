@@ -405,26 +405,25 @@ def dollar_cat_space(vm) -> None:
     vm.s.extend((L.CATPAD, len(data)))
 
 
-@word("findchar")
-def findchar(vm) -> None:
-    c = vm.s.pop() & 0xFF
+def _find_char(vm, last: bool) -> None:
+    # ( str len char -- offset true | false )
+    c = bytes((vm.s.pop() & 0xFF,))
     data = _str(vm)
-    k = data.find(bytes((c,)))
+    k = data.rfind(c) if last else data.find(c)
     if k < 0:
         vm.s.append(0)
     else:
         vm.s.extend((k, -1))
+
+
+@word("findchar")
+def findchar(vm) -> None:
+    _find_char(vm, last=False)
 
 
 @word("rfindchar")
 def rfindchar(vm) -> None:
-    c = vm.s.pop() & 0xFF
-    data = _str(vm)
-    k = data.rfind(bytes((c,)))
-    if k < 0:
-        vm.s.append(0)
-    else:
-        vm.s.extend((k, -1))
+    _find_char(vm, last=True)
 
 
 @word("left-parse-string")
@@ -441,31 +440,27 @@ def left_parse_string(vm) -> None:
         vm.s.extend((a + k + 1, n - k - 1, a, k))
 
 
-@word("split")
-def split(vm) -> None:
-    # ( str len char -- left len right len ): right starts at the char
-    c = vm.s.pop() & 0xFF
+def _split_at(vm, last: bool) -> None:
+    # ( str len char -- left len right len ): right starts at the (first or last) char
+    c = bytes((vm.s.pop() & 0xFF,))
     n = vm.s.pop()
     a = vm.s.pop()
     data = vm.read(a, max(n, 0))
-    k = data.find(bytes((c,)))
+    k = data.rfind(c) if last else data.find(c)
     if k < 0:
         vm.s.extend((a, n, a + n, 0))
     else:
         vm.s.extend((a, k, a + k, n - k))
+
+
+@word("split")
+def split(vm) -> None:
+    _split_at(vm, last=False)
 
 
 @word("rsplit")
 def rsplit(vm) -> None:
-    c = vm.s.pop() & 0xFF
-    n = vm.s.pop()
-    a = vm.s.pop()
-    data = vm.read(a, max(n, 0))
-    k = data.rfind(bytes((c,)))
-    if k < 0:
-        vm.s.extend((a, n, a + n, 0))
-    else:
-        vm.s.extend((a, k, a + k, n - k))
+    _split_at(vm, last=True)
 
 
 snippet("skip", "c = s.pop() & 0xff\nn = s.pop()\na = s.pop()\n"
