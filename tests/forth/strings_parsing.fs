@@ -63,6 +63,6 @@ T{ [defined] dup [undefined] no-such-word -> -1 -1 }T
 T{ hex ff <# u#s u#> nip decimal -> 2 }T
 T{ hex 0a todigit 5 todigit decimal -> 97 53 }T
 T{ s" a/b/c" [char] / rfindchar -> 3 -1 }T
-T{ s" a/b/c" [char] / split nip nip nip -> 1 }T
-T{ s" a/b/c" [char] / rsplit nip nip nip -> 3 }T
-T{ s" a/b/c" [char] / rsplit nip nip drop c@ -> 47 }T
+T{ s" a/b/c" [char] / split 2drop nip -> 1 }T
+T{ s" a/b/c" [char] / rsplit 2drop nip -> 3 }T
+T{ s" a/b/c" [char] / rsplit 2swap 2drop drop c@ -> 47 }T
