@@ -62,4 +62,8 @@ def _run(args) -> int:
     except KeyboardInterrupt:
         print("slofpy: interrupted", file=sys.stderr)
         return 1
+    except Exception as e:  # a fault in slofpy itself: still one line, never a traceback
+        out.flush()
+        print(f"slofpy: internal error ({type(e).__name__}: {e}); please report it", file=sys.stderr)
+        return 1
     return 0
