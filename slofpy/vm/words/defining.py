@@ -89,20 +89,24 @@ def w_reveal(vm) -> None:
 
 
 # ---------------------------------------------------------------- other defining words
+def _word_with_cells(vm, kind: int, cells: list[int], name: bytes | None = None) -> None:
+    """Define a word of the given kind whose body is the given cells, and reveal it."""
+    _define(vm, kind, name)
+    for c in cells:
+        D.comma(vm, c)
+    D.reveal(vm)
+
+
 @word("create")
 def create(vm) -> None:
-    _define(vm, L.K_CREATE)
-    D.comma(vm, 0)
-    D.reveal(vm)
+    _word_with_cells(vm, L.K_CREATE, [0])
 
 
 @word("$create")
 def dollar_create(vm) -> None:
     n = vm.s.pop()
     a = vm.s.pop()
-    _define(vm, L.K_CREATE, vm.read(a, n))
-    D.comma(vm, 0)
-    D.reveal(vm)
+    _word_with_cells(vm, L.K_CREATE, [0], vm.read(a, n))
 
 
 @word("does>", immediate=True)
@@ -114,43 +118,28 @@ def does(vm) -> None:
 
 @word("variable")
 def variable(vm) -> None:
-    _define(vm, L.K_VARIABLE)
-    D.comma(vm, 0)
-    D.reveal(vm)
+    _word_with_cells(vm, L.K_VARIABLE, [0])
 
 
 @word("2variable")
 def two_variable(vm) -> None:
-    _define(vm, L.K_VARIABLE)
-    D.comma(vm, 0)
-    D.comma(vm, 0)
-    D.reveal(vm)
+    _word_with_cells(vm, L.K_VARIABLE, [0, 0])
 
 
 @word("constant")
 def constant(vm) -> None:
-    v = vm.s.pop()
-    _define(vm, L.K_CONSTANT)
-    D.comma(vm, v)
-    D.reveal(vm)
+    _word_with_cells(vm, L.K_CONSTANT, [vm.s.pop()])
 
 
 @word("value")
 def value(vm) -> None:
-    v = vm.s.pop()
-    _define(vm, L.K_VALUE)
-    D.comma(vm, v)
-    D.reveal(vm)
+    _word_with_cells(vm, L.K_VALUE, [vm.s.pop()])
 
 
 @word("2constant")
 def two_constant(vm) -> None:
     hi = vm.s.pop()
-    lo = vm.s.pop()
-    _define(vm, L.K_2CONSTANT)
-    D.comma(vm, lo)
-    D.comma(vm, hi)
-    D.reveal(vm)
+    _word_with_cells(vm, L.K_2CONSTANT, [vm.s.pop(), hi])
 
 
 @word("$2constant")
@@ -159,17 +148,12 @@ def dollar_two_constant(vm) -> None:
     a = vm.s.pop()
     hi = vm.s.pop()
     lo = vm.s.pop()
-    _define(vm, L.K_2CONSTANT, vm.read(a, n))
-    D.comma(vm, lo)
-    D.comma(vm, hi)
-    D.reveal(vm)
+    _word_with_cells(vm, L.K_2CONSTANT, [lo, hi], vm.read(a, n))
 
 
 @word("defer")
 def defer(vm) -> None:
-    _define(vm, L.K_DEFER)
-    D.comma(vm, 0)
-    D.reveal(vm)
+    _word_with_cells(vm, L.K_DEFER, [0])
 
 
 @word("buffer:")
