@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..errors import Throw
 from . import layout as L
-from .dictionary import comma, here as _here, allot
+from .dictionary import comma, here as _here
 
 
 def here(vm) -> int:

@@ -17,7 +17,7 @@ def init_dictionary(vm) -> None:
     """Lay out a fresh memory: system variables, heap bounds, the FORTH wordlist and every
     built-in word."""
     sc = vm.set_cell
-    heap_size = vm.heap_size if hasattr(vm, "heap_size") else L.DEFAULT_HEAP_SIZE
+    heap_size = vm.heap_size
     heap_start = vm.size - heap_size
     sc(L.DP, L.DICTIONARY)
     sc(L.BASE, 16)

@@ -3,12 +3,11 @@ printing words (. U. .R U.R 0.R .D .H (.) (U.) ?), BASE words, the input-source 
 (SOURCE >IN SOURCE-ID TIB REFILL EVALUATE INCLUDED), ENVIRONMENT?, QUIT and BYE."""
 from __future__ import annotations
 
-from pathlib import Path
 
 from ...errors import Throw
 from .. import layout as L
 from ..outer import evaluate_memory, include_named, parse_name
-from .table import snippet, word
+from .table import word
 
 
 class Bye(Exception):
