@@ -93,27 +93,53 @@ def interrupt_controller_phandle(blob: bytes) -> int:
 
     The root's subnode "interrupt-controller" (libfdt also matches
     "interrupt-controller@<unit>"), then its phandle ("phandle", else "linux,phandle",
-    exactly 4 bytes). Raises `TreeLookupError` where QEMU reports an error.
+    exactly 4 bytes). Raises `TreeLookupError` where QEMU reports an error: any libfdt
+    error from the node lookup (NOTFOUND, or BADOFFSET in a tree fdt_check_full accepts
+    without a root node at offset 0), or a phandle of 0.
     """
-    fdt = open_tree(blob)
-    node = fdt.subnode_offset(0, "interrupt-controller", quiet=(libfdt.NOTFOUND,))
+    buf = bytearray(blob)
+    node = libfdt.fdt_subnode_offset(buf, 0, "interrupt-controller")
     if node < 0:
         raise TreeLookupError(
             'Can\'t find node "interrupt-controller": ' + libfdt.fdt_strerror(node)
         )
-    phandle = int(fdt.get_phandle(node))
+    phandle = int(libfdt.fdt_get_phandle(buf, node))
     if phandle == 0:
         raise TreeLookupError('Can\'t get phandle of node "interrupt-controller"')
     return phandle
 
 
 def rtas_base(blob: bytes) -> int:
-    """/rtas "linux,rtas-base" in `blob` as QEMU's FWNMI code reads it; 0 when absent."""
-    fdt = open_tree(blob)
-    node = fdt.path_offset("/rtas", quiet=(libfdt.NOTFOUND,))
+    """/rtas "linux,rtas-base" in `blob` as QEMU's FWNMI code reads it (spapr_get_rtas_addr).
+
+    0 when libfdt finds no /rtas or no such property (whatever the error). Otherwise QEMU
+    reads a big-endian u32 where the value starts, whatever its length: a value shorter
+    than 4 bytes is read together with the bytes that follow it in the structure block
+    (always inside the blob, since at least the closing tokens follow).
+    """
+    buf = bytearray(blob)
+    node = libfdt.fdt_path_offset(buf, "/rtas")
     if node < 0:
         return 0
-    value = fdt.getprop(node, "linux,rtas-base", quiet=(libfdt.NOTFOUND,))
-    if isinstance(value, int) or len(value) < 4:
+    value, length = libfdt.fdt_getprop(buf, node, "linux,rtas-base")
+    if value is None or length < 0:
         return 0
-    return int.from_bytes(bytes(value)[:4], "big")
+    if length >= 4:
+        return int.from_bytes(bytes(value[:4]), "big")
+    at = _property_value_offset(buf, node, b"linux,rtas-base")
+    return int.from_bytes(bytes(buf[at:at + 4]), "big")
+
+
+def _property_value_offset(buf: bytearray, node: int, name: bytes) -> int:
+    """Where (from the start of the blob) the value of node's first property called name
+    begins, in a tree libfdt accepted and where fdt_getprop found it."""
+    struct_at = int.from_bytes(buf[8:12], "big")
+    strings_at = int.from_bytes(buf[12:16], "big")
+    prop = libfdt.fdt_first_property_offset(buf, node)
+    while prop >= 0:
+        header = struct_at + prop
+        start = strings_at + int.from_bytes(buf[header + 8:header + 12], "big")
+        if buf[start:buf.index(b"\0", start)] == name:
+            return header + 12
+        prop = libfdt.fdt_next_property_offset(buf, prop)
+    raise TreeLookupError(f"property {name!r} vanished")  # libfdt just found it
