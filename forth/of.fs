@@ -10,3 +10,5 @@
 #include "root.fs"
 #include "quiesce.fs"
 #include "client.fs"
+#include "fdt-import.fs"
+#include "fdt-flatten.fs"

@@ -78,6 +78,9 @@ class VM:
         self.output = output
         self.input_line: Callable[[], str | None] | None = None
         self.key_buffer = b""
+        self.hypervisor = None          # hcalls go here (see words/hcall.py)
+        self.fdt_start = 0              # where the firmware was handed its device tree
+        self.term_input: dict[int, bytearray] = {}
         self.ns: dict = {}
         self._build_namespace()
         self._init_state()

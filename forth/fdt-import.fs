@@ -1,0 +1,238 @@
+\ fdt-import.fs -- unflattening a flattened device tree (the host's seed) into the OF tree.
+\ fdt-unflatten ( fdt -- ) checks the header, then walks the structure block once: every
+\ BEGIN_NODE is a new-device (the first one, named "", becomes the root "/"), every PROP a
+\ property (text that is printable and NUL-terminated is encoded as a string, anything else
+\ as bytes), every END_NODE gives nodes with #address-cells hex64 decode-unit/encode-unit
+\ methods and a slof,from-fdt property, then finish-device. Units come from the node name,
+\ then from "reg". Every read is checked against the blob's blocks: a malformed blob is one
+\ error that names what is wrong and its offset in the blob, and nothing of the half-read
+\ tree stays behind (the dictionary and the tree are put back as they were).
+\ fdt-fix-phandles then replaces the host's phandles by node phandles (see below).
+
+d00dfeed constant OF_DT_HEADER
+1 constant OF_DT_BEGIN_NODE
+2 constant OF_DT_END_NODE
+3 constant OF_DT_PROP
+4 constant OF_DT_NOP
+9 constant OF_DT_END
+
+struct
+  4 field >fdth_magic
+  4 field >fdth_tsize
+  4 field >fdth_struct_off
+  4 field >fdth_string_off
+  4 field >fdth_rsvmap_off
+  4 field >fdth_version
+  4 field >fdth_compat_vers
+  4 field >fdth_boot_cpu
+  4 field >fdth_string_size
+  4 field >fdth_struct_size
+constant /fdth
+
+0 value fdt-start-addr
+0 value fdt-struct
+0 value fdt-struct-end
+0 value fdt-strings
+0 value fdt-strings-end
+0 value fdt-generation#
+
+\ ---- errors: one line, with the offset in the blob
+create fdt-error-text 100 allot
+0 value fdt-error-len
+: fdt-error+ ( str len -- )
+  dup fdt-error-len + 100 min fdt-error-len - tuck fdt-error-text fdt-error-len + swap move
+  fdt-error-len + to fdt-error-len ;
+: fdt-error ( addr str len -- )  \ never returns
+  0 to fdt-error-len s" bad device tree blob: " fdt-error+ fdt-error+
+  s"  at offset 0x" fdt-error+ fdt-start-addr - base @ >r hex (u.) r> base ! fdt-error+
+  true fdt-error-text fdt-error-len (abort") ;
+
+: fdt-init ( fdt -- )
+  dup to fdt-start-addr
+  dup >fdth_struct_off l@ over + to fdt-struct
+  dup >fdth_string_off l@ over + to fdt-strings
+  dup >fdth_string_size l@ fdt-strings + to fdt-strings-end
+  dup >fdth_version l@ d# 17 >= IF dup >fdth_struct_size l@ fdt-struct + ELSE dup >fdth_tsize l@ over + THEN
+  to fdt-struct-end drop ;
+
+: fdt-check-header ( -- )
+  fdt-start-addr >r
+  r@ >fdth_magic l@ OF_DT_HEADER <> IF r> s" wrong magic (not d00dfeed)" fdt-error THEN
+  r@ >fdth_version l@ 10 < IF r@ >fdth_version s" version below 16" fdt-error THEN
+  r@ >fdth_tsize l@ /fdth < IF r@ >fdth_tsize s" totalsize smaller than the header" fdt-error THEN
+  r@ >fdth_tsize l@ r@ + ( end )
+  fdt-struct r@ /fdth + < IF r@ >fdth_struct_off s" structure block inside the header" fdt-error THEN
+  fdt-struct 3 and IF r@ >fdth_struct_off s" structure block not 4-byte aligned" fdt-error THEN
+  fdt-struct-end over > fdt-struct-end fdt-struct < or
+     IF r@ >fdth_struct_size s" structure block runs past totalsize" fdt-error THEN
+  fdt-strings r@ /fdth + < IF r@ >fdth_string_off s" strings block inside the header" fdt-error THEN
+  fdt-strings-end over > fdt-strings-end fdt-strings < or
+     IF r@ >fdth_string_size s" strings block runs past totalsize" fdt-error THEN
+  drop r> drop ;
+
+\ ---- reading the structure block
+: fdt-need ( addr n -- addr )  \ n bytes at addr must be inside the structure block
+  over + fdt-struct-end > IF s" structure block ends inside a token" fdt-error THEN ;
+: fdt-next-tag ( addr -- addr' tag )
+  BEGIN dup 4 fdt-need dup l@ swap 4 + swap dup OF_DT_NOP = WHILE drop REPEAT ;
+: fdt-zstring-end ( addr limit -- end )  \ address of the NUL, or 0
+  over - 0 max >r dup r> 0 findchar IF + ELSE drop 0 THEN ;
+: fdt-fetch-unit ( addr -- addr' name len )
+  dup fdt-struct-end fdt-zstring-end dup 0= IF drop s" node name without its NUL" fdt-error THEN
+  ( addr nul ) over - ( addr len ) 2dup + 1+ 3 + -4 and -rot ;
+: fdt-fetch-string ( nameoff at -- str len )
+  swap fdt-strings + dup fdt-strings-end >= IF drop s" property name offset outside the strings block" fdt-error THEN
+  nip dup fdt-strings-end fdt-zstring-end dup 0= IF 2drop fdt-strings s" property name runs past the strings block" fdt-error THEN
+  over - ;
+
+: fdt-prop-is-string? ( addr len -- flag )
+  dup 0= IF 2drop false EXIT THEN
+  2dup + 1- c@ IF 2drop false EXIT THEN
+  1- bounds ?DO i c@ 20 7e between 0= IF false UNLOOP EXIT THEN LOOP true ;
+: fdt-encode-prop ( addr len -- prop len )
+  2dup fdt-prop-is-string? IF 1- encode-string ELSE encode-bytes THEN ;
+
+: fdt-parent-cells ( -- n|0 )  \ #address-cells of the active node's parent, 0 if none
+  get-node parent ?dup 0= IF 0 EXIT THEN
+  s" #address-cells" rot get-property IF 0 ELSE decode-int nip nip 4 min THEN ;
+
+: fdt-name-unit ( unit len -- )  \ a preliminary unit from the text after "@"
+  dup 0= IF 2drop EXIT THEN
+  fdt-parent-cells ?dup 0= IF 2drop EXIT THEN
+  dup >r hex-decode-unit r> drop set-unit ;
+: fdt-reg-unit ( prop len -- )
+  fdt-parent-cells ?dup 0= IF 2drop EXIT THEN
+  dup 4 * 2 pick > IF drop 2drop EXIT THEN
+  decode-cells set-unit 2drop ;
+
+: fdt-create-dec ( n -- )  s" decode-unit" $create , DOES> @ hex64-decode-unit ;
+: fdt-create-enc ( n -- )  s" encode-unit" $create , DOES> @ hex64-encode-unit ;
+: fdt-update-from-fdt ( -- )  fdt-generation# encode-int s" slof,from-fdt" property ;
+
+: fdt-finish-node ( -- )
+  s" #address-cells" get-node get-property 0= IF
+     decode-int nip nip dup fdt-create-dec fdt-create-enc
+  THEN
+  fdt-update-from-fdt finish-device ;
+
+0 value fdt-depth
+
+: fdt-begin-node ( addr -- addr' )
+  new-device fdt-depth 1+ to fdt-depth
+  fdt-fetch-unit ( addr' name len )
+  fdt-depth 1 = IF dup IF drop s" root node has a name" fdt-error THEN 2drop s" /" device-name EXIT THEN
+  dup 0= IF 2drop s" node without a name" fdt-error THEN
+  [char] @ left-parse-string device-name fdt-name-unit ;
+
+: fdt-prop ( addr -- addr' )
+  dup 8 fdt-need dup l@ ( addr len ) over 4 + l@ ( addr len nameoff )
+  2 pick fdt-fetch-string ( addr len name nlen ) 2>r
+  over 8 + ( addr len data ) swap
+  2dup + fdt-struct-end > IF drop s" property value runs past the structure block" fdt-error THEN
+  rot drop 2dup + 3 + -4 and -rot ( addr' data len )
+  2r@ s" reg" str= IF 2dup fdt-reg-unit THEN
+  fdt-encode-prop 2r> property ;
+
+: fdt-walk ( addr -- addr' )  \ from the root's BEGIN_NODE to after its END_NODE
+  0 to fdt-depth
+  fdt-next-tag OF_DT_BEGIN_NODE <> IF 4 - s" structure block does not start with a node" fdt-error THEN
+  fdt-begin-node
+  BEGIN fdt-depth WHILE
+     fdt-next-tag CASE
+        OF_DT_BEGIN_NODE OF fdt-begin-node ENDOF
+        OF_DT_PROP OF fdt-prop ENDOF
+        OF_DT_END_NODE OF fdt-finish-node fdt-depth 1- to fdt-depth ENDOF
+        OF_DT_END OF 4 - s" END before all nodes were closed" fdt-error ENDOF
+        drop 4 - s" unknown token" fdt-error 0
+     ENDCASE
+  REPEAT ;
+
+: fdt-unflatten-tree ( -- )
+  device-end 0 to my-self
+  fdt-struct fdt-walk
+  fdt-next-tag OF_DT_END <> IF 4 - s" expected END after the root node" fdt-error THEN drop ;
+
+\ ---- phandles: the host's values become node addresses, in two walks over the tree.
+\ The first walk puts every node that has a "phandle" (or "linux,phandle") property into a
+\ hash table keyed by that value; the second rewrites every reference in the properties that
+\ hold phandles. Then the old phandle properties go: the flattened tree gives every node its
+\ own phandle (its address). A host phandle nothing referred to is dropped as well, so a node
+\ never ends up with two phandle properties; nothing else in the tree could be using it.
+
+0 value ph-table       \ pairs ( host-value node ), 2^k slots
+0 value ph-slots
+: ph-slot ( value -- addr )  \ the slot holding value, or the empty one where it goes
+  dup 9e3779b1 * 10 rshift ph-slots 1- and ( value idx )
+  BEGIN
+     dup 2 cells * ph-table + ( value idx slot )
+     dup cell+ @ 0= IF nip nip EXIT THEN
+     dup @ 3 pick = IF nip nip EXIT THEN
+     drop 1+ ph-slots 1- and
+  AGAIN ;
+: ph-lookup ( value -- node|0 )  ph-table 0= IF drop 0 EXIT THEN ph-slot cell+ @ ;
+: ph-insert ( value node -- )  over ph-slot tuck cell+ ! ! ;
+
+: for-each-node ( xt ph -- )  \ xt ( ph -- ), every node from ph down, without recursion
+  swap >r dup BEGIN ( top ph ) dup WHILE
+     dup r@ execute
+     dup child ?dup IF nip ELSE
+        BEGIN 2dup <> over node>peer @ 0= and WHILE parent REPEAT
+        2dup = IF drop 0 ELSE node>peer @ THEN
+     THEN
+  REPEAT 2drop r> drop ;
+
+0 value ph-count
+: ph-value ( ph -- value true | false )
+  >r s" phandle" r@ get-property IF s" linux,phandle" r@ get-property IF r> drop false EXIT THEN THEN
+  r> drop 4 < IF drop false EXIT THEN l@ true ;
+: ph-count-node ( ph -- )  ph-value IF drop ph-count 1+ to ph-count THEN ;
+: ph-collect-node ( ph -- )  dup ph-value IF swap ph-insert ELSE drop THEN ;
+
+: ph-patch-cell ( addr -- )  dup l@ ph-lookup ?dup IF swap l! ELSE drop THEN ;
+: ph-patch-cells ( prop len -- )  -4 and bounds ?DO i ph-patch-cell 4 +LOOP ;
+: ph-patch-interrupt-map ( prop len -- )
+  BEGIN dup 1c >= WHILE over 10 + ph-patch-cell 1c /string REPEAT 2drop ;
+: ph-patch-node ( ph -- )
+  >r
+  s" interrupt-map" r@ get-property 0= IF ph-patch-interrupt-map THEN
+  s" interrupt-parent" r@ get-property 0= IF ph-patch-cells THEN
+  s" ibm,gpu" r@ get-property 0= IF ph-patch-cells THEN
+  s" ibm,npu" r@ get-property 0= IF ph-patch-cells THEN
+  s" ibm,nvlink" r@ get-property 0= IF ph-patch-cells THEN
+  s" memory-region" r@ get-property 0= IF ph-patch-cells THEN
+  r> drop ;
+: ph-drop-node ( ph -- )
+  (property-wid) >r
+  s" phandle" r@ voc-find ?dup IF r@ (prune) THEN
+  s" linux,phandle" r@ voc-find ?dup IF r@ (prune) THEN
+  r> drop ;
+
+: fdt-fix-phandles ( ph -- )
+  0 to ph-count ['] ph-count-node over for-each-node
+  ph-count 0= IF drop EXIT THEN
+  8 BEGIN dup ph-count 2* < WHILE 2* REPEAT to ph-slots
+  ph-slots 2 cells * dup alloc-mem dup 0= ABORT" Out of memory for the phandle table"
+  dup to ph-table swap erase
+  ['] ph-collect-node over for-each-node
+  ['] ph-patch-node over for-each-node
+  ['] ph-drop-node swap for-each-node
+  ph-table ph-slots 2 cells * free-mem 0 to ph-table ;
+
+\ ---- the whole import, undone on error
+: (discard-template) ( ph -- )  node>instance-template @ ?dup IF max-instance-size free-mem THEN ;
+
+: (fdt-unflatten) ( fdt -- )
+  fdt-init fdt-check-header fdt-unflatten-tree
+  device-tree @ fdt-fix-phandles ;
+
+: fdt-unflatten ( fdt -- )
+  device-tree @ ABORT" A device tree exists already"
+  s" marker fdt-import-undo" evaluate
+  ['] (fdt-unflatten) catch ?dup IF
+     device-tree @ ?dup IF ['] (discard-template) swap for-each-node THEN
+     0 device-tree ! 0 current-node ! 0 to my-self
+     s" fdt-import-undo" evaluate
+     throw
+  THEN
+  device-end 0 to my-self
+  s" fdt-import-undo" forth-wordlist voc-find ?dup IF forth-wordlist (prune) THEN ;
