@@ -46,7 +46,7 @@ wordlist constant fl-names
   2dup fl-names voc-find ?dup 0= IF fl-new-name EXIT THEN
   link> >body ( name len body )
   dup @ fl-generation = IF
-     cell+ @ ( name len off ) dup fl-strings + zcount 2over str= IF nip nip EXIT THEN
+     cell+ @ ( name len off ) dup fl-strings + zcount 4 pick 4 pick str= IF nip nip EXIT THEN
      drop fl-append-string EXIT       \ same name but for case: stored apart
   THEN
   >r fl-append-string fl-generation r@ ! dup r> cell+ ! ;

@@ -40,7 +40,7 @@ constant /fdth
 create fdt-error-text 100 allot
 0 value fdt-error-len
 : fdt-error+ ( str len -- )
-  dup fdt-error-len + 100 min fdt-error-len - tuck fdt-error-text fdt-error-len + swap move
+  100 fdt-error-len - min tuck fdt-error-text fdt-error-len + swap move
   fdt-error-len + to fdt-error-len ;
 : fdt-error ( addr str len -- )  \ never returns
   0 to fdt-error-len s" bad device tree blob: " fdt-error+ fdt-error+

@@ -34,6 +34,30 @@ class Firmware(Machine):
         for s in sources:
             self.include(s)
 
+    # ------------------------------------------------------------ device tree blobs
+    def place_fdt(self, blob: bytes) -> int:
+        """Put a flattened device tree into VM memory, as the host puts the seed into guest
+        RAM, and make `fdt-start` give its address. Returns the address."""
+        addr = self._alloc(max(len(blob), 8))
+        self.write(addr, bytes(blob))
+        self.vm.fdt_start = addr
+        return addr
+
+    def import_fdt(self, blob: bytes) -> None:
+        """Unflatten blob into the (empty) device tree with Forth's fdt-unflatten."""
+        self.push(self.place_fdt(blob))
+        self.execute("fdt-unflatten")
+
+    def flatten(self) -> bytes:
+        """The tree as Forth's fdt-flatten-tree makes it (the blob is freed again)."""
+        self.execute("fdt-flatten-tree")
+        addr = self.pop()
+        size = int.from_bytes(self.read(addr + 4, 4), "big")
+        blob = self.read(addr, size)
+        self.push(addr)
+        self.execute("fdt-flatten-tree-free")
+        return blob
+
     # ------------------------------------------------------------ client interface
     def client(self, service: str, *args: int | str | bytes, nret: int = 1) -> list[int]:
         """Call a client-interface service as an OS would: ints are passed as they are,
