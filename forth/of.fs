@@ -12,3 +12,5 @@
 #include "client.fs"
 #include "fdt-import.fs"
 #include "fdt-flatten.fs"
+#include "options.fs"
+#include "packages.fs"

@@ -1,0 +1,112 @@
+"""The QEMU pseries board: boot the firmware on a seed, as QEMU starts SLOF.
+
+    >>> from slofpy.board import boot_machine
+    >>> fw = boot_machine()                  # the default seed, the `qemu` host
+    >>> fw.client("finddevice", "/cpus")
+    >>> fw.quiesce()                         # as an OS would: the tree goes to the host
+    >>> fw.host.stored_blob                  # what QEMU now holds
+
+`boot_machine` makes a `Firmware` (forth/ loaded), attaches a `Hypervisor` whose guest memory
+is the VM's memory and whose backend is the chosen host, tells the host the seed (machine
+reset), puts the seed into VM memory (`fdt-start`) and loads board-qemu/board.fs, which
+imports the seed and builds the rest of the tree. Firmware console output goes through the
+host's console hcalls; the host writes it to `output` (or it is collected for take_output()).
+"""
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Callable
+
+from .errors import ForthError
+from .fdt.blob import BlobError
+from .firmware import Firmware, SOURCE_ROOT
+from .host.backend import HostBackend
+from .host.registry import make_backend
+from .hv.hypervisor import Hypervisor
+from .hv.memory import BytearrayGuestMemory
+
+BOARD_DIR = SOURCE_ROOT / "board-qemu"
+
+
+def default_seed() -> bytes:
+    """The QEMU 7.2 pseries seed shipped with slofpy (-M pseries -m 512 -nic none -vga none)."""
+    return resources.files("slofpy").joinpath("data/default.seed.dtb").read_bytes()
+
+
+def load_seed(path: str | os.PathLike) -> bytes:
+    """A seed from a .dtb file or a .dts source (compiled with slofpy's DTS compiler).
+    Raises SeedFileError with one line saying what is wrong and where."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise SeedFileError(f"{p}: {e.strerror or e}") from None
+    if p.suffix == ".dts" or not data.startswith(b"\xd0\x0d\xfe\xed") and data[:1] in (b"/", b" "):
+        from .fdt.dts_compiler import compile_dts_file
+        from .fdt.dts_parser import DtsError
+        try:
+            return compile_dts_file(p)
+        except DtsError as e:
+            raise SeedFileError(str(e)) from None
+    return data
+
+
+class SeedFileError(ValueError):
+    """A seed file that cannot be read or compiled."""
+
+
+class _ConsoleToMachine:
+    """The host's console output, handed to the VM's output (a file-like object)."""
+
+    def __init__(self, fw: Firmware):
+        self.fw = fw
+
+    def write(self, text: str) -> int:
+        self.fw.vm.emit_text(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass    # the VM passes output on at line ends and when a command finishes
+
+
+class BoardFirmware(Firmware):
+    """A Firmware booted on the pseries board, with its host."""
+
+    hypervisor: Hypervisor
+    host: HostBackend
+    seed: bytes
+
+    def quiesce(self) -> None:
+        """What an OS does when it is done with the firmware: the client-interface quiesce."""
+        self.client("quiesce", nret=0)
+
+
+def boot_machine(seed: bytes | str | os.PathLike | None = None, host: str | HostBackend = "qemu",
+                 output: Callable[[str], None] | None = None, **machine_options) -> BoardFirmware:
+    """Boot the board on seed (bytes, a .dtb/.dts path, or None for the default seed) with
+    host (a backend spec such as "qemu" or "file:out.dtb", or a HostBackend)."""
+    if seed is None:
+        blob = default_seed()
+    elif isinstance(seed, (bytes, bytearray)):
+        blob = bytes(seed)
+    else:
+        blob = load_seed(seed)
+    backend = make_backend(host) if isinstance(host, str) else host
+    fw = BoardFirmware(output=output, include_path=[BOARD_DIR], **machine_options)
+    backend.console_output = _ConsoleToMachine(fw)
+    fw.host = backend
+    fw.seed = blob
+    fw.hypervisor = Hypervisor(BytearrayGuestMemory(fw.vm.mem), backend)
+    fw.vm.hypervisor = fw.hypervisor
+    try:
+        fw.hypervisor.reset(blob)
+        refused = None
+    except ValueError as e:
+        refused = e
+    fw.place_fdt(blob)
+    fw.include(BOARD_DIR / "board.fs")     # a malformed seed stops here, with its offset
+    if refused is not None:
+        raise ForthError(-2, f"the host refuses the seed: {refused}")
+    return fw
