@@ -126,7 +126,8 @@ create fdt-error-text 100 allot
 
 : fdt-prop ( addr -- addr' )
   dup 8 fdt-need dup l@ ( addr len ) over 4 + l@ ( addr len nameoff )
-  2 pick fdt-fetch-string ( addr len name nlen ) 2>r
+  2 pick fdt-fetch-string ( addr len name nlen )
+  dup 0= IF 2drop drop s" property with an empty name" fdt-error THEN 2>r
   over 8 + ( addr len data ) swap
   2dup + fdt-struct-end > IF drop s" property value runs past the structure block" fdt-error THEN
   rot drop 2dup + 3 + -4 and -rot ( addr' data len )

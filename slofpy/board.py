@@ -45,7 +45,7 @@ def load_seed(path: str | os.PathLike) -> bytes:
         raise SeedFileError(f"{p}: {e.strerror or e}") from None
     if p.suffix == ".dts" or not data.startswith(b"\xd0\x0d\xfe\xed") and data[:1] in (b"/", b" "):
         from .fdt.dts_compiler import compile_dts_file
-        from .fdt.dts_parser import DtsError
+        from .fdt.dts_source import DtsError
         try:
             return compile_dts_file(p)
         except DtsError as e:
@@ -93,6 +93,12 @@ def boot_machine(seed: bytes | str | os.PathLike | None = None, host: str | Host
         blob = bytes(seed)
     else:
         blob = load_seed(seed)
+    if len(blob) < 8 or blob[:4] != b"\xd0\x0d\xfe\xed":
+        raise SeedFileError("seed: not a flattened device tree (no d00dfeed magic at offset 0x0)")
+    total = int.from_bytes(blob[4:8], "big")
+    if total > len(blob):
+        raise SeedFileError(f"seed: header totalsize {total} (offset 0x4) is more than the "
+                            f"{len(blob)} bytes there are")
     backend = make_backend(host) if isinstance(host, str) else host
     fw = BoardFirmware(output=output, include_path=[BOARD_DIR], **machine_options)
     backend.console_output = _ConsoleToMachine(fw)

@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-e", "--evaluate", action=_InOrder, metavar="CODE", help="Forth code to run")
     run.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
                      help="add DIR to the #include search path")
+    from . import boot_command
+    boot = sub.add_parser("boot", help="boot the QEMU pseries board on a seed and quiesce")
+    boot_command.add_arguments(boot)
     return p
 
 
@@ -41,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "run":
         return _run(args)
+    if args.command == "boot":
+        from . import boot_command
+        return boot_command.run(args)
     return 2
 
 

@@ -1,0 +1,95 @@
+"""`slofpy boot`: run the board on a seed, quiesce as a client would, and report what the
+host ended up with.
+
+    slofpy boot [--seed FILE.dtb|FILE.dts] [--host NAME[:OPTIONS]] [-o OUT.dtb] [--dts OUT.dts] [-q]
+
+Exit status: 0 when the host accepted the flattened tree, 1 with one line on stderr for a
+firmware error, a bad seed or a rejected blob, 2 for usage errors (argparse).
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from .board import SeedFileError, boot_machine
+from .errors import ForthError
+from .fdt.blob import BlobError, parse_blob
+from .fdt.dts_writer import blob_to_dts
+from .host.registry import HostSpecError
+from .hv.numbers import KVMPPC_H_UPDATE_DT
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--seed", metavar="FILE", help="QEMU's device tree (.dtb or .dts); "
+                   "the built-in QEMU 7.2 pseries seed without it")
+    p.add_argument("--host", default="qemu", metavar="NAME[:OPTIONS]",
+                   help="host backend (qemu, file:PATH, record, or a plugin); default qemu")
+    p.add_argument("-o", "--output", metavar="OUT.dtb", help="write the tree the host accepted")
+    p.add_argument("--dts", metavar="OUT.dts", help="write it as DTS, with the encodings Forth used")
+    p.add_argument("-q", "--quiet", action="store_true", help="no summary")
+
+
+def counts(blob: bytes) -> tuple[int, int]:
+    root, _, _ = parse_blob(blob)
+    nodes = list(root.walk())
+    return len(nodes), sum(len(n.props) for _, n in nodes)
+
+
+class _UpdateDtWatch:
+    """Remembers the return code of each H_UPDATE_DT the firmware makes."""
+
+    def __init__(self, hypervisor):
+        self.rc: int | None = None
+        self._hcall = hypervisor.hcall
+        hypervisor.hcall = self
+
+    def __call__(self, number: int, *args: int):
+        rc, outs = self._hcall(number, *args)
+        if number == KVMPPC_H_UPDATE_DT:
+            self.rc = rc
+        return rc, outs
+
+
+def run(args) -> int:
+    out = sys.stdout
+    started = time.perf_counter()
+    try:
+        fw = boot_machine(args.seed, host=args.host,
+                          output=lambda text: (out.write(text), out.flush()))
+        watch = _UpdateDtWatch(fw.hypervisor)
+        fw.quiesce()
+    except (ForthError, SeedFileError, HostSpecError) as e:
+        out.flush()
+        print(f"slofpy: {e}", file=sys.stderr)
+        return 1
+    elapsed = time.perf_counter() - started
+    host = fw.host
+    blob = getattr(host, "stored_blob", None)
+    if watch.rc is None:
+        print("slofpy: the firmware never called H_UPDATE_DT", file=sys.stderr)
+        return 1
+    if watch.rc != 0:
+        print(f"slofpy: the host rejected the flattened tree: H_UPDATE_DT returned {watch.rc}",
+              file=sys.stderr)
+        return 1
+    if blob is None:   # a host that accepts but keeps nothing (record, plugins)
+        blob = fw.flatten()
+    if args.output:
+        Path(args.output).write_bytes(blob)
+    if args.dts:
+        kinds = {(n.path, p.name): p.kind for n in fw.tree.nodes() for p in n.properties()}
+        Path(args.dts).write_text(blob_to_dts(blob, kinds))
+    if not args.quiet:
+        seed_nodes, seed_props = counts(fw.seed)
+        nodes, props = counts(blob)
+        print(f"seed:        {seed_nodes} nodes, {seed_props} properties, {len(fw.seed)} bytes")
+        print(f"quiesced:    {nodes} nodes, {props} properties")
+        print(f"H_UPDATE_DT: {watch.rc} (accepted), {len(blob)} bytes")
+        if hasattr(host, "interrupt_controller_phandle"):
+            try:
+                print(f"host's /interrupt-controller phandle: {host.interrupt_controller_phandle():#x}")
+            except Exception as e:          # a tree without one: say so, still a success
+                print(f"host's /interrupt-controller phandle: none ({e})")
+        print(f"time:        {elapsed * 1000:.0f} ms")
+    return 0
