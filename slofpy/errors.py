@@ -46,11 +46,13 @@ ERROR_TEXTS: dict[int, str] = {
     -50: "search-order underflow",
     -56: "QUIT",
     -58: "[IF], [ELSE], or [THEN] exception",
-    -256: "execution timed out",
+    -256: "execution timed out",       # slofpy's own: a Machine time limit ran out
     321: "claim failed",
 }
 
 UNDEFINED_WORD = -13
+USER_INTERRUPT = -28
+TIMEOUT = -256
 
 
 def error_text(code: int, message: str | None = None) -> str:
@@ -94,3 +96,19 @@ class ForthError(Exception):
         if self.word:
             return f"{where}{self.word}? {self.text}"
         return f"{where}{self.text}"
+
+
+class TimeLimitExceeded(BaseException):
+    """Raised into running Forth when a Machine time limit runs out (see Machine.time_limit).
+
+    A BaseException, like KeyboardInterrupt, so that no `except Exception` in Python code and
+    no CATCH in Forth code stops it: a runaway program really ends. Machine turns it into a
+    ForthError with code TIMEOUT (-256).
+    """
+
+    seconds: float = 0.0
+
+    def __init__(self, seconds: float | None = None):
+        if seconds is not None:
+            self.seconds = seconds
+        super().__init__(f"timed out after {self.seconds:g} s")

@@ -8,23 +8,29 @@
 
 Errors a user can cause come out as one `ForthError` (code, text, Forth file and line, word);
 after one the VM is reset to a usable state: empty stacks, interpreting, no half-made
-definition.
+definition. That includes Ctrl-C (KeyboardInterrupt while Forth runs: THROW -28, "user
+interrupt") and running out of a time limit (`timeout=` or `time_limit()`: code -256,
+"timed out after N s").
 """
 from __future__ import annotations
 
 import os
+import signal
+import threading
+import time
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .errors import ForthError, Throw, error_text
+from .errors import ForthError, Throw, error_text, TimeLimitExceeded, TIMEOUT, USER_INTERRUPT
 from .vm import VM
 from .vm import layout as L
 from .vm.outer import evaluate_text, include_file
 from .vm.words.control import to_throw
 from .vm.words.io import Bye
 
-__all__ = ["Machine", "ForthError", "Bye", "Snapshot"]
+__all__ = ["Machine", "ForthError", "Bye", "Snapshot", "TIMEOUT"]
 
 
 @dataclass(frozen=True)
@@ -50,19 +56,21 @@ class Machine:
         self.vm.search_path = [Path(p) for p in include_path]
 
     # ---------------------------------------------------------------- running Forth
-    def evaluate(self, text: str, name: str | None = None, line: int = 1) -> None:
-        """Interpret Forth text. With a name, errors are reported as name:line."""
+    def evaluate(self, text: str, name: str | None = None, line: int = 1,
+                 timeout: float | None = None) -> None:
+        """Interpret Forth text. With a name, errors are reported as name:line. With a
+        timeout (seconds), running longer ends in ForthError code -256."""
         self._run(lambda: evaluate_text(self.vm, text.encode("latin-1"), name=name,
-                                        first_line=line))
+                                        first_line=line), timeout)
 
-    def include(self, path: str | os.PathLike) -> None:
+    def include(self, path: str | os.PathLike, timeout: float | None = None) -> None:
         """Load a Forth source file (pre-processed, evaluated as one string)."""
         p = Path(path)
         if not p.is_file():
             raise ForthError(-38, f"{p}: file not found")
-        self._run(lambda: include_file(self.vm, p))
+        self._run(lambda: include_file(self.vm, p), timeout)
 
-    def execute(self, name: str) -> None:
+    def execute(self, name: str, timeout: float | None = None) -> None:
         """Run one word by name."""
         def go():
             from .vm.dictionary import find
@@ -70,22 +78,46 @@ class Machine:
             if hit is None:
                 raise Throw(-13, word=name)
             self.vm.execute(hit[0])
-        self._run(go)
+        self._run(go, timeout)
 
-    def _run(self, action: Callable[[], None]) -> None:
+    def _run(self, action: Callable[[], None], timeout: float | None = None) -> None:
         vm = self.vm
         try:
-            action()
+            with _limit(timeout):
+                action()
         except Bye:
             raise
+        except TimeLimitExceeded as e:
+            self.recover(interrupted=True)
+            where = getattr(e, "forth_where", None) or (None, None)
+            raise ForthError(TIMEOUT, str(e), where[0], where[1],
+                             getattr(e, "forth_word", None) or None) from None
         except BaseException as e:
             t = to_throw(e)
             if t is None:
                 raise
-            self.recover()
+            self.recover(interrupted=t.code == USER_INTERRUPT)
             raise self._error(e, t) from None
         finally:
             vm.flush()
+
+    # ---------------------------------------------------------------- time limits
+    @contextmanager
+    def time_limit(self, seconds: float | None):
+        """Stop Forth run inside this block once `seconds` have passed: the running
+        evaluate/include/execute ends in ForthError code -256 ("timed out after N s") and the
+        VM is recovered. Forth's CATCH cannot stop it. None means no limit.
+
+        In the main thread this uses SIGALRM (signal.setitimer); an enclosing limit that runs
+        out first still wins. In other threads the exception is delivered with
+        PyThreadState_SetAsyncExc. Either way it reaches Python bytecode only, so a single
+        long call into C (a huge `move`) finishes before the limit takes effect."""
+        try:
+            with _limit(seconds):
+                yield
+        except TimeLimitExceeded as e:
+            # it ran out while Python (not Forth) code ran inside the block
+            raise ForthError(TIMEOUT, str(e)) from None
 
     def _error(self, e: BaseException, t: Throw) -> ForthError:
         where = getattr(e, "forth_where", None) or getattr(t, "forth_where", None)
@@ -93,9 +125,20 @@ class Machine:
         file, line = where if where else (None, None)
         return ForthError(t.code, error_text(t.code, t.message), file, line, word or None)
 
-    def recover(self) -> None:
-        """Put the VM back into a usable state after an uncaught error."""
+    def recover(self, interrupted: bool = False) -> None:
+        """Put the VM back into a usable state after an uncaught error. `interrupted`: the
+        error came from outside (Ctrl-C, a time limit) at an arbitrary point, maybe half way
+        through updating a cache, so the lookup caches and generated code are dropped too
+        (they are rebuilt from VM memory as needed)."""
         vm = self.vm
+        if interrupted:
+            vm.find_cache.clear()
+            vm.wid_cache.clear()
+            vm.jit_code.clear()
+            vm.jit_ranges.clear()
+            vm.jit_counts.clear()
+            vm.rs_readers.clear()
+            vm.codepages[:] = bytes(len(vm.codepages))
         from .vm.compiler import abandon_temp_compiles
         abandon_temp_compiles(vm, 0)
         vm.s.clear()
@@ -103,7 +146,8 @@ class Machine:
         vm.rbase = 0
         vm.control.clear()
         vm.sources.clear()
-        if vm.defining is not None and vm.cell(L.STATE):
+        if vm.defining is not None:
+            # a header not revealed yet (`: foo ... [ error`): take it back out
             lfa, xt, wid = vm.defining
             vm.set_cell(L.DP, lfa)
             vm.defining = None
@@ -182,3 +226,76 @@ class Machine:
 
     def add_include_dir(self, path: str | os.PathLike) -> None:
         self.vm.search_path.append(Path(path))
+
+
+def _limit(seconds: float | None):
+    """A context raising TimeLimitExceeded into this thread after seconds (None: no limit)."""
+    if seconds is None:
+        return nullcontext()
+    if not seconds > 0:
+        raise ValueError("a time limit must be a positive number of seconds")
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+        return _alarm_limit(seconds)
+    return _thread_limit(seconds)
+
+
+@contextmanager
+def _alarm_limit(seconds: float):
+    """A SIGALRM one-shot timer raising TimeLimitExceeded, nesting inside an enclosing one."""
+    start = time.monotonic()
+    deadline = start + seconds
+    outer_delay, _ = signal.getitimer(signal.ITIMER_REAL)
+    outer_deadline = start + outer_delay if outer_delay else None
+    previous = signal.getsignal(signal.SIGALRM)
+    active = [True]
+
+    def on_alarm(signum, frame):
+        if not active[0]:
+            return
+        if outer_deadline is not None and outer_deadline <= deadline and callable(previous):
+            previous(signum, frame)      # the enclosing limit runs out first
+            return
+        raise TimeLimitExceeded(seconds)
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    first = seconds if outer_deadline is None else min(seconds, outer_delay)
+    signal.setitimer(signal.ITIMER_REAL, first)
+    try:
+        yield
+    finally:
+        try:
+            active[0] = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        finally:
+            signal.signal(signal.SIGALRM, previous)
+            if outer_deadline is not None:
+                # give the enclosing limit back what it has left (at least a tick)
+                left = max(outer_deadline - time.monotonic(), 1e-4)
+                signal.setitimer(signal.ITIMER_REAL, left)
+
+
+@contextmanager
+def _thread_limit(seconds: float):
+    """Outside the main thread: a timer thread raises TimeLimitExceeded in this thread."""
+    import ctypes
+    target = ctypes.c_ulong(threading.get_ident())
+    exc = type("TimeLimitExceeded", (TimeLimitExceeded,), {"seconds": seconds})
+    lock = threading.Lock()
+    done = [False]
+
+    def fire():
+        with lock:
+            if not done[0]:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(target, ctypes.py_object(exc))
+
+    timer = threading.Timer(seconds, fire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        with lock:
+            done[0] = True
+        timer.cancel()
+        # drop a delivery that came too late to matter
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(target, None)

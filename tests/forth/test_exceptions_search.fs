@@ -1,4 +1,4 @@
-\ CATCH/THROW, ABORT, ABORT", error codes, and the search order
+testing CATCH/THROW, ABORT, ABORT", error codes, and the search order
 decimal
 : t-throw ( n -- ) throw ;
 T{ 0 ' t-throw catch -> 0 }T
@@ -17,9 +17,9 @@ T{ s" 1 2" ' evaluate catch -> 1 2 0 }T
 : t-inf-rec2 recursive t-inf-rec2 ;
 T{ ' t-inf-rec2 catch -> -5 }T
 T{ ' r> catch -> -6 }T
-\ after an error the VM goes on
+testing after an error the VM goes on
 T{ 1 2 + -> 3 }T
-\ search order
+testing search order
 wordlist constant wl1
 T{ get-order nip -> 1 }T
 wl1 >r get-order r> swap 1+ set-order
@@ -40,6 +40,6 @@ also voc1
 T{ in-voc1 -> 88 }T
 previous
 T{ get-current forth-wordlist = -> -1 }T
-\ case-insensitive lookup, names keep their case
+testing case-insensitive lookup, names keep their case
 : MixedCase 5 ;
 T{ mixedcase MIXEDCASE -> 5 5 }T

@@ -1,4 +1,4 @@
-\ memory: cells and bytes, big-endian layout, block words, data space
+testing memory: cells and bytes, big-endian layout, block words, data space
 hex
 create buf 40 allot
 T{ 0123456789abcdef buf ! buf @ -> 0123456789abcdef }T
@@ -36,17 +36,17 @@ T{ 10 2 ca+ 10 2 wa+ 10 2 la+ 10 2 xa+ 10 2 na+ -> 12 14 18 20 20 }T
 T{ 10 cell+ 10 char+ 3 cells -> 18 11 18 }T
 T{ 5 aligned 8 aligned -> 8 8 }T
 T{ 10 4 bounds -> 14 10 }T
-\ data space
+testing data space
 T{ here 10 allot here swap - -> 10 }T
 T{ align here 7 and -> 0 }T
 T{ here 5 , here swap - -> 8 }T
 T{ here 1 c, 2 w, 3 l, 4 x, here swap - -> f }T
 align
-\ out of memory is -9, never a Python error
+testing out of memory is -9, never a Python error
 T{ -8 ' @ catch nip -> -9 }T
 T{ 7fffffffffff ' @ catch nip -> -9 }T
 T{ 1 -1 ' c! catch nip nip -> -9 }T
-\ alloc-mem / free-mem
+testing alloc-mem / free-mem
 T{ 100 alloc-mem dup 0<> swap 100 free-mem -> -1 }T
 T{ 0 alloc-mem -> 0 }T
 T{ 40 alloc-mem dup 40 free-mem 40 alloc-mem = -> -1 }T

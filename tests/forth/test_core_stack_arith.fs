@@ -1,4 +1,4 @@
-\ CORE: stack, arithmetic, comparison (the VM starts in hex; these tests use decimal)
+testing CORE: stack, arithmetic, comparison (the VM starts in hex; these tests use decimal)
 decimal
 T{ 1 2 swap -> 2 1 }T
 T{ 1 2 over -> 1 2 1 }T
@@ -51,7 +51,7 @@ T{ 0 0= 5 0= 5 0<> -5 0< 5 0> 0 0<= 0 0>= -> -1 0 -1 -1 -1 -1 -1 }T
 T{ true false -> -1 0 }T
 T{ 5 1 10 within 10 1 10 within 0 -1 1 within -> -1 0 -1 }T
 T{ 5 1 10 between 10 1 10 between 11 1 10 between -> -1 -1 0 }T
-\ 64-bit wrap-around and edge cases
+testing 64-bit wrap-around and edge cases
 T{ -1 1 + -> 0 }T
 T{ 9223372036854775807 1 + -> -9223372036854775808 }T
 T{ -9223372036854775808 1 - -> 9223372036854775807 }T
@@ -60,7 +60,7 @@ T{ -9223372036854775808 negate -> -9223372036854775808 }T
 T{ 4294967296 4294967296 * -> 0 }T
 T{ 1 63 lshift 0< -> -1 }T
 T{ 1 64 lshift -> 0 }T
-\ double cells
+testing double cells
 T{ 5 s>d -5 s>d -> 5 0 -5 -1 }T
 T{ 3 4 m* -3 4 m* -> 12 0 -12 -1 }T
 T{ -1 -1 um* -> 1 -2 }T

@@ -1,4 +1,4 @@
-\ strings, parsing and number conversion
+testing strings, parsing and number conversion
 decimal
 T{ s" abc" nip -> 3 }T
 T{ s" abc" drop c@ -> 97 }T
@@ -49,17 +49,17 @@ T{ s" : t-ev 5 ; t-ev" evaluate -> 5 }T
 T{ parse-word foo nip -> 3 }T
 T{ char ) parse abc) nip -> 3 }T
 T{ bl word xyz count nip -> 3 }T
-\ pictured numeric output
+testing pictured numeric output
 T{ 255 0 <# #s #> nip -> 3 }T
 T{ 255 0 <# # # #> drop c@ -> 53 }T
 T{ -5 dup abs 0 <# #s rot sign #> nip -> 2 }T
 T{ 0 0 <# [char] x hold #s #> nip -> 2 }T
 T{ base @ hex base @ decimal -> 10 16 }T
-\ conditional compilation
+testing conditional compilation
 T{ 1 [if] 11 [else] 22 [then] -> 11 }T
 T{ 0 [if] 11 [else] 22 [then] -> 22 }T
 T{ [defined] dup [undefined] no-such-word -> -1 -1 }T
-\ SLOF's single-cell pictured output
+testing SLOF's single-cell pictured output
 T{ hex ff <# u#s u#> nip decimal -> 2 }T
 T{ hex 0a todigit 5 todigit decimal -> 97 53 }T
 T{ s" a/b/c" [char] / rfindchar -> 3 -1 }T

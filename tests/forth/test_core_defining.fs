@@ -1,4 +1,4 @@
-\ defining words, TO, DEFER, DOES>, POSTPONE, ticks and immediacy
+testing defining words, TO, DEFER, DOES>, POSTPONE, ticks and immediacy
 decimal
 variable v1
 T{ 5 v1 ! v1 @ -> 5 }T
@@ -63,7 +63,7 @@ T{ s" c1" $find nip -> -1 }T
 : t-compile-comma ['] c1 compile, ; immediate
 : t-cc t-compile-comma ;
 T{ t-cc -> 10 }T
-\ return-stack tricks: a word that reads inline data after its call site
+testing return-stack tricks: a word that reads inline data after its call site
 : inline@ ( -- x ) r> dup cell+ >r @ ;
 : t-inline inline@ [ 1234 , ] 1 + ;
 T{ t-inline -> 1235 }T

@@ -1,4 +1,4 @@
-\ control structures, compiled and at interpret level
+testing control structures, compiled and at interpret level
 decimal
 : t-if ( n -- x ) 0> if 1 else 2 then ;
 T{ 5 t-if -5 t-if -> 1 2 }T
@@ -32,14 +32,14 @@ T{ 10 t-rec -> 3628800 }T
 T{ 20 t-fib -> 6765 }T
 : t-ahead ( -- n ) ahead 1 then 2 ;
 T{ t-ahead -> 2 }T
-\ interpret-level control structures compile into a buffer and run when closed
+testing interpret-level control structures compile into a buffer and run when closed
 T{ 1 if 11 else 22 then -> 11 }T
 T{ 0 if 11 else 22 then -> 22 }T
 T{ 0 5 0 do i + loop -> 10 }T
 T{ 0 begin 1+ dup 7 = until -> 7 }T
 T{ 2 case 1 of 10 endof 2 of 20 endof endcase -> 20 }T
 T{ 1 if 2 if 3 then then -> 3 }T
-\ calling a definition many times runs its generated code: same results
+testing calling a definition many times runs its generated code: same results
 : t-sum ( n -- s ) 0 swap 0 ?do i + loop ;
 T{ 0 t-sum 1 t-sum 10 t-sum 10 t-sum 100 t-sum -> 0 0 45 45 4950 }T
 : t-deep ( n -- ) dup 0> if 1- recurse then ;

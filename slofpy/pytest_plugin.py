@@ -1,0 +1,171 @@
+"""pytest plugin: Forth T{ }T test files as pytest tests, and fixtures for Forth machines.
+
+Registered through the `pytest11` entry point, so installing slofpy enables it:
+
+- every `test_*.fs` file is collected; each `T{ ... -> ... }T` line is one test item named
+  after its line and the `testing ...` text before it (see slofpy.forthtest). Set-up lines
+  run in order, in the same VM, before the tests after them. A failure shows the source
+  line, the expected and actual stacks, and the output.
+- fixture `forth`: a fresh bare Machine.
+- fixture `booted`: the board booted on a seed (slofpy.board.boot_machine), built once per
+  session per seed and handed to each test as a restored snapshot, so tests cannot see each
+  other's changes. The seed: `@pytest.mark.slofpy_seed("path")`, else `--slofpy-seed`, else
+  the board's default seed. A .fs file asks for the booted board with `\\ slofpy: booted`.
+- option `--slofpy-include DIR` (repeatable): #include search folders for .fs test files.
+
+Works with pytest-xdist: a worker given a test out of order replays its file up to it.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+
+import pytest
+
+from .errors import ForthError
+from .forthtest import BootCache, FileRun, Outcome, Piece, TestFile, TestFileError, \
+    parse_test_file
+from .machine import Machine
+
+_STATE = pytest.StashKey["_PluginState"]()
+_KEEP_RUNS = 2        # file runs (each one a VM) kept alive at once
+
+
+class ForthTestFailure(Exception):
+    """A T{ }T test that did not pass; carries the outcome for the report."""
+
+    def __init__(self, outcome: Outcome):
+        super().__init__(outcome.report())
+        self.outcome = outcome
+
+
+class _PluginState:
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        self.boots = BootCache()
+        self.runs: OrderedDict[Path, FileRun] = OrderedDict()
+
+    @property
+    def seed(self) -> str | None:
+        seed = self.config.getoption("slofpy_seed")
+        return str(Path(seed).resolve()) if seed else None
+
+    @property
+    def include_path(self) -> list[Path]:
+        return [Path(p) for p in self.config.getoption("slofpy_include") or []]
+
+    def bare_machine(self) -> Machine:
+        return Machine(include_path=self.include_path)
+
+    def file_run(self, tf: TestFile) -> FileRun:
+        run = self.runs.get(tf.path)
+        if run is None or run.tf is not tf:
+            run = FileRun(tf, self.bare_machine, self.boots, self.seed)
+            self.runs[tf.path] = run
+        self.runs.move_to_end(tf.path)
+        while len(self.runs) > _KEEP_RUNS:
+            self.runs.popitem(last=False)
+        return run
+
+    def finished(self, tf: TestFile) -> None:
+        self.runs.pop(tf.path, None)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("slofpy", "slofpy Forth tests")
+    group.addoption("--slofpy-seed", dest="slofpy_seed", default=None, metavar="SEED",
+                    help="seed (.dtb/.dts) the `booted` fixture and booted .fs files boot on")
+    group.addoption("--slofpy-include", dest="slofpy_include", action="append", default=[],
+                    metavar="DIR", help="#include search folder for .fs test files")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers",
+                            "slofpy_seed(path): the seed the `booted` fixture boots on")
+    config.stash[_STATE] = _PluginState(config)
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector):
+    if file_path.suffix == ".fs" and file_path.name.startswith("test_"):
+        return ForthFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ForthFile(pytest.File):
+    """A test_*.fs file: one item per T{ }T test."""
+
+    def collect(self):
+        state = self.config.stash[_STATE]
+        try:
+            tf = parse_test_file(self.path, state.include_path)
+        except TestFileError as e:
+            raise self.CollectError(str(e)) from None
+        self.test_file = tf
+        tests = tf.tests
+        names: set[str] = set()
+        for k, piece in enumerate(tests):
+            name = _item_name(self.path, piece)
+            if name in names:              # the same line reached twice through #include
+                name = f"{name} #{k}"
+            names.add(name)
+            yield ForthItem.from_parent(self, name=name, piece=piece, last=k == len(tests) - 1)
+
+
+def _item_name(path: Path, piece: Piece) -> str:
+    where = f"line {piece.line}"
+    if Path(piece.file).name != path.name:
+        where = f"{Path(piece.file).name} line {piece.line}"
+    return f"{where}: {piece.description}" if piece.description else where
+
+
+class ForthItem(pytest.Item):
+    """One T{ ... -> ... }T test."""
+
+    def __init__(self, *, piece: Piece, last: bool, **kwargs):
+        super().__init__(**kwargs)
+        self.piece = piece
+        self.last = last
+
+    def runtest(self) -> None:
+        state = self.config.stash[_STATE]
+        tf = self.parent.test_file
+        run = state.file_run(tf)
+        try:
+            outcome = run.run(self.piece)
+        finally:
+            if self.last:
+                state.finished(tf)
+        if not outcome.passed:
+            raise ForthTestFailure(outcome)
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, ForthTestFailure):
+            return excinfo.value.outcome.report()
+        if isinstance(excinfo.value, ForthError):
+            return f"{self.piece.file}:{self.piece.line}: {excinfo.value}"
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self):
+        return Path(self.piece.file), self.piece.line - 1, f"{self.path.name}::{self.name}"
+
+
+# ---------------------------------------------------------------- fixtures
+@pytest.fixture
+def forth() -> Machine:
+    """A fresh bare slofpy engine."""
+    return Machine()
+
+
+@pytest.fixture
+def booted(request: pytest.FixtureRequest) -> Machine:
+    """The board booted on a seed, restored to just after boot for this test."""
+    state = request.config.stash[_STATE]
+    marker = request.node.get_closest_marker("slofpy_seed")
+    if marker is not None and marker.args:
+        seed = str(Path(marker.args[0]).resolve())
+    else:
+        seed = state.seed
+    try:
+        return state.boots.acquire(seed, request.node)
+    except ForthError as e:
+        pytest.fail(f"cannot boot the board: {e}", pytrace=False)
