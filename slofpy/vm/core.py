@@ -21,8 +21,8 @@ from .cells import U, P, UU, PU, UL, PL, UW, PW
 M = L.MASK64
 SB = L.SIGN64
 
-DATA_STACK_CELLS = 4096
-RETURN_STACK_CELLS = 4096
+DATA_STACK_CELLS = L.DATA_STACK_CELLS
+RETURN_STACK_CELLS = L.RETURN_STACK_CELLS
 
 
 def _snippet_source(b, index: int) -> str:
@@ -301,6 +301,8 @@ class VM:
                         else:
                             rs[-1] = i
                             ip = U(mem, ip)[0]
+                            if len(s) > DATA_STACK_CELLS:
+                                raise Throw(-3)
                     elif k == K_DO:
                         i = s.pop()
                         rs.append(U(mem, ip)[0])
@@ -328,6 +330,8 @@ class VM:
                             continue
                         rs[-1] = ((lim + e + SB) & M) - SB
                         ip = U(mem, ip)[0]
+                        if len(s) > DATA_STACK_CELLS:
+                            raise Throw(-3)
                     elif k == K_SLIT:
                         n = U(mem, ip)[0]
                         s.append(ip + 8)
@@ -350,7 +354,7 @@ class VM:
                         x = s.pop()
                         if x >= 0 and x <= self.size - 8 and U(mem, x)[0] == L.K_COLON \
                                 and x not in jit_code:
-                            if len(rs) > RETURN_STACK_CELLS:
+                            if len(rs) >= RETURN_STACK_CELLS:
                                 raise Throw(-5)
                             rs.append(ip)
                             ip = x + 8
@@ -373,7 +377,7 @@ class VM:
                         if code is not None:
                             code()
                             continue
-                    if len(rs) > RETURN_STACK_CELLS:
+                    if len(rs) >= RETURN_STACK_CELLS:
                         raise Throw(-5)
                     if len(s) > DATA_STACK_CELLS:
                         raise Throw(-3)

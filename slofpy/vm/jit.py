@@ -22,6 +22,10 @@ _RS_PEEK = {"r@": 1, "2r@": 2}
 _RS_FORBIDDEN = {"rpick", "rdepth", "rdepth!", "compile", "(does>)", "i'"}
 
 
+# data stack overflow, checked on entry and at the top of every loop (see layout.py)
+_STACK_CHECK = f"if len(s) > {L.DATA_STACK_CELLS}: raise Throw(-3)"
+
+
 class NotCompilable(Exception):
     pass
 
@@ -150,6 +154,7 @@ class _Emitter:
                 q = self.back_edges[p]
                 closing = self.ins[q]
                 self.put(depth, "while True:")
+                self.put(depth + 1, _STACK_CHECK)
                 self.loops.append(("begin", q + 1))
                 self._head = p
                 self.block_loop_body(p, q, depth + 1)
@@ -212,6 +217,7 @@ class _Emitter:
                     self.put(depth, f"if {iv} != {lv}:")
                     inner = depth + 1
                 self.put(inner, "while True:")
+                self.put(inner + 1, _STACK_CHECK)
                 self.loops.append(("do", e))
                 self.do_depth += 1
                 saved_head = getattr(self, "_head", None)
@@ -343,7 +349,7 @@ def compile_definition(vm, xt: int) -> bool:
     consts.update(J=vm.jit_code, T=vm.run_threaded, EX=vm.execute)
     params = list(_PARAMS) + sorted(consts)
     head = f"def _jit_{xt}(" + ", ".join(f"{p}={p}" for p in params) + "):\n"
-    check = "    if len(s) > 4096: raise Throw(-3)\n"
+    check = "    " + _STACK_CHECK + "\n"
     src = head + check + "\n".join(em.lines) + "\n"
     local = dict(consts)
     try:

@@ -74,6 +74,15 @@ SOURCES = 0x40000         # texts being evaluated, stacked
 SOURCES_END = 0x800000
 DICTIONARY = 0x800000     # the dictionary grows up from here
 
+# ---- stacks ----------------------------------------------------------------------------
+# The data stack holds DATA_STACK_CELLS cells: deeper is -3, checked when a colon definition
+# is called, at every loop iteration and branch back, and after each word or number the
+# outer interpreter handles. The return stack holds RETURN_STACK_CELLS cells (-5); nesting
+# through generated code or EXECUTE/CATCH/EVALUATE is also bounded by Python's recursion
+# limit, which ends in -5 as well.
+DATA_STACK_CELLS = 4096
+RETURN_STACK_CELLS = 4096
+
 DEFAULT_MEMORY_SIZE = 64 * 1024 * 1024
 DEFAULT_HEAP_SIZE = 8 * 1024 * 1024
 

@@ -145,6 +145,7 @@ def interpret(vm) -> None:
     text = src.text
     mem = vm.mem
     execute = vm.execute
+    stack = vm.s
     search = _NAME.search
     n = len(text)
     while True:
@@ -162,6 +163,8 @@ def interpret(vm) -> None:
             xt, immediate = hit
             if immediate or not U(mem, L.STATE)[0]:
                 execute(xt)
+                if len(stack) > L.DATA_STACK_CELLS:
+                    raise Throw(-3)
             else:
                 comma(vm, xt)
             continue
@@ -171,7 +174,9 @@ def interpret(vm) -> None:
         if U(mem, L.STATE)[0]:
             compile_literal(vm, value)
         else:
-            vm.s.append(value)
+            stack.append(value)
+            if len(stack) > L.DATA_STACK_CELLS:
+                raise Throw(-3)
 
 
 def push_source(vm, text: bytes, addr: int | None = None, ident: int = -1,

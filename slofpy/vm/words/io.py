@@ -44,8 +44,8 @@ def raw_emit(vm) -> None:
 def raw_type(vm) -> None:
     n = vm.s.pop()
     a = vm.s.pop()
-    if n > 0:
-        vm.emit_text(vm.read(a, n).decode("latin-1"))
+    if n:
+        vm.emit_text(vm.read(a, n).decode("latin-1"))   # a negative n is -9, as in vm.read
 
 
 @word("type")
@@ -56,9 +56,27 @@ def type_(vm) -> None:
         return
     n = vm.s.pop()
     a = vm.s.pop()
-    for c in vm.read(a, max(n, 0)):
+    for c in vm.read(a, n) if n else b"":
         vm.s.append(c)
         vm.execute(emit_xt)
+
+
+# Long runs of padding (SPACES, .R widths) go out in pieces of this many characters, so a
+# huge count is a long-running output loop (interruptible) rather than one huge string.
+PAD_CHUNK = 4096
+
+
+def emit_padding(vm, n: int, char: str = " ") -> None:
+    """Print n copies of char through EMIT, a piece at a time."""
+    while n > 0:
+        emit_str(vm, char * min(n, PAD_CHUNK))
+        n -= PAD_CHUNK
+
+
+def emit_padded(vm, text: str, width: int, char: str = " ") -> None:
+    """Print text right-aligned in width characters (no padding if it is wider)."""
+    emit_padding(vm, width - len(text), char)
+    emit_str(vm, text)
 
 
 def emit_str(vm, text: str) -> None:
@@ -84,9 +102,7 @@ def space(vm) -> None:
 
 @word("spaces")
 def spaces(vm) -> None:
-    n = vm.s.pop()
-    if n > 0:
-        emit_str(vm, " " * n)
+    emit_padding(vm, vm.s.pop())
 
 
 @word(".")
@@ -107,19 +123,19 @@ def u_dot(vm) -> None:
 @word(".r")
 def dot_r(vm) -> None:
     w = vm.s.pop()
-    emit_str(vm, format_number(vm.s.pop(), vm.cell(L.BASE)).rjust(max(w, 0)))
+    emit_padded(vm, format_number(vm.s.pop(), vm.cell(L.BASE)), w)
 
 
 @word("u.r")
 def u_dot_r(vm) -> None:
     w = vm.s.pop()
-    emit_str(vm, format_number(vm.s.pop(), vm.cell(L.BASE), False).rjust(max(w, 0)))
+    emit_padded(vm, format_number(vm.s.pop(), vm.cell(L.BASE), False), w)
 
 
 @word("0.r")
 def zero_dot_r(vm) -> None:
     w = vm.s.pop()
-    emit_str(vm, format_number(vm.s.pop(), vm.cell(L.BASE), False).rjust(max(w, 0), "0"))
+    emit_padded(vm, format_number(vm.s.pop(), vm.cell(L.BASE), False), w, "0")
 
 
 @word(".d")

@@ -1,8 +1,9 @@
 """Memory access: cells, bytes, 16/32/64-bit big-endian and little-endian accessors,
 block moves, fills and compares, and the address-unit size words.
 
-Every access outside memory throws -9. A store into a page that holds compiled code tells
-the VM, which drops generated code that the store may have changed.
+Every access outside memory throws -9; so does a negative length (a length is unsigned in
+SLOF, so -1 is a huge one), while a length of 0 touches nothing. A store into a page that
+holds compiled code tells the VM, which drops generated code that the store may have changed.
 """
 from .table import snippet
 
@@ -58,37 +59,37 @@ snippet("2!", "a = s.pop()\nb = s.pop()\nv = s.pop()\n" + _CHK.format(n=16)
 
 # blocks: ( src dst len ) moves, ( addr len byte ) fills, ( a1 a2 len ) compare
 _RANGE = "if n < 0 or {a} < 0 or {a} + n > MS: raise Throw(-9)\n"
-snippet("move", "n = s.pop()\nd = s.pop()\na = s.pop()\nif n > 0:\n    "
+snippet("move", "n = s.pop()\nd = s.pop()\na = s.pop()\nif n:\n    "
         + _RANGE.format(a="a").replace("\n", "\n    ") + _RANGE.format(a="d")
         + "    mem[d:d + n] = mem[a:a + n]\n    vm.code_store(d, n)")
-snippet("cmove", "n = s.pop()\nd = s.pop()\na = s.pop()\nif n > 0:\n    "
+snippet("cmove", "n = s.pop()\nd = s.pop()\na = s.pop()\nif n:\n    "
         + _RANGE.format(a="a").replace("\n", "\n    ") + _RANGE.format(a="d")
         + "    if d <= a or d >= a + n: mem[d:d + n] = mem[a:a + n]\n"
         "    else:\n        for k in range(n): mem[d + k] = mem[a + k]\n    vm.code_store(d, n)")
-snippet("cmove>", "n = s.pop()\nd = s.pop()\na = s.pop()\nif n > 0:\n    "
+snippet("cmove>", "n = s.pop()\nd = s.pop()\na = s.pop()\nif n:\n    "
         + _RANGE.format(a="a").replace("\n", "\n    ") + _RANGE.format(a="d")
         + "    if d >= a or d + n <= a: mem[d:d + n] = mem[a:a + n]\n"
         "    else:\n        for k in range(n - 1, -1, -1): mem[d + k] = mem[a + k]\n"
         "    vm.code_store(d, n)")
-snippet("fill", "b = s.pop()\nn = s.pop()\na = s.pop()\nif n > 0:\n    "
+snippet("fill", "b = s.pop()\nn = s.pop()\na = s.pop()\nif n:\n    "
         + _RANGE.format(a="a").replace("\n", "\n    ")
         + "mem[a:a + n] = bytes((b & 0xff,)) * n\n    vm.code_store(a, n)")
-snippet("erase", "n = s.pop()\na = s.pop()\nif n > 0:\n    "
+snippet("erase", "n = s.pop()\na = s.pop()\nif n:\n    "
         + _RANGE.format(a="a").replace("\n", "\n    ")
         + "mem[a:a + n] = bytes(n)\n    vm.code_store(a, n)")
-snippet("blank", "n = s.pop()\na = s.pop()\nif n > 0:\n    "
+snippet("blank", "n = s.pop()\na = s.pop()\nif n:\n    "
         + _RANGE.format(a="a").replace("\n", "\n    ")
         + "mem[a:a + n] = b' ' * n\n    vm.code_store(a, n)")
-snippet("comp", "n = s.pop()\nb = s.pop()\na = s.pop()\nr = 0\nif n > 0:\n    "
+snippet("comp", "n = s.pop()\nb = s.pop()\na = s.pop()\nr = 0\nif n:\n    "
         + _RANGE.format(a="a").replace("\n", "\n    ") + _RANGE.format(a="b")
         + "    x = mem[a:a + n]\n    y = mem[b:b + n]\n    r = 0 if x == y else (-1 if x < y else 1)\n"
         "s.append(r)")
 for name, width in (("wbflips", 2), ("lbflips", 4), ("xbflips", 8)):
-    snippet(name, "n = s.pop()\na = s.pop()\nif n > 0:\n    "
+    snippet(name, "n = s.pop()\na = s.pop()\nif n:\n    "
             + _RANGE.format(a="a").replace("\n", "\n    ")
             + f"for k in range(a, a + n - {width} + 1, {width}): mem[k:k + {width}] = mem[k:k + {width}][::-1]\n"
             "    vm.code_store(a, n)")
-snippet("lwflips", "n = s.pop()\na = s.pop()\nif n > 0:\n    "
+snippet("lwflips", "n = s.pop()\na = s.pop()\nif n:\n    "
         + _RANGE.format(a="a").replace("\n", "\n    ")
         + "for k in range(a, a + n - 3, 4): mem[k:k + 4] = mem[k + 2:k + 4] + mem[k:k + 2]\n"
         "    vm.code_store(a, n)")

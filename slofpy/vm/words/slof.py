@@ -87,10 +87,15 @@ def to_name(vm) -> None:
     vm.s.append(lfa + 8)
 
 
+def _header_byte(vm, addr: int) -> int:
+    """A byte of a header the user pointed at (-9 outside memory)."""
+    return vm.read(addr, 1)[0]
+
+
 @word("name>string")
 def name_to_string(vm) -> None:
     nfa = vm.s.pop()
-    vm.s.extend((nfa + 2, vm.mem[nfa + 1]))
+    vm.s.extend((nfa + 2, _header_byte(vm, nfa + 1)))
 
 
 snippet("link>name", "s[-1] += 8")
@@ -99,18 +104,21 @@ snippet("link>name", "s[-1] += 8")
 @word("name>")
 def name_from(vm) -> None:
     nfa = vm.s.pop()
+    _header_byte(vm, nfa + 1)
     vm.s.append(D.lfa_to_xt(nfa - 8, vm.mem))
 
 
 @word("link>")
 def link_from(vm) -> None:
-    vm.s.append(D.lfa_to_xt(vm.s.pop(), vm.mem))
+    lfa = vm.s.pop()
+    _header_byte(vm, lfa + 9)
+    vm.s.append(D.lfa_to_xt(lfa, vm.mem))
 
 
 @word("immediate?")
 def immediate_q(vm) -> None:
     nfa = vm.s.pop()
-    vm.s.append(-1 if vm.mem[nfa] & L.F_IMMEDIATE else 0)
+    vm.s.append(-1 if _header_byte(vm, nfa) & L.F_IMMEDIATE else 0)
 
 
 @word("xt>name")

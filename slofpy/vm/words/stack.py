@@ -28,7 +28,8 @@ snippet("roll", "n = s.pop()\nif n > 0: s.append(s.pop(-1 - n))\nelif n < 0: rai
 snippet("-roll", "n = s.pop()\nif n > 0:\n    x = s[-1 - n]\n    s.insert(-n, s.pop())\nelif n < 0: raise Throw(-4)")
 snippet("depth", "s.append(len(s))")
 snippet("clear", "s.clear()")
-snippet("depth!", "n = s.pop()\nif n < 0: raise Throw(-4)\nif n <= len(s): del s[n:]\nelse: s.extend([0] * (n - len(s)))")
+snippet("depth!", "n = s.pop()\nif n < 0: raise Throw(-4)\nif n > 4096: raise Throw(-3)\n"
+        "if n <= len(s): del s[n:]\nelse: s.extend([0] * (n - len(s)))")
 
 
 snippet(">r", "rs.append(s.pop())")

@@ -283,6 +283,7 @@ def to_number(vm) -> None:
     lo = s.pop() & L.MASK64
     ud = (hi << 64) | lo
     base = vm.cell(L.BASE)
+    _check_string(vm, a, n)
     while n > 0:
         d = digit_value(vm.mem[a])
         if d < 0 or d >= base:
@@ -354,10 +355,17 @@ def search(vm) -> None:
         vm.s.append(-1)
 
 
+def _check_string(vm, a: int, n: int) -> None:
+    """-9 unless a string the word is about to scan (n > 0) lies inside memory."""
+    if n > 0 and (a < 0 or a + n > vm.size):
+        raise Throw(-9)
+
+
 @word("-trailing")
 def minus_trailing(vm) -> None:
     n = vm.s[-1]
     a = vm.s[-2]
+    _check_string(vm, a, n)
     while n > 0 and vm.mem[a + n - 1] == 0x20:
         n -= 1
     vm.s[-1] = n
@@ -367,6 +375,7 @@ def minus_trailing(vm) -> None:
 def minus_leading(vm) -> None:
     n = vm.s[-1]
     a = vm.s[-2]
+    _check_string(vm, a, n)
     while n > 0 and vm.mem[a] <= 0x20:
         a += 1
         n -= 1
@@ -463,9 +472,10 @@ def rsplit(vm) -> None:
     _split_at(vm, last=True)
 
 
-snippet("skip", "c = s.pop() & 0xff\nn = s.pop()\na = s.pop()\n"
+_SCAN_CHECK = "if n > 0 and (a < 0 or a + n > MS): raise Throw(-9)\n"
+snippet("skip", "c = s.pop() & 0xff\nn = s.pop()\na = s.pop()\n" + _SCAN_CHECK +
         "while n > 0 and mem[a] == c:\n    a += 1\n    n -= 1\ns.append(a)\ns.append(n)")
-snippet("scan", "c = s.pop() & 0xff\nn = s.pop()\na = s.pop()\n"
+snippet("scan", "c = s.pop() & 0xff\nn = s.pop()\na = s.pop()\n" + _SCAN_CHECK +
         "while n > 0 and mem[a] != c:\n    a += 1\n    n -= 1\ns.append(a)\ns.append(n)")
 
 

@@ -19,14 +19,16 @@ def dot_s(vm) -> None:
 def dump(vm) -> None:
     n = vm.s.pop()
     a = vm.s.pop()
-    data = vm.read(a, max(n, 0))
-    lines = []
-    for off in range(0, len(data), 16):
-        chunk = data[off:off + 16]
-        hexes = " ".join(f"{b:02x}" for b in chunk)
-        text = "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in chunk)
-        lines.append(f"\n{a + off:08x}: {hexes:<47}  {text}")
-    emit_str(vm, "".join(lines) + "\n")
+    data = vm.read(a, n) if n else b""    # a negative length is -9, as for any read
+    for start in range(0, len(data), 4096):   # printed a piece at a time
+        lines = []
+        for off in range(start, min(start + 4096, len(data)), 16):
+            chunk = data[off:off + 16]
+            hexes = " ".join(f"{b:02x}" for b in chunk)
+            text = "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in chunk)
+            lines.append(f"\n{a + off:08x}: {hexes:<47}  {text}")
+        emit_str(vm, "".join(lines))
+    emit_str(vm, "\n")
 
 
 @word("words")
