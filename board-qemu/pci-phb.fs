@@ -45,6 +45,9 @@
 : align-up ( addr size -- addr' )  1- tuck + swap invert and ;
 : bar-take ( size next-value -- addr )  \ addr aligned to size; never address 0
   over align-up dup 0= IF drop ELSE nip THEN ;
+\ Memory BARs and ROMs are placed in 64 KiB units (the page size), I/O BARs by their size.
+10000 constant /mmio-unit
+: mmio-size ( size -- size' )  /mmio-unit max ;
 
 \ ---- sizing and assigning one BAR
 0 value bar-phys      \ phys.hi of the function
@@ -67,14 +70,24 @@ create assigned 100 allot  0 value assigned-len
   01000000 swap r> record-bar ;
 : assign-mem32-bar ( prefetch? -- )
   ffffffff bar! bar@ fffffff0 and invert ffffffff and 1+ ( p size ) >r
-  r@ mem32-next bar-take dup r@ + to mem32-next dup bar!
+  r@ mmio-size mem32-next bar-take dup r@ mmio-size + to mem32-next dup bar!
   swap IF 42000000 ELSE 02000000 THEN swap r> record-bar ;
-: assign-mem64-bar ( prefetch? -- )  \ the 64-bit window is the prefetchable one
+: assign-mem64-bar ( prefetch? -- )  \ the 64-bit window takes prefetchable BARs only
   ffffffff bar! ffffffff bar-hi! bar@ fffffff0 and bar-hi@ lxjoin invert 1+ ( p size ) >r
-  mem64-end IF drop true r@ mem64-next bar-take dup r@ + to mem64-next
-  ELSE r@ mem32-next bar-take dup r@ + to mem32-next THEN
-  dup xlsplit bar-hi! bar!
-  swap IF 43000000 ELSE 03000000 THEN swap r> record-bar ;
+  dup mem64-end and IF
+     drop r@ mmio-size mem64-next bar-take dup r@ mmio-size + to mem64-next
+     dup xlsplit bar-hi! bar! 43000000
+  ELSE
+     r@ mmio-size mem32-next bar-take dup r@ mmio-size + to mem32-next
+     dup xlsplit bar-hi! bar! swap IF 42000000 ELSE 02000000 THEN
+  THEN swap r> record-bar ;
+
+: assign-rom ( -- )  \ the expansion ROM at 30, from the 32-bit window
+  30 to bar-reg
+  bar@ >r fffff800 bar! bar@ fffff800 and dup 0= IF drop r> bar! EXIT THEN r> drop
+  invert ffffffff and 1+ ( size ) >r
+  r@ mmio-size mem32-next bar-take dup r@ mmio-size + to mem32-next dup bar!
+  02000000 swap r> record-bar ;
 
 : assign-bar ( -- next-reg )  \ the BAR at bar-reg; returns the register after it
   bar@ ( original ) >r
@@ -83,26 +96,49 @@ create assigned 100 allot  0 value assigned-len
   bar@ 6 and 4 = IF bar@ 8 and 0<> assign-mem64-bar bar-reg 8 + EXIT THEN
   bar@ 8 and 0<> assign-mem32-bar bar-reg 4 + ;
 
-: pci-setup-function ( ph -- )  \ BARs of one function, then what SLOF sets on it
+: pci-class ( ph -- class )  s" class-code" rot get-property IF 0 ELSE decode-int nip nip THEN ;
+
+\ ---- what SLOF's drivers set on the devices they know, by vendor and device ID or class
+: pci-id ( -- vendor device )
+  s" vendor-id" get-node get-property IF 0 ELSE decode-int nip nip THEN
+  s" device-id" get-node get-property IF 0 ELSE decode-int nip nip THEN ;
+: int-prop ( n name len -- )  rot encode-int 2swap property ;
+: pci-driver ( -- )  \ on the active function node
+  pci-id swap 1af4 = IF CASE
+     1000 OF s" network" device-type ENDOF   1041 OF s" network" device-type ENDOF
+     1001 OF s" block" device-type ENDOF     1042 OF s" block" device-type ENDOF
+     1004 OF 2 s" #address-cells" int-prop 0 s" #size-cells" int-prop ENDOF
+     1048 OF 2 s" #address-cells" int-prop 0 s" #size-cells" int-prop ENDOF
+  ENDCASE EXIT THEN drop
+  get-node pci-class CASE
+     020000 OF s" network" device-type ENDOF
+     0c0330 OF s" xhci" device-type 1 s" #address-cells" int-prop 0 s" #size-cells" int-prop ENDOF
+     0c0320 OF s" ehci" device-type 1 s" #address-cells" int-prop 0 s" #size-cells" int-prop ENDOF
+     0c0310 OF s" ohci" device-type 1 s" #address-cells" int-prop 0 s" #size-cells" int-prop ENDOF
+  ENDCASE ;
+
+: pci-function-bars ( ph -- )  \ BARs of one function, then what SLOF sets on it
   dup >space to bar-phys
   0 to assigned-len
   10 BEGIN dup 28 < WHILE to bar-reg assign-bar REPEAT drop
+  assigned-len >r assign-rom
   dup set-node
-  assigned-len IF assigned assigned-len encode-bytes s" assigned-addresses" property THEN
+  \ the ROM's entry (if it has one) comes first, then the BARs in order
+  assigned-len r@ > IF
+     assigned r@ + assigned-len r@ - encode-bytes assigned r@ encode-bytes encode+
+  ELSE assigned assigned-len encode-bytes THEN r> drop
+  dup IF s" assigned-addresses" property ELSE 2drop THEN
   \ the MSI/MSI-X vector counts are set again, as SLOF's capability scan does
   s" ibm,req#msi" get-node get-property 0= IF encode-bytes s" ibm,req#msi" property THEN
   s" ibm,req#msi-x" get-node get-property 0= IF encode-bytes s" ibm,req#msi-x" property THEN
-  drop ;
+  pci-driver drop ;
 
 \ ---- aliases for what SLOF recognises by class code
-: pci-class ( ph -- class )  s" class-code" rot get-property IF 0 ELSE decode-int nip nip THEN ;
-: pci-alias ( ph -- )
-  dup pci-class 10 rshift CASE
-     2 OF s" net" ENDOF
-     1 OF s" disk" ENDOF
-     >r 0 0 r>
-  ENDCASE dup 0= IF 2drop drop EXIT THEN
-  get-next-alias ?dup 0= IF drop EXIT THEN rot node>path set-alias ;
+: pci-alias ( ph -- )  \ net and disk aliases, from what the driver made of the device
+  s" device_type" 2 pick get-property IF drop EXIT THEN 1- 0 max
+  2dup s" network" str= IF 2drop s" net" ELSE
+  2dup s" block" str= IF 2drop s" disk" ELSE 2drop drop EXIT THEN THEN
+  get-next-alias dup 0= IF 2drop EXIT THEN rot node>path set-alias ;
 
 : phb-methods ( -- )  \ on the active bridge node
   s" : decode-unit ( str len -- phys.lo phys.mid phys.hi ) pci-decode-unit ;" evaluate
@@ -110,8 +146,84 @@ create assigned 100 allot  0 value assigned-len
   s" : open ( -- true ) true ;" evaluate
   s" : close ( -- ) ;" evaluate ;
 
+\ ---- PCI-to-PCI bridges: their children first, inside windows the bridge then forwards
+\ (I/O in 4 KiB units; 32-bit memory in 1 MiB units with 1 MiB to spare; prefetchable
+\ 64-bit memory in 4 GiB units, as SLOF set up QEMU 7.2's pci-bridge), then the bridge's
+\ own BARs after its windows, bus numbers, "ranges" and an interrupt-map that swizzles
+\ INTA-INTD by slot onto the parent bus.
+defer pci-setup-function ( ph -- )
+: bridge? ( ph -- flag )  pci-class ffff00 and 060400 = ;
+: pci-bus ( ph -- bus )  >space 10 rshift ff and ;
+
+0 value sub-bus     \ the highest bus number seen below a bridge
+: note-buses ( ph -- )
+  child BEGIN ?dup WHILE dup pci-bus sub-bus max to sub-bus
+     dup child IF dup recurse THEN node>peer @ REPEAT ;
+
+: window ( start end unit extra -- start size )  \ a bridge window, at least one unit
+  >r >r over - r> tuck align-up swap max r> + ;
+
+: bridge-slot-mask ( bridge -- mask )
+  0 swap child BEGIN ?dup WHILE dup >space b rshift 1f and 1f swap - 1 swap lshift
+     rot or swap node>peer @ REPEAT ;
+
+0 value imap-bridge
+0 value imap-child
+: imap-entry ( prop len pin -- prop len )
+  >r imap-child >space f800 and encode-int+ 0 encode-int+ 0 encode-int+ r@ encode-int+
+  imap-bridge parent encode-int+ imap-bridge >space ffff00 and encode-int+ 0 encode-int+ 0 encode-int+
+  r> 1- imap-child >space b rshift 1f and + 3 and 1+ encode-int+ ;
+: bridge-interrupt-map ( bridge -- prop len )
+  dup to imap-bridge encode-start rot child BEGIN ?dup WHILE
+     dup to imap-child >r 5 1 DO i imap-entry LOOP r> node>peer @
+  REPEAT ;
+
+0 value br-io   0 value br-io-size
+0 value br-m32  0 value br-m32-size
+0 value br-m64  0 value br-m64-size
+0 value rg-space  0 value rg-addr  0 value rg-size
+: range, ( prop len space addr size -- prop len )  \ one "ranges" entry, child = parent
+  to rg-size to rg-addr to rg-space
+  2 0 DO rg-space encode-int+ rg-addr xlsplit swap >r encode-int+ r> encode-int+ LOOP
+  rg-size xlsplit swap >r encode-int+ r> encode-int+ ;
+
+: pci-setup-bridge ( bridge -- )
+  dup set-node phb-methods
+  0 0 s" udf-supported" property  s" pci" device-type
+  1000 io-next bar-take dup to io-next >r
+  mem32-next 100000 align-up dup to mem32-next >r
+  mem64-next 100000 align-up dup to mem64-next >r
+  dup child BEGIN ?dup WHILE dup pci-setup-function dup pci-alias node>peer @ REPEAT
+  r> r> r> ( bridge m64 m32 io )
+  io-next 1000 0 window 2dup + to io-next to br-io-size to br-io
+  mem32-next 100000 100000 window 2dup + to mem32-next to br-m32-size to br-m32
+  mem64-end IF mem64-next 100000000 0 window 2dup + to mem64-next ELSE drop 0 0 THEN
+  to br-m64-size to br-m64
+  dup set-node
+  dup pci-bus dup s" primary-bus" int-prop
+  over child ?dup IF pci-bus ELSE dup 1+ THEN nip ( bridge secondary )
+  dup to sub-bus over note-buses
+  dup s" secondary-bus" int-prop  sub-bus s" subordinate-bus" int-prop
+  encode-int sub-bus encode-int+ s" bus-range" property
+  dup bridge-slot-mask s" slot-names" int-prop
+  encode-start
+  02000000 br-m32 br-m32-size range,
+  br-m64-size IF 43000000 br-m64 br-m64-size range, THEN
+  01000000 br-io br-io-size range,
+  s" ranges" property drop ;
+
+: bridge-interrupts ( bridge -- )  \ after its BARs
+  dup set-node bridge-interrupt-map s" interrupt-map" property
+  1 s" #interrupt-cells" int-prop
+  f800 encode-int 0 encode-int+ 0 encode-int+ 7 encode-int+ s" interrupt-map-mask" property ;
+
+: (pci-setup-function) ( ph -- )
+  dup bridge? IF dup pci-setup-bridge dup pci-function-bars bridge-interrupts
+  ELSE pci-function-bars THEN ;
+' (pci-setup-function) to pci-setup-function
+
 : setup-phb ( ph -- )
-  dup to phb-node dup set-node phb-methods
+  to phb-node phb-node set-node phb-methods
   s" reg" phb-node get-property IF 0 ELSE drop @ THEN to phb-buid
   phb-parse-ranges
   phb-node child BEGIN ?dup WHILE

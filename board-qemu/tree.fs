@@ -48,11 +48,14 @@ dev /
 : close ( -- ) ;
 device-end
 
+\ /openprom "model": the firmware the OS believes it runs on (real SLOF built from git
+\ without a tag says SLOF,HEAD)
+:noname ( -- str len ) s" SLOF,HEAD" ; to firmware-model
+
 : boot ( -- )  ." slofpy has no boot device: there is nothing to load" cr ;
 
 : boot-tree ( -- )
   populate-root populate-options populate-packages
-  s" SLOF,HEAD" encode-string s" model" s" /openprom" find-node set-property
   make-mmu
   populate-vios
   populate-pci-busses

@@ -5,6 +5,8 @@
 \ open and free it on close.
 
 : vio-unit ( -- unit )  (my-phandle) >space ;
+: first-alias ( alias len -- )  \ the first device of a kind keeps the alias
+  2dup find-alias IF 2drop 2drop EXIT THEN get-node node>path set-alias ;
 
 \ ---- hvterm1: the console
 : vio-hvterm ( -- )
@@ -12,7 +14,7 @@
   s" : close ( -- ) ;" evaluate
   s" : write ( addr len -- actual ) tuck bounds ?DO vio-unit i c@ hv-putchar LOOP ;" evaluate
   s" : read ( addr len -- actual ) 0 -rot bounds ?DO vio-unit hv-haschar 0= IF LEAVE THEN vio-unit hv-getchar i c! 1+ LOOP ;" evaluate
-  s" hvterm" get-node node>path set-alias ;
+  s" hvterm" first-alias ;
 
 \ ---- qemu,spapr-nvram
 : nvram-rtas ( addr len offset str len -- status )
@@ -29,7 +31,7 @@
   s" : read ( addr len -- actual ) tuck nvram-pos nvram-fetch$ nvram-rtas IF drop 0 ELSE dup nvram-pos + to nvram-pos THEN ;" evaluate
   s" : write ( addr len -- actual ) tuck nvram-pos nvram-store$ nvram-rtas IF drop 0 ELSE dup nvram-pos + to nvram-pos THEN ;" evaluate
   s" : size ( -- n ) #bytes$ get-my-property IF 0 ELSE decode-int nip nip THEN ;" evaluate
-  s" nvram" get-node node>path set-alias ;
+  s" nvram" first-alias ;
 
 \ ---- devices with a command/response queue
 1000 constant /crq
@@ -37,9 +39,14 @@
   s" 0 instance value crq" evaluate
   s" : open ( -- ok? ) /crq alloc-mem dup to crq dup /crq erase vio-unit swap /crq hv-reg-crq 0= ;" evaluate
   s" : close ( -- ) vio-unit hv-free-crq crq ?dup IF /crq free-mem THEN 0 to crq ;" evaluate ;
-: vio-vscsi ( -- )  vio-crq-device  s" scsi" get-node node>path set-alias ;
-: vio-veth ( -- )  vio-crq-device  s" net" get-next-alias ?dup IF get-node node>path set-alias ELSE drop THEN ;
-: vio-vtpm ( -- )  vio-crq-device ;
+: vio-vscsi ( -- )  vio-crq-device  s" scsi" first-alias ;
+: vio-veth ( -- )  vio-crq-device  s" net" get-next-alias dup IF get-node node>path set-alias ELSE drop THEN ;
+: vio-vtpm ( -- )  \ and the /ibm,vtpm node for the TPM event log
+  vio-crq-device  0 0 s" ibm,sml-efi-reformat-supported" property
+  s" ibm,vtpm" root-child IF EXIT THEN
+  current-node @ device-tree @ extend-device
+  new-device s" ibm,vtpm" device-name s" ibm,vtpm" device-type finish-device
+  set-node ;
 
 : compatible? ( str len -- flag )  \ does the active node's "compatible" list name str?
   s" compatible" get-node get-property IF 2drop false EXIT THEN

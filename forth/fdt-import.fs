@@ -74,7 +74,7 @@ create fdt-error-text 100 allot
 : fdt-need ( addr n -- addr )  \ n bytes at addr must be inside the structure block
   over + fdt-struct-end > IF s" structure block ends inside a token" fdt-error THEN ;
 : fdt-next-tag ( addr -- addr' tag )
-  BEGIN dup 4 fdt-need dup l@ swap 4 + swap dup OF_DT_NOP = WHILE drop REPEAT ;
+  BEGIN 4 fdt-need dup l@ swap 4 + swap dup OF_DT_NOP = WHILE drop REPEAT ;
 : fdt-zstring-end ( addr limit -- end )  \ address of the NUL, or 0
   over - 0 max >r dup r> 0 findchar IF + ELSE drop 0 THEN ;
 : fdt-fetch-unit ( addr -- addr' name len )
@@ -125,7 +125,7 @@ create fdt-error-text 100 allot
   [char] @ left-parse-string device-name fdt-name-unit ;
 
 : fdt-prop ( addr -- addr' )
-  dup 8 fdt-need dup l@ ( addr len ) over 4 + l@ ( addr len nameoff )
+  8 fdt-need dup l@ ( addr len ) over 4 + l@ ( addr len nameoff )
   2 pick fdt-fetch-string ( addr len name nlen )
   dup 0= IF 2drop drop s" property with an empty name" fdt-error THEN 2>r
   over 8 + ( addr len data ) swap

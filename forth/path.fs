@@ -96,11 +96,11 @@ create alias-work 800 allot
 create next-alias-text 20 allot
 : get-next-alias ( alias len -- alias' len' | false )
   dup d# 30 > IF 2drop false EXIT THEN
-  2dup find-alias 0= IF true EXIT THEN 2drop
+  2dup find-alias 0= IF EXIT THEN 2drop
   tuck next-alias-text swap move ( len )
   d# 10 1 DO
      i [char] 0 + over next-alias-text + c!
-     next-alias-text over 1+ find-alias 0= IF next-alias-text swap 1+ true UNLOOP EXIT THEN 2drop
+     next-alias-text over 1+ find-alias 0= IF next-alias-text swap 1+ UNLOOP EXIT THEN 2drop
   LOOP drop false ;
 
 : devalias ( "name" "path" -- )

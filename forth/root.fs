@@ -9,6 +9,9 @@
 : set-chosen ( prop len name len -- )  chosen dup 0= ABORT" No /chosen node" set-property ;
 : get-chosen ( name len -- prop len true | false )  chosen get-property 0= ;
 
+defer firmware-model ( -- str len )  \ /openprom "model"; boards say which firmware
+:noname ( -- str len ) s" slofpy" ; to firmware-model
+
 : root-child ( name len -- ph|0 )
   device-tree @ dup IF 0 to search-#cells -rot find-kid ELSE nip nip THEN ;
 
@@ -25,7 +28,8 @@
   s" aliases" ensure-child drop
   s" options" ensure-child drop
   s" openprom" ensure-child
-     dup extend-device 0 0 s" relative-addressing" property finish-device drop
+     dup extend-device firmware-model model 0 0 s" relative-addressing" property
+     finish-device drop
   s" packages" ensure-child to packages
   device-tree @ current-node @ = IF finish-device THEN
   r> set-node ;

@@ -150,6 +150,17 @@ def test_phandle_references_point_at_the_new_phandles(seed_roundtrip):
     assert checked > 0
 
 
+def test_import_and_flatten_leave_the_stack_as_it_was(bare):
+    snap = bare.snapshot()
+    try:
+        bare.push(7)
+        bare.import_fdt(SEEDS[0].read_bytes())
+        bare.flatten()
+        assert bare.stack == [7]
+    finally:
+        bare.restore(snap)
+
+
 def test_units_come_from_reg(bare):
     snap = bare.snapshot()
     try:

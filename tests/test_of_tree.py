@@ -268,7 +268,7 @@ def test_devalias_display(fw):
 
 def test_get_next_alias(fw):
     fw.evaluate('s" net" s" /vdevice" set-alias s" net1" s" /vdevice" set-alias')
-    assert out(fw, 's" net" get-next-alias drop type  s" disk" get-next-alias drop type') == "net2disk"
+    assert out(fw, 's" net" get-next-alias type  s" disk" get-next-alias type') == "net2disk"
 
 
 def test_dev_nonexistent_gives_message_and_vm_usable(fw):
