@@ -15,6 +15,10 @@
   nip nip dup 8 rshift 7 and swap b rshift 1f and ( fn dev )
   over IF 2 hex-encode-unit ELSE nip 1 hex-encode-unit THEN ;
 
+: my-puid ( -- buid )  \ the BUID of the host bridge at or above the running package
+  (my-phandle) BEGIN dup parent dup device-tree @ <> over 0<> and WHILE nip REPEAT drop
+  s" reg" rot get-property IF 0 ELSE drop @ THEN ;
+
 \ ---- the bridge being set up
 0 value phb-node
 0 value phb-buid
@@ -144,7 +148,13 @@ create assigned 100 allot  0 value assigned-len
   s" : decode-unit ( str len -- phys.lo phys.mid phys.hi ) pci-decode-unit ;" evaluate
   s" : encode-unit ( phys.lo phys.mid phys.hi -- str len ) pci-encode-unit ;" evaluate
   s" : open ( -- true ) true ;" evaluate
-  s" : close ( -- ) ;" evaluate ;
+  s" : close ( -- ) ;" evaluate
+  s" : config-b@ ( config-addr -- b ) my-puid 1 rtas-config@ ;" evaluate
+  s" : config-w@ ( config-addr -- w ) my-puid 2 rtas-config@ ;" evaluate
+  s" : config-l@ ( config-addr -- l ) my-puid 4 rtas-config@ ;" evaluate
+  s" : config-b! ( b config-addr -- ) my-puid 1 rtas-config! ;" evaluate
+  s" : config-w! ( w config-addr -- ) my-puid 2 rtas-config! ;" evaluate
+  s" : config-l! ( l config-addr -- ) my-puid 4 rtas-config! ;" evaluate ;
 
 \ ---- PCI-to-PCI bridges: their children first, inside windows the bridge then forwards
 \ (I/O in 4 KiB units; 32-bit memory in 1 MiB units with 1 MiB to spare; prefetchable

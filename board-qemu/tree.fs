@@ -42,6 +42,12 @@ variable ram-size
   dup IF swap encode-64 rot encode-64+ ELSE 2drop 0 0 THEN
   s" available" r> set-property ;
 
+: fdt-claim-reserve ( -- )  \ what the seed's memory reserve map lists is not free
+  fdt-start-addr ?dup 0= IF EXIT THEN dup >fdth_rsvmap_off l@ +
+  BEGIN dup 8 + x@ WHILE
+     dup x@ over 8 + x@ 0 ['] claim catch IF 2drop drop ELSE drop THEN 10 +
+  REPEAT drop ;
+
 \ ---- the root's own methods
 dev /
 : open ( -- true )  true ;
@@ -63,7 +69,7 @@ device-end
   set-chosen-cpu
   s" /memory@0" s" memory" chosen-open
   s" /mmu" s" mmu" chosen-open
-  fdt-parse-memory set-available
+  fdt-parse-memory set-available fdt-claim-reserve
   s" hvterm" s" stdin" chosen-open
   s" hvterm" s" stdout" chosen-open
   device-end 0 to my-self ;

@@ -44,6 +44,9 @@ also client-voc definitions
   >r ci-string r> ['] $call-method catch dup IF nip nip nip THEN ;
 : interpret ( argN .. arg1 zcmd -- retM .. ret1 catch-result )
   ci-string ['] evaluate catch dup IF nip nip THEN ;
+: claim ( virt size align -- base|-1 )
+  dup IF nip THEN ['] claim catch IF 2drop drop -1 THEN ;
+: release ( virt size -- )  release ;
 : milliseconds ( -- ms )  0 ;
 : quiesce ( -- )  quiesce ;
 

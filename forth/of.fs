@@ -8,6 +8,7 @@
 #include "path.fs"
 #include "display.fs"
 #include "root.fs"
+#include "claim.fs"
 #include "quiesce.fs"
 #include "client.fs"
 #include "fdt-import.fs"

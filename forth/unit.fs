@@ -111,3 +111,15 @@ create path-text 800 allot
 
 : $cat-unit ( str len ph -- str' len' )
   node-unit-text IF s" @" 2swap 2>r $cat 2r> $cat THEN ;
+
+\ ---- the unit of the package being run
+: my-space ( -- phys.hi )  (my-phandle) >space ;
+: my-address ( -- phys.lo .. phys.mid )  (my-phandle) >address ;
+: my-unit ( -- phys.lo .. phys.hi )  \ the instance's own unit if it has one, else its node's
+  my-self ?dup IF dup instance>#units @ ?dup IF
+     ( ih n ) 0 swap 1- DO dup instance>unit1 i cells + @ swap -1 +LOOP drop EXIT
+  THEN drop THEN
+  (my-phandle) >unit ;
+: my-unit-64 ( -- u64 )  \ the low 64 bits of my-unit
+  my-unit (my-phandle) #address-cells
+  dup 1 = IF drop EXIT THEN 2 - 0 ?DO drop LOOP lxjoin ;

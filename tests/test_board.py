@@ -174,6 +174,13 @@ def test_nvram_reads_and_writes_through_rtas(fw):
     assert bytes(fw.host.nvram[:8]) == b"firmware"
 
 
+def test_host_bridge_config_methods_read_through_rtas():
+    fw = boot_machine(SHARED_SEEDS / "rng.seed.dtb")
+    ih = fw.client("open", "/pci@800000020000000")[0]
+    assert fw.client("call-method", "config-l@", ih, 0, nret=2) == [0, 0x10051AF4]
+    assert fw.client("call-method", "config-w@", ih, 2, nret=2) == [0, 0x1005]
+
+
 def test_pci_bars_are_assigned_in_the_bridge_windows():
     fw = boot_machine(SHARED_SEEDS / "rng.seed.dtb")
     dev = fw.tree.find("/pci@800000020000000/legacy-device@0")

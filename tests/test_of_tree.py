@@ -473,3 +473,54 @@ def test_client_close_of_stdin_runs_quiesce(fw):
 def test_client_unknown_service_raises(fw):
     with pytest.raises(ForthError):
         fw.client("no-such-service")
+
+
+# ---------------------------------------------------------------- units of the running package
+def test_my_space_my_unit_and_my_unit_64(fw):
+    ih = stack(fw, 's" /cpus/PowerPC,POWER9@8" open-dev')[0]
+    assert stack(fw, f"{ih:x} to my-self my-space my-unit my-unit-64 0 to my-self") == [8, 8, 8]
+    ih = stack(fw, 's" /pci" open-dev')[0]
+    assert stack(fw, f"{ih:x} to my-self my-unit my-unit-64 0 to my-self") == [
+        0x20000000, 0x8000000, 0x0800000020000000]
+
+
+# ---------------------------------------------------------------- claim and release
+MEMORY = r"""
+dev /memory
+0 encode-int 10000 encode-int+ 0 encode-int+ ff0000 encode-int+ s" available" property
+device-end
+"""
+
+
+def available(fw) -> list[tuple[int, int]]:
+    data = fw.tree.find("/memory@0")["available"]
+    cells = [int.from_bytes(data[i:i + 8], "big") for i in range(0, len(data), 8)]
+    return list(zip(cells[::2], cells[1::2]))
+
+
+def test_claim_aligned_and_exact_and_release(fw):
+    fw.evaluate(MEMORY)
+    assert available(fw) == [(0x10000, 0xFF0000)]
+    assert stack(fw, "3000 10000 claim") == [0x10000]
+    assert available(fw) == [(0x13000, 0xFED000)]
+    assert stack(fw, "80000 1000 0 claim") == [0x80000]
+    assert available(fw) == [(0x13000, 0x6D000), (0x81000, 0xF7F000)]
+    fw.evaluate("80000 1000 release")
+    assert available(fw) == [(0x13000, 0xFED000)]          # adjacent ranges merge again
+    fw.evaluate("10000 3000 release")
+    assert available(fw) == [(0x10000, 0xFF0000)]
+
+
+def test_claim_that_cannot_be_met_throws_321(fw):
+    fw.evaluate(MEMORY)
+    assert stack(fw, "5000 100 0 ['] claim catch nip nip nip") == [0x321]
+    assert stack(fw, "2000000 1000 ['] claim catch nip nip") == [0x321]
+    assert available(fw) == [(0x10000, 0xFF0000)]
+
+
+def test_client_claim_and_release(fw):
+    fw.evaluate(MEMORY)
+    assert fw.client("claim", 0, 0x1000, 0x100000) == [0x100000]
+    assert fw.client("claim", 0x100000, 0x1000, 0) == [0xFFFFFFFF]     # taken already
+    fw.client("release", 0x100000, 0x1000, nret=0)
+    assert available(fw) == [(0x10000, 0xFF0000)]
