@@ -64,7 +64,9 @@ class VM:
 
     def __init__(self, memory_size: int = L.DEFAULT_MEMORY_SIZE,
                  heap_size: int = L.DEFAULT_HEAP_SIZE,
-                 output: Callable[[str], None] | None = None):
+                 output: Callable[[str], None] | None = None, bootstrap: bool = True):
+        """bootstrap=False leaves memory empty (no dictionary, no kernel): for a caller that
+        puts a saved dictionary in place (slofpy.dictcache)."""
         self.heap_size = heap_size
         if memory_size < L.DICTIONARY + heap_size + 0x100000 or memory_size > 1 << 32:
             raise ValueError("memory size must leave room for the dictionary and stay below 4 GiB")
@@ -83,7 +85,7 @@ class VM:
         self.term_input: dict[int, bytearray] = {}
         self.ns: dict = {}
         self._build_namespace()
-        self._init_state()
+        self._init_state(bootstrap)
 
     # ------------------------------------------------------------------ namespace & prims
     def _build_namespace(self) -> None:
@@ -106,7 +108,7 @@ class VM:
         self.rs_readers: dict[int, bool] = {}
         self.builtin_names = {L.PRIM_BASE + i: b.name.lower() for i, b in enumerate(BUILTINS)}
 
-    def _init_state(self) -> None:
+    def _init_state(self, bootstrap: bool = True) -> None:
         from .dictionary import init_dictionary
         self.find_cache: dict[bytes, tuple[int, bool] | None] = {}
         self.wid_cache: dict[int, tuple[int, dict[bytes, int]]] = {}
@@ -120,8 +122,9 @@ class VM:
         self.search_path: list = []
         self.defines: dict[bytes, bytes] = {}
         self.last_error = None
-        init_dictionary(self)
-        self._bootstrap()
+        if bootstrap:
+            init_dictionary(self)
+            self._bootstrap()
 
     def _bootstrap(self) -> None:
         """Small pieces of threaded code the defining words point at, then kernel.fs."""
