@@ -45,7 +45,8 @@ also client-voc definitions
 : interpret ( argN .. arg1 zcmd -- retM .. ret1 catch-result )
   ci-string ['] evaluate catch dup IF nip nip THEN ;
 : claim ( virt size align -- base|-1 )
-  dup IF nip THEN ['] claim catch IF 2drop drop -1 THEN ;
+  dup IF rot drop ['] claim catch IF 2drop -1 THEN
+  ELSE ['] claim catch IF 2drop drop -1 THEN THEN ;
 : release ( virt size -- )  release ;
 : milliseconds ( -- ms )  0 ;
 : quiesce ( -- )  quiesce ;

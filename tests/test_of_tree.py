@@ -522,5 +522,7 @@ def test_client_claim_and_release(fw):
     fw.evaluate(MEMORY)
     assert fw.client("claim", 0, 0x1000, 0x100000) == [0x100000]
     assert fw.client("claim", 0x100000, 0x1000, 0) == [0xFFFFFFFF]     # taken already
+    assert fw.client("claim", 0, 0x2000000, 0x1000) == [0xFFFFFFFF]    # too big
+    assert fw.stack == []
     fw.client("release", 0x100000, 0x1000, nret=0)
     assert available(fw) == [(0x10000, 0xFF0000)]
