@@ -51,9 +51,22 @@ class Machine:
     def __init__(self, memory_size: int = L.DEFAULT_MEMORY_SIZE,
                  heap_size: int = L.DEFAULT_HEAP_SIZE,
                  include_path: Iterable[str | os.PathLike] = (),
-                 output: Callable[[str], None] | None = None):
-        self.vm = VM(memory_size=memory_size, heap_size=heap_size, output=output)
-        self.vm.search_path = [Path(p) for p in include_path]
+                 output: Callable[[str], None] | None = None,
+                 preload: Iterable[str | os.PathLike] = (),
+                 dictionary_cache: bool | None = None):
+        """preload: Forth source files loaded (in order) before the Machine is handed out.
+        The dictionary after the kernel and them comes from the prepared-dictionary cache
+        when the same sources built it before (see slofpy.dictcache); dictionary_cache=False
+        always builds it from the sources, None leaves it to $SLOFPY_NO_DICT_CACHE."""
+        from . import dictcache
+
+        def load(vm: VM, path: Path) -> None:
+            self.vm = vm
+            self.include(path)
+
+        self.vm = dictcache.prepared_vm(memory_size, heap_size, output,
+                                        [Path(p) for p in include_path], preload, load,
+                                        dictionary_cache)
 
     # ---------------------------------------------------------------- running Forth
     def evaluate(self, text: str, name: str | None = None, line: int = 1,
@@ -82,16 +95,16 @@ class Machine:
 
     def _run(self, action: Callable[[], None], timeout: float | None = None) -> None:
         vm = self.vm
+        guard = _limit(timeout)
         try:
-            with _limit(timeout):
+            with guard:
                 action()
         except Bye:
             raise
         except TimeLimitExceeded as e:
             self.recover(interrupted=True)
             where = getattr(e, "forth_where", None) or (None, None)
-            raise ForthError(TIMEOUT, str(e), where[0], where[1],
-                             getattr(e, "forth_word", None) or None) from None
+            raise ForthError(TIMEOUT, str(e), where[0], where[1]) from None
         except BaseException as e:
             t = to_throw(e)
             if t is None:
@@ -112,8 +125,9 @@ class Machine:
         out first still wins. In other threads the exception is delivered with
         PyThreadState_SetAsyncExc. Either way it reaches Python bytecode only, so a single
         long call into C (a huge `move`) finishes before the limit takes effect."""
+        guard = _limit(seconds)
         try:
-            with _limit(seconds):
+            with guard:
                 yield
         except TimeLimitExceeded as e:
             # it ran out while Python (not Forth) code ran inside the block

@@ -1,0 +1,273 @@
+"""`slofpy repl`: SLOF's interactive `ok` prompt.
+
+On a terminal: the prompt is the data stack depth and `>` (`0 > `, `2 > ` after `1 2`, the
+depth printed in the current BASE as SLOF does), each line that runs without error ends in
+` ok`, an error prints SLOF's text for it (`foo Undefined word`). A `:` left open continues
+on the next line. Line editing, history (kept in $XDG_STATE_HOME/slofpy/history, by default
+~/.local/state/slofpy/history) and Tab completion come from prompt_toolkit: words in the
+search order, and device paths after `dev`, `ls`, `show-devs`, `find-device`, `devalias`.
+Ctrl-C stops running Forth and returns to the prompt; Ctrl-D or `bye` leaves.
+
+Not on a terminal: each line of standard input is run with no prompt and no ` ok`; an error
+prints one line on stderr and the next line runs; the exit status is 1 if any line failed.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Callable, Iterable, TextIO
+
+from .errors import ForthError, UNDEFINED_WORD, USER_INTERRUPT
+from .machine import Bye, Machine
+from .vm import layout as L
+from .vm.dictionary import find, name_of, search_order, wordlist_words
+from .vm.words.io import format_number
+
+PATH_WORDS = frozenset({"dev", "ls", "show-devs", "find-device", "devalias"})
+MAX_CHILDREN = 10_000
+
+ChildLister = Callable[[str], Iterable[str]]
+
+
+# ---------------------------------------------------------------- texts
+def error_text(e: ForthError) -> str:
+    """What SLOF's prompt prints for an error (no file or line: the prompt has none)."""
+    if e.code == UNDEFINED_WORD:
+        return f"{e.word} Undefined word" if e.word else "Undefined word"
+    if e.code == -1:
+        return "Aborted"
+    if e.code == -2:
+        return e.text
+    if e.code == USER_INTERRUPT or not e.word:
+        return e.text
+    return f"{e.word}? {e.text}"
+
+
+def prompt_text(machine: Machine) -> str:
+    """`depth > `, the depth in the current BASE."""
+    vm = machine.vm
+    return f"{format_number(len(vm.s), vm.cell(L.BASE))} > "
+
+
+def history_path() -> Path:
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"),
+                                                              ".local", "state")
+    return Path(state) / "slofpy" / "history"
+
+
+def unfinished(machine: Machine) -> bool:
+    """Is a definition or an interpret-level control structure still open?"""
+    vm = machine.vm
+    return bool(vm.cell(L.STATE)) or bool(vm.control)
+
+
+# ---------------------------------------------------------------- completion
+def word_names(machine: Machine) -> list[str]:
+    """Every word findable through the search order, first match of each name only."""
+    vm = machine.vm
+    seen: dict[str, str] = {}
+    for wid in search_order(vm):
+        try:
+            for lfa in wordlist_words(vm, wid):
+                name = name_of(vm, lfa).decode("latin-1")
+                if name and name.isprintable() and name.lower() not in seen:
+                    seen[name.lower()] = name
+        except Exception:          # a damaged wordlist: complete what was readable
+            continue
+    return sorted(seen.values(), key=str.lower)
+
+
+def forth_children(machine: Machine) -> ChildLister:
+    """A ChildLister using the device-tree words in the VM (find-node child peer node>qname).
+    It lists nothing while those words do not exist (`child` not defined), and leaves the
+    VM as it found it: stacks, STATE, pending output."""
+
+    def children(path: str) -> list[str]:
+        vm = machine.vm
+        xts = {}
+        for name in ("child", "peer", "find-node", "node>qname", "alloc-mem", "free-mem"):
+            hit = find(vm, name.encode())
+            if hit is None:
+                return []
+            xts[name] = hit[0]
+        saved = (list(vm.s), list(vm.rs), vm.rbase, vm.cell(L.STATE), list(vm.out_parts),
+                 vm.cell(L.DP))
+        names: list[str] = []
+        data = path.encode("latin-1", "replace")
+        buf = 0
+        try:
+            vm.set_cell(L.STATE, 0)
+            vm.s.append(max(len(data), 1))
+            vm.execute(xts["alloc-mem"])
+            buf = vm.s.pop()
+            if not buf:
+                return []
+            vm.write(buf, data)
+            vm.s.extend((buf, len(data)))
+            vm.execute(xts["find-node"])
+            node = vm.s.pop()
+            if node:
+                vm.s.append(node)
+                vm.execute(xts["child"])
+                node = vm.s.pop()
+            while node and len(names) < MAX_CHILDREN:
+                vm.s.append(node)
+                vm.execute(xts["node>qname"])
+                n = vm.s.pop()
+                a = vm.s.pop()
+                names.append(vm.read(a, n).decode("latin-1"))
+                vm.s.append(node)
+                vm.execute(xts["peer"])
+                node = vm.s.pop()
+        except Exception:
+            return names
+        finally:
+            if buf:
+                try:
+                    vm.s.extend((buf, max(len(data), 1)))
+                    vm.execute(xts["free-mem"])
+                except Exception:
+                    pass
+            stack, rstack, rbase, state, out, dp = saved
+            vm.s[:] = stack
+            vm.rs[:] = rstack
+            vm.rbase = rbase
+            vm.set_cell(L.STATE, state)
+            vm.set_cell(L.DP, dp)
+            vm.out_parts[:] = out
+        return names
+
+    return children
+
+
+def complete(line: str, words: Callable[[], list[str]], children: ChildLister) -> list[str]:
+    """Completions for the last word of line (the text before the cursor): a device path
+    after one of PATH_WORDS when it starts with '/', else a word name."""
+    token = line.split()[-1] if line and not line[-1].isspace() else ""
+    before = line[:len(line) - len(token)].split()
+    if before and before[-1].lower() in PATH_WORDS and (token.startswith("/") or not token):
+        parent, _, prefix = token.rpartition("/")
+        try:
+            names = list(children(parent or "/"))
+        except Exception:
+            names = []
+        low = prefix.lower()
+        return sorted(f"{parent}/{n}" for n in names if n.lower().startswith(low))
+    if not token:
+        return []
+    low = token.lower()
+    return [w for w in words() if w.lower().startswith(low)]
+
+
+def _completer(machine: Machine, children: ChildLister):
+    from prompt_toolkit.completion import Completer, Completion
+
+    class ForthCompleter(Completer):
+        def get_completions(self, document, complete_event):
+            text = document.text_before_cursor
+            token = text.split()[-1] if text and not text[-1].isspace() else ""
+            for c in complete(text, lambda: word_names(machine), children):
+                yield Completion(c, start_position=-len(token))
+
+    return ForthCompleter()
+
+
+# ---------------------------------------------------------------- running
+def run_interactive(machine: Machine, children: ChildLister | None = None,
+                    out: TextIO | None = None) -> int:
+    """The prompt on a terminal. Returns the exit status (0)."""
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
+
+    out = out or sys.stdout
+    path = history_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        history = FileHistory(str(path))
+    except OSError as e:
+        print(f"slofpy: history not kept ({path.parent}: {e.strerror})", file=sys.stderr)
+        history = InMemoryHistory()
+    session = PromptSession(history=history,
+                            completer=_completer(machine, children or forth_children(machine)),
+                            complete_while_typing=False)
+    machine.vm.input_line = lambda: _read_key_line(session)
+    while True:
+        prompt = prompt_text(machine)
+        try:
+            line = session.prompt(prompt)
+        except KeyboardInterrupt:
+            continue                      # Ctrl-C at the prompt drops the line
+        except EOFError:
+            out.write("\n")
+            return 0
+        # as on SLOF's console, what the line prints follows it on the same screen line
+        width = session.output.get_size().columns
+        if 0 < len(prompt) + len(line) < width - 1 and "\t" not in line:
+            out.write(f"\x1b[A\x1b[{len(prompt) + len(line)}C")
+        out.write(" ")
+        out.flush()
+        before = machine.stack
+        try:
+            machine.evaluate(line)
+        except Bye:
+            out.write("\n")
+            return 0
+        except ForthError as e:
+            if e.code == USER_INTERRUPT:
+                out.write("\n")
+            out.write(f"{error_text(e)}\n")
+            machine.push(*before)         # as SLOF's CATCH does: the stack from before the line
+        else:
+            out.write(" ok\n")
+        out.flush()
+
+
+def _read_key_line(session) -> str | None:
+    """KEY and ACCEPT read a line from the terminal (no prompt)."""
+    try:
+        return session.prompt("")
+    except (EOFError, KeyboardInterrupt):
+        return None
+
+
+def run_batch(machine: Machine, lines: TextIO, out: TextIO | None = None,
+              err: TextIO | None = None, name: str = "<stdin>") -> int:
+    """Run lines with no prompt decoration. Returns 1 if any line failed, else 0."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    failed = False
+    number = 0
+
+    def next_line() -> str | None:
+        nonlocal number
+        line = lines.readline()
+        if not line:
+            return None
+        number += 1
+        return line.rstrip("\n")
+
+    machine.vm.input_line = next_line     # KEY and ACCEPT read the following lines
+    while True:
+        line = next_line()
+        if line is None:
+            break
+        before = machine.stack
+        try:
+            machine.evaluate(line, name=name, line=number)
+        except Bye:
+            return 1 if failed else 0
+        except ForthError as e:
+            out.flush()
+            where = f"{e.file}:{e.line}: " if e.file else ""
+            err.write(f"slofpy: {where}{error_text(e)}\n")
+            err.flush()
+            failed = True
+            if e.code == USER_INTERRUPT:
+                return 1
+            machine.push(*before)
+    out.flush()
+    if unfinished(machine):
+        err.write(f"slofpy: {name}: input ended inside a definition or control structure\n")
+        return 1
+    return 1 if failed else 0
