@@ -202,7 +202,8 @@ def test_pci_config_writes_and_bar_sizing():
         assert config_write(hv, memory, bar, 4, 0xFFFF_FFFF) == 0
     assert config(hv, memory, 0x10, 4) == (0, 0xFFFF_FFE1)
     assert config(hv, memory, 0x14, 4) == (0, 0xFFFF_F000)
-    assert config(hv, memory, 0x20, 4) == (0, 0xFFFF_C004)
+    # virtio-pci's 64-bit BAR is prefetchable memory (QEMU registers it so)
+    assert config(hv, memory, 0x20, 4) == (0, 0xFFFF_C00C)
     assert config(hv, memory, 0x24, 4) == (0, 0xFFFF_FFFF)
     assert config(hv, memory, 0x18, 4) == (0, 0)                # no BAR2
     assert config_write(hv, memory, 0x14, 4, 0x8000_1234) == 0
