@@ -257,7 +257,7 @@ def trees(draw, depth=0):
     return Node("", list(props.items()), kids)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(tree=trees())
 def test_flatten_of_unflatten_keeps_every_node_and_property(bare, tree):
     snap = bare.snapshot()
