@@ -37,15 +37,12 @@ constant /fdth
 0 value fdt-generation#
 
 \ ---- errors: one line, with the offset in the blob
-create fdt-error-text 100 allot
-0 value fdt-error-len
-: fdt-error+ ( str len -- )
-  100 fdt-error-len - min tuck fdt-error-text fdt-error-len + swap move
-  fdt-error-len + to fdt-error-len ;
+100 text-buffer fdt-error-text
+: fdt-error+ ( str len -- )  fdt-error-text text+ ;
 : fdt-error ( addr str len -- )  \ never returns
-  0 to fdt-error-len s" bad device tree blob: " fdt-error+ fdt-error+
+  fdt-error-text text-clear s" bad device tree blob: " fdt-error+ fdt-error+
   s"  at offset 0x" fdt-error+ fdt-start-addr - base @ >r hex (u.) r> base ! fdt-error+
-  true fdt-error-text fdt-error-len (abort") ;
+  true fdt-error-text text$ (abort") ;
 
 : fdt-init ( fdt -- )
   dup to fdt-start-addr

@@ -1,5 +1,6 @@
 \ of.fs -- the generic Open Firmware layer, in load order. Boards include this first.
 
+#include "text.fs"
 #include "node.fs"
 #include "instance.fs"
 #include "property.fs"

@@ -56,15 +56,11 @@
   >r [char] , left-parse-string unit-number -rot r@ 1- recurse r> 1- roll ;
 : generic-decode-unit ( str len n -- phys.lo .. phys.hi )  (generic-decode) ;
 
-create unit-text 100 allot
-0 value unit-text-len
-: unit-text+ ( str len -- )
-  dup unit-text-len + 100 > ABORT" Unit address text too long"
-  tuck unit-text unit-text-len + swap move unit-text-len + to unit-text-len ;
+100 text-buffer unit-text
 : generic-encode-unit ( phys.lo .. phys.hi n -- str len )
-  0 to unit-text-len
-  0 ?DO i IF s" ," unit-text+ THEN (u.) unit-text+ LOOP
-  unit-text unit-text-len ;
+  unit-text text-clear
+  0 ?DO i IF s" ," unit-text text+ THEN (u.) unit-text text+ LOOP
+  unit-text text$ ;
 
 : in-hex ( xt -- )  base @ >r hex catch r> base ! throw ;
 : hex-decode-unit ( str len n -- phys.lo .. phys.hi )  ['] generic-decode-unit in-hex ;
@@ -75,11 +71,7 @@ create unit-text 100 allot
   dup 2 = IF drop lxjoin 1 THEN hex-encode-unit ;
 
 \ ---- names and paths
-create qname-text 100 allot
-0 value qname-len
-: qname+ ( str len -- )
-  dup qname-len + 100 > ABORT" Node name too long"
-  tuck qname-text qname-len + swap move qname-len + to qname-len ;
+100 text-buffer qname-text
 
 : node>name ( ph -- str len )
   dup s" name" rot get-property IF ( no name: the phandle in hex ) base @ >r hex (u.) r> base ! EXIT THEN
@@ -93,21 +85,18 @@ create qname-text 100 allot
   ['] (unit-text) catch IF 2drop false ELSE true THEN ;
 
 : node>qname ( ph -- str len )
-  0 to qname-len
-  dup node>name qname+
-  node-unit-text IF s" @" qname+ qname+ THEN
-  qname-text qname-len ;
+  qname-text text-clear
+  dup node>name qname-text text+
+  node-unit-text IF s" @" qname-text text+ qname-text text+ THEN
+  qname-text text$ ;
 
-create path-text 800 allot
-0 value path-len
-: path+ ( str len -- )
-  dup path-len + 800 > ABORT" Device path too long"
-  tuck path-text path-len + swap move path-len + to path-len ;
+800 text-buffer path-text
 : (node>path) ( ph -- )
   dup parent 0= IF drop EXIT THEN
-  dup parent recurse s" /" path+ node>qname path+ ;
+  dup parent recurse s" /" path-text text+ node>qname path-text text+ ;
 : node>path ( ph -- str len )
-  0 to path-len (node>path) path-len 0= IF s" /" path+ THEN path-text path-len ;
+  path-text text-clear (node>path)
+  path-text text$ nip 0= IF s" /" path-text text+ THEN path-text text$ ;
 
 : $cat-unit ( str len ph -- str' len' )
   node-unit-text IF s" @" 2swap 2>r $cat 2r> $cat THEN ;
