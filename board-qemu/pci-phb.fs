@@ -147,8 +147,7 @@ create assigned 100 allot  0 value assigned-len
 : phb-methods ( -- )  \ on the active bridge node
   s" : decode-unit ( str len -- phys.lo phys.mid phys.hi ) pci-decode-unit ;" evaluate
   s" : encode-unit ( phys.lo phys.mid phys.hi -- str len ) pci-encode-unit ;" evaluate
-  s" : open ( -- true ) true ;" evaluate
-  s" : close ( -- ) ;" evaluate
+  plain-open-close
   s" : config-b@ ( config-addr -- b ) my-puid 1 rtas-config@ ;" evaluate
   s" : config-w@ ( config-addr -- w ) my-puid 2 rtas-config@ ;" evaluate
   s" : config-l@ ( config-addr -- l ) my-puid 4 rtas-config@ ;" evaluate

@@ -20,8 +20,7 @@ variable chosen-cpu-ihandle
   device-tree @ extend-device
   new-device s" mmu" device-name s" mmu" device-type
   0 0 s" translations" property
-  s" : open ( -- true ) true ;" evaluate
-  s" : close ( -- ) ;" evaluate
+  plain-open-close
   finish-device device-end ;
 
 \ ---- /memory@0 "available": the RAM QEMU describes, less what the firmware itself uses.

@@ -10,8 +10,7 @@
 
 \ ---- hvterm1: the console
 : vio-hvterm ( -- )
-  s" : open ( -- true ) true ;" evaluate
-  s" : close ( -- ) ;" evaluate
+  plain-open-close
   s" : write ( addr len -- actual ) tuck bounds ?DO vio-unit i c@ hv-putchar LOOP ;" evaluate
   s" : read ( addr len -- actual ) 0 -rot bounds ?DO vio-unit hv-haschar 0= IF LEAVE THEN vio-unit hv-getchar i c! 1+ LOOP ;" evaluate
   s" hvterm" first-alias ;
@@ -26,7 +25,7 @@
 : vio-nvram ( -- )
   s" 0 instance value nvram-pos" evaluate
   s" : open ( -- true ) 0 to nvram-pos true ;" evaluate
-  s" : close ( -- ) ;" evaluate
+  ['] plain-close s" close" method-alias
   s" : seek ( pos.lo pos.hi -- status ) drop to nvram-pos 0 ;" evaluate
   s" : read ( addr len -- actual ) tuck nvram-pos nvram-fetch$ nvram-rtas IF drop 0 ELSE dup nvram-pos + to nvram-pos THEN ;" evaluate
   s" : write ( addr len -- actual ) tuck nvram-pos nvram-store$ nvram-rtas IF drop 0 ELSE dup nvram-pos + to nvram-pos THEN ;" evaluate

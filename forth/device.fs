@@ -12,3 +12,12 @@
   finish-node my-parent to my-self ;
 
 : extend-device ( ph -- )  dup set-node node>instance-template @ to my-self ;
+
+
+\ The methods of a package that needs nothing done to open or close it.
+: plain-open ( -- true )  true ;
+: plain-close ( -- ) ;
+: method-alias ( xt name len -- )  \ a method of the active node that runs xt
+  $create , DOES> @ execute ;
+: plain-open-close ( -- )
+  ['] plain-open s" open" method-alias  ['] plain-close s" close" method-alias ;

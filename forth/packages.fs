@@ -3,14 +3,14 @@
 
 : no-support ( -- )  true ABORT" Not supported by slofpy: no boot devices" ;
 
-: stub-method ( name len -- )  $create ['] no-support , DOES> @ execute ;
+: stub-method ( name len -- )  ['] no-support -rot method-alias ;
 
 : support-package ( name len methods len -- )  \ a child of /packages with stub methods
   2>r new-device device-name
   2r> BEGIN dup WHILE
      bl left-parse-string dup IF
-        2dup s" open" str= IF 2drop s" : open ( -- true ) true ;" evaluate
-        ELSE 2dup s" close" str= IF 2drop s" : close ( -- ) ;" evaluate
+        2dup s" open" str= IF 2drop ['] plain-open s" open" method-alias
+        ELSE 2dup s" close" str= IF 2drop ['] plain-close s" close" method-alias
         ELSE stub-method THEN THEN
      ELSE 2drop THEN
   REPEAT 2drop finish-device ;
