@@ -29,8 +29,8 @@ class Firmware(Machine):
 
     def __init__(self, sources: Iterable[str | os.PathLike] = (), **kwargs):
         include_path = list(kwargs.pop("include_path", ()))
-        super().__init__(include_path=[FORTH_DIR, *include_path], **kwargs)
-        self.include(FORTH_DIR / "of.fs")
+        super().__init__(include_path=[FORTH_DIR, *include_path],
+                         preload=[FORTH_DIR / "of.fs"], **kwargs)
         for s in sources:
             self.include(s)
 
