@@ -103,6 +103,9 @@ class VM:
         self.jit_code: dict[int, Callable[[], None]] = {}
         self.jit_counts: dict[int, int] = {}
         self.jit_ranges: dict[int, int] = {}   # start of compiled body -> end
+        # page number -> starts of compiled bodies on that page (entries whose body is no
+        # longer in jit_ranges are stale and are dropped when met)
+        self.jit_pages: dict[int, set[int]] = {}
         self.jit_enabled = True
         self.jit_sources: dict[int, str] = {}
         self.rs_readers: dict[int, bool] = {}
@@ -175,16 +178,29 @@ class VM:
 
     def code_store(self, addr: int, length: int) -> None:
         """A store landed at addr: drop generated code whose threaded body it may change."""
-        if not self.jit_ranges:
+        ranges = self.jit_ranges
+        if not ranges:
             return
         first = addr >> 12
         last = (addr + max(length, 1) - 1) >> 12
-        if not any(self.codepages[first:last + 1]):
+        codepages = self.codepages
+        if first == last:
+            if not codepages[first]:
+                return
+        elif not any(codepages[first:last + 1]):
             return
         end = addr + length
-        for start, stop in list(self.jit_ranges.items()):
-            if start < end and addr < stop:
-                self.drop_jit(start)
+        pages = self.jit_pages
+        for page in range(first, last + 1):
+            bodies = pages.get(page)
+            if not bodies:
+                continue
+            for start in list(bodies):
+                stop = ranges.get(start)
+                if stop is None:
+                    bodies.discard(start)
+                elif start < end and addr < stop:
+                    self.drop_jit(start)
 
     def drop_jit(self, body: int) -> None:
         self.jit_ranges.pop(body, None)

@@ -363,5 +363,6 @@ def compile_definition(vm, xt: int) -> bool:
     vm.jit_ranges[body] = end
     for page in range(body >> 12, ((end - 1) >> 12) + 1):
         vm.codepages[page] = 1
+        vm.jit_pages.setdefault(page, set()).add(body)
     vm.jit_sources[xt] = src
     return True
