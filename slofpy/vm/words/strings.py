@@ -416,13 +416,20 @@ def dollar_cat_space(vm) -> None:
 
 def _find_char(vm, last: bool) -> None:
     # ( str len char -- offset true | false )
-    c = bytes((vm.s.pop() & 0xFF,))
-    data = _str(vm)
-    k = data.rfind(c) if last else data.find(c)
+    # searched in place: the cost is the distance to the character, not the length given
+    c = vm.s.pop() & 0xFF
+    n = vm.s.pop()
+    a = vm.s.pop()
+    if n <= 0:
+        vm.s.append(0)
+        return
+    if a < 0 or a + n > vm.size:
+        raise Throw(-9)
+    k = vm.mem.rfind(c, a, a + n) if last else vm.mem.find(c, a, a + n)
     if k < 0:
         vm.s.append(0)
     else:
-        vm.s.extend((k, -1))
+        vm.s.extend((k - a, -1))
 
 
 @word("findchar")
