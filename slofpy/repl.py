@@ -191,7 +191,15 @@ def run_interactive(machine: Machine, children: ChildLister | None = None,
     session = PromptSession(history=history,
                             completer=_completer(machine, children or forth_children(machine)),
                             complete_while_typing=False)
-    machine.vm.input_line = lambda: _read_key_line(session)
+    vm = machine.vm
+    vm.input_line = lambda: _read_key_line(session)
+
+    def emit_now(text: str) -> None:
+        # a console shows each character when it is emitted, not at the end of the line
+        vm.out_parts.append(text)
+        vm.flush()
+
+    vm.emit_text = emit_now
     while True:
         prompt = prompt_text(machine)
         try:
@@ -201,26 +209,37 @@ def run_interactive(machine: Machine, children: ChildLister | None = None,
         except EOFError:
             out.write("\n")
             return 0
-        # as on SLOF's console, what the line prints follows it on the same screen line
-        width = session.output.get_size().columns
-        if 0 < len(prompt) + len(line) < width - 1 and "\t" not in line:
-            out.write(f"\x1b[A\x1b[{len(prompt) + len(line)}C")
-        out.write(" ")
-        out.flush()
-        before = machine.stack
         try:
-            machine.evaluate(line)
-        except Bye:
+            if _run_line(machine, session, prompt, line, out):
+                return 0
+        except KeyboardInterrupt:         # Ctrl-C just before or after Forth ran
+            out.write("\nuser interrupt\n")
+            out.flush()
+
+
+def _run_line(machine: Machine, session, prompt: str, line: str, out: TextIO) -> bool:
+    """Run one line typed at the prompt and print what SLOF would. True: `bye`."""
+    # as on SLOF's console, what the line prints follows it on the same screen line
+    width = session.output.get_size().columns
+    if 0 < len(prompt) + len(line) < width - 1 and "\t" not in line:
+        out.write(f"\x1b[A\x1b[{len(prompt) + len(line)}C")
+    out.write(" ")
+    out.flush()
+    before = machine.stack
+    try:
+        machine.evaluate(line)
+    except Bye:
+        out.write("\n")
+        return True
+    except ForthError as e:
+        if e.code == USER_INTERRUPT:
             out.write("\n")
-            return 0
-        except ForthError as e:
-            if e.code == USER_INTERRUPT:
-                out.write("\n")
-            out.write(f"{error_text(e)}\n")
-            machine.push(*before)         # as SLOF's CATCH does: the stack from before the line
-        else:
-            out.write(" ok\n")
-        out.flush()
+        out.write(f"{error_text(e)}\n")
+        machine.push(*before)             # as SLOF's CATCH does: the stack from before the line
+    else:
+        out.write(" ok\n")
+    out.flush()
+    return False
 
 
 def _read_key_line(session) -> str | None:
