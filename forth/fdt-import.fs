@@ -113,9 +113,10 @@ constant /fdth
   fdt-update-from-fdt finish-device ;
 
 0 value fdt-depth
+0 value fdt-had-child?   \ has the open node closed a child yet? (then no more properties)
 
 : fdt-begin-node ( addr -- addr' )
-  new-device fdt-depth 1+ to fdt-depth
+  new-device fdt-depth 1+ to fdt-depth false to fdt-had-child?
   fdt-fetch-unit ( addr' name len )
   fdt-depth 1 = IF dup IF drop s" root node has a name" fdt-error THEN 2drop s" /" device-name EXIT THEN
   dup 0= IF 2drop s" node without a name" fdt-error THEN
@@ -138,8 +139,8 @@ constant /fdth
   BEGIN fdt-depth WHILE
      fdt-next-tag CASE
         OF_DT_BEGIN_NODE OF fdt-begin-node ENDOF
-        OF_DT_PROP OF fdt-prop ENDOF
-        OF_DT_END_NODE OF fdt-finish-node fdt-depth 1- to fdt-depth ENDOF
+        OF_DT_PROP OF fdt-had-child? IF 4 - s" property after a subnode" fdt-error THEN fdt-prop ENDOF
+        OF_DT_END_NODE OF fdt-finish-node fdt-depth 1- to fdt-depth true to fdt-had-child? ENDOF
         OF_DT_END OF 4 - s" END before all nodes were closed" fdt-error ENDOF
         drop 4 - s" unknown token" fdt-error 0
      ENDCASE
@@ -217,7 +218,8 @@ constant /fdth
   ph-table ph-slots 2 cells * free-mem 0 to ph-table ;
 
 \ ---- the whole import, undone on error
-: (discard-template) ( ph -- )  node>instance-template @ ?dup IF max-instance-size free-mem THEN ;
+: (discard-template) ( ph -- )
+  dup node>instance-template @ ?dup IF swap node>instance-size @ template-block free-mem ELSE drop THEN ;
 
 : (fdt-unflatten) ( fdt -- )
   fdt-init fdt-check-header fdt-unflatten-tree

@@ -35,9 +35,25 @@ drop
 
 : instance ( -- )  true to instance? ;
 
+: grow-template ( ph new-size -- )  \ a bigger block for ph's template, contents kept
+  over node>instance-size @ template-block over template-block = IF 2drop EXIT THEN
+  template-block dup alloc-mem dup 0= ABORT" Out of memory for instance template"
+  tuck swap erase ( ph new )
+  over node>instance-template @ ( ph new old )
+  2dup swap 3 pick node>instance-size @ move
+  \ whoever pointed at the old block now points at the new one
+  my-self over = IF over to my-self THEN
+  2 pick child BEGIN ?dup WHILE
+     dup node>instance-template @ instance>parent dup @ 3 pick = IF 3 pick swap ! ELSE drop THEN
+     node>peer @
+  REPEAT
+  2 pick node>instance-size @ template-block free-mem
+  swap node>instance-template ! ;
+
 : instance-alloc ( n -- offset )  \ room for n more bytes in the active node's template
   get-node >r  r@ node>instance-size @ ( n off ) tuck + aligned
   dup max-instance-size > ABORT" Instance data bigger than max-instance-size"
+  r@ over grow-template
   dup r@ node>instance-size !  r> node>instance-template @ instance>size ! ;
 
 : template+ ( offset -- addr )  get-node node>instance-template @ + ;

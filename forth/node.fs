@@ -34,9 +34,12 @@ variable current-node   ( -- a-addr ) \ the active node, 0 for none
 
 \ Instance templates: every node has one, so that `my-self` is meaningful while the node is
 \ being built. The header layout is instance.fs's; the size lives here because create-node
-\ allocates the block.
+\ allocates the block. A template starts at 80 bytes and grows (instance.fs) as instance
+\ data is declared, up to max-instance-size, so large trees do not fill the heap.
 50 constant /instance-header
 400 constant max-instance-size
+: template-block ( size -- bytes )  \ the heap block a template of size bytes lives in
+  80 max 1 BEGIN 2dup u> WHILE 2* REPEAT nip ;
 
 : link ( new head-addr -- )  \ append to a list linked through its first cell
   BEGIN dup @ ?dup WHILE nip REPEAT ! ;
@@ -47,8 +50,8 @@ variable current-node   ( -- a-addr ) \ the active node, 0 for none
   >r over swap node>last-child ! r> ! ;
 
 : new-template ( ph -- template )
-  max-instance-size alloc-mem dup 0= ABORT" Out of memory for instance template"
-  dup max-instance-size erase
+  /instance-header template-block dup alloc-mem dup 0= ABORT" Out of memory for instance template"
+  tuck swap erase
   tuck ! ( instance>node is the first cell )
   /instance-header over 4 cells + ! ;  ( instance>size )
 
@@ -84,5 +87,5 @@ variable current-node   ( -- a-addr ) \ the active node, 0 for none
   over parent dup node>last-child @ 3 pick = IF ( ph slot parent )
      tuck node>child over = IF drop 0 THEN swap node>last-child !
   ELSE 2drop THEN
-  dup node>instance-template @ ?dup IF max-instance-size free-mem THEN
+  dup node>instance-template @ ?dup IF over node>instance-size @ template-block free-mem THEN
   0 swap node>instance-template ! ;

@@ -272,3 +272,34 @@ def test_flatten_of_unflatten_keeps_every_node_and_property(bare, tree):
         got = dict(after[path])
         assert got.pop("phandle") and got.pop("slof,from-fdt") == bytes(4)
         assert got == props
+
+
+def test_property_after_a_subnode_is_an_error(fw):
+    blob = build_blob(Node("", [("a", b"1\0")], [Node("kid", [("b", b"2\0")])]))
+    h = read_header(blob)
+    start = h.off_dt_struct
+    struct_block = blob[start:start + h.size_dt_struct]
+    # move the root's property behind the child: BEGIN root, BEGIN kid .. END kid, PROP a, END
+    root_begin = struct_block[:8]
+    prop_a = struct_block[8:8 + 12 + 4]
+    kid = struct_block[8 + 16:-8]
+    bad_struct = root_begin + kid + prop_a + struct_block[-8:]
+    bad = blob[:start] + bad_struct + blob[start + len(bad_struct):]
+    with pytest.raises(ForthError) as e:
+        fw.import_fdt(bad)
+    assert "property after a subnode" in e.value.text
+    offset = start + len(root_begin) + len(kid)
+    assert e.value.text.endswith(f"at offset 0x{offset:x}")
+    assert fw.tree.root is None
+
+
+def test_ten_thousand_levels_deep_import_and_flatten(fw):
+    node = Node("leaf", [("x", b"\1\2\3\4")])
+    for i in range(10_000):
+        node = Node(f"n{i}", [], [node])
+    node.name = ""
+    blob = build_blob(node)
+    fw.import_fdt(blob)
+    out = fw.flatten()
+    assert libfdt.fdt_check_full(bytearray(out), len(out)) == 0
+    assert len(list(parse_blob(out)[0].walk())) == 10_001     # the root, 9,999 levels, the leaf

@@ -526,3 +526,16 @@ def test_client_claim_and_release(fw):
     assert fw.stack == []
     fw.client("release", 0x100000, 0x1000, nret=0)
     assert available(fw) == [(0x10000, 0xFF0000)]
+
+
+def test_templates_grow_with_instance_data_and_children_follow(fw):
+    fw.evaluate('dev /vdevice')
+    parent_tmpl = stack(fw, "get-node node>instance-template @")[0]
+    kids = [n.phandle for n in fw.tree.find("/vdevice").children]
+    fw.evaluate("200 instance buffer: big  1234 instance value level device-end")
+    new_tmpl = stack(fw, 's" /vdevice" find-node node>instance-template @')[0]
+    assert new_tmpl != parent_tmpl
+    for k in kids:
+        assert stack(fw, f"{k:x} node>instance-template @ instance>parent @") == [new_tmpl]
+    ih = stack(fw, 's" /vdevice" open-dev')[0]
+    assert stack(fw, f'dev /vdevice {ih:x} to my-self level 0 to my-self device-end') == [0x1234]
