@@ -90,6 +90,7 @@ drop
   ELSE
      state @ IF postpone (to) , ELSE cell+ ! THEN
   THEN ; immediate
+: is ( x "name" -- )  postpone to ; immediate   \ gforth's spelling; SLOF has only to
 : behavior ( xt -- xt' )
   dup instance-slot? IF >body @ >instance @ ELSE behavior THEN ;
 

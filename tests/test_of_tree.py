@@ -539,3 +539,11 @@ def test_templates_grow_with_instance_data_and_children_follow(fw):
         assert stack(fw, f"{k:x} node>instance-template @ instance>parent @") == [new_tmpl]
     ih = stack(fw, 's" /vdevice" open-dev')[0]
     assert stack(fw, f'dev /vdevice {ih:x} to my-self level 0 to my-self device-end') == [0x1234]
+
+
+def test_is_sets_instance_defers_too(fw):
+    fw.evaluate(DRIVER)
+    fw.evaluate('dev /vdevice/vty : set-action ( -- ) [\'] true is action ; '
+                ': run-action ( -- x ) action ; device-end')
+    ih = stack(fw, 's" /vdevice/vty:x" open-dev')[0]
+    assert stack(fw, f's" set-action" {ih:x} $call-method s" run-action" {ih:x} $call-method') == [-1]
