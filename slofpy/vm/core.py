@@ -106,6 +106,10 @@ class VM:
         # page number -> starts of compiled bodies on that page (entries whose body is no
         # longer in jit_ranges are stale and are dropped when met)
         self.jit_pages: dict[int, set[int]] = {}
+        # cell numbers (address >> 3) inside compiled bodies: most stores to a page with
+        # code hit a VALUE or VARIABLE next to it, and this tells them apart (stale entries
+        # only send a store on to the exact check)
+        self.jit_cells: set[int] = set()
         self.jit_enabled = True
         self.jit_sources: dict[int, str] = {}
         self.rs_readers: dict[int, bool] = {}
@@ -187,6 +191,13 @@ class VM:
         if first == last:
             if not codepages[first]:
                 return
+            if length <= 16:
+                cells = self.jit_cells
+                c = addr >> 3
+                top = (addr + max(length, 1) - 1) >> 3
+                if c not in cells and (top == c or (c + 1 not in cells and
+                                                    (top == c + 1 or top not in cells))):
+                    return
         elif not any(codepages[first:last + 1]):
             return
         end = addr + length

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from ..errors import Throw
 from . import layout as L
+from .cells import U, P
 from .words.table import BUILTINS
+
+_M = L.MASK64
+_SB = L.SIGN64
 
 
 def init_dictionary(vm) -> None:
@@ -45,28 +49,35 @@ def init_dictionary(vm) -> None:
 
 
 # ---------------------------------------------------------------- data space
+# The system variables (DP, DICT_LIMIT, ...) sit in the first pages of memory, where no
+# threaded code lives, so they are read and written here without the generic checks.
 def here(vm) -> int:
-    return vm.cell(L.DP)
+    return U(vm.mem, L.DP)[0]
 
 
 def allot(vm, n: int) -> int:
-    dp = vm.cell(L.DP)
+    mem = vm.mem
+    dp = U(mem, L.DP)[0]
     new = dp + n
-    if new > vm.cell(L.DICT_LIMIT):
+    if new > U(mem, L.DICT_LIMIT)[0]:
         raise Throw(-8)
     if new < L.DICTIONARY and not (L.COMP_BUFFER <= new <= L.COMP_BUFFER_END):
         raise Throw(-9)
-    vm.set_cell(L.DP, new)
+    P(mem, L.DP, new)
     return dp
 
 
 def comma(vm, value: int) -> None:
     a = allot(vm, 8)
-    vm.set_cell(a, value)
+    if a < 0 or a > vm.size - 8:
+        raise Throw(-9)
+    P(vm.mem, a, ((value + _SB) & _M) - _SB)
+    if vm.codepages[a >> 12]:
+        vm.code_store(a, 8)
 
 
 def align(vm) -> None:
-    dp = vm.cell(L.DP)
+    dp = U(vm.mem, L.DP)[0]
     if dp & 7:
         allot(vm, 8 - (dp & 7))
 
@@ -87,15 +98,16 @@ def make_header(vm, name: bytes, kind: int) -> int:
         raise Throw(-16)
     align(vm)
     lfa = here(vm)
-    raw = bytearray(8) + bytes((0, len(name))) + name
+    raw = bytes(8) + bytes((0, len(name))) + name
     raw += bytes(-len(raw) & 7)
-    compile_bytes(vm, bytes(raw))
+    compile_bytes(vm, raw)
     xt = here(vm)
     comma(vm, kind)
-    vm.set_cell(L.LATEST, lfa)
-    vm.set_cell(L.LAST_XT, xt)
+    mem = vm.mem
+    P(mem, L.LATEST, lfa)
+    P(mem, L.LAST_XT, xt)
     vm.xt_names[xt] = lfa
-    vm.defining = (lfa, xt, vm.cell(L.CURRENT))
+    vm.defining = (lfa, xt, U(mem, L.CURRENT)[0])
     return xt
 
 

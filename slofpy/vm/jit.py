@@ -364,5 +364,6 @@ def compile_definition(vm, xt: int) -> bool:
     for page in range(body >> 12, ((end - 1) >> 12) + 1):
         vm.codepages[page] = 1
         vm.jit_pages.setdefault(page, set()).add(body)
+    vm.jit_cells.update(range(body >> 3, (end + 7) >> 3))
     vm.jit_sources[xt] = src
     return True
