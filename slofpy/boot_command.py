@@ -12,12 +12,11 @@ import sys
 import time
 from pathlib import Path
 
-from .board import SeedFileError, boot_machine
 from .errors import ForthError
-from .fdt.blob import BlobError, parse_blob
-from .fdt.dts_writer import blob_to_dts
-from .host.registry import HostSpecError
 from .hv.numbers import KVMPPC_H_UPDATE_DT
+
+# The board, the host and the FDT tools are imported when `slofpy boot` runs, not when the
+# command line is parsed: `slofpy run` does not need them.
 
 
 def add_arguments(p) -> None:
@@ -31,6 +30,7 @@ def add_arguments(p) -> None:
 
 
 def counts(blob: bytes) -> tuple[int, int]:
+    from .fdt.blob import parse_blob
     root, _, _ = parse_blob(blob)
     nodes = list(root.walk())
     return len(nodes), sum(len(n.props) for _, n in nodes)
@@ -52,6 +52,8 @@ class _UpdateDtWatch:
 
 
 def run(args) -> int:
+    from .board import SeedFileError, boot_machine
+    from .host.registry import HostSpecError
     out = sys.stdout
     started = time.perf_counter()
     try:
@@ -79,6 +81,7 @@ def run(args) -> int:
         Path(args.output).write_bytes(blob)
     if args.dts:
         kinds = {(n.path, p.name): p.kind for n in fw.tree.nodes() for p in n.properties()}
+        from .fdt.dts_writer import blob_to_dts
         Path(args.dts).write_text(blob_to_dts(blob, kinds))
     if not args.quiet:
         seed_nodes, seed_props = counts(fw.seed)
