@@ -8,6 +8,8 @@ and rebuilt when the words they saw change.
 """
 from __future__ import annotations
 
+import struct
+
 from ..errors import Throw
 from . import layout as L
 from .cells import U, P
@@ -203,17 +205,24 @@ def search_wordlist(vm, name: bytes, wid: int) -> int:
     return wid_index(vm, wid).get(name.lower(), 0)
 
 
+# the search order as one struct per depth, read and written in one go
+_ORDERS = [struct.Struct(f">{n}q") for n in range(L.MAX_ORDER + 1)]
+
+
 def search_order(vm) -> list[int]:
-    n = vm.cell(L.NORDER)
+    n = U(vm.mem, L.NORDER)[0]
+    if 0 <= n <= L.MAX_ORDER:
+        return list(_ORDERS[n].unpack_from(vm.mem, L.ORDER))
     return [vm.cell(L.ORDER + 8 * i) for i in range(n)]
 
 
 def set_search_order(vm, wids: list[int]) -> None:
-    if len(wids) > L.MAX_ORDER:
+    n = len(wids)
+    if n > L.MAX_ORDER:
         raise Throw(-49)
-    vm.set_cell(L.NORDER, len(wids))
-    for i, w in enumerate(wids):
-        vm.set_cell(L.ORDER + 8 * i, w)
+    mem = vm.mem
+    P(mem, L.NORDER, n)
+    _ORDERS[n].pack_into(mem, L.ORDER, *[((w + _SB) & _M) - _SB for w in wids])
     vm.find_cache.clear()
 
 

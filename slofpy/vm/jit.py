@@ -314,6 +314,10 @@ class _Emitter:
             self.put(depth, f"s.append(U(mem, {x.xt + 8})[0])")
         elif x.kind == L.K_CREATE:
             does = U(vm.mem, x.xt + 8)[0]
+            if does == vm.field_does:
+                # a FIELD: what (field) does, without walking its DOES> code
+                self.put(depth, f"s[-1] += U(mem, {x.xt + 16})[0]")
+                return
             self.put(depth, f"s.append({x.xt + 16})")
             if does:
                 self.put(depth, f"T({does}, 0)")
