@@ -148,11 +148,7 @@ class Machine:
         if interrupted:
             vm.find_cache.clear()
             vm.wid_cache.clear()
-            vm.jit_code.clear()
-            vm.jit_ranges.clear()
-            vm.jit_counts.clear()
-            vm.rs_readers.clear()
-            vm.codepages[:] = bytes(len(vm.codepages))
+            _drop_generated_code(vm)
         from .vm.compiler import abandon_temp_compiles
         abandon_temp_compiles(vm, 0)
         vm.s.clear()
@@ -187,11 +183,7 @@ class Machine:
         vm.xt_names = dict(snap.xt_names)
         vm.find_cache.clear()
         vm.wid_cache.clear()
-        vm.jit_code.clear()
-        vm.jit_ranges.clear()
-        vm.jit_counts.clear()
-        vm.rs_readers.clear()
-        vm.codepages[:] = bytes(len(vm.codepages))
+        _drop_generated_code(vm)
         vm.control.clear()
         vm.sources.clear()
         vm.temp_compiles.clear()
@@ -240,6 +232,17 @@ class Machine:
 
     def add_include_dir(self, path: str | os.PathLike) -> None:
         self.vm.search_path.append(Path(path))
+
+
+def _drop_generated_code(vm: VM) -> None:
+    """Forget all generated code and what the VM keeps to invalidate it (rebuilt on demand)."""
+    vm.jit_code.clear()
+    vm.jit_ranges.clear()
+    vm.jit_counts.clear()
+    vm.jit_pages.clear()
+    vm.jit_cells.clear()
+    vm.rs_readers.clear()
+    vm.codepages[:] = bytes(len(vm.codepages))
 
 
 def _limit(seconds: float | None):
