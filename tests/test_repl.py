@@ -192,6 +192,17 @@ def test_pipe_bye_and_unfinished_input() -> None:
     assert r.returncode == 1
 
 
+def test_a_board_that_cannot_boot_is_one_line(tmp_path) -> None:
+    bad = tmp_path / "bad.dtb"
+    bad.write_bytes(b"not a tree")
+    for args in (["--seed", str(bad)], ["--seed", str(tmp_path / "none.dtb")],
+                 ["--host", "nosuchhost"]):
+        r = subprocess.run([sys.executable, "-m", "slofpy", "repl", *args], input="1 .\n",
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1 and r.stdout == ""
+        assert len(r.stderr.splitlines()) == 1 and r.stderr.startswith("slofpy: ")
+
+
 def test_pipe_key_reads_the_next_line() -> None:
     r = _pipe("key emit key emit\nAB\n.\" done\"\n")
     assert r.returncode == 0 and r.stdout == "ABdone"
