@@ -75,10 +75,14 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "run":
         return _run(args)
-    if args.command == "repl":
-        return _repl(args)
-    if args.command == "test":
-        return _test(args)
+    if args.command in ("repl", "test"):
+        try:
+            return _repl(args) if args.command == "repl" else _test(args)
+        except Exception as e:  # a fault in slofpy itself: one line, never a traceback
+            sys.stdout.flush()
+            print(f"slofpy: internal error ({type(e).__name__}: {e}); please report it",
+                  file=sys.stderr)
+            return 1
     if args.command == "boot":
         from . import boot_command
         return boot_command.run(args)
