@@ -27,10 +27,11 @@ from pathlib import Path
 
 import libfdt
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from fuzz_support import SEED, cases, report
+from fuzz_support import SEED, cases, fuzz_settings, report
+from slofpy import Machine
 from slofpy.host.qemu import QemuBackend
 from slofpy.host.tree import TreeLookupError
 from slofpy.hv import Hypervisor
@@ -480,6 +481,42 @@ def test_negative_address_register_is_h_parameter():
     assert host.backend.stored_blob is None
 
 
+# ---------------------------------------------------------------- through Forth
+
+def test_forth_hv_update_dt_agrees_with_libfdt():
+    """The firmware's own way in: the blob in VM memory (the guest's RAM), SLOF's
+    `hv-update-dt ( dtb -- rc )` making hcall 0xF003 through the Hypervisor."""
+    m = Machine()
+    backend = QemuBackend()
+    m.vm.hypervisor = Hypervisor(BytearrayGuestMemory(m.vm.mem), backend)
+    seed = BLOBS["default.seed.dtb"]
+    m.vm.hypervisor.reset(seed)
+    m.evaluate("#131072 alloc-mem")
+    buf = m.pop()
+    assert buf
+    rng = random.Random(f"{SEED}:forth")
+    names = [n for n in BLOB_FILES if machine_of(n) == "default"]
+    mutators = list(MUTATORS.values())
+    outcomes = Counter()
+    stored = None
+    total = cases(200)
+    for case in range(total):
+        name = names[case % len(names)]
+        data, after = rng.choice(mutators)(rng, BLOBS[name], LAYOUTS[name])
+        m.write(buf, (data + (after or bytes(8)))[:131072])
+        addr = rng.choice([buf, buf, buf, buf | (0xC << 60), -1, MEMORY_SIZE << 20])
+        want_rc, want_code, want_blob = expected(m.vm.mem, addr, len(seed))
+        m.evaluate(f"#{addr} hv-update-dt")
+        assert m.stack == [want_rc], f"case {case} of {name}"
+        m.evaluate("clear")
+        if want_rc == hc.H_SUCCESS:
+            stored = want_blob
+        assert backend.stored_blob == stored, f"case {case} of {name}"
+        outcomes["accepted" if want_rc == hc.H_SUCCESS else "refused"] += 1
+    report(f"update-dt through Forth hv-update-dt: {total} cases, {dict(outcomes)}")
+    assert outcomes["accepted"] and outcomes["refused"]
+
+
 # ---------------------------------------------------------------- hypothesis
 
 @st.composite
@@ -510,8 +547,7 @@ def edits(draw):
 HOSTS: dict[str, Host] = {}
 
 
-@settings(max_examples=cases(300), deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@fuzz_settings(300)
 @given(edit=edits(), keep=st.booleans())
 def test_hypothesis_edits_agree_with_libfdt(edit, keep):
     name, data, after = edit

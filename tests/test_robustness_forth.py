@@ -182,11 +182,18 @@ def test_access_outside_memory_is_minus_9(vm, code):
     "-10 10 -trailing", "-10 10 -leading", f"{MEMORY - 5:x} 10 -trailing",
     "-10 10 20 skip", "-10 10 20 scan", f"{MEMORY - 5:x} 10 20 scan",
     "0 0 -10 5 >number", f"0 0 {MEMORY - 2:x} 5 >number",
+    "-1 find", f"{MEMORY:x} find",
 ])
 def test_header_and_string_words_outside_memory_are_minus_9(vm, code):
     """Regression: these read Python's bytearray directly, so a negative address read the
-    top of memory (bytearray[-n]) and one past the end gave -4 instead of -9."""
+    top of memory (bytearray[-n]) and one past the end gave -4 instead of -9 (FIND answered
+    "not found" for a counted string outside memory)."""
     assert fails(vm, code) == -9
+
+
+def test_find_still_finds(vm):
+    assert works(vm, 'c" dup" find nip') == [-1]
+    assert works(vm, 'c" fz-nothere" find nip') == [0]
 
 
 def test_redirected_type_checks_the_range_too():

@@ -199,7 +199,7 @@ def bracket_tick(vm) -> None:
 @word("find")
 def find(vm) -> None:
     a = vm.s.pop()
-    n = vm.mem[a] if 0 <= a < vm.size else 0
+    n = vm.read(a, 1)[0]          # a counted string outside memory is -9
     hit = D.find(vm, vm.read(a + 1, n))
     if hit is None:
         vm.s.extend((a, 0))
