@@ -11,23 +11,33 @@
 
 defer boot-cpuid ( -- n )  ' false to boot-cpuid   \ the board says which CPU booted
 
-0 value fl-struct    0 value fl-struct-cap    0 value fl-sp     \ structure buffer, write pointer
-0 value fl-strings   0 value fl-strings-cap   0 value fl-strp   \ strings buffer, write pointer
+0 value fl-struct    0 value fl-struct-end    0 value fl-sp    \ structure buffer, its end, write pointer
+0 value fl-strings   0 value fl-strings-end   0 value fl-strp  \ strings buffer, its end, write pointer
 0 value fl-generation
-
-\ ---- how big the buffers must be: an upper bound from one walk over the tree
-: fl-estimate-node ( ph -- )
-  dup node>name nip d# 80 + fl-struct-cap + to fl-struct-cap
-  (property-wid) @ BEGIN ?dup WHILE
-     dup link> execute nip d# 16 + fl-struct-cap + to fl-struct-cap
-     dup link>name name>string nip 1+ fl-strings-cap + to fl-strings-cap
-     @
-  REPEAT ;
 
 : fl-alloc ( n -- addr )  alloc-mem dup 0= ABORT" Out of memory while flattening the device tree" ;
 
-\ ---- emitting into the structure buffer
-: fl-l, ( u32 -- )  fl-sp l! fl-sp 4 + to fl-sp ;
+\ ---- the buffers start small and, when a write would not fit, move to a block twice the
+\ size they then need, so the whole flatten copies each byte a bounded number of times
+0 value fl-old   0 value fl-old-size
+: fl-regrow ( buf size used need -- buf' size' )  \ the used bytes in a new block; the old one freed
+  over + 2* >r
+  rot to fl-old swap to fl-old-size ( used )
+  r@ fl-alloc ( used new ) fl-old over 3 pick move nip
+  fl-old fl-old-size free-mem r> ;
+: fl-grow-struct ( n -- )
+  fl-sp fl-struct - >r
+  fl-struct fl-struct-end fl-struct - r@ 3 roll fl-regrow
+  over + to fl-struct-end dup to fl-struct r> + to fl-sp ;
+: fl-room ( n -- )  \ n more bytes must fit in the structure buffer
+  dup fl-sp + fl-struct-end > IF fl-grow-struct ELSE drop THEN ;
+: fl-grow-strings ( n -- )
+  fl-strp fl-strings - >r
+  fl-strings fl-strings-end fl-strings - r@ 3 roll fl-regrow
+  over + to fl-strings-end dup to fl-strings r> + to fl-strp ;
+
+\ ---- emitting into the structure buffer (fl-room first)
+: fl-l, ( u32 -- )  fl-sp tuck l! 4 + to fl-sp ;
 : fl-bytes, ( addr len -- )  tuck fl-sp swap move fl-sp + to fl-sp ;
 : fl-align ( -- )  fl-sp dup 3 + -4 and tuck over - erase to fl-sp ;
 
@@ -36,6 +46,7 @@ defer boot-cpuid ( -- n )  ' false to boot-cpuid   \ the board says which CPU bo
 wordlist constant fl-names
 
 : fl-append-string ( name len -- off )
+  dup 1+ fl-strp + fl-strings-end > IF dup 1+ fl-grow-strings THEN
   fl-strp fl-strings - >r
   tuck fl-strp swap move fl-strp + 0 over c! 1+ to fl-strp r> ;
 : fl-new-name ( name len -- off )
@@ -53,14 +64,18 @@ wordlist constant fl-names
 
 \ ---- nodes and properties
 : fl-prop ( data len name nlen -- )
-  fl-string >r OF_DT_PROP fl-l, dup fl-l, r> fl-l, fl-bytes, fl-align ;
+  fl-string >r dup d# 15 + fl-room
+  OF_DT_PROP fl-l, dup fl-l, r> fl-l, fl-bytes, fl-align ;
 
-: fl-skip-prop? ( name len -- flag )
-  2dup s" name" str= >r 2dup s" phandle" str= >r s" linux,phandle" str= r> or r> or ;
+: fl-skip-prop? ( name len -- flag )  \ "name", "phandle" or "linux,phandle"
+  dup 4 = IF s" name" str= EXIT THEN
+  dup 7 = IF s" phandle" str= EXIT THEN
+  dup d# 13 = IF s" linux,phandle" str= EXIT THEN
+  2drop false ;
 
 : fl-node-begin ( ph -- )
-  OF_DT_BEGIN_NODE fl-l,
-  dup parent IF dup node>qname fl-bytes, THEN 0 fl-sp c! fl-sp 1+ to fl-sp fl-align
+  dup parent IF dup node>qname ELSE 0 0 THEN dup d# 24 + fl-room
+  OF_DT_BEGIN_NODE fl-l, fl-bytes, 0 fl-sp c! fl-sp 1+ to fl-sp fl-align
   OF_DT_PROP fl-l, 4 fl-l, s" phandle" fl-string fl-l, dup fl-l,
   (property-wid) @ BEGIN ?dup WHILE
      dup link>name name>string 2dup fl-skip-prop? IF 2drop ELSE
@@ -68,7 +83,7 @@ wordlist constant fl-names
      THEN @
   REPEAT ;
 
-: fl-node-end ( -- )  OF_DT_END_NODE fl-l, ;
+: fl-node-end ( -- )  4 fl-room OF_DT_END_NODE fl-l, ;
 
 : fl-walk ( root -- )  \ every node in order, each closed after its children
   dup BEGIN ( top ph )
@@ -108,12 +123,10 @@ wordlist constant fl-names
 : fdt-flatten-tree ( -- dtb )
   device-tree @ dup 0= ABORT" No device tree to flatten"
   fl-generation 1+ to fl-generation
-  d# 64 to fl-struct-cap  d# 64 to fl-strings-cap
-  ['] fl-estimate-node over for-each-node
-  fl-struct-cap fl-alloc dup to fl-struct to fl-sp
-  fl-strings-cap fl-alloc dup to fl-strings to fl-strp
-  fl-walk OF_DT_END fl-l,
+  10000 dup fl-alloc dup to fl-struct dup to fl-sp + to fl-struct-end
+  1000 dup fl-alloc dup to fl-strings dup to fl-strp + to fl-strings-end
+  fl-walk 4 fl-room OF_DT_END fl-l,
   fl-assemble
-  fl-struct fl-struct-cap free-mem  fl-strings fl-strings-cap free-mem ;
+  fl-struct fl-struct-end over - free-mem  fl-strings fl-strings-end over - free-mem ;
 
 : fdt-flatten-tree-free ( dtb -- )  dup >fdth_tsize l@ free-mem ;
