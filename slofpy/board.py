@@ -14,7 +14,9 @@ host's console hcalls; the host writes it to `output` (or it is collected for ta
 """
 from __future__ import annotations
 
+import copy
 import os
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Callable
@@ -23,6 +25,7 @@ from .errors import ForthError
 from .fdt.blob import BlobError
 from .firmware import Firmware, SOURCE_ROOT
 from .host.backend import HostBackend
+from .machine import Snapshot
 from .host.registry import make_backend
 from .hv.hypervisor import Hypervisor
 from .hv.memory import BytearrayGuestMemory
@@ -71,6 +74,13 @@ class _ConsoleToMachine:
         pass    # the VM passes output on at line ends and when a command finishes
 
 
+@dataclass(frozen=True)
+class BoardSnapshot:
+    """A booted machine saved whole: the VM and the host's state (see BoardFirmware)."""
+    machine: Snapshot
+    host: HostBackend
+
+
 class BoardFirmware(Firmware):
     """A Firmware booted on the pseries board, with its host."""
 
@@ -81,6 +91,22 @@ class BoardFirmware(Firmware):
     def quiesce(self) -> None:
         """What an OS does when it is done with the firmware: the client-interface quiesce."""
         self.client("quiesce", nret=0)
+
+    def _host_copy(self, host: HostBackend) -> HostBackend:
+        console = host.console_output
+        return copy.deepcopy(host, {id(console): console})
+
+    def snapshot(self) -> BoardSnapshot:
+        """The VM and the host (stored blob, NVRAM, CRQs, ...), so a restore forgets both."""
+        return BoardSnapshot(super().snapshot(), self._host_copy(self.host))
+
+    def restore(self, snap) -> None:
+        if isinstance(snap, BoardSnapshot):
+            super().restore(snap.machine)
+            self.host = self._host_copy(snap.host)
+            self.hypervisor.backend = self.host
+        else:
+            super().restore(snap)
 
 
 def boot_machine(seed: bytes | str | os.PathLike | None = None, host: str | HostBackend = "qemu",

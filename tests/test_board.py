@@ -280,3 +280,16 @@ def test_slofpy_boot_usage_errors_exit_2():
     assert slofpy("boot", "--no-such-flag").returncode == 2
     r = slofpy("boot", "--host", "nosuch")
     assert r.returncode == 1 and "unknown host" in r.stderr
+
+
+def test_snapshot_and_restore_cover_the_host_too():
+    fw = boot_machine()
+    snap = fw.snapshot()
+    fw.quiesce()
+    assert fw.host.stored_blob is not None and fw.host.quiesced
+    fw.restore(snap)
+    assert fw.host.stored_blob is None and not fw.host.quiesced
+    fw.quiesce()                                  # quiesce runs again after the restore
+    assert fw.host.stored_blob is not None
+    fw.restore(snap)
+    assert fw.host.stored_blob is None
