@@ -16,13 +16,16 @@ to load) raises `HostSpecError` with a one-line message.
 """
 from __future__ import annotations
 
-import importlib.metadata
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from slofpy.host.backend import HostBackend
 from slofpy.host.file import FileBackend
 from slofpy.host.qemu import QemuBackend
 from slofpy.host.record import RecordBackend
+
+if TYPE_CHECKING:
+    import importlib.metadata
 
 ENTRY_POINT_GROUP = "slofpy.hosts"
 
@@ -58,6 +61,7 @@ BUILTIN_BACKENDS: dict[str, BackendFactory] = {
 
 def _plugin_entry_points() -> dict[str, importlib.metadata.EntryPoint]:
     """Entry points of the ``slofpy.hosts`` group, by name."""
+    import importlib.metadata   # here, not at start-up: only plug-ins need it
     return {entry.name: entry
             for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
 
