@@ -11,7 +11,7 @@ lookup caches and generated code (jit.py).
 
 An entry is keyed by a SHA-256 over everything that went into it: this module's format
 version and the Python version (marshal), the VM's memory and heap sizes, the engine (every
-.py file under slofpy/vm, and this file) and kernel.fs, and for each preloaded file its
+.py file under slofpy/vm, kernel.fs and the cache modules: codecache.engine_digest), and for each preloaded file its
 text after the pre-pass (so every file it #includes counts, found through the same search
 path). A change to any of them gives another key, so the entry is rebuilt and saved again.
 
@@ -32,16 +32,12 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Iterable
 
+from .codecache import DISABLE_ENV, cache_dir, enabled, engine_digest
 from .vm import VM
 from .vm.source import SourceError, preprocess_file
 
 FORMAT = b"slofpy-dict-1\n"
-DISABLE_ENV = "SLOFPY_NO_DICT_CACHE"
 KEEP_PER_KIND = 8
-
-PACKAGE = Path(__file__).resolve().parent
-ENGINE_SOURCES = PACKAGE / "vm"
-KERNEL = PACKAGE / "kernel" / "kernel.fs"
 
 #: VM attributes saved with memory; every other attribute is either set up by VM() itself,
 #: derived from memory (rebuilt on demand), or belongs to a run (stacks, sources, output).
@@ -51,34 +47,7 @@ SAVED = ("builtin_xt", "xt_names", "markers", "vocabularies", "defines",
 PAGE = 0x1000
 CHUNK = 0x10000
 
-_engine_digest: bytes | None = None
-
-
-def enabled(choice: bool | None = None) -> bool:
-    """Whether the cache is used: choice when given, else not when $SLOFPY_NO_DICT_CACHE is
-    set (to anything but "" or "0")."""
-    if choice is not None:
-        return choice
-    return os.environ.get(DISABLE_ENV, "") in ("", "0")
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "slofpy"
-
-
-def engine_digest() -> bytes:
-    """SHA-256 over the engine's sources, kernel.fs and this module (once per process)."""
-    global _engine_digest
-    if _engine_digest is None:
-        h = hashlib.sha256()
-        files = sorted(ENGINE_SOURCES.rglob("*.py")) + [KERNEL, Path(__file__).resolve()]
-        for f in files:
-            data = f.read_bytes()
-            h.update(str(f.relative_to(PACKAGE)).encode() + b"\0")
-            h.update(len(data).to_bytes(8, "big") + data)
-        _engine_digest = h.digest()
-    return _engine_digest
+__all__ = ["Entry", "prepared_vm", "enabled", "cache_dir", "DISABLE_ENV", "SAVED"]
 
 
 class Entry:

@@ -124,7 +124,8 @@ def test_a_changed_source_rebuilds(cache, tmp_path):
 def test_a_changed_engine_rebuilds(cache, monkeypatch):
     Machine()
     before = set(entries(cache))
-    monkeypatch.setattr(dictcache, "_engine_digest", b"another engine")
+    from slofpy import codecache
+    monkeypatch.setattr(codecache, "_engine_digest", b"another engine")
     Machine()
     assert len(set(entries(cache)) - before) == 1
 
@@ -190,3 +191,56 @@ def test_a_broken_preload_file_still_reports_its_error(cache, tmp_path):
     with pytest.raises(ForthError) as info:
         Machine(preload=[missing])
     assert not [p for p in entries(cache) if "bad" in p.name or "missing" in p.name]
+
+
+# ---------------------------------------------------------------- compiled code kept between runs
+def fresh_process(monkeypatch) -> None:
+    """Forget what this process has loaded or compiled, as a new process would."""
+    from slofpy import codecache
+    codecache.save_all()
+    monkeypatch.setattr(codecache, "_stores", {})
+
+
+def test_generated_code_comes_back_from_the_cache(cache, monkeypatch):
+    from slofpy import codecache
+    import builtins
+    fresh_process(monkeypatch)
+    program = ": sq dup * ; : sum-sq 0 swap 0 DO i sq + LOOP ; d# 100 sum-sq d# 10 sum-sq"
+    m = Machine()
+    m.evaluate(program)
+    first = m.stack
+    assert first == [328350, 285]
+    fresh_process(monkeypatch)                 # saves what was compiled
+    assert list(cache.glob("code-jit-*.bin"))
+    compiled = []
+    real = builtins.compile
+    monkeypatch.setattr(builtins, "compile", lambda *a, **k: compiled.append(a[1]) or real(*a, **k))
+    m = Machine()
+    m.evaluate(program)
+    assert m.stack == first
+    assert m.vm.jit_code                       # generated code runs ...
+    assert not [f for f in compiled if f.startswith("<jit")]     # ... without compiling it again
+    assert set(m.vm.jit_sources) == set(m.vm.jit_code)            # and its source is still there
+
+
+@pytest.mark.parametrize("how", ["flip", "truncate", "garbage"])
+def test_a_damaged_code_cache_is_ignored(cache, monkeypatch, how):
+    fresh_process(monkeypatch)
+    m = Machine()
+    m.evaluate(": sq dup * ; : sum-sq 0 swap 0 DO i sq + LOOP ; d# 100 sum-sq")
+    fresh_process(monkeypatch)
+    for path in cache.glob("code-*.bin"):
+        corrupt(path, how)
+    m = Machine()
+    m.evaluate(": sq dup * ; : sum-sq 0 swap 0 DO i sq + LOOP ; d# 100 sum-sq")
+    assert m.stack == [328350]
+
+
+def test_the_code_cache_is_switched_off_with_the_rest(cache, monkeypatch):
+    monkeypatch.setenv(dictcache.DISABLE_ENV, "1")
+    fresh_process(monkeypatch)
+    m = Machine()
+    m.evaluate(": sum 0 swap 0 DO i + LOOP ; d# 10 sum")
+    fresh_process(monkeypatch)
+    assert m.stack == [45]
+    assert not cache.exists()

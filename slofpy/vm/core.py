@@ -12,6 +12,7 @@ import sys
 import types
 from typing import Callable
 
+from ..codecache import compile_cached
 from ..errors import Throw
 from . import layout as L
 from . import words as _words  # noqa: F401  (fills the table)
@@ -33,8 +34,8 @@ def _snippet_source(b, index: int) -> str:
 # All snippet primitives compiled once per process into one code object; each VM runs it
 # in its own namespace, so the functions see that VM's stacks and memory as globals.
 _SNIPPET_INDEX = [i for i, b in enumerate(BUILTINS) if b.code is not None]
-_PRIM_CODE = compile("".join(_snippet_source(BUILTINS[i], i) for i in _SNIPPET_INDEX),
-                     "<slofpy primitives>", "exec")
+_PRIM_CODE = compile_cached("".join(_snippet_source(BUILTINS[i], i) for i in _SNIPPET_INDEX),
+                            "<slofpy primitives>", "prims")
 
 # kinds of the words the inner interpreter carries out itself
 SPECIAL = {}

@@ -10,6 +10,7 @@ nested structures. A store into a compiled body drops its code (VM.code_store).
 """
 from __future__ import annotations
 
+from ..codecache import compile_cached
 from ..errors import Throw
 from . import layout as L
 from .cells import U
@@ -357,7 +358,7 @@ def compile_definition(vm, xt: int) -> bool:
     src = head + check + "\n".join(em.lines) + "\n"
     local = dict(consts)
     try:
-        code = compile(src, f"<jit {xt:x}>", "exec")
+        code = compile_cached(src, f"<jit {xt:x}>", "jit")
         exec(code, ns, local)  # noqa: S102 - code generated from the VM's own threaded code
     except SyntaxError:
         vm.jit_counts[xt] = -1_000_000

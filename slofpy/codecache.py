@@ -1,0 +1,164 @@
+"""slofpy's cache folder, and compiled Python code kept there between runs.
+
+The engine turns Python source it generates into code objects with compile(): the
+primitives written as snippets once per process, and hot colon definitions (jit.py) as they
+warm up. The same source always compiles to the same code, so `compile_cached` keeps the
+results, by kind ("prims", "jit"), in one file per kind and engine version in the cache
+folder, the way Python keeps .pyc files: a later process loads them instead of compiling
+again. The generated source is still what jit.py records (vm.jit_sources) and threaded code
+stays the definition; only compile()'s work is saved.
+
+A kind's file is read the first time that kind is asked for, and written back when the
+process exits if anything new was compiled (atomically; the code used in this run is kept,
+then older entries, up to MAX_ENTRIES). Files start with a magic string and the SHA-256 of
+the rest; a file that does not check out is ignored. The folder is $XDG_CACHE_HOME/slofpy
+(~/.cache/slofpy without it); $SLOFPY_NO_DICT_CACHE (anything but "" or "0") turns every
+slofpy cache off.
+"""
+from __future__ import annotations
+
+import atexit
+import hashlib
+import marshal
+import os
+import sys
+import tempfile
+import types
+from pathlib import Path
+
+DISABLE_ENV = "SLOFPY_NO_DICT_CACHE"
+FORMAT = b"slofpy-code-1\n"
+MAX_ENTRIES = 1500
+
+PACKAGE = Path(__file__).resolve().parent
+
+_engine_digest: bytes | None = None
+
+
+def enabled(choice: bool | None = None) -> bool:
+    """Whether the caches are used: choice when given, else not when $SLOFPY_NO_DICT_CACHE
+    is set (to anything but "" or "0")."""
+    if choice is not None:
+        return choice
+    return os.environ.get(DISABLE_ENV, "") in ("", "0")
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "slofpy"
+
+
+def engine_digest() -> bytes:
+    """SHA-256 over the engine's sources (every .py under slofpy/vm), kernel.fs and the two
+    cache modules (once per process)."""
+    global _engine_digest
+    if _engine_digest is None:
+        h = hashlib.sha256()
+        files = sorted((PACKAGE / "vm").rglob("*.py")) + [
+            PACKAGE / "kernel" / "kernel.fs", PACKAGE / "dictcache.py", PACKAGE / "codecache.py"]
+        for f in files:
+            data = f.read_bytes()
+            h.update(str(f.relative_to(PACKAGE)).encode() + b"\0")
+            h.update(len(data).to_bytes(8, "big") + data)
+        _engine_digest = h.digest()
+    return _engine_digest
+
+
+class _Store:
+    """The code objects of one kind: loaded on first use, saved at exit when it grew."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.table: dict[bytes, types.CodeType] | None = None
+        self.used: set[bytes] = set()
+        self.grew = False
+        self.path: Path | None = None
+
+    def load(self) -> dict:
+        if self.table is None:
+            self.table = {}
+            try:
+                self.path = cache_dir() / (
+                    f"code-{self.kind}-{engine_digest().hex()[:24]}"
+                    f"-py{sys.version_info[0]}{sys.version_info[1]}.bin")
+                data = self.path.read_bytes()
+                n = len(FORMAT)
+                payload = data[n + 32:]
+                if data[:n] == FORMAT and hashlib.sha256(payload).digest() == data[n:n + 32]:
+                    table = marshal.loads(payload)
+                    if isinstance(table, dict) and all(
+                            isinstance(k, bytes) and isinstance(v, types.CodeType)
+                            for k, v in table.items()):
+                        self.table = table
+            except Exception:      # no file, a damaged one, an unusable folder: compile
+                pass
+        return self.table
+
+    def save(self) -> None:
+        if not self.grew or self.path is None:
+            return
+        # the code used in this run first, then what the file held, in its order, up to
+        # MAX_ENTRIES: code nobody has used for a while drops off the end
+        table = {k: self.table[k] for k in self.used if k in self.table}
+        for k, v in self.table.items():
+            if len(table) >= MAX_ENTRIES:
+                break
+            table.setdefault(k, v)
+        try:
+            payload = marshal.dumps(table)
+            folder = self.path.parent
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".code-", dir=folder)
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(FORMAT + hashlib.sha256(payload).digest() + payload)
+                os.replace(tmp, self.path)
+            except BaseException:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+                raise
+        except (OSError, ValueError):
+            pass
+        self.grew = False
+
+
+_stores: dict[str, _Store] = {}
+
+
+def compile_cached(source: str, filename: str, kind: str) -> types.CodeType:
+    """compile(source, filename, "exec"), from the cache when this source was compiled
+    before (in this process or an earlier one)."""
+    if not enabled():
+        return compile(source, filename, "exec")
+    store = _stores.get(kind)
+    if store is None:
+        store = _stores[kind] = _Store(kind)
+    table = store.load()
+    key = hashlib.sha1(filename.encode() + b"\0" + source.encode()).digest()
+    code = table.get(key)
+    if code is None:
+        code = compile(source, filename, "exec")
+        table[key] = code
+        if not store.grew:
+            store.grew = True
+            if not _registered:
+                _register()
+    store.used.add(key)
+    return code
+
+
+_registered = False
+
+
+def _register() -> None:
+    global _registered
+    _registered = True
+    atexit.register(save_all)
+
+
+def save_all() -> None:
+    """Write every kind that grew back to its file (also done at exit)."""
+    for store in _stores.values():
+        store.save()
