@@ -80,6 +80,7 @@ class Options:
     verbose: bool = False
     cache_home: Optional[str] = None     # XDG_CACHE_HOME given to slofpy runs
     scratch: Optional[str] = None        # a folder for files runs write
+    pycache: Optional[str] = None        # PYTHONPYCACHEPREFIX for slofpy runs (None: as is)
 
 
 @dataclass
@@ -181,6 +182,11 @@ def run_cmd(argv: list[str], opts: Options, cwd: Path = REPO,
         p for p in (str(REPO), full_env.get("PYTHONPATH", "")) if p)
     if opts.cache_home:
         full_env["XDG_CACHE_HOME"] = opts.cache_home
+    if opts.pycache:
+        # Python's own bytecode cache, as an installed slofpy has it (some environments
+        # switch it off with PYTHONDONTWRITEBYTECODE); kept in the scratch folder
+        full_env.pop("PYTHONDONTWRITEBYTECODE", None)
+        full_env["PYTHONPYCACHEPREFIX"] = opts.pycache
     full_env.pop(NO_CACHE_ENV, None)
     full_env.update(env or {})
     if opts.verbose:
@@ -588,6 +594,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--cache-home", metavar="DIR",
                     help="XDG_CACHE_HOME for the slofpy runs (default: a fresh "
                          "temporary folder, so the user's cache is not used)")
+    ap.add_argument("--no-bytecode-cache", action="store_true",
+                    help="run slofpy with the environment's bytecode setting as it is "
+                         "(default: Python's bytecode cache on, in the scratch folder)")
     ap.add_argument("--no-slofpy", action="store_true",
                     help="time only the reference")
     ap.add_argument("--no-reference", action="store_true",
@@ -628,7 +637,9 @@ def main(argv: Optional[list[str]] = None) -> int:
                        slofpy=shlex.split(args.slofpy) if args.slofpy else None,
                        gforth=args.gforth, qemu=args.qemu, qemu_repeat=args.qemu_repeat,
                        no_reference=args.no_reference, verbose=args.verbose,
-                       cache_home=cache_home, scratch=scratch)
+                       cache_home=cache_home, scratch=scratch,
+                       pycache=None if args.no_bytecode_cache
+                       else os.path.join(scratch, "pycache"))
         return _run(selected, opts, args)
 
 
