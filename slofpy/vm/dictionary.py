@@ -17,6 +17,7 @@ from .words.table import BUILTINS
 
 _M = L.MASK64
 _SB = L.SIGN64
+P_ONE = struct.Struct(">q").pack
 
 
 def init_dictionary(vm) -> None:
@@ -110,6 +111,45 @@ def make_header(vm, name: bytes, kind: int) -> int:
     P(mem, L.LAST_XT, xt)
     vm.xt_names[xt] = lfa
     vm.defining = (lfa, xt, U(mem, L.CURRENT)[0])
+    return xt
+
+
+def define_word(vm, name: bytes, kind: int, cells) -> int:
+    """make_header(name, kind), one cell for each of cells, reveal: what the defining words
+    that take their whole body at once do. Written in one piece when it fits in the
+    dictionary; otherwise step by step (which stops where the step that fails stops).
+    Returns the xt."""
+    n = len(name)
+    mem = vm.mem
+    dp = U(mem, L.DP)[0]
+    lfa = (dp + 7) & ~7
+    head = (10 + n + 7) & ~7
+    end = lfa + head + 8 + 8 * len(cells)
+    wid = U(mem, L.CURRENT)[0]
+    if not (0 < n <= 255 and lfa >= L.DICTIONARY and end <= U(mem, L.DICT_LIMIT)[0]
+            and end <= vm.size and 0 <= wid <= vm.size - 8):
+        make_header(vm, name, kind)
+        for c in cells:
+            comma(vm, c)
+        reveal(vm)
+        return U(mem, L.LAST_XT)[0]
+    prev = U(mem, wid)[0]
+    xt = lfa + head
+    vm.write(lfa, b"".join((
+        P_ONE(prev), bytes((0, n)), name, bytes(head - 10 - n),
+        struct.pack(f">{1 + len(cells)}q", kind, *[((c + _SB) & _M) - _SB for c in cells]))))
+    P(mem, L.DP, end)
+    P(mem, L.LATEST, lfa)
+    P(mem, L.LAST_XT, xt)
+    vm.xt_names[xt] = lfa
+    vm.defining = None
+    vm.set_cell(wid, lfa)
+    key = name.lower()
+    vm.find_cache.pop(key, None)
+    cached = vm.wid_cache.get(wid)
+    if cached is not None and cached[0] == prev:
+        cached[1][key] = lfa
+        vm.wid_cache[wid] = (lfa, cached[1])
     return xt
 
 

@@ -96,14 +96,16 @@ def abort(vm) -> None:
     raise Throw(-1)
 
 
-@word("(abort\")")
-def abort_quote_runtime(vm) -> None:
-    n = vm.s.pop()
-    a = vm.s.pop()
-    if vm.s.pop():
-        vm.set_cell(L.ABORT_STR, a)
-        vm.set_cell(L.ABORT_LEN, n)
-        raise Throw(-2, vm.read(a, n).decode("latin-1"))
+# ( flag str len -- ): a snippet, since it runs on every pass through an ABORT" that
+# does not abort
+snippet("(abort\")", f"""
+n = s.pop()
+a = s.pop()
+if s.pop():
+    P(mem, {L.ABORT_STR}, a)
+    P(mem, {L.ABORT_LEN}, n)
+    if n < 0 or a < 0 or a + n > MS: raise Throw(-9)
+    raise Throw(-2, bytes(mem[a:a + n]).decode("latin-1"))""")
 
 
 # ---------------------------------------------------------------- compiling control flow

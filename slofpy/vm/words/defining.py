@@ -91,10 +91,7 @@ def w_reveal(vm) -> None:
 # ---------------------------------------------------------------- other defining words
 def _word_with_cells(vm, kind: int, cells: list[int], name: bytes | None = None) -> None:
     """Define a word of the given kind whose body is the given cells, and reveal it."""
-    _define(vm, kind, name)
-    for c in cells:
-        D.comma(vm, c)
-    D.reveal(vm)
+    D.define_word(vm, name if name is not None else _name(vm), kind, cells)
 
 
 @word("create")
@@ -323,19 +320,19 @@ def compile_next(vm) -> None:
 
 
 # ---------------------------------------------------------------- data space
-@word("here")
-def here(vm) -> None:
-    vm.s.append(vm.cell(L.DP))
-
-
-@word("allot")
-def allot(vm) -> None:
-    D.allot(vm, vm.s.pop())
-
-
-@word(",")
-def comma(vm) -> None:
-    D.comma(vm, vm.s.pop())
+# here, allot and , run in nearly every word that builds data: snippets, so generated code
+# has them inline. The checks are those of dictionary.allot/comma.
+_ALLOT = f"""d = U(mem, {L.DP})[0]
+e = d + n
+if e > U(mem, {L.DICT_LIMIT})[0]: raise Throw(-8)
+if e < {L.DICTIONARY} and not ({L.COMP_BUFFER} <= e <= {L.COMP_BUFFER_END}): raise Throw(-9)
+P(mem, {L.DP}, e)"""
+snippet("here", f"s.append(U(mem, {L.DP})[0])")
+snippet("allot", "n = s.pop()\n" + _ALLOT)
+snippet(",", "n = 8\n" + _ALLOT + """
+if d < 0 or d > MS - 8: raise Throw(-9)
+P(mem, d, s.pop())
+if CP[d >> 12]: vm.code_store(d, 8)""")
 
 
 @word("x,")

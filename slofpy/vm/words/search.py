@@ -6,7 +6,7 @@ from __future__ import annotations
 from ...errors import Throw
 from .. import layout as L
 from .. import dictionary as D
-from .table import word
+from .table import snippet, word
 
 
 @word("wordlist")
@@ -38,14 +38,8 @@ def set_order(vm) -> None:
     D.set_search_order(vm, wids)
 
 
-@word("get-current")
-def get_current(vm) -> None:
-    vm.s.append(vm.cell(L.CURRENT))
-
-
-@word("set-current")
-def set_current(vm) -> None:
-    vm.set_cell(L.CURRENT, vm.s.pop())
+snippet("get-current", f"s.append(U(mem, {L.CURRENT})[0])")
+snippet("set-current", f"P(mem, {L.CURRENT}, s.pop())")
 
 
 @word("definitions")
@@ -116,10 +110,18 @@ def search_wordlist(vm) -> None:
 @word("voc-find")
 def voc_find(vm) -> None:
     # ( str len wid -- 0 | lfa )
-    wid = vm.s.pop()
-    n = vm.s.pop()
-    a = vm.s.pop()
-    vm.s.append(D.search_wordlist(vm, vm.read(a, n), wid))
+    s = vm.s
+    wid = s.pop()
+    n = s.pop()
+    a = s.pop()
+    if n < 0 or a < 0 or a + n > vm.size:
+        raise Throw(-9)
+    key = bytes(vm.mem[a:a + n]).lower()
+    cached = vm.wid_cache.get(wid)
+    if cached is not None and 0 <= wid <= vm.size - 8 and cached[0] == D.U(vm.mem, wid)[0]:
+        s.append(cached[1].get(key, 0))
+    else:
+        s.append(D.wid_index(vm, wid).get(key, 0))
 
 
 @word("(prune)")

@@ -389,11 +389,17 @@ def string_eq_ci(vm) -> None:
     vm.s.append(-1 if x.lower() == y.lower() else 0)
 
 
-@word("str=")
-def str_eq(vm) -> None:
-    y = _str(vm)
-    x = _str(vm)
-    vm.s.append(-1 if x == y else 0)
+# ( str1 len1 str2 len2 -- flag ): a snippet, the device tree compares names all the time
+snippet("str=", """m = s.pop()
+b = s.pop()
+n = s.pop()
+a = s.pop()
+if m > 0 and (b < 0 or b + m > MS): raise Throw(-9)
+if n > 0 and (a < 0 or a + n > MS): raise Throw(-9)
+if n <= 0 or m <= 0:
+    s.append(-1 if n <= 0 and m <= 0 else 0)
+else:
+    s.append(-1 if n == m and mem[a:a + n] == mem[b:b + m] else 0)""")
 
 
 @word("$cat")
