@@ -85,7 +85,7 @@ constant /fdth
 : fdt-prop-is-string? ( addr len -- flag )
   dup 0= IF 2drop false EXIT THEN
   2dup + 1- c@ IF 2drop false EXIT THEN
-  1- bounds ?DO i c@ 20 7e between 0= IF false UNLOOP EXIT THEN LOOP true ;
+  1- bounds ?DO i c@ 20 - 5f u< 0= IF false UNLOOP EXIT THEN LOOP true ;  \ 20..7e
 : fdt-encode-prop ( addr len -- prop len )
   2dup fdt-prop-is-string? IF 1- encode-string ELSE encode-bytes THEN ;
 
@@ -151,11 +151,11 @@ constant /fdth
   fdt-struct fdt-walk
   fdt-next-tag OF_DT_END <> IF 4 - s" expected END after the root node" fdt-error THEN drop ;
 
-\ ---- phandles: the host's values become node addresses, in two walks over the tree.
-\ The first walk puts every node that has a "phandle" (or "linux,phandle") property into a
-\ hash table keyed by that value; the second rewrites every reference in the properties that
-\ hold phandles. Then the old phandle properties go: the flattened tree gives every node its
-\ own phandle (its address). A host phandle nothing referred to is dropped as well, so a node
+\ ---- phandles: the host's values become node addresses, in two walks over the tree (after
+\ counting the nodes, which sizes the table). The first walk puts every node that has a
+\ "phandle" (or "linux,phandle") property into a hash table keyed by that value; the second
+\ rewrites every reference in the properties that hold phandles, and takes the node's old
+\ phandle properties away: the flattened tree gives every node its own phandle (its address). A host phandle nothing referred to is dropped as well, so a node
 \ never ends up with two phandle properties; nothing else in the tree could be using it.
 
 0 value ph-table       \ pairs ( host-value node ), 2^k slots
@@ -184,7 +184,7 @@ constant /fdth
 : ph-value ( ph -- value true | false )
   >r s" phandle" r@ get-property IF s" linux,phandle" r@ get-property IF r> drop false EXIT THEN THEN
   r> drop 4 < IF drop false EXIT THEN l@ true ;
-: ph-count-node ( ph -- )  ph-value IF drop ph-count 1+ to ph-count THEN ;
+: ph-count-node ( ph -- )  drop ph-count 1+ to ph-count ;   \ the table has room for every node
 : ph-collect-node ( ph -- )  dup ph-value IF swap ph-insert ELSE drop THEN ;
 
 : ph-patch-cell ( addr -- )  dup l@ ph-lookup ?dup IF swap l! ELSE drop THEN ;
@@ -205,16 +205,15 @@ constant /fdth
   s" phandle" r@ voc-find ?dup IF r@ (prune) THEN
   s" linux,phandle" r@ voc-find ?dup IF r@ (prune) THEN
   r> drop ;
+: ph-fix-node ( ph -- )  dup ph-patch-node ph-drop-node ;
 
 : fdt-fix-phandles ( ph -- )
   0 to ph-count ['] ph-count-node over for-each-node
-  ph-count 0= IF drop EXIT THEN
   8 BEGIN dup ph-count 2* < WHILE 2* REPEAT to ph-slots
   ph-slots 2 cells * dup alloc-mem dup 0= ABORT" Out of memory for the phandle table"
   dup to ph-table swap erase
   ['] ph-collect-node over for-each-node
-  ['] ph-patch-node over for-each-node
-  ['] ph-drop-node swap for-each-node
+  ['] ph-fix-node swap for-each-node
   ph-table ph-slots 2 cells * free-mem 0 to ph-table ;
 
 \ ---- the whole import, undone on error
