@@ -91,9 +91,13 @@ class VM:
     # ------------------------------------------------------------------ namespace & prims
     def _build_namespace(self) -> None:
         ns = self.ns
+        # cell numbers (address >> 3) inside compiled bodies: most stores to a page with
+        # code hit a VALUE or VARIABLE next to it, and this tells them apart (stale entries
+        # only send a store on to code_store's exact check). Stores check it inline (JC).
+        self.jit_cells: set[int] = set()
         ns.update(s=self.s, rs=self.rs, mem=self.mem, vm=self, MS=self.size, U=U, P=P,
                   UU=UU, PU=PU, UL=UL, PL=PL, UW=UW, PW=PW, SB=SB, M=M, CP=self.codepages,
-                  Throw=Throw)
+                  JC=self.jit_cells, Throw=Throw)
         exec(_PRIM_CODE, ns)
         self.prims: list = [None] * (L.PRIM_BASE + len(BUILTINS))
         for i, b in enumerate(BUILTINS):
@@ -107,10 +111,6 @@ class VM:
         # page number -> starts of compiled bodies on that page (entries whose body is no
         # longer in jit_ranges are stale and are dropped when met)
         self.jit_pages: dict[int, set[int]] = {}
-        # cell numbers (address >> 3) inside compiled bodies: most stores to a page with
-        # code hit a VALUE or VARIABLE next to it, and this tells them apart (stale entries
-        # only send a store on to the exact check)
-        self.jit_cells: set[int] = set()
         self.jit_enabled = True
         self.jit_sources: dict[int, str] = {}
         self.rs_readers: dict[int, bool] = {}
@@ -379,7 +379,7 @@ class VM:
                         target = U(mem, ip)[0] + 8
                         ip += 8
                         P(mem, target, s.pop())
-                        if self.codepages[target >> 12]:
+                        if self.codepages[target >> 12] and target >> 3 in self.jit_cells:
                             self.code_store(target, 8)
                     elif k == K_EXECUTE:
                         x = s.pop()

@@ -269,7 +269,8 @@ class _Emitter:
                 self.put(depth, "return")
         elif n == "(to)":
             t = x.arg + 8
-            self.put(depth, f"P(mem, {t}, s.pop())\nif CP[{t >> 12}]: vm.code_store({t}, 8)")
+            self.put(depth, f"P(mem, {t}, s.pop())\n"
+                            f"if CP[{t >> 12}] and {t >> 3} in JC: vm.code_store({t}, 8)")
         elif n == "execute":
             self.put(depth, "EX(s.pop())")
         elif n == "i":
@@ -329,7 +330,7 @@ class _Emitter:
 
 
 _PARAMS = ("s", "rs", "mem", "vm", "U", "P", "UU", "PU", "UL", "PL", "UW", "PW", "SB", "M",
-           "MS", "CP", "Throw")
+           "MS", "CP", "JC", "Throw")
 
 
 def compile_definition(vm, xt: int) -> bool:

@@ -332,7 +332,7 @@ snippet("allot", "n = s.pop()\n" + _ALLOT)
 snippet(",", "n = 8\n" + _ALLOT + """
 if d < 0 or d > MS - 8: raise Throw(-9)
 P(mem, d, s.pop())
-if CP[d >> 12]: vm.code_store(d, 8)""")
+if CP[d >> 12] and (d >> 3 in JC or (d + 7) >> 3 in JC): vm.code_store(d, 8)""")
 
 
 @word("x,")

@@ -8,7 +8,13 @@ holds compiled code tells the VM, which drops generated code that the store may 
 from .table import snippet
 
 _CHK = "if a < 0 or a > MS - {n}: raise Throw(-9)\n"
-_NOTE = "\nif CP[a >> 12]: vm.code_store(a, {n})"
+# a store into a page with compiled code goes on to code_store only when it touches a cell
+# a compiled body covers (JC); a store of n <= 16 bytes touches at most three cells
+def _note(n: int) -> str:
+    if n <= 8:
+        return f"\nif CP[a >> 12] and (a >> 3 in JC or (a + {n - 1}) >> 3 in JC): vm.code_store(a, {n})"
+    return ("\nif CP[a >> 12] and (a >> 3 in JC or (a >> 3) + 1 in JC or (a + 15) >> 3 in JC):"
+            " vm.code_store(a, 16)")
 
 
 def fetch(name: str, n: int, expr: str) -> None:
@@ -16,7 +22,7 @@ def fetch(name: str, n: int, expr: str) -> None:
 
 
 def store(name: str, n: int, stmt: str) -> None:
-    snippet(name, "a = s.pop()\nv = s.pop()\n" + _CHK.format(n=n) + stmt + _NOTE.format(n=n))
+    snippet(name, "a = s.pop()\nv = s.pop()\n" + _CHK.format(n=n) + stmt + _note(n))
 
 
 fetch("@", 8, "U(mem, a)[0]")
@@ -50,12 +56,12 @@ store("l!-be", 4, "PL(mem, a, v & 0xffffffff)")
 store("w!-be", 2, "PW(mem, a, v & 0xffff)")
 
 snippet("+!", "a = s.pop()\nv = s.pop()\n" + _CHK.format(n=8)
-        + "r = U(mem, a)[0] + v\nP(mem, a, ((r + SB) & M) - SB)" + _NOTE.format(n=8))
-snippet("on", "a = s.pop()\n" + _CHK.format(n=8) + "P(mem, a, -1)" + _NOTE.format(n=8))
-snippet("off", "a = s.pop()\n" + _CHK.format(n=8) + "P(mem, a, 0)" + _NOTE.format(n=8))
+        + "r = U(mem, a)[0] + v\nP(mem, a, ((r + SB) & M) - SB)" + _note(8))
+snippet("on", "a = s.pop()\n" + _CHK.format(n=8) + "P(mem, a, -1)" + _note(8))
+snippet("off", "a = s.pop()\n" + _CHK.format(n=8) + "P(mem, a, 0)" + _note(8))
 snippet("2@", "a = s[-1]\n" + _CHK.format(n=16) + "s[-1] = U(mem, a + 8)[0]\ns.append(U(mem, a)[0])")
 snippet("2!", "a = s.pop()\nb = s.pop()\nv = s.pop()\n" + _CHK.format(n=16)
-        + "P(mem, a, b)\nP(mem, a + 8, v)" + _NOTE.format(n=16))
+        + "P(mem, a, b)\nP(mem, a + 8, v)" + _note(16))
 
 # blocks: ( src dst len ) moves, ( addr len byte ) fills, ( a1 a2 len ) compare
 _RANGE = "if n < 0 or {a} < 0 or {a} + n > MS: raise Throw(-9)\n"

@@ -4,7 +4,8 @@
 with these names bound: ``s`` (data stack, a list of signed 64-bit ints, top last), ``rs``
 (return stack), ``mem`` (VM memory, a bytearray), ``vm`` (the VM), ``MS`` (memory size),
 ``U/P`` (unpack/pack a big-endian signed cell), ``UU/PU`` (unsigned cell), ``UL/PL`` (u32),
-``UW/PW`` (u16), ``SB`` (2**63), ``M`` (2**64-1), ``CP`` (code-page marks), ``Throw``.
+``UW/PW`` (u16), ``SB`` (2**63), ``M`` (2**64-1), ``CP`` (code-page marks), ``JC`` (the
+cells compiled bodies cover, address >> 3), ``Throw``.
 Values pushed must already be in signed 64-bit range.
 
 `word(name)` decorates a Python function ``f(vm)`` that carries out a word; `special(name)`
