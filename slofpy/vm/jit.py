@@ -7,6 +7,13 @@ Python function. Definitions the cache cannot stand in for faithfully keep runni
 those that touch their caller's return-stack entries (r> without a matching >r, rdepth,
 rpick, compile), that call such a word, that use DOES>, or whose branches do not form plain
 nested structures. A store into a compiled body drops its code (VM.code_store).
+
+Within straight-line code the emitter keeps the top stack items in Python locals instead of
+the list (stack caching): literals, constants, values, loop indexes, stack shuffles,
+arithmetic, comparisons, fetches and stores work on those locals, and the items are pushed
+onto the real stack before anything else runs (a call, a branch, a loop edge, a word it does
+not know this way). Whenever something can throw, the real stack is made exactly what the
+threaded code would have left there at that point, so CATCH and errors see no difference.
 """
 from __future__ import annotations
 
@@ -113,6 +120,60 @@ def reads_callers_return_stack(vm, xt: int) -> bool:
     return result
 
 
+def _wrap(t: str) -> str:
+    return f"\nif not -SB <= {t} < SB: {t} = (({t} + SB) & M) - SB"
+
+
+# ( a b -- r ): the expression, and whether it needs wrapping to 64 bits
+_BINARY = {
+    "+": ("{a} + {b}", True), "-": ("{a} - {b}", True), "*": ("{a} * {b}", True),
+    "and": ("{a} & {b}", False), "or": ("{a} | {b}", False), "xor": ("{a} ^ {b}", False),
+    "min": ("{b} if {b} < {a} else {a}", False), "max": ("{b} if {b} > {a} else {a}", False),
+    "lshift": ("({a} << {b}) if 0 <= {b} < 64 else 0", True),
+    "<<": ("({a} << {b}) if 0 <= {b} < 64 else 0", True),
+    "rshift": ("(({a} & M) >> {b}) if 0 <= {b} < 64 else 0", True),
+    ">>": ("(({a} & M) >> {b}) if 0 <= {b} < 64 else 0", True),
+}
+for _n, _op in (("=", "=="), ("<>", "!="), ("<", "<"), (">", ">"), ("<=", "<="), (">=", ">=")):
+    _BINARY[_n] = (f"-1 if {{a}} {_op} {{b}} else 0", False)
+for _n, _op in (("u<", "<"), ("u>", ">"), ("u<=", "<="), ("u>=", ">=")):
+    _BINARY[_n] = (f"-1 if ({{a}} & M) {_op} ({{b}} & M) else 0", False)
+
+# ( a -- r )
+_UNARY = {
+    "negate": ("-{a}", True), "invert": ("~{a}", False), "not": ("~{a}", False),
+    "abs": ("abs({a})", True), "2/": ("{a} >> 1", False), "u2/": ("({a} & M) >> 1", False),
+    "2*": ("{a} * 2", True), "cells": ("{a} * 8", True), "/n*": ("{a} * 8", True),
+    "/x*": ("{a} * 8", True), "/l*": ("{a} * 4", True), "/w*": ("{a} * 2", True),
+}
+for _n, _d in (("1+", "+ 1"), ("1-", "- 1"), ("2+", "+ 2"), ("2-", "- 2"), ("cell+", "+ 8"),
+               ("cell-", "- 8"), ("char+", "+ 1"), ("char-", "- 1"), ("ca1+", "+ 1"),
+               ("wa1+", "+ 2"), ("la1+", "+ 4"), ("xa1+", "+ 8"), ("na1+", "+ 8")):
+    _UNARY[_n] = (f"{{a}} {_d}", True)
+for _n, _op in (("0=", "== 0"), ("0<>", "!= 0"), ("0<", "< 0"), ("0>", "> 0"),
+                ("0<=", "<= 0"), ("0>=", ">= 0")):
+    _UNARY[_n] = (f"-1 if {{a}} {_op} else 0", False)
+
+# stack shuffles done on cached items only: ( inputs -- outputs ) as indexes into the inputs
+_SHUFFLE = {
+    "swap": (2, (1, 0)), "over": (2, (0, 1, 0)), "nip": (2, (1,)), "tuck": (2, (1, 0, 1)),
+    "rot": (3, (1, 2, 0)), "-rot": (3, (2, 0, 1)), "2dup": (2, (0, 1, 0, 1)),
+    "2drop": (2, ()), "2swap": (4, (2, 3, 0, 1)), "2over": (4, (0, 1, 2, 3, 0, 1)),
+    "3drop": (3, ()), "chars": (1, (0,)), "/c*": (1, (0,)),
+}
+
+# fetches ( a -- x ): cell size and expression
+_FETCH = {"@": (8, "U(mem, {a})[0]"), "x@": (8, "U(mem, {a})[0]"), "l@": (4, "UL(mem, {a})[0]"),
+          "w@": (2, "UW(mem, {a})[0]"), "c@": (1, "mem[{a}]"),
+          "unaligned-l@": (4, "UL(mem, {a})[0]"), "unaligned-w@": (2, "UW(mem, {a})[0]")}
+# stores ( x a -- ): size and statement
+_STORE = {"!": (8, "P(mem, {a}, {v})"), "x!": (8, "P(mem, {a}, {v})"),
+          "l!": (4, "PL(mem, {a}, {v} & 0xffffffff)"), "w!": (2, "PW(mem, {a}, {v} & 0xffff)"),
+          "c!": (1, "mem[{a}] = {v} & 0xff"),
+          "unaligned-l!": (4, "PL(mem, {a}, {v} & 0xffffffff)"),
+          "unaligned-w!": (2, "PW(mem, {a}, {v} & 0xffff)")}
+
+
 class _Emitter:
     def __init__(self, vm, ins: list[_Ins]):
         self.vm = vm
@@ -129,6 +190,8 @@ class _Emitter:
                 t = self.target(x.arg)
                 self.back_edges[t] = max(self.back_edges.get(t, -1), i)
         self.rs_depth = 0
+        self.vs: list[str] = []       # cached top of the data stack (locals), deepest first
+        self.ntmp = 0
 
     def target(self, addr: int) -> int:
         i = self.index.get(addr)
@@ -137,9 +200,157 @@ class _Emitter:
         return i
 
     def put(self, depth: int, code: str) -> None:
+        """Emit code that sees the real stack: the cached items go onto it first."""
+        if self.vs:
+            self.flush(depth)
+        self.emit(depth, code)
+
+    def emit(self, depth: int, code: str) -> None:
         pad = "    " * depth
         for line in code.split("\n"):
             self.lines.append(pad + line)
+
+    # ------------------------------------------------------------ the cached stack top
+    def spill(self, items: list[str]) -> str:
+        """Code that pushes items onto the real stack."""
+        if not items:
+            return "pass"
+        if len(items) == 1:
+            return f"s.append({items[0]})"
+        return f"s.extend(({', '.join(items)},))"
+
+    def flush(self, depth: int) -> None:
+        if self.vs:
+            self.emit(depth, self.spill(self.vs))
+            self.vs.clear()
+
+    def tmp(self) -> str:
+        self.ntmp += 1
+        return f"_t{self.ntmp}"
+
+    def take(self, depth: int) -> str:
+        """The top item, taken off: a cached one, or popped from the real stack (which throws
+        just as the threaded code would, since nothing is cached then)."""
+        if self.vs:
+            return self.vs.pop()
+        t = self.tmp()
+        self.emit(depth, f"{t} = s.pop()")
+        return t
+
+    def result(self, depth: int, expr: str, wrap: bool) -> None:
+        t = self.tmp()
+        self.emit(depth, f"{t} = {expr}" + (_wrap(t) if wrap else ""))
+        self.vs.append(t)
+
+    def cond(self, depth: int) -> str:
+        """A flag for a branch: the cached top item, the rest pushed; or s.pop()."""
+        if self.vs:
+            c = self.vs.pop()
+            self.flush(depth)
+            return c
+        return "s.pop()"
+
+    def cached(self, x: _Ins, depth: int) -> bool:
+        """Carry out x on the cached stack top if it is one of the words that can be; True
+        if done."""
+        n = x.name
+        vs = self.vs
+        if n is None:
+            k = x.kind
+            if k == L.K_VARIABLE:
+                vs.append(str(x.xt + 8))
+            elif k in (L.K_CONSTANT, L.K_VALUE, L.K_BUFFER):
+                self.result(depth, f"U(mem, {x.xt + 8})[0]", False)
+            elif k == L.K_CREATE:
+                does = U(self.vm.mem, x.xt + 8)[0]
+                if does == 0:
+                    vs.append(str(x.xt + 16))
+                elif does == self.vm.field_does and vs:
+                    self.result(depth, f"{vs.pop()} + U(mem, {x.xt + 16})[0]", False)
+                else:
+                    return False
+            else:
+                return False
+            return True
+        if n == "lit":
+            vs.append(str(x.arg))
+        elif n == "(sliteral)":
+            vs.extend((str(x.arg[0]), str(x.arg[1])))
+        elif n in ("true", "false"):
+            vs.append("-1" if n == "true" else "0")
+        elif n == "i" or n == "j":
+            d = self.innermost_do()
+            if d < 0 or (n == "j" and self.do_depth < 2):
+                return False
+            vs.append(f"_i{d}" if n == "i" else f"_i{self.do_depth - 2}")
+        elif n in _BINARY:
+            expr, wrap = _BINARY[n]
+            b = self.take(depth)
+            a = self.take(depth)
+            self.result(depth, expr.format(a=a, b=b), wrap)
+        elif n in _UNARY:
+            expr, wrap = _UNARY[n]
+            self.result(depth, expr.format(a=self.take(depth)), wrap)
+        elif n == "dup":
+            if vs:
+                vs.append(vs[-1])
+            else:
+                t = self.tmp()
+                self.emit(depth, f"{t} = s[-1]")
+                vs.append(t)
+        elif n == "drop":
+            if not vs:
+                return False
+            vs.pop()
+        elif n in _SHUFFLE:
+            k, out = _SHUFFLE[n]
+            if len(vs) < k:
+                return False
+            ins = vs[-k:]
+            del vs[-k:]
+            vs.extend(ins[i] for i in out)
+        elif n in ("between", "within"):
+            if len(vs) < 3:
+                return False
+            h, lo, v = vs.pop(), vs.pop(), vs.pop()
+            expr = (f"-1 if {lo} <= {v} <= {h} else 0" if n == "between"
+                    else f"-1 if (({v} - {lo}) & M) < (({h} - {lo}) & M) else 0")
+            self.result(depth, expr, False)
+        elif n in _FETCH:
+            if not vs:
+                return False
+            size, expr = _FETCH[n]
+            a = vs[-1]
+            self.emit(depth, f"if {a} < 0 or {a} > MS - {size}:\n"
+                             f"    {self.spill(vs)}\n    raise Throw(-9)")
+            vs.pop()
+            self.result(depth, expr.format(a=a), False)
+        elif n in _STORE:
+            if not vs:
+                return False
+            size, stmt = _STORE[n]
+            a = self.take(depth)
+            v = self.take(depth)
+            check = (f"({a}) >> 3 in JC or ({a} + {size - 1}) >> 3 in JC" if size > 1
+                     else f"({a}) >> 3 in JC")
+            self.emit(depth, f"if {a} < 0 or {a} > MS - {size}:\n"
+                             f"    {self.spill(vs)}\n    raise Throw(-9)\n"
+                             + stmt.format(a=a, v=v) + "\n"
+                             f"if CP[({a}) >> 12] and ({check}): vm.code_store({a}, {size})")
+        elif n == "(to)":
+            if not vs:
+                return False
+            t = x.arg + 8
+            self.emit(depth, f"P(mem, {t}, {vs.pop()})\n"
+                             f"if CP[{t >> 12}] and {t >> 3} in JC: vm.code_store({t}, 8)")
+        elif n == ">r":
+            if not vs:
+                return False
+            self.rs_depth += 1
+            self.emit(depth, f"rs.append({vs.pop()})")
+        else:
+            return False
+        return True
 
     # ------------------------------------------------------------ blocks
     def block(self, lo: int, hi: int, depth: int) -> None:
@@ -170,10 +381,10 @@ class _Emitter:
                 if t <= p:
                     raise NotCompilable
                 if self.loops and t == self.loops[-1][1]:
-                    self.put(depth, "if not s.pop(): break")
+                    self.put(depth, f"if not {self.cond(depth)}: break")
                     p += 1
                 elif t == end or t == end + 1:
-                    self.put(depth, "if not s.pop(): return")
+                    self.put(depth, f"if not {self.cond(depth)}: return")
                     p += 1
                 elif t <= hi:
                     before = self.ins[t - 1] if t - 1 > p else None
@@ -181,13 +392,13 @@ class _Emitter:
                             and before.arg > before.addr):
                         t2 = self.target(before.arg)
                         if t < t2 <= hi:
-                            self.put(depth, "if s.pop():")
+                            self.put(depth, f"if {self.cond(depth)}:")
                             self.block(p + 1, t - 1, depth + 1)
                             self.put(depth, "else:")
                             self.block(t, t2, depth + 1)
                             p = t2
                             continue
-                    self.put(depth, "if s.pop():")
+                    self.put(depth, f"if {self.cond(depth)}:")
                     self.block(p + 1, t, depth + 1)
                     p = t
                 else:
@@ -212,7 +423,11 @@ class _Emitter:
                     raise NotCompilable
                 d = self.do_depth
                 iv, lv = f"_i{d}", f"_l{d}"
-                self.put(depth, f"{iv} = s.pop()\n{lv} = s.pop()")
+                if len(self.vs) >= 2:
+                    first, limit = self.vs.pop(), self.vs.pop()
+                    self.put(depth, f"{iv} = {first}\n{lv} = {limit}")
+                else:
+                    self.put(depth, f"{iv} = s.pop()\n{lv} = s.pop()")
                 inner = depth
                 if n == "(?do)":
                     self.put(depth, f"if {iv} != {lv}:")
@@ -237,8 +452,9 @@ class _Emitter:
                 continue
             self.simple(x, p, depth)
             p += 1
+        self.flush(depth)
         if len(self.lines) == start_len:
-            self.put(depth, "pass")
+            self.emit(depth, "pass")
 
     def block_loop_body(self, p: int, q: int, depth: int) -> None:
         # the loop head itself is not a new loop when the body is walked
@@ -260,6 +476,8 @@ class _Emitter:
     def simple(self, x: _Ins, p: int, depth: int) -> None:
         vm = self.vm
         n = x.name
+        if self.cached(x, depth):
+            return
         if n == "lit":
             self.put(depth, f"s.append({x.arg})")
         elif n == "(sliteral)":
