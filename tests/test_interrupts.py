@@ -239,5 +239,5 @@ def test_cli_run_ctrl_c() -> None:
     os.kill(p.pid, signal.SIGINT)
     out, err = p.communicate(timeout=60)
     assert p.returncode == 1
-    # one line; the word named is the one running when the signal came (cr or again)
-    assert re.fullmatch(r"slofpy: -e:1: (cr|again)\? user interrupt\n", err)
+    # one line; the word named is the one running when the signal came (cr, begin, again)
+    assert re.fullmatch(r"slofpy: -e:1: (cr|begin|again)\? user interrupt\n", err)
