@@ -260,6 +260,24 @@ def test_deeply_nested_control_structures(vm, n):
     assert works(vm, " 1 0 do" * n + " 7" + " loop" * n) == [7]
 
 
+def test_no_words_are_defined_in_the_comp_buffer(vm):
+    """Regression: a defining word run with `[ ... ]` while an interpret-level structure
+    was being compiled put its header (or wordlist) in the comp-buffer and linked it into
+    the dictionary; the next structure overwrote it, leaving a word that was no longer an
+    xt and a wordlist chain that ended in it (WORDS then listed only newer words)."""
+    for code in ("1 if [ : fz-cb 5 ; ] then", "1 if [ variable fz-cb ] then",
+                 "1 if [ create fz-cb ] then", "1 if [ wordlist ] then",
+                 "1 if [ vocabulary fz-cb ] then", "0 0 ?do [ marker fz-cb ] loop"):
+        assert fails(vm, code) == -29, code
+    works(vm, "1 if" + " 1 drop" * 50 + " then")      # reuses the comp-buffer
+    assert fails(vm, "fz-cb") == -13
+    works(vm, ": fz-after-cb 7 ;")
+    vm.evaluate("words")
+    listed = vm.take_output().split()
+    assert "fz-after-cb" in listed and "dup" in listed and "u#>" in listed
+    assert works(vm, "1 if [ here ] literal drop then") == []     # HERE itself is fine
+
+
 def test_nesting_past_the_comp_buffer_is_an_error(vm):
     assert fails(vm, " 1 if" * 100000) in (-8, -9)
 

@@ -99,6 +99,7 @@ def make_header(vm, name: bytes, kind: int) -> int:
         raise Throw(-19)
     if not name:
         raise Throw(-16)
+    require_permanent_space(vm)
     align(vm)
     lfa = here(vm)
     raw = bytes(8) + bytes((0, len(name))) + name
@@ -205,7 +206,16 @@ def xt_name(vm, xt: int) -> str:
 
 
 # ---------------------------------------------------------------- wordlists
+def require_permanent_space(vm) -> None:
+    """-29 while HERE is in the comp-buffer (an interpret-level control structure is being
+    compiled, e.g. `1 if [ : x ; ] then`): a header or wordlist made there would be linked
+    into the dictionary and then overwritten by the next structure."""
+    if L.COMP_BUFFER <= U(vm.mem, L.DP)[0] < L.COMP_BUFFER_END:
+        raise Throw(-29, "cannot define words inside an interpret-level control structure")
+
+
 def new_wordlist(vm) -> int:
+    require_permanent_space(vm)
     align(vm)
     wid = here(vm)
     comma(vm, 0)
