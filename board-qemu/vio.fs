@@ -6,7 +6,7 @@
 
 : vio-unit ( -- unit )  (my-phandle) >space ;
 : first-alias ( alias len -- )  \ the first device of a kind keeps the alias
-  2dup find-alias IF 2drop 2drop EXIT THEN get-node node>path set-alias ;
+  2dup find-alias ?dup IF 2drop 2drop EXIT THEN get-node node>path set-alias ;
 
 \ ---- hvterm1: the console
 : vio-hvterm ( -- )

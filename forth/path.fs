@@ -55,7 +55,8 @@ create search-unit 4 cells allot
 : find-alias ( alias len -- false | path len )
   aliases-node ?dup 0= IF 2drop false EXIT THEN
   get-property IF false EXIT THEN
-  dup IF 2dup + 1- c@ 0= IF 1- THEN THEN true ;
+  dup IF 2dup + 1- c@ 0= IF 1- THEN THEN
+  dup 0= IF 2drop false THEN ;   \ an empty alias is no alias
 
 create alias-text 800 allot
 create alias-work 800 allot
@@ -74,7 +75,7 @@ create alias-work 800 allot
      dup 0= IF LEAVE THEN
      over c@ [char] / = IF LEAVE THEN
      2dup alias-name-length >r
-     over r@ find-alias 0= IF r> drop LEAVE THEN
+     over r@ find-alias ?dup 0= IF r> drop LEAVE THEN
      2swap r> /string alias-concat
   LOOP ;
 
@@ -96,11 +97,11 @@ create alias-work 800 allot
 create next-alias-text 20 allot
 : get-next-alias ( alias len -- alias' len' | false )
   dup d# 30 > IF 2drop false EXIT THEN
-  2dup find-alias 0= IF EXIT THEN 2drop
+  2dup find-alias ?dup 0= IF EXIT THEN 2drop
   tuck next-alias-text swap move ( len )
   d# 10 1 DO
      i [char] 0 + over next-alias-text + c!
-     next-alias-text over 1+ find-alias 0= IF next-alias-text swap 1+ UNLOOP EXIT THEN 2drop
+     next-alias-text over 1+ find-alias ?dup 0= IF next-alias-text swap 1+ UNLOOP EXIT THEN 2drop
   LOOP drop false ;
 
 : devalias ( "name" "path" -- )
