@@ -22,6 +22,8 @@ variable var
 : between?  5 1 9 between  5 6 9 between  5 1 9 within ;
 : loops-with-cache  0 d# 10 0 DO i 2 * dup 3 > IF + ELSE drop THEN LOOP ;
 : rstack  1 2 >r 3 + r> * ;
+: rstack2  5 >r 1 2 2>r r@ 2r@ + + 2r> + + 9 >r rdrop r> + ;
+: here-current  here get-current dup set-current - drop ;
 : bad-fetch  1 2 + -8 @ 99 ;
 : bad-store  5 6 -8 ! 99 ;
 : bad-cfetch  4 buf + drop 7 -1 c@ ;
@@ -43,6 +45,8 @@ PROGRAMS = [
     "between?",
     "loops-with-cache",
     "rstack",
+    "rstack2",
+    "here-current",
     "1 2 3 ' bad-fetch catch",
     "1 2 3 ' bad-store catch",
     "1 2 3 ' bad-cfetch catch",

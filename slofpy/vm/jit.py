@@ -343,13 +343,48 @@ class _Emitter:
             t = x.arg + 8
             self.emit(depth, f"P(mem, {t}, {vs.pop()})\n"
                              f"if CP[{t >> 12}] and {t >> 3} in JC: vm.code_store({t}, 8)")
-        elif n == ">r":
+        elif n in ("here", "get-current"):
+            self.result(depth, f"U(mem, {L.DP if n == 'here' else L.CURRENT})[0]", False)
+        elif n == "set-current":
             if not vs:
                 return False
-            self.rs_depth += 1
-            self.emit(depth, f"rs.append({vs.pop()})")
+            self.emit(depth, f"P(mem, {L.CURRENT}, {vs.pop()})")
+        elif n in _RS_PUSH or n in _RS_POP or n in _RS_PEEK:
+            return self.cached_rs(n, depth)
         else:
             return False
+        return True
+
+    def cached_rs(self, n: str, depth: int) -> bool:
+        """>r r> r@ rdrop 2>r 2r> 2r@ on the cached stack top. The return stack is the real
+        one; its underflow check stays, with the data stack put right before the throw."""
+        vs = self.vs
+        if n in (">r", "2>r") and len(vs) < _RS_PUSH[n]:
+            return False
+        self.rs_depth += _RS_PUSH.get(n, 0) - _RS_POP.get(n, 0)
+        if self.rs_depth < 0 or (n in _RS_PEEK and self.rs_depth < _RS_PEEK[n]):
+            raise NotCompilable
+        if n == ">r":
+            self.emit(depth, f"rs.append({vs.pop()})")
+            return True
+        if n == "2>r":
+            b, a = vs.pop(), vs.pop()
+            self.emit(depth, f"rs.append({a})\nrs.append({b})")
+            return True
+        need = 2 if n[0] == "2" else 1
+        self.emit(depth, f"if len(rs) < vm.rbase + {need}:\n"
+                         f"    {self.spill(vs)}\n    raise Throw(-6)")
+        if n == "rdrop":
+            self.emit(depth, "rs.pop()")
+        elif n == "r>":
+            self.result(depth, "rs.pop()", False)
+        elif n == "r@":
+            self.result(depth, "rs[-1]", False)
+        else:
+            self.result(depth, "rs[-2]", False)
+            self.result(depth, "rs[-1]", False)
+            if n == "2r>":
+                self.emit(depth, "del rs[-2:]")
         return True
 
     # ------------------------------------------------------------ blocks
