@@ -32,6 +32,13 @@ variable var
 : underflow  drop drop drop + ;
 : div0  7 0 / ;
 : field-use  buf 2 cells + 3 cells + @ ;
+: p-over  7 over ;
+: p-swap  7 swap ;
+: p-rot  1 rot ;
+: p-2over  1 2 2over ;
+: p-tuck  5 tuck ;
+: p-nip  5 nip ;
+: p-2dup  5 2dup ;
 """
 
 PROGRAMS = [
@@ -55,6 +62,14 @@ PROGRAMS = [
     "1 2 ' underflow catch",
     "4 5 ' div0 catch",
     "field-use",
+    "10 20 30 p-over p-swap p-rot p-2over p-tuck p-nip p-2dup",
+    "' p-over catch",
+    "' p-swap catch",
+    "1 ' p-rot catch",
+    "1 ' p-2over catch",
+    "' p-tuck catch",
+    "' p-nip catch",
+    "' p-2dup catch",
 ]
 
 

@@ -305,10 +305,23 @@ class _Emitter:
         elif n in _SHUFFLE:
             k, out = _SHUFFLE[n]
             if len(vs) < k:
-                return False
-            ins = vs[-k:]
-            del vs[-k:]
-            vs.extend(ins[i] for i in out)
+                # the missing inputs are the deepest ones, on the real stack; the threaded
+                # shuffle throws before changing anything when they are not there, and so
+                # does this. Inputs the shuffle leaves where they are (the bottom of over,
+                # 2dup, 2over) are only read; the others come off the stack.
+                pull = k - len(vs)
+                names = [self.tmp() for _ in range(pull)]
+                stay = tuple(out[:pull]) == tuple(range(pull))
+                self.emit(depth, f"if len(s) < {pull}:\n    {self.spill(vs)}\n    raise IndexError\n"
+                                 + "\n".join(f"{t} = s[{i - pull}]" for i, t in enumerate(names))
+                                 + ("" if stay else f"\ndel s[-{pull}:]"))
+                ins = names + vs
+                vs.clear()
+                vs.extend(ins[i] for i in (out[pull:] if stay else out))
+            else:
+                ins = vs[-k:]
+                del vs[-k:]
+                vs.extend(ins[i] for i in out)
         elif n in ("between", "within"):
             if len(vs) < 3:
                 return False
