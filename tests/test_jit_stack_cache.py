@@ -39,6 +39,12 @@ variable var
 : p-tuck  5 tuck ;
 : p-nip  5 nip ;
 : p-2dup  5 2dup ;
+: picks  1 2 3 0 pick 2 pick 4 pick ;
+: deep-pick  9 3 pick ;
+: aborts  0 s" no" rot abort" never" dup 0= abort" zero" ;
+: strs  s" abc" s" abc" str= s" abc" s" abd" str= s" " s" " str= ;
+: bad-str  s" abc" -5 3 str= ;
+: aborts2  + 3 3 = abort" yes" ;
 """
 
 PROGRAMS = [
@@ -70,6 +76,16 @@ PROGRAMS = [
     "' p-tuck catch",
     "' p-nip catch",
     "' p-2dup catch",
+    "picks",
+    "10 20 30 deep-pick",
+    "' deep-pick catch",
+    "1 ' deep-pick catch",
+    "5 aborts",
+    "5 ' aborts catch",
+    "0 ' aborts catch",
+    "strs",
+    "7 ' bad-str catch",
+    "4 5 6 ' aborts2 catch",
 ]
 
 

@@ -120,6 +120,10 @@ def reads_callers_return_stack(vm, xt: int) -> bool:
     return result
 
 
+def _is_int(x: str) -> bool:
+    return x.lstrip("-").isdigit()
+
+
 def _wrap(t: str) -> str:
     return f"\nif not -SB <= {t} < SB: {t} = (({t} + SB) & M) - SB"
 
@@ -242,6 +246,13 @@ class _Emitter:
         self.emit(depth, f"{t} = {expr}" + (_wrap(t) if wrap else ""))
         self.vs.append(t)
 
+    def bounds(self, depth: int, a: str, size: int, vs: list[str]) -> None:
+        """The -9 check of a memory access at a, with the real stack as vs would leave it;
+        none when a is a literal inside memory."""
+        if _is_int(a) and 0 <= int(a) <= self.vm.size - size:
+            return
+        self.emit(depth, f"if {a} < 0 or {a} > MS - {size}:\n    {self.spill(vs)}\n    raise Throw(-9)")
+
     def cond(self, depth: int) -> str:
         """A flag for a branch: the cached top item, the rest pushed; or s.pop()."""
         if self.vs:
@@ -334,8 +345,7 @@ class _Emitter:
                 return False
             size, expr = _FETCH[n]
             a = vs[-1]
-            self.emit(depth, f"if {a} < 0 or {a} > MS - {size}:\n"
-                             f"    {self.spill(vs)}\n    raise Throw(-9)")
+            self.bounds(depth, a, size, vs)
             vs.pop()
             self.result(depth, expr.format(a=a), False)
         elif n in _STORE:
@@ -346,10 +356,39 @@ class _Emitter:
             v = self.take(depth)
             check = (f"({a}) >> 3 in JC or ({a} + {size - 1}) >> 3 in JC" if size > 1
                      else f"({a}) >> 3 in JC")
-            self.emit(depth, f"if {a} < 0 or {a} > MS - {size}:\n"
-                             f"    {self.spill(vs)}\n    raise Throw(-9)\n"
-                             + stmt.format(a=a, v=v) + "\n"
+            self.bounds(depth, a, size, vs)
+            self.emit(depth, stmt.format(a=a, v=v) + "\n"
                              f"if CP[({a}) >> 12] and ({check}): vm.code_store({a}, {size})")
+        elif n == "pick":
+            if not vs or not _is_int(vs[-1]) or int(vs[-1]) < 0:
+                return False
+            k = int(vs.pop())
+            if k < len(vs):
+                vs.append(vs[-1 - k])
+            else:
+                below = k - len(vs) + 1          # how deep into the real stack
+                t = self.tmp()
+                self.emit(depth, f"if len(s) < {below}:\n    {self.spill(vs)}\n    raise IndexError\n"
+                                 f"{t} = s[-{below}]")
+                vs.append(t)
+        elif n == "(abort\")":
+            if len(vs) < 3:
+                return False
+            ln, a, flag = vs.pop(), vs.pop(), vs.pop()
+            self.emit(depth, f"if {flag}:\n    {self.spill(vs)}\n"
+                             f"    P(mem, {L.ABORT_STR}, {a})\n    P(mem, {L.ABORT_LEN}, {ln})\n"
+                             f"    if {ln} < 0 or {a} < 0 or {a} + {ln} > MS: raise Throw(-9)\n"
+                             f"    raise Throw(-2, bytes(mem[{a}:{a} + {ln}]).decode('latin-1'))")
+        elif n == "str=":
+            if len(vs) < 4:
+                return False
+            m_, b, n_, a = vs.pop(), vs.pop(), vs.pop(), vs.pop()
+            sp = self.spill(vs)
+            self.emit(depth, f"if {m_} > 0 and ({b} < 0 or {b} + {m_} > MS):\n    {sp}\n    raise Throw(-9)\n"
+                             f"if {n_} > 0 and ({a} < 0 or {a} + {n_} > MS):\n    {sp}\n    raise Throw(-9)")
+            self.result(depth, f"(-1 if {n_} <= 0 and {m_} <= 0 else 0) if {n_} <= 0 or {m_} <= 0 "
+                               f"else (-1 if {n_} == {m_} and mem[{a}:{a} + {n_}] == mem[{b}:{b} + {m_}] "
+                               f"else 0)", False)
         elif n == "(to)":
             if not vs:
                 return False
