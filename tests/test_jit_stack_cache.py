@@ -45,6 +45,16 @@ variable var
 : strs  s" abc" s" abc" str= s" abc" s" abd" str= s" " s" " str= ;
 : bad-str  s" abc" -5 3 str= ;
 : aborts2  + 3 3 = abort" yes" ;
+: small-if  dup 0< IF negate THEN ;
+: small-else  dup 5 > IF 2 * ELSE 3 + THEN ;
+: small-rs  >r 1+ r> + ;
+: small-fail  @ 1+ ;
+: nested  small-if small-else ;
+: uses-inline  0 d# 12 0 DO i 6 - nested + LOOP ;
+: calls-failing  1 2 3 -8 small-fail ;
+: pusher  1 2 3 4 5 6 7 8 ;
+: many  pusher pusher pusher pusher ;
+: deep  0 BEGIN many 1+ dup d# 200 = UNTIL ;
 """
 
 PROGRAMS = [
@@ -86,6 +96,10 @@ PROGRAMS = [
     "strs",
     "7 ' bad-str catch",
     "4 5 6 ' aborts2 catch",
+    "uses-inline",
+    "7 8 small-rs",
+    "9 ' calls-failing catch",
+    "' deep catch depth",
 ]
 
 
@@ -122,3 +136,20 @@ def test_the_words_were_compiled():
     from slofpy.vm.dictionary import name_of
     names = {name_of(m.vm, lfa).decode() for lfa in compiled if lfa}
     assert {"sums", "shuffles", "fetches", "stores", "eat-then-fail", "bad-store"} <= names
+
+
+def test_inlined_code_follows_a_change_to_the_callee():
+    m = Machine(dictionary_cache=False)
+    m.evaluate(": sq dup * ; : f 0 d# 10 0 DO i sq + LOOP ;")
+    for _ in range(4):
+        m.evaluate("f")
+    assert m.stack == [285] * 4
+    from slofpy.vm.dictionary import find
+    xt = find(m.vm, b"f")[0]
+    sq = find(m.vm, b"sq")[0]
+    assert xt in m.vm.jit_code and f"J.get({sq})" not in m.vm.jit_sources[xt]   # inlined
+    m.vm.s.clear()
+    m.evaluate("' + ' sq >body cell+ !")        # sq is now dup +
+    assert xt not in m.vm.jit_code              # the caller's code is dropped with it
+    m.evaluate("f f f f")
+    assert m.stack == [90] * 4

@@ -111,6 +111,8 @@ class VM:
         # page number -> starts of compiled bodies on that page (entries whose body is no
         # longer in jit_ranges are stale and are dropped when met)
         self.jit_pages: dict[int, set[int]] = {}
+        # start of compiled body -> the threaded bodies (start, end) its code has inlined
+        self.jit_deps: dict[int, list[tuple[int, int]]] = {}
         self.jit_enabled = True
         self.jit_sources: dict[int, str] = {}
         self.rs_readers: dict[int, bool] = {}
@@ -213,9 +215,14 @@ class VM:
                     bodies.discard(start)
                 elif start < end and addr < stop:
                     self.drop_jit(start)
+                else:
+                    deps = self.jit_deps.get(start)
+                    if deps and any(lo < end and addr < hi for lo, hi in deps):
+                        self.drop_jit(start)
 
     def drop_jit(self, body: int) -> None:
         self.jit_ranges.pop(body, None)
+        self.jit_deps.pop(body, None)
         self.jit_code.pop(body - 8, None)
         self.jit_counts[body - 8] = -1_000_000   # do not compile it again soon
 

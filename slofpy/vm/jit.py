@@ -178,8 +178,17 @@ _STORE = {"!": (8, "P(mem, {a}, {v})"), "x!": (8, "P(mem, {a}, {v})"),
           "unaligned-w!": (2, "PW(mem, {a}, {v} & 0xffff)")}
 
 
+# Short colon definitions (straight code and IF/ELSE, no loops, no EXIT before the end) are
+# inlined into their callers, to this many instructions and two levels deep; the caller's
+# code depends on the callee's threaded body then, and a store into it drops both.
+MAX_INLINE = 40
+MAX_INLINE_DEPTH = 2
+_NOT_INLINED = {"exit", "(do)", "(?do)", "(loop)", "(+loop)", "leave", "?leave", "unloop",
+                "i", "j", "(does>)"}
+
+
 class _Emitter:
-    def __init__(self, vm, ins: list[_Ins]):
+    def __init__(self, vm, ins: list[_Ins], parent: "_Emitter | None" = None, xt: int = 0):
         self.vm = vm
         self.ins = ins
         self.index = {x.addr: i for i, x in enumerate(ins)}
@@ -196,6 +205,19 @@ class _Emitter:
         self.rs_depth = 0
         self.vs: list[str] = []       # cached top of the data stack (locals), deepest first
         self.ntmp = 0
+        self.deps: list[tuple[int, int]] = []     # threaded bodies inlined: (start, end)
+        self.xt = xt
+        self.inlined: tuple[int, ...] = ()        # callees being inlined, outermost first
+        self.inline_mode = parent is not None
+        # how much the stack (real plus cached) can have grown since the last overflow check
+        # the generated code makes; None when that is not known (after a call, a branch...)
+        self.since_check: int | None = 0
+        self.pops = 0                 # items taken off the real stack by cached words
+        if parent is not None:      # an inlined callee writes into its caller's code
+            self.lines, self.consts, self.vs = parent.lines, parent.consts, parent.vs
+            self.deps, self.ntmp, self.xt = parent.deps, parent.ntmp, parent.xt
+            self.inlined = parent.inlined + (ins[0].addr - 8,)
+            self.since_check = parent.since_check
 
     def target(self, addr: int) -> int:
         i = self.index.get(addr)
@@ -208,6 +230,7 @@ class _Emitter:
         if self.vs:
             self.flush(depth)
         self.emit(depth, code)
+        self.since_check = 0 if code == _STACK_CHECK else None
 
     def emit(self, depth: int, code: str) -> None:
         pad = "    " * depth
@@ -239,6 +262,7 @@ class _Emitter:
             return self.vs.pop()
         t = self.tmp()
         self.emit(depth, f"{t} = s.pop()")
+        self.pops += 1
         return t
 
     def result(self, depth: int, expr: str, wrap: bool) -> None:
@@ -326,6 +350,8 @@ class _Emitter:
                 self.emit(depth, f"if len(s) < {pull}:\n    {self.spill(vs)}\n    raise IndexError\n"
                                  + "\n".join(f"{t} = s[{i - pull}]" for i, t in enumerate(names))
                                  + ("" if stay else f"\ndel s[-{pull}:]"))
+                if not stay:
+                    self.pops += pull
                 ins = names + vs
                 vs.clear()
                 vs.extend(ins[i] for i in (out[pull:] if stay else out))
@@ -440,7 +466,7 @@ class _Emitter:
         return True
 
     # ------------------------------------------------------------ blocks
-    def block(self, lo: int, hi: int, depth: int) -> None:
+    def block(self, lo: int, hi: int, depth: int, flush_end: bool = True) -> None:
         start_len = len(self.lines)
         p = lo
         end = len(self.ins) - 1           # index of the final EXIT
@@ -470,7 +496,7 @@ class _Emitter:
                 if self.loops and t == self.loops[-1][1]:
                     self.put(depth, f"if not {self.cond(depth)}: break")
                     p += 1
-                elif t == end or t == end + 1:
+                elif (t == end or t == end + 1) and not self.inline_mode:
                     self.put(depth, f"if not {self.cond(depth)}: return")
                     p += 1
                 elif t <= hi:
@@ -495,7 +521,7 @@ class _Emitter:
                 t = self.target(x.arg)
                 if self.loops and t == self.loops[-1][1]:
                     self.put(depth, "break")
-                elif t == end or t == end + 1:
+                elif (t == end or t == end + 1) and not self.inline_mode:
                     self.put(depth, "return")
                 elif self.loops and self.loops[-1][0] == "begin" and t == getattr(self, "_head", -1):
                     self.put(depth, "continue")
@@ -539,9 +565,55 @@ class _Emitter:
                 continue
             self.simple(x, p, depth)
             p += 1
+        if not flush_end:
+            return
         self.flush(depth)
         if len(self.lines) == start_len:
             self.emit(depth, "pass")
+
+    def inline(self, x: _Ins, depth: int) -> bool:
+        """Emit the colon definition x calls in place of the call, if it is short and plain
+        enough; False (nothing emitted) if not."""
+        vm = self.vm
+        xt = x.xt
+        body = xt + 8
+        if (len(self.inlined) >= MAX_INLINE_DEPTH or xt == self.xt or xt in self.inlined
+                or L.COMP_BUFFER <= body < L.COMP_BUFFER_END):
+            return False
+        try:
+            ins = _decode(vm, body)
+        except NotCompilable:
+            return False
+        if len(ins) > MAX_INLINE + 1:
+            return False
+        for i in ins[:-1]:
+            if i.name in _NOT_INLINED or (i.name in ("branch", "0branch") and i.arg <= i.addr):
+                return False
+        saved = (len(self.lines), list(self.vs), len(self.deps), dict(self.consts))
+        sub = _Emitter(vm, ins, parent=self)
+        try:
+            # a call checks the data stack on entry; so does the inlined body, unless the
+            # stack cannot have grown since the last check
+            if self.since_check is None or self.since_check > 0:
+                limit = L.DATA_STACK_CELLS - len(self.vs)
+                self.emit(depth, f"if len(s) > {limit}:\n    {self.spill(self.vs)}\n"
+                                 "    raise Throw(-3)")
+            sub.since_check = 0
+            sub.block(0, len(ins) - 1, depth, flush_end=False)
+            if sub.rs_depth != 0:
+                raise NotCompilable
+        except NotCompilable:
+            n_lines, vs, n_deps, consts = saved
+            del self.lines[n_lines:]
+            self.vs[:] = vs
+            del self.deps[n_deps:]
+            self.consts.clear()
+            self.consts.update(consts)
+            return False
+        self.ntmp = sub.ntmp
+        self.since_check = sub.since_check
+        self.deps.append((body, ins[-1].addr + 8))
+        return True
 
     def block_loop_body(self, p: int, q: int, depth: int) -> None:
         # the loop head itself is not a new loop when the body is walked
@@ -563,7 +635,10 @@ class _Emitter:
     def simple(self, x: _Ins, p: int, depth: int) -> None:
         vm = self.vm
         n = x.name
+        before, pops = len(self.vs), self.pops
         if self.cached(x, depth):
+            if self.since_check is not None:
+                self.since_check += len(self.vs) - before - (self.pops - pops)
             return
         if n == "lit":
             self.put(depth, f"s.append({x.arg})")
@@ -614,6 +689,8 @@ class _Emitter:
         elif x.kind == L.K_COLON:
             if reads_callers_return_stack(vm, x.xt):
                 raise NotCompilable
+            if self.inline(x, depth):
+                return
             self.put(depth, f"f = J.get({x.xt})\nif f is None: T({x.xt + 8}, {x.xt})\nelse: f()")
         elif x.kind == L.K_VARIABLE:
             self.put(depth, f"s.append({x.xt + 8})")
@@ -647,7 +724,7 @@ def compile_definition(vm, xt: int) -> bool:
         ins = _decode(vm, body)
         if reads_callers_return_stack(vm, xt):
             raise NotCompilable
-        em = _Emitter(vm, ins)
+        em = _Emitter(vm, ins, xt=xt)
         em.block(0, len(ins), 1)
         if em.rs_depth != 0:
             raise NotCompilable
@@ -676,5 +753,14 @@ def compile_definition(vm, xt: int) -> bool:
         vm.codepages[page] = 1
         vm.jit_pages.setdefault(page, set()).add(body)
     vm.jit_cells.update(range(body >> 3, (end + 7) >> 3))
+    if em.deps:         # inlined callees: a store into one of them drops this code too
+        vm.jit_deps[body] = list(em.deps)
+        for lo, hi in em.deps:
+            for page in range(lo >> 12, ((hi - 1) >> 12) + 1):
+                vm.codepages[page] = 1
+                vm.jit_pages.setdefault(page, set()).add(body)
+            vm.jit_cells.update(range(lo >> 3, (hi + 7) >> 3))
+    else:
+        vm.jit_deps.pop(body, None)
     vm.jit_sources[xt] = src
     return True
