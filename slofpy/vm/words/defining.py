@@ -259,10 +259,9 @@ def action_of(vm) -> None:
         vm.s.append(vm.cell(xt + 8))
 
 
-@word(">body")
-def to_body(vm) -> None:
-    xt = vm.s.pop()
-    vm.s.append(xt + (16 if vm.cell(xt) == L.K_CREATE else 8))
+snippet(">body", f"""a = s.pop()
+if a < 0 or a > MS - 8: raise Throw(-9)
+s.append(a + (16 if U(mem, a)[0] == {L.K_CREATE} else 8))""")
 
 
 @word("body>")

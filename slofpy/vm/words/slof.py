@@ -92,10 +92,12 @@ def _header_byte(vm, addr: int) -> int:
     return vm.read(addr, 1)[0]
 
 
-@word("name>string")
-def name_to_string(vm) -> None:
-    nfa = vm.s.pop()
-    vm.s.extend((nfa + 2, _header_byte(vm, nfa + 1)))
+# name>string and link> run for every property a tree walk looks at: snippets, with the
+# checks _header_byte makes (the argument is off the stack when they throw)
+snippet("name>string", """a = s.pop()
+if a + 1 < 0 or a + 2 > MS: raise Throw(-9)
+s.append(a + 2)
+s.append(mem[a + 1])""")
 
 
 snippet("link>name", "s[-1] += 8")
@@ -108,11 +110,9 @@ def name_from(vm) -> None:
     vm.s.append(D.lfa_to_xt(nfa - 8, vm.mem))
 
 
-@word("link>")
-def link_from(vm) -> None:
-    lfa = vm.s.pop()
-    _header_byte(vm, lfa + 9)
-    vm.s.append(D.lfa_to_xt(lfa, vm.mem))
+snippet("link>", """a = s.pop()
+if a + 9 < 0 or a + 10 > MS: raise Throw(-9)
+s.append((a + 10 + mem[a + 9] + 7) & ~7)""")
 
 
 @word("immediate?")

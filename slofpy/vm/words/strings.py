@@ -492,13 +492,10 @@ snippet("scan", "c = s.pop() & 0xff\nn = s.pop()\na = s.pop()\n" + _SCAN_CHECK +
         "while n > 0 and mem[a] != c:\n    a += 1\n    n -= 1\ns.append(a)\ns.append(n)")
 
 
-@word("zcount")
-def zcount(vm) -> None:
-    a = vm.s[-1]
-    end = vm.mem.find(b"\0", a)
-    if a < 0 or end < 0:
-        raise Throw(-9)
-    vm.s.append(end - a)
+snippet("zcount", """a = s[-1]
+e = mem.find(b"\\0", a)
+if a < 0 or e < 0: raise Throw(-9)
+s.append(e - a)""")
 
 
 @word("from-cstring")
