@@ -148,6 +148,8 @@ class Bench:
     targets: list[Target] = field(default_factory=list)
     # the reference prints the same result line (a Forth program on both)
     same_result: bool = True
+    # best of at least this many slofpy runs (short benchmarks; --slofpy-repeat may ask more)
+    min_slofpy_repeat: int = 1
 
 
 # --------------------------------------------------------------------------
@@ -430,6 +432,7 @@ BENCHMARKS: list[Bench] = [
         group="boot",
         targets=[at_most_seconds(0.5), times_faster(20)],
         same_result=False,
+        min_slofpy_repeat=5,
     ),
     *[scale_bench(n, phase) for n in SCALE_SIZES for phase in SCALE_PHASES],
     Bench(
@@ -438,6 +441,7 @@ BENCHMARKS: list[Bench] = [
         slofpy=cmd(slofpy_prefix, "run", "-e", "bye", env={NO_CACHE_ENV: "1"}),
         expect="",
         group="startup",
+        min_slofpy_repeat=5,
     ),
     Bench(
         name="startup",
@@ -449,6 +453,7 @@ BENCHMARKS: list[Bench] = [
         relative_to="startup-nocache",
         targets=[at_most_seconds(0.3)],
         same_result=False,
+        min_slofpy_repeat=5,
     ),
 ]
 
@@ -650,7 +655,7 @@ def _run(selected: list[Bench], opts: Options, args) -> int:
         if args.no_slofpy:
             s = Measure(error="skipped")
         else:
-            s = measure(b.slofpy, b, opts, opts.slofpy_repeat,
+            s = measure(b.slofpy, b, opts, max(opts.slofpy_repeat, b.min_slofpy_repeat),
                         budget=opts.slofpy_budget)
         if opts.no_reference or b.relative_to:
             r = Measure(error="skipped" if b.reference else "-")
