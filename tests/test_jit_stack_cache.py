@@ -55,6 +55,13 @@ variable var
 : pusher  1 2 3 4 5 6 7 8 ;
 : many  pusher pusher pusher pusher ;
 : deep  0 BEGIN many 1+ dup d# 200 = UNTIL ;
+: wrapping  0 -7fffffffffffffff 7ffffffffffffffe DO i + LOOP ;
+: maybe  0 swap 0 ?DO i + LOOP ;
+: leaving  0 d# 100 0 DO i d# 10 = IF LEAVE THEN 1+ LOOP ;
+: growing  d# 5000 0 DO i LOOP ;
+: neutral  0 d# 50 0 DO i + LOOP ;
+: nested-loops  0 3 0 DO 4 0 DO i j xor + LOOP LOOP ;
+: stepping  0 d# 10 0 DO i + 3 +LOOP ;
 """
 
 PROGRAMS = [
@@ -100,6 +107,12 @@ PROGRAMS = [
     "7 8 small-rs",
     "9 ' calls-failing catch",
     "' deep catch depth",
+    "wrapping",
+    "0 maybe 5 maybe",
+    "leaving",
+    "' growing catch depth",
+    "d# 4000 ' growing catch depth",
+    "neutral nested-loops stepping",
 ]
 
 

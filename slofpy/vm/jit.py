@@ -479,12 +479,15 @@ class _Emitter:
                 q = self.back_edges[p]
                 closing = self.ins[q]
                 self.put(depth, "while True:")
+                head = len(self.lines) - 1
                 self.put(depth + 1, _STACK_CHECK)
                 self.loops.append(("begin", q + 1))
                 self._head = p
                 self.block_loop_body(p, q, depth + 1)
+                self.hoist_check(head, depth)
                 if closing.name == "0branch":
                     self.put(depth + 1, "if s.pop(): break")
+                self.since_check = None     # what the loop left is not known here
                 self.loops.pop()
                 self._head = None
                 p = q + 1
@@ -494,7 +497,10 @@ class _Emitter:
                 if t <= p:
                     raise NotCompilable
                 if self.loops and t == self.loops[-1][1]:
+                    grown = self.since_check
                     self.put(depth, f"if not {self.cond(depth)}: break")
+                    # leaving the loop does not grow the stack: the flag is all it took
+                    self.since_check = None if grown is None else grown - 1
                     p += 1
                 elif (t == end or t == end + 1) and not self.inline_mode:
                     self.put(depth, f"if not {self.cond(depth)}: return")
@@ -545,7 +551,13 @@ class _Emitter:
                 if n == "(?do)":
                     self.put(depth, f"if {iv} != {lv}:")
                     inner = depth + 1
-                self.put(inner, "while True:")
+                if closing.name == "(loop)":
+                    # the indexes LOOP steps through: a range, or counting on through the
+                    # wrap-around when the limit is not above the start
+                    self.put(inner, f"for {iv} in (range({iv}, {lv}) if {iv} < {lv} else WR({iv}, {lv})):")
+                else:
+                    self.put(inner, "while True:")
+                head = len(self.lines) - 1
                 self.put(inner + 1, _STACK_CHECK)
                 self.loops.append(("do", e))
                 self.do_depth += 1
@@ -555,12 +567,12 @@ class _Emitter:
                 self._head = saved_head
                 self.do_depth -= 1
                 self.loops.pop()
-                if closing.name == "(loop)":
-                    self.put(inner + 1, f"{iv} += 1\nif {iv} == SB: {iv} = -SB\nif {iv} == {lv}: break")
-                else:
+                self.hoist_check(head, inner)
+                if closing.name != "(loop)":
                     self.put(inner + 1, f"n = s.pop()\nd = (({iv} - {lv} + SB) & M) - SB\ne = d + n\n"
                                         f"if (d < 0 <= e) if n >= 0 else (e < 0 <= d): break\n"
                                         f"{iv} = (({lv} + e + SB) & M) - SB")
+                self.since_check = None     # what the loop left is not known here
                 p = e
                 continue
             self.simple(x, p, depth)
@@ -570,6 +582,16 @@ class _Emitter:
         self.flush(depth)
         if len(self.lines) == start_len:
             self.emit(depth, "pass")
+
+    def hoist_check(self, head: int, depth: int) -> None:
+        """The loop whose header is lines[head] checks the data stack at the top of every
+        pass. When its body cannot leave the stack deeper than it found it (straight code
+        and exits only), the check before the first pass is the only one that can fire:
+        it moves in front of the loop."""
+        grown = self.since_check
+        if grown is not None and grown <= 0 and self.lines[head + 1].strip() == _STACK_CHECK:
+            del self.lines[head + 1]
+            self.lines.insert(head, "    " * depth + _STACK_CHECK)
 
     def inline(self, x: _Ins, depth: int) -> bool:
         """Emit the colon definition x calls in place of the call, if it is short and plain
@@ -711,6 +733,19 @@ class _Emitter:
             self.put(depth, f"EX({x.xt})")
 
 
+def _wrapping_indexes(i: int, limit: int):
+    """The indexes of a DO ... LOOP whose start is not below its limit: on through the
+    64-bit wrap-around until the limit comes round."""
+    sb = L.SIGN64
+    while True:
+        yield i
+        i += 1
+        if i == sb:
+            i = -sb
+        if i == limit:
+            return
+
+
 _PARAMS = ("s", "rs", "mem", "vm", "U", "P", "UU", "PU", "UL", "PL", "UW", "PW", "SB", "M",
            "MS", "CP", "JC", "Throw")
 
@@ -734,7 +769,7 @@ def compile_definition(vm, xt: int) -> bool:
     end = ins[-1].addr + 8
     ns = vm.ns
     consts = dict(em.consts)
-    consts.update(J=vm.jit_code, T=vm.run_threaded, EX=vm.execute)
+    consts.update(J=vm.jit_code, T=vm.run_threaded, EX=vm.execute, WR=_wrapping_indexes)
     params = list(_PARAMS) + sorted(consts)
     head = f"def _jit_{xt}(" + ", ".join(f"{p}={p}" for p in params) + "):\n"
     check = "    " + _STACK_CHECK + "\n"
