@@ -165,9 +165,10 @@ def joined(parts) -> str:
 
 # immediate words a bounded loop's body may hold: the others run while the loop is being
 # compiled and may push or pop there, e.g. `[defined] x` leaves a flag that `?do` then takes
-# as its start index (so `0 0 ?do [defined] x -1 +loop` runs 2**64 times)
+# as its start index (so `0 0 ?do [defined] x -1 +loop` runs 2**64 times), or parse the
+# token after them (`1 0 ?do [char] -1 +loop` steps by 35, not -1)
 LOOP_CONTROL = ["if", "else", "then", "case", "of", "endof", "endcase", "i", "j", "leave",
-                "?leave", "[char]", "[']"]
+                "?leave"]
 
 
 @st.composite

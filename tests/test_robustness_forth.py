@@ -296,6 +296,20 @@ def test_very_long_lines(vm):
     assert fails(vm, "x" * 200000) == -13
 
 
+def test_lookups_of_strings_longer_than_any_name(vm):
+    """Regression (found by the fuzz as a 7-second case): FIND and $FIND lowercased, hashed
+    and cached the whole string, so `$find` given an address as its length copied and hashed
+    megabytes each time, and every long token stayed in the lookup cache."""
+    assert fails(vm, "q" * 100000) == -13
+    assert works(vm, "here #8000000 $find nip nip") == [0]
+    assert works(vm, "here #8000000 forth-wordlist search-wordlist") == [0]
+    assert all(len(key) <= 255 for key in vm.vm.find_cache)
+    assert fails(vm, "#-1 #1000 $find") == -9
+    assert fails(vm, f"#0 #{MEMORY + 1} $find") == -9
+    assert fails(vm, f"#0 #{MEMORY + 1} forth-wordlist search-wordlist") == -9
+    assert works(vm, 's" DUP" $find nip') == [-1]         # names still found, any case
+
+
 def test_long_names(vm):
     name = "n" * 255
     assert works(vm, f": {name} 7 ; {name}") == [7]

@@ -252,6 +252,8 @@ def wid_index(vm, wid: int) -> dict[bytes, int]:
 
 def search_wordlist(vm, name: bytes, wid: int) -> int:
     """The lfa of the newest word called name in wid, or 0."""
+    if len(name) > 255:
+        return 0
     return wid_index(vm, wid).get(name.lower(), 0)
 
 
@@ -276,8 +278,21 @@ def set_search_order(vm, wids: list[int]) -> None:
     vm.find_cache.clear()
 
 
+def name_at(vm, addr: int, length: int) -> bytes:
+    """A name given as (addr, len), for a lookup. The range must lie inside memory (-9); a
+    string longer than any name (255) is not copied, just stood in for by one that cannot
+    be found either."""
+    if length <= 255:
+        return vm.read(addr, length)
+    if addr < 0 or addr + length > vm.size:
+        raise Throw(-9)
+    return bytes(256)
+
+
 def find(vm, name: bytes) -> tuple[int, bool] | None:
     """Look name up in the search order: (xt, immediate?) or None."""
+    if len(name) > 255:
+        return None           # no name is that long; and do not cache (or hash) huge keys
     key = name.lower()
     cache = vm.find_cache
     hit = cache.get(key, False)

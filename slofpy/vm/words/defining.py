@@ -208,7 +208,7 @@ def find(vm) -> None:
 def dollar_find(vm) -> None:
     n = vm.s.pop()
     a = vm.s.pop()
-    hit = D.find(vm, vm.read(a, n))
+    hit = D.find(vm, D.name_at(vm, a, n))
     if hit is None:
         vm.s.extend((a, n, 0))
     else:

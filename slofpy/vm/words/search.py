@@ -100,7 +100,7 @@ def search_wordlist(vm) -> None:
     wid = vm.s.pop()
     n = vm.s.pop()
     a = vm.s.pop()
-    lfa = D.search_wordlist(vm, vm.read(a, n), wid)
+    lfa = D.search_wordlist(vm, D.name_at(vm, a, n), wid)
     if not lfa:
         vm.s.append(0)
     else:
