@@ -17,6 +17,8 @@ threaded code would have left there at that point, so CATCH and errors see no di
 """
 from __future__ import annotations
 
+import re
+
 from ..codecache import compile_cached
 from ..errors import Throw
 from . import layout as L
@@ -770,10 +772,14 @@ def compile_definition(vm, xt: int) -> bool:
     ns = vm.ns
     consts = dict(em.consts)
     consts.update(J=vm.jit_code, T=vm.run_threaded, EX=vm.execute, WR=_wrapping_indexes)
-    params = list(_PARAMS) + sorted(consts)
-    head = f"def _jit_{xt}(" + ", ".join(f"{p}={p}" for p in params) + "):\n"
     check = "    " + _STACK_CHECK + "\n"
-    src = head + check + "\n".join(em.lines) + "\n"
+    body_src = check + "\n".join(em.lines) + "\n"
+    # bound as defaults (fast locals), but only the names the body uses: a call fills in
+    # every default
+    used = set(re.findall(r"[A-Za-z_]\w*", body_src))
+    params = [p for p in list(_PARAMS) + sorted(consts) if p in used]
+    head = f"def _jit_{xt}(" + ", ".join(f"{p}={p}" for p in params) + "):\n"
+    src = head + body_src
     local = dict(consts)
     try:
         code = compile_cached(src, f"<jit {xt:x}>", "jit")
