@@ -12,7 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import ForthError
+from .errors import ForthError, TimeLimitExceeded
+from .machine import _limit
 from .hv.numbers import KVMPPC_H_UPDATE_DT
 
 # The board, the host and the FDT tools are imported when `slofpy boot` runs, not when the
@@ -27,6 +28,19 @@ def add_arguments(p) -> None:
     p.add_argument("-o", "--output", metavar="OUT.dtb", help="write the tree the host accepted")
     p.add_argument("--dts", metavar="OUT.dts", help="write it as DTS, with the encodings Forth used")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary")
+    p.add_argument("--timeout", type=_positive_seconds, default=None, metavar="SECONDS",
+                   help="stop a boot that runs longer (a firmware that never finishes)")
+
+
+def _positive_seconds(text: str) -> float:
+    import argparse
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
+    return value
 
 
 def counts(blob: bytes) -> tuple[int, int]:
@@ -57,13 +71,18 @@ def run(args) -> int:
     out = sys.stdout
     started = time.perf_counter()
     try:
-        fw = boot_machine(args.seed, host=args.host,
-                          output=lambda text: (out.write(text), out.flush()))
-        watch = _UpdateDtWatch(fw.hypervisor)
-        fw.quiesce()
+        with _limit(args.timeout):
+            fw = boot_machine(args.seed, host=args.host,
+                              output=lambda text: (out.write(text), out.flush()))
+            watch = _UpdateDtWatch(fw.hypervisor)
+            fw.quiesce()
     except (ForthError, SeedFileError, HostSpecError) as e:
         out.flush()
         print(f"slofpy: {e}", file=sys.stderr)
+        return 1
+    except TimeLimitExceeded:      # the limit ran out between two Forth calls
+        out.flush()
+        print(f"slofpy: timed out after {args.timeout:g} s", file=sys.stderr)
         return 1
     elapsed = time.perf_counter() - started
     host = fw.host

@@ -293,3 +293,11 @@ def test_snapshot_and_restore_cover_the_host_too():
     assert fw.host.stored_blob is not None
     fw.restore(snap)
     assert fw.host.stored_blob is None
+
+
+def test_slofpy_boot_timeout_is_one_line_exit_1():
+    r = slofpy("boot", "--timeout", "0.01")
+    assert r.returncode == 1
+    assert len(r.stderr.strip().splitlines()) == 1 and "timed out after 0.01 s" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert slofpy("boot", "--timeout", "0").returncode == 2
