@@ -28,19 +28,9 @@ def add_arguments(p) -> None:
     p.add_argument("-o", "--output", metavar="OUT.dtb", help="write the tree the host accepted")
     p.add_argument("--dts", metavar="OUT.dts", help="write it as DTS, with the encodings Forth used")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary")
-    p.add_argument("--timeout", type=_positive_seconds, default=None, metavar="SECONDS",
+    from .cli import positive_seconds
+    p.add_argument("--timeout", type=positive_seconds, default=None, metavar="SECONDS",
                    help="stop a boot that runs longer (a firmware that never finishes)")
-
-
-def _positive_seconds(text: str) -> float:
-    import argparse
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
-    return value
 
 
 def counts(blob: bytes) -> tuple[int, int]:

@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-e", "--evaluate", action=_InOrder, metavar="CODE", help="Forth code to run")
     run.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
                      help="add DIR to the #include search path")
-    run.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
+    run.add_argument("--timeout", type=positive_seconds, default=None, metavar="SECONDS",
                      help="stop the program after SECONDS (exit status 1)")
 
     repl = sub.add_parser("repl", help="SLOF's interactive ok prompt")
@@ -61,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _seconds(text: str) -> float:
+def positive_seconds(text: str) -> float:
+    """argparse type: a positive, finite number of seconds."""
     try:
         value = float(text)
     except ValueError:

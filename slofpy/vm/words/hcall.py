@@ -84,21 +84,23 @@ def _term_read(vm, termno: int) -> bytes:
             + (out[2] & ((1 << 64) - 1)).to_bytes(8, "big"))[:length]
 
 
-@word("hv-haschar")
-def hv_haschar(vm) -> None:                             # ( termno -- flag )
+def _term_input(vm) -> bytearray:
+    """The bytes waiting on the popped terminal number, asking the host when none are."""
     termno, = _pop(vm, 1)
     buf = vm.term_input.setdefault(termno, bytearray())
     if not buf:
         buf += _term_read(vm, termno)
-    vm.s.append(-1 if buf else 0)
+    return buf
+
+
+@word("hv-haschar")
+def hv_haschar(vm) -> None:                             # ( termno -- flag )
+    vm.s.append(-1 if _term_input(vm) else 0)
 
 
 @word("hv-getchar")
 def hv_getchar(vm) -> None:                             # ( termno -- char )
-    termno, = _pop(vm, 1)
-    buf = vm.term_input.setdefault(termno, bytearray())
-    if not buf:
-        buf += _term_read(vm, termno)
+    buf = _term_input(vm)
     vm.s.append(buf.pop(0) if buf else 0)
 
 
