@@ -35,6 +35,23 @@ PACKAGE = Path(__file__).resolve().parent
 _engine_digest: bytes | None = None
 
 
+def write_atomically(path: Path, data: bytes, prefix: str) -> None:
+    """Write data to path through a temporary file in the same folder, so a reader never sees
+    half a file. Raises OSError when the folder cannot be made or written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
 def enabled(choice: bool | None = None) -> bool:
     """Whether the caches are used: choice when given, else not when $SLOFPY_NO_DICT_CACHE
     is set (to anything but "" or "0")."""
@@ -106,19 +123,8 @@ class _Store:
             table.setdefault(k, v)
         try:
             payload = marshal.dumps(table)
-            folder = self.path.parent
-            folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".code-", dir=folder)
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(FORMAT + hashlib.sha256(payload).digest() + payload)
-                os.replace(tmp, self.path)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
+            write_atomically(self.path, FORMAT + hashlib.sha256(payload).digest() + payload,
+                             ".code-")
         except (OSError, ValueError):
             pass
         self.grew = False

@@ -26,13 +26,11 @@ from __future__ import annotations
 
 import hashlib
 import marshal
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .codecache import DISABLE_ENV, cache_dir, enabled, engine_digest
+from .codecache import DISABLE_ENV, cache_dir, enabled, engine_digest, write_atomically
 from .vm import VM
 from .vm.source import SourceError, preprocess_file
 
@@ -105,20 +103,8 @@ class Entry:
         except ValueError:
             return False
         blob = FORMAT + hashlib.sha256(payload).digest() + payload
-        folder = self.path.parent
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".dict-", dir=folder)
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(blob)
-                os.replace(tmp, self.path)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
+            write_atomically(self.path, blob, ".dict-")
             self._prune()
         except OSError:
             return False
