@@ -62,6 +62,23 @@ variable var
 : neutral  0 d# 50 0 DO i + LOOP ;
 : nested-loops  0 3 0 DO 4 0 DO i j xor + LOOP LOOP ;
 : stepping  0 d# 10 0 DO i + 3 +LOOP ;
+: kept-until  0 BEGIN 1+ dup d# 10 = UNTIL ;
+: kept-until-flag  -1 BEGIN dup UNTIL 0 BEGIN 1+ dup UNTIL ;
+: kept-while  1 0 BEGIN over d# 100 < WHILE 1+ swap 2 * swap REPEAT ;
+: kept-if-else  0 0 d# 20 0 DO i 3 mod IF 1+ ELSE swap 1+ swap THEN LOOP ;
+: kept-if  0 d# 10 0 DO i 2 and IF i + THEN LOOP ;
+: kept-if-literal  d# 10 0 DO i 4 < IF 5 ELSE 6 THEN drop LOOP 9 ;
+: kept-swapping  1 2 d# 5 0 DO swap LOOP ;
+: kept-nested  0 5 0 DO 0 5 0 DO i j * + LOOP + LOOP ;
+: kept-plus  0 d# 20 0 DO i + i 1+ +LOOP ;
+: kept-maybe  0 swap 0 ?DO i + 2 +LOOP ;
+: kept-fail  0 d# 10 0 DO i 5 = IF -8 @ THEN i + LOOP ;
+: kept-fail-while  0 1 BEGIN dup 9 < WHILE dup 5 = IF -1 c@ THEN 1+ swap over + swap REPEAT ;
+: kept-underflow  0 d# 10 0 DO i 5 = IF nip THEN 1+ LOOP ;
+: uneven-arms  d# 10 0 DO i 3 > IF i THEN LOOP ;
+: exits-in-loop  0 BEGIN 1+ dup d# 50 = IF EXIT THEN AGAIN ;
+: leaves-kept  0 d# 100 0 DO 1+ dup 7 = IF LEAVE THEN LOOP ;
+: reads-under  d# 10 0 DO dup i + drop LOOP ;
 """
 
 PROGRAMS = [
@@ -113,6 +130,16 @@ PROGRAMS = [
     "' growing catch depth",
     "d# 4000 ' growing catch depth",
     "neutral nested-loops stepping",
+    "kept-until kept-until-flag kept-while",
+    "kept-if-else kept-if kept-if-literal kept-swapping",
+    "kept-nested kept-plus 0 kept-maybe 7 kept-maybe",
+    "1 2 ' kept-fail catch",
+    "1 2 ' kept-fail-while catch",
+    "' kept-underflow catch",
+    "1 ' kept-underflow catch",
+    "uneven-arms exits-in-loop leaves-kept",
+    "' reads-under catch",
+    "3 reads-under",
 ]
 
 

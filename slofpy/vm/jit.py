@@ -40,6 +40,10 @@ class NotCompilable(Exception):
     pass
 
 
+class _Unclean(Exception):
+    """A control structure cannot keep the cached stack items in locals (see block())."""
+
+
 class _Ins:
     __slots__ = ("addr", "xt", "kind", "name", "arg")
 
@@ -197,7 +201,12 @@ class _Emitter:
         self.index[ins[-1].addr + 8] = len(ins)   # just past the final EXIT
         self.lines: list[str] = []
         self.consts: dict[str, object] = {}
-        self.loops: list[tuple[str, int]] = []    # (kind, exit index)
+        # (kind, exit index, the names a kept loop holds its cached items in, or None)
+        self.loops: list[tuple[str, int, list[str] | None]] = []
+        self._head: int | None = None   # index of the innermost BEGIN loop's first word
+        self.touch = 0                  # counts code that changes the real data stack
+        self.keep_failed: set[int] = set()   # structures that could not be kept
+        self.loop_names: set[str] = set()    # names kept loops hold cached items in
         self.do_depth = 0
         self.back_edges: dict[int, int] = {}
         for i, x in enumerate(ins):
@@ -220,6 +229,7 @@ class _Emitter:
             self.deps, self.ntmp, self.xt = parent.deps, parent.ntmp, parent.xt
             self.inlined = parent.inlined + (ins[0].addr - 8,)
             self.since_check = parent.since_check
+            self.touch, self.loop_names = parent.touch, parent.loop_names
 
     def target(self, addr: int) -> int:
         i = self.index.get(addr)
@@ -232,6 +242,7 @@ class _Emitter:
         if self.vs:
             self.flush(depth)
         self.emit(depth, code)
+        self.touch += 1
         self.since_check = 0 if code == _STACK_CHECK else None
 
     def emit(self, depth: int, code: str) -> None:
@@ -252,6 +263,7 @@ class _Emitter:
         if self.vs:
             self.emit(depth, self.spill(self.vs))
             self.vs.clear()
+            self.touch += 1
 
     def tmp(self) -> str:
         self.ntmp += 1
@@ -265,6 +277,7 @@ class _Emitter:
         t = self.tmp()
         self.emit(depth, f"{t} = s.pop()")
         self.pops += 1
+        self.touch += 1
         return t
 
     def result(self, depth: int, expr: str, wrap: bool) -> None:
@@ -354,6 +367,7 @@ class _Emitter:
                                  + ("" if stay else f"\ndel s[-{pull}:]"))
                 if not stay:
                     self.pops += pull
+                    self.touch += 1
                 ins = names + vs
                 vs.clear()
                 vs.extend(ins[i] for i in (out[pull:] if stay else out))
@@ -476,63 +490,60 @@ class _Emitter:
             x = self.ins[p]
             n = x.name
             if p in self.back_edges and self.back_edges[p] < hi and (
-                    not self.loops or self.loops[-1] != ("begin", self.back_edges[p] + 1)
-                    or getattr(self, "_head", None) != p):
+                    not self.loops or self.loops[-1][:2] != ("begin", self.back_edges[p] + 1)
+                    or self._head != p):
                 q = self.back_edges[p]
-                closing = self.ins[q]
-                self.put(depth, "while True:")
-                head = len(self.lines) - 1
-                self.put(depth + 1, _STACK_CHECK)
-                self.loops.append(("begin", q + 1))
-                self._head = p
-                self.block_loop_body(p, q, depth + 1)
-                self.hoist_check(head, depth)
-                if closing.name == "0branch":
-                    self.put(depth + 1, "if s.pop(): break")
-                self.since_check = None     # what the loop left is not known here
-                self.loops.pop()
-                self._head = None
+                if not self.begin_loop_kept(p, q, depth):
+                    self.begin_loop_flushed(p, q, depth)
                 p = q + 1
                 continue
             if n == "0branch":
                 t = self.target(x.arg)
                 if t <= p:
                     raise NotCompilable
-                if self.loops and t == self.loops[-1][1]:
-                    grown = self.since_check
-                    self.put(depth, f"if not {self.cond(depth)}: break")
-                    # leaving the loop does not grow the stack: the flag is all it took
-                    self.since_check = None if grown is None else grown - 1
+                loop = self.loops[-1] if self.loops else None
+                if loop is not None and t == loop[1]:
+                    if loop[2] is not None:
+                        self.emit(depth, f"if not {self.cond_kept(depth)}:")
+                        self.to_loop_state(loop[2], depth + 1, "break")
+                    else:
+                        grown = self.since_check
+                        self.put(depth, f"if not {self.cond(depth)}: break")
+                        # leaving the loop does not grow the stack: the flag is all it took
+                        self.since_check = None if grown is None else grown - 1
                     p += 1
                 elif (t == end or t == end + 1) and not self.inline_mode:
                     self.put(depth, f"if not {self.cond(depth)}: return")
                     p += 1
                 elif t <= hi:
                     before = self.ins[t - 1] if t - 1 > p else None
+                    t2 = None
                     if (before is not None and before.name == "branch"
                             and before.arg > before.addr):
                         t2 = self.target(before.arg)
-                        if t < t2 <= hi:
-                            self.put(depth, f"if {self.cond(depth)}:")
-                            self.block(p + 1, t - 1, depth + 1)
-                            self.put(depth, "else:")
-                            self.block(t, t2, depth + 1)
-                            p = t2
-                            continue
-                    self.put(depth, f"if {self.cond(depth)}:")
-                    self.block(p + 1, t, depth + 1)
-                    p = t
+                        if not t < t2 <= hi:
+                            t2 = None
+                    if not self.if_kept(p, t, t2, depth):
+                        self.if_flushed(p, t, t2, depth)
+                    p = t if t2 is None else t2
                 else:
                     raise NotCompilable
                 continue
             if n == "branch":
                 t = self.target(x.arg)
-                if self.loops and t == self.loops[-1][1]:
-                    self.put(depth, "break")
+                loop = self.loops[-1] if self.loops else None
+                if loop is not None and t == loop[1]:
+                    if loop[2] is not None:
+                        self.to_loop_state(loop[2], depth, "break")
+                    else:
+                        self.put(depth, "break")
                 elif (t == end or t == end + 1) and not self.inline_mode:
                     self.put(depth, "return")
-                elif self.loops and self.loops[-1][0] == "begin" and t == getattr(self, "_head", -1):
-                    self.put(depth, "continue")
+                elif loop is not None and loop[0] == "begin" and t == self._head:
+                    if loop[2] is not None:
+                        self.to_loop_state(loop[2], depth, "continue")
+                    else:
+                        self.put(depth, "continue")
                 else:
                     raise NotCompilable
                 p += 1
@@ -542,39 +553,8 @@ class _Emitter:
                 closing = self.ins[e - 1]
                 if closing.name not in ("(loop)", "(+loop)") or self.target(closing.arg) != p + 1:
                     raise NotCompilable
-                d = self.do_depth
-                iv, lv = f"_i{d}", f"_l{d}"
-                if len(self.vs) >= 2:
-                    first, limit = self.vs.pop(), self.vs.pop()
-                    self.put(depth, f"{iv} = {first}\n{lv} = {limit}")
-                else:
-                    self.put(depth, f"{iv} = s.pop()\n{lv} = s.pop()")
-                inner = depth
-                if n == "(?do)":
-                    self.put(depth, f"if {iv} != {lv}:")
-                    inner = depth + 1
-                if closing.name == "(loop)":
-                    # the indexes LOOP steps through: a range, or counting on through the
-                    # wrap-around when the limit is not above the start
-                    self.put(inner, f"for {iv} in (range({iv}, {lv}) if {iv} < {lv} else WR({iv}, {lv})):")
-                else:
-                    self.put(inner, "while True:")
-                head = len(self.lines) - 1
-                self.put(inner + 1, _STACK_CHECK)
-                self.loops.append(("do", e))
-                self.do_depth += 1
-                saved_head = getattr(self, "_head", None)
-                self._head = None
-                self.block(p + 1, e - 1, inner + 1)
-                self._head = saved_head
-                self.do_depth -= 1
-                self.loops.pop()
-                self.hoist_check(head, inner)
-                if closing.name != "(loop)":
-                    self.put(inner + 1, f"n = s.pop()\nd = (({iv} - {lv} + SB) & M) - SB\ne = d + n\n"
-                                        f"if (d < 0 <= e) if n >= 0 else (e < 0 <= d): break\n"
-                                        f"{iv} = (({lv} + e + SB) & M) - SB")
-                self.since_check = None     # what the loop left is not known here
+                if not self.do_loop_kept(p, e, depth):
+                    self.do_loop_flushed(p, e, depth)
                 p = e
                 continue
             self.simple(x, p, depth)
@@ -584,6 +564,261 @@ class _Emitter:
         self.flush(depth)
         if len(self.lines) == start_len:
             self.emit(depth, "pass")
+
+    # Control structures are emitted one of two ways. Kept: the cached stack items stay in
+    # locals through the structure; at the end of each IF arm, at every loop edge and exit
+    # they are copied into the same names, so the code after the structure knows where each
+    # item is. That is only possible when the structure leaves the real stack alone (no
+    # call, no word that needs the items on the real stack) and its arms or passes end with
+    # as many items as they began with; otherwise the attempt is undone and the structure is
+    # emitted flushed: the cached items go onto the real stack first, as before.
+    def snapshot(self) -> tuple:
+        return (len(self.lines), list(self.vs), len(self.deps), dict(self.consts),
+                self.since_check, self.pops, self.touch, self.rs_depth)
+
+    def rollback(self, snap: tuple) -> None:
+        n_lines, vs, n_deps, consts, self.since_check, self.pops, self.touch, \
+            self.rs_depth = snap
+        del self.lines[n_lines:]
+        self.vs[:] = vs
+        del self.deps[n_deps:]
+        self.consts.clear()
+        self.consts.update(consts)
+
+    def assign(self, depth: int, names: list[str], values: list[str]) -> None:
+        """names = values, all at once (a value may be one of the names)."""
+        pairs = [(a, b) for a, b in zip(names, values) if a != b]
+        if pairs:
+            self.emit(depth, ", ".join(a for a, _ in pairs) + " = " + ", ".join(b for _, b in pairs))
+
+    def cond_kept(self, depth: int) -> str:
+        """The flag on top, taken off without flushing the items under it."""
+        c = self.take(depth)
+        if c in self.loop_names:
+            t = self.tmp()
+            self.emit(depth, f"{t} = {c}")
+            c = t
+        return c
+
+    def to_loop_state(self, names: list[str], depth: int, jump: str) -> None:
+        """Leave or restart a kept loop: the cached items into the loop's names, then jump."""
+        if len(self.vs) != len(names):
+            raise _Unclean
+        self.assign(depth, names, self.vs)
+        self.emit(depth, jump)
+
+    def enter_kept_loop(self, depth: int) -> list[str]:
+        """Before a kept loop: the data stack check, and the cached items into fresh names
+        that every pass starts and ends with."""
+        vs = self.vs
+        if self.since_check is None or self.since_check > 0:
+            self.emit(depth, f"if len(s) > {L.DATA_STACK_CELLS - len(vs)}:\n"
+                             f"    {self.spill(vs)}\n    raise Throw(-3)")
+        names = [self.tmp() for _ in vs]
+        self.assign(depth, names, vs)
+        vs[:] = names
+        self.loop_names.update(names)
+        self.since_check = 0
+        return names
+
+    def end_kept_pass(self, names: list[str], depth: int, touch: int, rs_depth: int) -> None:
+        if self.touch != touch or self.rs_depth != rs_depth or len(self.vs) != len(names):
+            raise _Unclean
+        self.assign(depth, names, self.vs)
+
+    def begin_loop_kept(self, p: int, q: int, depth: int) -> bool:
+        if p in self.keep_failed:
+            return False
+        snap = self.snapshot()
+        try:
+            names = self.enter_kept_loop(depth)
+            self.emit(depth, "while True:")
+            head = len(self.lines)
+            self.loops.append(("begin", q + 1, names))
+            saved_head, self._head = self._head, p
+            touch, rs_depth = self.touch, self.rs_depth
+            try:
+                self.block_loop_body(p, q, depth + 1, flush_end=False)
+                if self.ins[q].name == "0branch":        # UNTIL
+                    c = self.cond_kept(depth + 1)
+                    self.end_kept_pass(names, depth + 1, touch, rs_depth)
+                    self.emit(depth + 1, f"if {c}: break")
+                else:                                    # AGAIN, REPEAT
+                    self.end_kept_pass(names, depth + 1, touch, rs_depth)
+                    if len(self.lines) == head:
+                        self.emit(depth + 1, "pass")
+            finally:
+                self.loops.pop()
+                self._head = saved_head
+        except _Unclean:
+            self.keep_failed.add(p)
+            self.rollback(snap)
+            return False
+        self.vs[:] = names
+        self.since_check = 0
+        return True
+
+    def begin_loop_flushed(self, p: int, q: int, depth: int) -> None:
+        closing = self.ins[q]
+        self.put(depth, "while True:")
+        head = len(self.lines) - 1
+        self.put(depth + 1, _STACK_CHECK)
+        self.loops.append(("begin", q + 1, None))
+        saved_head, self._head = self._head, p
+        self.block_loop_body(p, q, depth + 1)
+        self.hoist_check(head, depth)
+        if closing.name == "0branch":
+            self.put(depth + 1, "if s.pop(): break")
+        self.since_check = None     # what the loop left is not known here
+        self.loops.pop()
+        self._head = saved_head
+
+    def do_loop_kept(self, p: int, e: int, depth: int) -> bool:
+        if p in self.keep_failed:
+            return False
+        x, closing = self.ins[p], self.ins[e - 1]
+        snap = self.snapshot()
+        d = self.do_depth
+        iv, lv = f"_i{d}", f"_l{d}"
+        try:
+            first = self.take(depth)
+            limit = self.take(depth)
+            self.emit(depth, f"{iv} = {first}\n{lv} = {limit}")
+            names = self.enter_kept_loop(depth)
+            inner = depth
+            if x.name == "(?do)":
+                self.emit(depth, f"if {iv} != {lv}:")
+                inner = depth + 1
+            if closing.name == "(loop)":
+                self.emit(inner, f"for {iv} in (range({iv}, {lv}) if {iv} < {lv} else WR({iv}, {lv})):")
+            else:
+                self.emit(inner, "while True:")
+            head = len(self.lines)
+            self.loops.append(("do", e, names))
+            self.do_depth += 1
+            saved_head, self._head = self._head, None
+            touch, rs_depth = self.touch, self.rs_depth
+            try:
+                self.block(p + 1, e - 1, inner + 1, flush_end=False)
+                if closing.name == "(+loop)":
+                    step = self.cond_kept(inner + 1)
+                    self.end_kept_pass(names, inner + 1, touch, rs_depth)
+                    self.emit(inner + 1, self.plus_loop_step(iv, lv, step))
+                else:
+                    self.end_kept_pass(names, inner + 1, touch, rs_depth)
+                    if len(self.lines) == head:
+                        self.emit(inner + 1, "pass")
+            finally:
+                self._head = saved_head
+                self.do_depth -= 1
+                self.loops.pop()
+        except _Unclean:
+            self.keep_failed.add(p)
+            self.rollback(snap)
+            return False
+        self.vs[:] = names
+        self.since_check = 0
+        return True
+
+    @staticmethod
+    def plus_loop_step(iv: str, lv: str, step: str) -> str:
+        return (f"n = {step}\nd = (({iv} - {lv} + SB) & M) - SB\ne = d + n\n"
+                f"if (d < 0 <= e) if n >= 0 else (e < 0 <= d): break\n"
+                f"{iv} = (({lv} + e + SB) & M) - SB")
+
+    def do_loop_flushed(self, p: int, e: int, depth: int) -> None:
+        x, closing = self.ins[p], self.ins[e - 1]
+        d = self.do_depth
+        iv, lv = f"_i{d}", f"_l{d}"
+        if len(self.vs) >= 2:
+            first, limit = self.vs.pop(), self.vs.pop()
+            self.put(depth, f"{iv} = {first}\n{lv} = {limit}")
+        else:
+            self.put(depth, f"{iv} = s.pop()\n{lv} = s.pop()")
+        inner = depth
+        if x.name == "(?do)":
+            self.put(depth, f"if {iv} != {lv}:")
+            inner = depth + 1
+        if closing.name == "(loop)":
+            # the indexes LOOP steps through: a range, or counting on through the
+            # wrap-around when the limit is not above the start
+            self.put(inner, f"for {iv} in (range({iv}, {lv}) if {iv} < {lv} else WR({iv}, {lv})):")
+        else:
+            self.put(inner, "while True:")
+        head = len(self.lines) - 1
+        self.put(inner + 1, _STACK_CHECK)
+        self.loops.append(("do", e, None))
+        self.do_depth += 1
+        saved_head, self._head = self._head, None
+        self.block(p + 1, e - 1, inner + 1)
+        self._head = saved_head
+        self.do_depth -= 1
+        self.loops.pop()
+        self.hoist_check(head, inner)
+        if closing.name != "(loop)":
+            self.put(inner + 1, self.plus_loop_step(iv, lv, "s.pop()"))
+        self.since_check = None     # what the loop left is not known here
+
+    def if_kept(self, p: int, t: int, t2: int | None, depth: int) -> bool:
+        """IF ... THEN (t2 None) or IF ... ELSE ... THEN with the cached items kept."""
+        if p in self.keep_failed:
+            return False
+        snap = self.snapshot()
+        self.emit(depth, f"if {self.cond_kept(depth)}:")
+        touch, rs_depth, check0 = self.touch, self.rs_depth, self.since_check
+        before = list(self.vs)
+        head = len(self.lines)
+        self.block(p + 1, t if t2 is None else t - 1, depth + 1, flush_end=False)
+        then_vs, then_check, then_end = list(self.vs), self.since_check, len(self.lines)
+        else_vs, else_check = before, check0
+        if t2 is not None:
+            self.vs[:] = before
+            self.since_check = check0
+            self.emit(depth, "else:")
+            else_head = len(self.lines)
+            self.block(t, t2, depth + 1, flush_end=False)
+            else_vs, else_check = list(self.vs), self.since_check
+            else_empty = len(self.lines) == else_head
+        if self.touch != touch or self.rs_depth != rs_depth or len(then_vs) != len(else_vs):
+            self.keep_failed.add(p)
+            self.rollback(snap)
+            return False
+        merged, names, then_vals, else_vals = [], [], [], []
+        for a, b in zip(then_vs, else_vs):
+            if a == b:
+                merged.append(a)
+            else:
+                m = self.tmp()
+                merged.append(m)
+                names.append(m)
+                then_vals.append(a)
+                else_vals.append(b)
+        pad = "    " * (depth + 1)
+        if names:
+            self.lines.insert(then_end, pad + ", ".join(names) + " = " + ", ".join(then_vals))
+        elif then_end == head:
+            self.lines.insert(then_end, pad + "pass")
+        if t2 is not None:
+            if names:
+                self.assign(depth + 1, names, else_vals)
+            elif else_empty:
+                self.emit(depth + 1, "pass")
+        elif names:
+            self.emit(depth, "else:")
+            self.assign(depth + 1, names, else_vals)
+        self.vs[:] = merged
+        self.since_check = None if then_check is None or else_check is None \
+            else max(then_check, else_check)
+        return True
+
+    def if_flushed(self, p: int, t: int, t2: int | None, depth: int) -> None:
+        self.put(depth, f"if {self.cond(depth)}:")
+        if t2 is None:
+            self.block(p + 1, t, depth + 1)
+        else:
+            self.block(p + 1, t - 1, depth + 1)
+            self.put(depth, "else:")
+            self.block(t, t2, depth + 1)
 
     def hoist_check(self, head: int, depth: int) -> None:
         """The loop whose header is lines[head] checks the data stack at the top of every
@@ -636,20 +871,21 @@ class _Emitter:
             return False
         self.ntmp = sub.ntmp
         self.since_check = sub.since_check
+        self.touch = sub.touch
         self.deps.append((body, ins[-1].addr + 8))
         return True
 
-    def block_loop_body(self, p: int, q: int, depth: int) -> None:
+    def block_loop_body(self, p: int, q: int, depth: int, flush_end: bool = True) -> None:
         # the loop head itself is not a new loop when the body is walked
         edges = self.back_edges
         saved = edges.pop(p)
         try:
-            self.block(p, q, depth)
+            self.block(p, q, depth, flush_end)
         finally:
             edges[p] = saved
 
     def innermost_do(self) -> int:
-        for k, (kind, _) in enumerate(reversed(self.loops)):
+        for k, (kind, _, _) in enumerate(reversed(self.loops)):
             if kind == "do":
                 if k != 0:
                     return -2       # a BEGIN loop sits inside the DO loop
