@@ -68,39 +68,43 @@ constant /fdth
   drop r> drop ;
 
 \ ---- reading the structure block
-: fdt-need ( addr n -- addr )  \ n bytes at addr must be inside the structure block
-  over + fdt-struct-end > IF s" structure block ends inside a token" fdt-error THEN ;
 : fdt-next-tag ( addr -- addr' tag )
-  BEGIN 4 fdt-need dup l@ swap 4 + swap dup OF_DT_NOP = WHILE drop REPEAT ;
-: fdt-zstring-end ( addr limit -- end )  \ address of the NUL, or 0
-  over - 0 max >r dup r> 0 findchar IF + ELSE drop 0 THEN ;
-: fdt-fetch-unit ( addr -- addr' name len )
-  dup fdt-struct-end fdt-zstring-end dup 0= IF drop s" node name without its NUL" fdt-error THEN
-  ( addr nul ) over - ( addr len ) 2dup + 1+ 3 + -4 and -rot ;
+  BEGIN
+     dup 4 + dup fdt-struct-end > IF drop s" structure block ends inside a token" fdt-error THEN
+     swap l@ dup OF_DT_NOP =
+  WHILE drop REPEAT ;
+: fdt-fetch-unit ( addr -- addr' name len )  \ the name runs to a NUL inside the block
+  dup fdt-struct-end over - 0 max 0 findchar 0= IF s" node name without its NUL" fdt-error THEN
+  ( addr len ) 2dup + 4 + -4 and -rot ;
 : fdt-fetch-string ( nameoff at -- str len )
   swap fdt-strings + dup fdt-strings-end >= IF drop s" property name offset outside the strings block" fdt-error THEN
-  nip dup fdt-strings-end fdt-zstring-end dup 0= IF 2drop fdt-strings s" property name runs past the strings block" fdt-error THEN
-  over - ;
+  nip dup fdt-strings-end over - 0 findchar 0= IF drop fdt-strings s" property name runs past the strings block" fdt-error THEN ;
 
-: fdt-prop-is-string? ( addr len -- flag )
+: fdt-prop-is-string? ( addr len -- flag )  \ NUL-terminated, printable (20..7e) before it
   dup 0= IF 2drop false EXIT THEN
   2dup + 1- c@ IF 2drop false EXIT THEN
-  1- bounds ?DO i c@ 20 - 5f u< 0= IF false UNLOOP EXIT THEN LOOP true ;  \ 20..7e
-: fdt-encode-prop ( addr len -- prop len )
-  2dup fdt-prop-is-string? IF 1- encode-string ELSE encode-bytes THEN ;
+  1- test-string ;
+: fdt-encode-prop ( addr len -- prop len )  \ a string keeps its NUL: what encode-string makes
+  2dup fdt-prop-is-string? IF ['] .prop-string encode-kind, THEN encode-bytes ;
 
 : fdt-parent-cells ( -- n|0 )  \ #address-cells of the active node's parent, 0 if none
   get-node parent ?dup 0= IF 0 EXIT THEN
   s" #address-cells" rot get-property IF 0 ELSE decode-int nip nip 4 min THEN ;
 
+\ The parent's properties all come before its children, so its #address-cells is looked up
+\ once for the node being read (-1: not yet).
+-1 value fdt-unit-cells
+: fdt-unit-cells@ ( -- n|0 )
+  fdt-unit-cells dup 0< IF drop fdt-parent-cells dup to fdt-unit-cells THEN ;
+
 : fdt-name-unit ( unit len -- )  \ a preliminary unit from the text after "@"
   dup 0= IF 2drop EXIT THEN
-  fdt-parent-cells ?dup 0= IF 2drop EXIT THEN
-  dup >r hex-decode-unit r> drop set-unit ;
+  fdt-unit-cells@ ?dup 0= IF 2drop EXIT THEN
+  dup >r hex-decode-unit r> (set-unit) ;
 : fdt-reg-unit ( prop len -- )
-  fdt-parent-cells ?dup 0= IF 2drop EXIT THEN
+  fdt-unit-cells@ ?dup 0= IF 2drop EXIT THEN
   dup 4 * 2 pick > IF drop 2drop EXIT THEN
-  decode-cells set-unit 2drop ;
+  dup >r decode-cells r> (set-unit) 2drop ;
 
 : fdt-create-dec ( n -- )  s" decode-unit" $create , DOES> @ hex64-decode-unit ;
 : fdt-create-enc ( n -- )  s" encode-unit" $create , DOES> @ hex64-encode-unit ;
@@ -116,19 +120,18 @@ constant /fdth
 0 value fdt-had-child?   \ has the open node closed a child yet? (then no more properties)
 
 : fdt-begin-node ( addr -- addr' )
-  new-device fdt-depth 1+ to fdt-depth false to fdt-had-child?
+  new-device fdt-depth 1+ to fdt-depth false to fdt-had-child? -1 to fdt-unit-cells
   fdt-fetch-unit ( addr' name len )
   fdt-depth 1 = IF dup IF drop s" root node has a name" fdt-error THEN 2drop s" /" device-name EXIT THEN
   dup 0= IF 2drop s" node without a name" fdt-error THEN
   [char] @ left-parse-string device-name fdt-name-unit ;
 
-: fdt-prop ( addr -- addr' )
-  8 fdt-need dup l@ ( addr len ) over 4 + l@ ( addr len nameoff )
-  2 pick fdt-fetch-string ( addr len name nlen )
+: fdt-prop ( addr -- addr' )  \ addr: the length cell after the PROP token
+  dup 8 + dup fdt-struct-end > IF drop s" structure block ends inside a token" fdt-error THEN
+  ( addr data ) over 4 + l@ 2 pick fdt-fetch-string ( addr data name nlen )
   dup 0= IF 2drop drop s" property with an empty name" fdt-error THEN 2>r
-  over 8 + ( addr len data ) swap
-  2dup + fdt-struct-end > IF drop s" property value runs past the structure block" fdt-error THEN
-  rot drop 2dup + 3 + -4 and -rot ( addr' data len )
+  swap l@ ( data len ) 2dup + dup fdt-struct-end > IF 2drop s" property value runs past the structure block" fdt-error THEN
+  3 + -4 and -rot ( addr' data len )
   2r@ s" reg" str= IF 2dup fdt-reg-unit THEN
   fdt-encode-prop 2r> property ;
 
@@ -138,8 +141,8 @@ constant /fdth
   fdt-begin-node
   BEGIN fdt-depth WHILE
      fdt-next-tag CASE
-        OF_DT_BEGIN_NODE OF fdt-begin-node ENDOF
         OF_DT_PROP OF fdt-had-child? IF 4 - s" property after a subnode" fdt-error THEN fdt-prop ENDOF
+        OF_DT_BEGIN_NODE OF fdt-begin-node ENDOF
         OF_DT_END_NODE OF fdt-finish-node fdt-depth 1- to fdt-depth true to fdt-had-child? ENDOF
         OF_DT_END OF 4 - s" END before all nodes were closed" fdt-error ENDOF
         drop 4 - s" unknown token" fdt-error 0

@@ -39,7 +39,7 @@ variable current-node   ( -- a-addr ) \ the active node, 0 for none
 50 constant /instance-header
 400 constant max-instance-size
 : template-block ( size -- bytes )  \ the heap block a template of size bytes lives in
-  80 max 1 BEGIN 2dup u> WHILE 2* REPEAT nip ;
+  80 max 2log 1 swap lshift ;
 
 : link ( new head-addr -- )  \ append to a list linked through its first cell
   BEGIN dup @ ?dup WHILE nip REPEAT ! ;

@@ -41,10 +41,12 @@
 : >unit ( ph -- phys.lo .. phys.hi )  dup >r >address r> >space ;
 
 : set-space ( phys.hi -- )  get-node tuck node>space ! true swap node>space? ! ;
-: set-address ( phys.lo .. phys.mid -- )
-  my-#address-cells 1- 3 min 0 max get-node node>addr1 swap
+: (set-address) ( phys.lo .. phys.mid n -- )  \ n: the active node's #address-cells
+  1- 3 min 0 max get-node node>addr1 swap
   0 ?DO tuck ! cell+ LOOP drop ;
+: set-address ( phys.lo .. phys.mid -- )  my-#address-cells (set-address) ;
 : set-unit ( phys.lo .. phys.hi -- )  set-space set-address ;
+: (set-unit) ( phys.lo .. phys.hi n -- )  swap set-space (set-address) ;
 : set-unit-64 ( u64 -- )
   my-#address-cells 2 <> ABORT" set-unit-64 needs #address-cells 2"
   xlsplit set-unit ;
