@@ -142,6 +142,18 @@ def test_generated_code_dropped_when_body_patched(m: Machine) -> None:
     assert run(m, "use") == [16]
 
 
+def test_generated_code_dropped_when_block_store_patches_body(m: Machine) -> None:
+    # move, erase and fill into a compiled body drop its generated code, as ! does
+    m.evaluate("decimal : seven 7 ; : use seven seven + ; use use use use drop drop drop drop")
+    m.evaluate("create eight 8 ,")
+    m.evaluate("eight ' seven >body cell+ 8 move")
+    assert run(m, "use") == [16]
+    m.evaluate("' seven >body cell+ 7 + 1 9 fill")
+    assert run(m, "use") == [18]
+    m.evaluate("' seven >body cell+ 8 erase")
+    assert run(m, "use") == [0]
+
+
 def test_see_shows_definition(m: Machine) -> None:
     m.evaluate("decimal : sq dup * ; see sq")
     assert m.take_output().startswith(": sq dup * ;")

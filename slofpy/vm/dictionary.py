@@ -18,6 +18,11 @@ from .words.table import BUILTINS
 _M = L.MASK64
 _SB = L.SIGN64
 P_ONE = struct.Struct(">q").pack
+# define_word: the code field and up to 7 body cells in one pack; the zero padding after a
+# name of n bytes is _PAD[(n + 2) & 7]
+_WID = struct.Struct(">qq")
+_BODIES = [struct.Struct(f">{1 + n}q") for n in range(8)]
+_PAD = [bytes(-k & 7) for k in range(8)]
 
 
 def init_dictionary(vm) -> None:
@@ -122,29 +127,39 @@ def define_word(vm, name: bytes, kind: int, cells) -> int:
     Returns the xt."""
     n = len(name)
     mem = vm.mem
-    dp = U(mem, L.DP)[0]
-    lfa = (dp + 7) & ~7
-    head = (10 + n + 7) & ~7
-    end = lfa + head + 8 + 8 * len(cells)
+    lfa = (U(mem, L.DP)[0] + 7) & ~7
+    xt = (lfa + 17 + n) & ~7            # after link, flags, count, name and padding
+    ncells = len(cells)
+    end = xt + 8 + 8 * ncells
     wid = U(mem, L.CURRENT)[0]
     if not (0 < n <= 255 and lfa >= L.DICTIONARY and end <= U(mem, L.DICT_LIMIT)[0]
-            and end <= vm.size and 0 <= wid <= vm.size - 8):
+            and end <= vm.size and 0 <= wid <= vm.size - 8 and ncells < len(_BODIES)):
         make_header(vm, name, kind)
         for c in cells:
             comma(vm, c)
         reveal(vm)
         return U(mem, L.LAST_XT)[0]
     prev = U(mem, wid)[0]
-    xt = lfa + head
-    vm.write(lfa, b"".join((
-        P_ONE(prev), bytes((0, n)), name, bytes(head - 10 - n),
-        struct.pack(f">{1 + len(cells)}q", kind, *[((c + _SB) & _M) - _SB for c in cells]))))
+    P(mem, lfa, prev)
+    mem[lfa + 8] = 0
+    mem[lfa + 9] = n
+    mem[lfa + 10:xt] = name + _PAD[(n + 2) & 7]
+    body = _BODIES[ncells]
+    try:
+        body.pack_into(mem, xt, kind, *cells)
+    except struct.error:            # a cell outside the signed range: stored wrapped
+        body.pack_into(mem, xt, kind, *[((c + _SB) & _M) - _SB for c in cells])
+    codepages = vm.codepages
+    if codepages[lfa >> 12] or codepages[(end - 1) >> 12]:     # a header is < 4 KiB
+        vm.code_store(lfa, end - lfa)
     P(mem, L.DP, end)
     P(mem, L.LATEST, lfa)
     P(mem, L.LAST_XT, xt)
     vm.xt_names[xt] = lfa
     vm.defining = None
-    vm.set_cell(wid, lfa)
+    P(mem, wid, lfa)
+    if codepages[wid >> 12]:
+        vm.code_store(wid, 8)
     key = name.lower()
     vm.find_cache.pop(key, None)
     cached = vm.wid_cache.get(wid)
@@ -217,10 +232,14 @@ def require_permanent_space(vm) -> None:
 def new_wordlist(vm) -> int:
     require_permanent_space(vm)
     align(vm)
-    wid = here(vm)
-    comma(vm, 0)
-    comma(vm, vm.cell(L.WORDLISTS))
-    vm.set_cell(L.WORDLISTS, wid)
+    wid = allot(vm, 16)
+    mem = vm.mem
+    if wid < 0 or wid > vm.size - 16:
+        raise Throw(-9)
+    _WID.pack_into(mem, wid, 0, U(mem, L.WORDLISTS)[0])
+    if vm.codepages[wid >> 12] or vm.codepages[(wid + 15) >> 12]:
+        vm.code_store(wid, 16)
+    P(mem, L.WORDLISTS, wid)
     return wid
 
 

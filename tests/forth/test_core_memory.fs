@@ -42,6 +42,15 @@ T{ align here 7 and -> 0 }T
 T{ here 5 , here swap - -> 8 }T
 T{ here 1 c, 2 w, 3 l, 4 x, here swap - -> f }T
 align
+testing c, w, l, store big-endian and keep the low bytes; align pads to a cell
+T{ here 1ff c, 12345 w, -1 l, here swap - -> 7 }T
+T{ here 7 - c@ here 6 - w@ here 4 - l@ -> ff 2345 ffffffff }T
+T{ here align here swap - -> 1 }T
+T{ here align here swap - -> 0 }T
+testing test-string: printable ASCII only (20..7e), true for an empty string
+create t-str 41 c, 20 c, 7e c, 7f c, 1f c, 0 c, 80 c, align
+T{ t-str 3 test-string t-str 0 test-string -> -1 -1 }T
+T{ t-str 4 test-string t-str 4 + 1 test-string t-str 5 + 1 test-string t-str 6 + 1 test-string -> 0 0 0 0 }T
 testing out of memory is -9, never a Python error
 T{ -8 ' @ catch nip -> -9 }T
 T{ 7fffffffffff ' @ catch nip -> -9 }T

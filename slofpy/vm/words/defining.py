@@ -101,9 +101,9 @@ def create(vm) -> None:
 
 @word("$create")
 def dollar_create(vm) -> None:
-    n = vm.s.pop()
-    a = vm.s.pop()
-    _word_with_cells(vm, L.K_CREATE, [0], vm.read(a, n))
+    s = vm.s
+    n = s.pop()
+    D.define_word(vm, vm.read(s.pop(), n), L.K_CREATE, (0,))
 
 
 @word("does>", immediate=True)
@@ -141,11 +141,11 @@ def two_constant(vm) -> None:
 
 @word("$2constant")
 def dollar_two_constant(vm) -> None:
-    n = vm.s.pop()
-    a = vm.s.pop()
-    hi = vm.s.pop()
-    lo = vm.s.pop()
-    _word_with_cells(vm, L.K_2CONSTANT, [lo, hi], vm.read(a, n))
+    s = vm.s
+    n = s.pop()
+    name = vm.read(s.pop(), n)
+    hi = s.pop()
+    D.define_word(vm, name, L.K_2CONSTANT, (s.pop(), hi))
 
 
 @word("defer")
@@ -339,24 +339,21 @@ def x_comma(vm) -> None:
     D.comma(vm, vm.s.pop())
 
 
-@word("l,")
-def l_comma(vm) -> None:
-    D.compile_bytes(vm, (vm.s.pop() & 0xFFFFFFFF).to_bytes(4, "big"))
+def _store_comma(n: int, store: str) -> str:
+    """n bytes laid down at HERE by store (which takes the value from the stack)."""
+    return (f"n = {n}\n" + _ALLOT + f"""
+if d < 0 or d > MS - {n}: raise Throw(-9)
+{store}
+if CP[d >> 12] and (d >> 3 in JC or (d + {n - 1}) >> 3 in JC): vm.code_store(d, {n})""")
 
 
-@word("w,")
-def w_comma(vm) -> None:
-    D.compile_bytes(vm, (vm.s.pop() & 0xFFFF).to_bytes(2, "big"))
-
-
-@word("c,")
-def c_comma(vm) -> None:
-    D.compile_bytes(vm, bytes((vm.s.pop() & 0xFF,)))
-
-
-@word("align")
-def align(vm) -> None:
-    D.align(vm)
+snippet("l,", _store_comma(4, "PL(mem, d, s.pop() & 0xffffffff)"))
+snippet("w,", _store_comma(2, "PW(mem, d, s.pop() & 0xffff)"))
+snippet("c,", _store_comma(1, "mem[d] = s.pop() & 0xff"))
+snippet("align", f"""d = U(mem, {L.DP})[0]
+if d & 7:
+    n = 8 - (d & 7)
+""" + "\n".join("    " + line for line in _ALLOT.split("\n")))
 
 
 @word("unused")

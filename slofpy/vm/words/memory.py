@@ -65,9 +65,12 @@ snippet("2!", "a = s.pop()\nb = s.pop()\nv = s.pop()\n" + _CHK.format(n=16)
 
 # blocks: ( src dst len ) moves, ( addr len byte ) fills, ( a1 a2 len ) compare
 _RANGE = "if n < 0 or {a} < 0 or {a} + n > MS: raise Throw(-9)\n"
+# a block store goes on to code_store unless it is short (up to a page, so it spans at most
+# two) and neither of its pages holds compiled code
+_BLOCK_NOTE = "if n > 4096 or CP[{a} >> 12] or CP[({a} + n - 1) >> 12]: vm.code_store({a}, n)"
 snippet("move", "n = s.pop()\nd = s.pop()\na = s.pop()\nif n:\n    "
         + _RANGE.format(a="a").replace("\n", "\n    ") + _RANGE.format(a="d")
-        + "    mem[d:d + n] = mem[a:a + n]\n    vm.code_store(d, n)")
+        + "    mem[d:d + n] = mem[a:a + n]\n    " + _BLOCK_NOTE.format(a="d"))
 snippet("cmove", "n = s.pop()\nd = s.pop()\na = s.pop()\nif n:\n    "
         + _RANGE.format(a="a").replace("\n", "\n    ") + _RANGE.format(a="d")
         + "    if d <= a or d >= a + n: mem[d:d + n] = mem[a:a + n]\n"
@@ -79,10 +82,10 @@ snippet("cmove>", "n = s.pop()\nd = s.pop()\na = s.pop()\nif n:\n    "
         "    vm.code_store(d, n)")
 snippet("fill", "b = s.pop()\nn = s.pop()\na = s.pop()\nif n:\n    "
         + _RANGE.format(a="a").replace("\n", "\n    ")
-        + "mem[a:a + n] = bytes((b & 0xff,)) * n\n    vm.code_store(a, n)")
+        + "mem[a:a + n] = bytes((b & 0xff,)) * n\n    " + _BLOCK_NOTE.format(a="a"))
 snippet("erase", "n = s.pop()\na = s.pop()\nif n:\n    "
         + _RANGE.format(a="a").replace("\n", "\n    ")
-        + "mem[a:a + n] = bytes(n)\n    vm.code_store(a, n)")
+        + "mem[a:a + n] = bytes(n)\n    " + _BLOCK_NOTE.format(a="a"))
 snippet("blank", "n = s.pop()\na = s.pop()\nif n:\n    "
         + _RANGE.format(a="a").replace("\n", "\n    ")
         + "mem[a:a + n] = b' ' * n\n    vm.code_store(a, n)")

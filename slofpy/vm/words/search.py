@@ -6,6 +6,7 @@ from __future__ import annotations
 from ...errors import Throw
 from .. import layout as L
 from .. import dictionary as D
+from ..cells import U as _U
 from .table import snippet, word
 
 
@@ -114,14 +115,15 @@ def voc_find(vm) -> None:
     wid = s.pop()
     n = s.pop()
     a = s.pop()
+    mem = vm.mem
     if n < 0 or a < 0 or a + n > vm.size:
         raise Throw(-9)
-    key = bytes(vm.mem[a:a + n]).lower()
+    key = mem[a:a + n].lower()
     cached = vm.wid_cache.get(wid)
-    if cached is not None and 0 <= wid <= vm.size - 8 and cached[0] == D.U(vm.mem, wid)[0]:
-        s.append(cached[1].get(key, 0))
+    if cached is not None and 0 <= wid <= vm.size - 8 and cached[0] == _U(mem, wid)[0]:
+        s.append(cached[1].get(bytes(key), 0))
     else:
-        s.append(D.wid_index(vm, wid).get(key, 0))
+        s.append(D.wid_index(vm, wid).get(bytes(key), 0))
 
 
 @word("(prune)")

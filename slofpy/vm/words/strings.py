@@ -548,10 +548,14 @@ snippet("lcc", "c = s[-1]\nif 65 <= c <= 90: s[-1] = c + 32")
 snippet("isdigit", "c = s[-1]\ns[-1] = -1 if 48 <= c <= 57 else 0")
 
 
+_PRINTABLE = bytes(range(0x20, 0x7F))
+
+
 @word("test-string")
 def test_string(vm) -> None:
+    # ( str len -- flag ): every byte printable ASCII (20..7e); true for an empty string
     data = _str(vm)
-    vm.s.append(-1 if all(0x20 <= b < 0x7F for b in data) else 0)
+    vm.s.append(0 if data.translate(None, _PRINTABLE) else -1)
 
 
 @word("find-substr")
