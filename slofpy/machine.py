@@ -242,6 +242,7 @@ def _drop_generated_code(vm: VM) -> None:
     vm.jit_pages.clear()
     vm.jit_cells.clear()
     vm.jit_deps.clear()
+    vm.jit_callers.clear()
     vm.rs_readers.clear()
     vm.codepages[:] = bytes(len(vm.codepages))
 

@@ -79,6 +79,16 @@ variable var
 : exits-in-loop  0 BEGIN 1+ dup d# 50 = IF EXIT THEN AGAIN ;
 : leaves-kept  0 d# 100 0 DO 1+ dup 7 = IF LEAVE THEN LOOP ;
 : reads-under  d# 10 0 DO dup i + drop LOOP ;
+: wrap-chain  7fffffffffffffff 1+ 1- 7fffffffffffffff 2 * 2 * + ;
+: wrap-compare  7fffffffffffffff 1+ 0< 7fffffffffffffff dup * 1 = ;
+: wrap-address  buf 4000000000000000 4 * + c@  buf 8000000000000000 + 8000000000000000 + buf - ;
+: wrap-store  4000000000000000 4 * 5 + buf !  buf @ ;
+: wrap-loop  1 d# 100 0 DO 3 * LOOP ;
+: wrap-if  7fffffffffffffff dup 1+ swap 0< IF 1+ ELSE 2* THEN ;
+: wrap-flag  8000000000000000 dup + IF 1 ELSE 2 THEN ;
+: wrap-bitwise  7fffffffffffffff 1+ invert 7fffffffffffffff 1+ 1 or xor ;
+: wrap-spill  7fffffffffffffff 1+ 7fffffffffffffff 2 * -8 @ ;
+: wrap-bad-address  buf 8000000000000000 + c@ ;
 """
 
 PROGRAMS = [
@@ -140,6 +150,9 @@ PROGRAMS = [
     "uneven-arms exits-in-loop leaves-kept",
     "' reads-under catch",
     "3 reads-under",
+    "wrap-chain wrap-compare wrap-address wrap-store wrap-loop wrap-if wrap-flag wrap-bitwise",
+    "' wrap-spill catch",
+    "' wrap-bad-address catch",
 ]
 
 
@@ -187,9 +200,25 @@ def test_inlined_code_follows_a_change_to_the_callee():
     from slofpy.vm.dictionary import find
     xt = find(m.vm, b"f")[0]
     sq = find(m.vm, b"sq")[0]
-    assert xt in m.vm.jit_code and f"J.get({sq})" not in m.vm.jit_sources[xt]   # inlined
+    assert xt in m.vm.jit_code and f"_c{sq}" not in m.vm.jit_sources[xt]   # inlined
     m.vm.s.clear()
     m.evaluate("' + ' sq >body cell+ !")        # sq is now dup +
     assert xt not in m.vm.jit_code              # the caller's code is dropped with it
     m.evaluate("f f f f")
     assert m.stack == [90] * 4
+
+
+def test_calls_follow_the_callee_out_of_and_into_generated_code():
+    m = Machine(dictionary_cache=False)
+    m.evaluate(": callee  0 3 0 DO i + LOOP ;  : caller  callee 1+ ;")
+    m.evaluate("caller caller caller caller")
+    assert m.stack == [4] * 4
+    from slofpy.vm.dictionary import find
+    callee, caller = find(m.vm, b"callee")[0], find(m.vm, b"caller")[0]
+    assert callee in m.vm.jit_code and caller in m.vm.jit_code
+    assert f"_c{callee}()" in m.vm.jit_sources[caller]          # called, not inlined
+    m.vm.s.clear()
+    m.evaluate("d# 100 ' callee >body cell+ !")                  # callee's first literal
+    assert callee not in m.vm.jit_code and caller in m.vm.jit_code
+    m.evaluate("caller")
+    assert m.stack == [104]                                       # the caller runs the new callee

@@ -8,6 +8,7 @@ that is a cache of the threaded form and is dropped when a store lands in its ra
 """
 from __future__ import annotations
 
+import functools
 import sys
 import types
 from typing import Callable
@@ -115,6 +116,8 @@ class VM:
         self.jit_deps: dict[int, list[tuple[int, int]]] = {}
         self.jit_enabled = True
         self.jit_sources: dict[int, str] = {}
+        # xt -> the globals of generated code that calls it through a slot (jit.py)
+        self.jit_callers: dict[int, list[dict]] = {}
         self.rs_readers: dict[int, bool] = {}
         self.builtin_names = {L.PRIM_BASE + i: b.name.lower() for i, b in enumerate(BUILTINS)}
 
@@ -221,10 +224,20 @@ class VM:
                         self.drop_jit(start)
 
     def drop_jit(self, body: int) -> None:
+        xt = body - 8
         self.jit_ranges.pop(body, None)
         self.jit_deps.pop(body, None)
-        self.jit_code.pop(body - 8, None)
-        self.jit_counts[body - 8] = -1_000_000   # do not compile it again soon
+        self.jit_code.pop(xt, None)
+        self.jit_counts[xt] = -1_000_000   # do not compile it again soon
+        callers = self.jit_callers.get(xt)
+        if callers:
+            runner = self.threaded_runner(xt)
+            for slots in callers:
+                slots[f"_c{xt}"] = runner
+
+    def threaded_runner(self, xt: int) -> Callable[[], None]:
+        """A call of the colon definition at xt as threaded code (which may compile it)."""
+        return functools.partial(self.run_threaded, xt + 8, xt)
 
     # ------------------------------------------------------------------ output
     def emit_text(self, text: str) -> None:

@@ -130,10 +130,6 @@ def _is_int(x: str) -> bool:
     return x.lstrip("-").isdigit()
 
 
-def _wrap(t: str) -> str:
-    return f"\nif not -SB <= {t} < SB: {t} = (({t} + SB) & M) - SB"
-
-
 # ( a b -- r ): the expression, and whether it needs wrapping to 64 bits
 _BINARY = {
     "+": ("{a} + {b}", True), "-": ("{a} - {b}", True), "*": ("{a} * {b}", True),
@@ -163,6 +159,11 @@ for _n, _d in (("1+", "+ 1"), ("1-", "- 1"), ("2+", "+ 2"), ("2-", "- 2"), ("cel
 for _n, _op in (("0=", "== 0"), ("0<>", "!= 0"), ("0<", "< 0"), ("0>", "> 0"),
                 ("0<=", "<= 0"), ("0>=", ">= 0")):
     _UNARY[_n] = (f"-1 if {{a}} {_op} else 0", False)
+
+# words whose 64-bit result is the same whether or not their inputs were wrapped first
+_MODULAR = {"+", "-", "*", "and", "or", "xor", "negate", "invert", "not", "2*", "cells", "/n*",
+            "/x*", "/l*", "/w*", "1+", "1-", "2+", "2-", "cell+", "cell-", "char+", "char-",
+            "ca1+", "wa1+", "la1+", "xa1+", "na1+"}
 
 # stack shuffles done on cached items only: ( inputs -- outputs ) as indexes into the inputs
 _SHUFFLE = {
@@ -207,6 +208,9 @@ class _Emitter:
         self.touch = 0                  # counts code that changes the real data stack
         self.keep_failed: set[int] = set()   # structures that could not be kept
         self.loop_names: set[str] = set()    # names kept loops hold cached items in
+        self.unwrapped: dict[str, int] = {}   # names maybe outside 64 bits -> block depth
+        self.calls: set[int] = set()          # colon definitions called through slots
+        self.flags: dict[str, str] = {}       # flag names -> the comparison that made them
         self.do_depth = 0
         self.back_edges: dict[int, int] = {}
         for i, x in enumerate(ins):
@@ -230,6 +234,7 @@ class _Emitter:
             self.inlined = parent.inlined + (ins[0].addr - 8,)
             self.since_check = parent.since_check
             self.touch, self.loop_names = parent.touch, parent.loop_names
+            self.unwrapped, self.calls, self.flags = parent.unwrapped, parent.calls, parent.flags
 
     def target(self, addr: int) -> int:
         i = self.index.get(addr)
@@ -255,12 +260,15 @@ class _Emitter:
         """Code that pushes items onto the real stack."""
         if not items:
             return "pass"
+        items = [f"((({x} + SB) & M) - SB)" if x in self.unwrapped else x for x in items]
         if len(items) == 1:
             return f"s.append({items[0]})"
         return f"s.extend(({', '.join(items)},))"
 
     def flush(self, depth: int) -> None:
         if self.vs:
+            for v in dict.fromkeys(self.vs):
+                self.wrapped(v, depth)
             self.emit(depth, self.spill(self.vs))
             self.vs.clear()
             self.touch += 1
@@ -269,11 +277,30 @@ class _Emitter:
         self.ntmp += 1
         return f"_t{self.ntmp}"
 
+    # Results of + - * and the like are not brought back into 64 bits where they are made:
+    # such a name is "unwrapped" (with the block depth it was made at), and it is wrapped
+    # in place where a word needs the 64-bit value (a comparison, an index, a store, a
+    # flush...). + - * and the bitwise words give the same 64 bits on unwrapped inputs.
+    def wrapped(self, name: str, depth: int) -> str:
+        """name, wrapped to 64 bits first if it may be outside them."""
+        made = self.unwrapped.get(name)
+        if made is not None:
+            self.emit(depth, f"if not -SB <= {name} < SB: {name} = (({name} + SB) & M) - SB")
+            if made == depth:          # every later use in this block sees it wrapped
+                del self.unwrapped[name]
+        return name
+
+    def take_raw(self, depth: int) -> str:
+        """The top item for a word that works modulo 2**64: not wrapped."""
+        if self.vs:
+            return self.vs.pop()
+        return self.take(depth)
+
     def take(self, depth: int) -> str:
         """The top item, taken off: a cached one, or popped from the real stack (which throws
         just as the threaded code would, since nothing is cached then)."""
         if self.vs:
-            return self.vs.pop()
+            return self.wrapped(self.vs.pop(), depth)
         t = self.tmp()
         self.emit(depth, f"{t} = s.pop()")
         self.pops += 1
@@ -282,7 +309,11 @@ class _Emitter:
 
     def result(self, depth: int, expr: str, wrap: bool) -> None:
         t = self.tmp()
-        self.emit(depth, f"{t} = {expr}" + (_wrap(t) if wrap else ""))
+        self.emit(depth, f"{t} = {expr}")
+        if expr.startswith("-1 if ") and expr.endswith(" else 0"):
+            self.flags[t] = expr[6:-7]
+        if wrap:
+            self.unwrapped[t] = depth
         self.vs.append(t)
 
     def bounds(self, depth: int, a: str, size: int, vs: list[str]) -> None:
@@ -290,15 +321,34 @@ class _Emitter:
         none when a is a literal inside memory."""
         if _is_int(a) and 0 <= int(a) <= self.vm.size - size:
             return
-        self.emit(depth, f"if {a} < 0 or {a} > MS - {size}:\n    {self.spill(vs)}\n    raise Throw(-9)")
+        made = self.unwrapped.get(a)
+        if made is None:
+            self.emit(depth, f"if {a} < 0 or {a} > MS - {size}:\n    {self.spill(vs)}\n    raise Throw(-9)")
+            return
+        # inside memory means inside 64 bits: wrap only when the address is outside
+        self.emit(depth, f"if not 0 <= {a} <= MS - {size}:\n    {a} = (({a} + SB) & M) - SB\n"
+                         f"    if not 0 <= {a} <= MS - {size}:\n        {self.spill(vs)}\n"
+                         f"        raise Throw(-9)")
+        if made == depth:
+            del self.unwrapped[a]
 
     def cond(self, depth: int) -> str:
         """A flag for a branch: the cached top item, the rest pushed; or s.pop()."""
         if self.vs:
-            c = self.vs.pop()
+            c = self.test(self.take(depth), depth)
             self.flush(depth)
             return c
         return "s.pop()"
+
+    def test(self, flag: str, depth: int) -> str:
+        """What a branch tests for flag: the comparison itself when the line just emitted
+        made flag from it and nothing else holds it."""
+        made = self.flags.get(flag)
+        if made is not None and flag not in self.vs and \
+                self.lines[-1] == "    " * depth + f"{flag} = -1 if {made} else 0":
+            del self.lines[-1]
+            return f"({made})"
+        return flag
 
     def cached(self, x: _Ins, depth: int) -> bool:
         """Carry out x on the cached stack top if it is one of the words that can be; True
@@ -316,7 +366,7 @@ class _Emitter:
                 if does == 0:
                     vs.append(str(x.xt + 16))
                 elif does == self.vm.field_does and vs:
-                    self.result(depth, f"{vs.pop()} + U(mem, {x.xt + 16})[0]", False)
+                    self.result(depth, f"{self.take_raw(depth)} + U(mem, {x.xt + 16})[0]", True)
                 else:
                     return False
             else:
@@ -335,12 +385,22 @@ class _Emitter:
             vs.append(f"_i{d}" if n == "i" else f"_i{self.do_depth - 2}")
         elif n in _BINARY:
             expr, wrap = _BINARY[n]
-            b = self.take(depth)
-            a = self.take(depth)
+            if n in _MODULAR:
+                b = self.take_raw(depth)
+                a = self.take_raw(depth)
+                wrap = wrap or a in self.unwrapped or b in self.unwrapped
+            else:
+                b = self.take(depth)
+                a = self.take(depth)
             self.result(depth, expr.format(a=a, b=b), wrap)
         elif n in _UNARY:
             expr, wrap = _UNARY[n]
-            self.result(depth, expr.format(a=self.take(depth)), wrap)
+            if n in _MODULAR:
+                a = self.take_raw(depth)
+                wrap = wrap or a in self.unwrapped
+            else:
+                a = self.take(depth)
+            self.result(depth, expr.format(a=a), wrap)
         elif n == "dup":
             if vs:
                 vs.append(vs[-1])
@@ -378,7 +438,7 @@ class _Emitter:
         elif n in ("between", "within"):
             if len(vs) < 3:
                 return False
-            h, lo, v = vs.pop(), vs.pop(), vs.pop()
+            h, lo, v = self.take(depth), self.take(depth), self.take(depth)
             expr = (f"-1 if {lo} <= {v} <= {h} else 0" if n == "between"
                     else f"-1 if (({v} - {lo}) & M) < (({h} - {lo}) & M) else 0")
             self.result(depth, expr, False)
@@ -394,7 +454,7 @@ class _Emitter:
             if not vs:
                 return False
             size, stmt = _STORE[n]
-            a = self.take(depth)
+            a = self.take_raw(depth)
             v = self.take(depth)
             check = (f"({a}) >> 3 in JC or ({a} + {size - 1}) >> 3 in JC" if size > 1
                      else f"({a}) >> 3 in JC")
@@ -416,7 +476,7 @@ class _Emitter:
         elif n == "(abort\")":
             if len(vs) < 3:
                 return False
-            ln, a, flag = vs.pop(), vs.pop(), vs.pop()
+            ln, a, flag = self.take(depth), self.take(depth), self.take(depth)
             self.emit(depth, f"if {flag}:\n    {self.spill(vs)}\n"
                              f"    P(mem, {L.ABORT_STR}, {a})\n    P(mem, {L.ABORT_LEN}, {ln})\n"
                              f"    if {ln} < 0 or {a} < 0 or {a} + {ln} > MS: raise Throw(-9)\n"
@@ -424,7 +484,7 @@ class _Emitter:
         elif n == "str=":
             if len(vs) < 4:
                 return False
-            m_, b, n_, a = vs.pop(), vs.pop(), vs.pop(), vs.pop()
+            m_, b, n_, a = self.take(depth), self.take(depth), self.take(depth), self.take(depth)
             sp = self.spill(vs)
             self.emit(depth, f"if {m_} > 0 and ({b} < 0 or {b} + {m_} > MS):\n    {sp}\n    raise Throw(-9)\n"
                              f"if {n_} > 0 and ({a} < 0 or {a} + {n_} > MS):\n    {sp}\n    raise Throw(-9)")
@@ -435,14 +495,14 @@ class _Emitter:
             if not vs:
                 return False
             t = x.arg + 8
-            self.emit(depth, f"P(mem, {t}, {vs.pop()})\n"
+            self.emit(depth, f"P(mem, {t}, {self.take(depth)})\n"
                              f"if CP[{t >> 12}] and {t >> 3} in JC: vm.code_store({t}, 8)")
         elif n in ("here", "get-current"):
             self.result(depth, f"U(mem, {L.DP if n == 'here' else L.CURRENT})[0]", False)
         elif n == "set-current":
             if not vs:
                 return False
-            self.emit(depth, f"P(mem, {L.CURRENT}, {vs.pop()})")
+            self.emit(depth, f"P(mem, {L.CURRENT}, {self.take(depth)})")
         elif n in _RS_PUSH or n in _RS_POP or n in _RS_PEEK:
             return self.cached_rs(n, depth)
         else:
@@ -459,10 +519,10 @@ class _Emitter:
         if self.rs_depth < 0 or (n in _RS_PEEK and self.rs_depth < _RS_PEEK[n]):
             raise NotCompilable
         if n == ">r":
-            self.emit(depth, f"rs.append({vs.pop()})")
+            self.emit(depth, f"rs.append({self.take(depth)})")
             return True
         if n == "2>r":
-            b, a = vs.pop(), vs.pop()
+            b, a = self.take(depth), self.take(depth)
             self.emit(depth, f"rs.append({a})\nrs.append({b})")
             return True
         need = 2 if n[0] == "2" else 1
@@ -573,27 +633,39 @@ class _Emitter:
     # as many items as they began with; otherwise the attempt is undone and the structure is
     # emitted flushed: the cached items go onto the real stack first, as before.
     def snapshot(self) -> tuple:
-        return (len(self.lines), list(self.vs), len(self.deps), dict(self.consts),
-                self.since_check, self.pops, self.touch, self.rs_depth)
+        # the last line too: test() may take it back
+        return ((len(self.lines), self.lines[-1:]), list(self.vs), len(self.deps), dict(self.consts),
+                self.since_check, self.pops, self.touch, self.rs_depth, dict(self.unwrapped))
 
     def rollback(self, snap: tuple) -> None:
         n_lines, vs, n_deps, consts, self.since_check, self.pops, self.touch, \
-            self.rs_depth = snap
-        del self.lines[n_lines:]
+            self.rs_depth, unwrapped = snap
+        self.unwrapped.clear()
+        self.unwrapped.update(unwrapped)
+        n_lines, last = n_lines
+        del self.lines[n_lines - len(last):]
+        self.lines.extend(last)
         self.vs[:] = vs
         del self.deps[n_deps:]
         self.consts.clear()
         self.consts.update(consts)
 
-    def assign(self, depth: int, names: list[str], values: list[str]) -> None:
-        """names = values, all at once (a value may be one of the names)."""
+    def assign(self, depth: int, names: list[str], values: list[str], wrap: bool = True) -> None:
+        """names = values, all at once (a value may be one of the names); the values
+        wrapped to 64 bits first unless wrap is False."""
         pairs = [(a, b) for a, b in zip(names, values) if a != b]
+        if wrap:
+            for _, b in pairs:
+                self.wrapped(b, depth)
         if pairs:
             self.emit(depth, ", ".join(a for a, _ in pairs) + " = " + ", ".join(b for _, b in pairs))
 
-    def cond_kept(self, depth: int) -> str:
-        """The flag on top, taken off without flushing the items under it."""
+    def cond_kept(self, depth: int, now: bool = True) -> str:
+        """The flag on top, taken off without flushing the items under it; now: tested
+        right away (not after the loop's names are assigned)."""
         c = self.take(depth)
+        if now:
+            return self.test(c, depth)
         if c in self.loop_names:
             t = self.tmp()
             self.emit(depth, f"{t} = {c}")
@@ -640,7 +712,7 @@ class _Emitter:
             try:
                 self.block_loop_body(p, q, depth + 1, flush_end=False)
                 if self.ins[q].name == "0branch":        # UNTIL
-                    c = self.cond_kept(depth + 1)
+                    c = self.cond_kept(depth + 1, now=False)
                     self.end_kept_pass(names, depth + 1, touch, rs_depth)
                     self.emit(depth + 1, f"if {c}: break")
                 else:                                    # AGAIN, REPEAT
@@ -701,7 +773,7 @@ class _Emitter:
             try:
                 self.block(p + 1, e - 1, inner + 1, flush_end=False)
                 if closing.name == "(+loop)":
-                    step = self.cond_kept(inner + 1)
+                    step = self.cond_kept(inner + 1, now=False)
                     self.end_kept_pass(names, inner + 1, touch, rs_depth)
                     self.emit(inner + 1, self.plus_loop_step(iv, lv, step))
                 else:
@@ -731,7 +803,7 @@ class _Emitter:
         d = self.do_depth
         iv, lv = f"_i{d}", f"_l{d}"
         if len(self.vs) >= 2:
-            first, limit = self.vs.pop(), self.vs.pop()
+            first, limit = self.take(depth), self.take(depth)
             self.put(depth, f"{iv} = {first}\n{lv} = {limit}")
         else:
             self.put(depth, f"{iv} = s.pop()\n{lv} = s.pop()")
@@ -789,6 +861,8 @@ class _Emitter:
                 merged.append(a)
             else:
                 m = self.tmp()
+                if a in self.unwrapped or b in self.unwrapped:
+                    self.unwrapped[m] = depth
                 merged.append(m)
                 names.append(m)
                 then_vals.append(a)
@@ -800,12 +874,12 @@ class _Emitter:
             self.lines.insert(then_end, pad + "pass")
         if t2 is not None:
             if names:
-                self.assign(depth + 1, names, else_vals)
+                self.assign(depth + 1, names, else_vals, wrap=False)
             elif else_empty:
                 self.emit(depth + 1, "pass")
         elif names:
             self.emit(depth, "else:")
-            self.assign(depth + 1, names, else_vals)
+            self.assign(depth + 1, names, else_vals, wrap=False)
         self.vs[:] = merged
         self.since_check = None if then_check is None or else_check is None \
             else max(then_check, else_check)
@@ -848,7 +922,7 @@ class _Emitter:
         for i in ins[:-1]:
             if i.name in _NOT_INLINED or (i.name in ("branch", "0branch") and i.arg <= i.addr):
                 return False
-        saved = (len(self.lines), list(self.vs), len(self.deps), dict(self.consts))
+        saved = self.snapshot()
         sub = _Emitter(vm, ins, parent=self)
         try:
             # a call checks the data stack on entry; so does the inlined body, unless the
@@ -862,12 +936,7 @@ class _Emitter:
             if sub.rs_depth != 0:
                 raise NotCompilable
         except NotCompilable:
-            n_lines, vs, n_deps, consts = saved
-            del self.lines[n_lines:]
-            self.vs[:] = vs
-            del self.deps[n_deps:]
-            self.consts.clear()
-            self.consts.update(consts)
+            self.rollback(saved)
             return False
         self.ntmp = sub.ntmp
         self.since_check = sub.since_check
@@ -951,7 +1020,10 @@ class _Emitter:
                 raise NotCompilable
             if self.inline(x, depth):
                 return
-            self.put(depth, f"f = J.get({x.xt})\nif f is None: T({x.xt + 8}, {x.xt})\nelse: f()")
+            # through the callee's slot: its generated code, or a runner of its threaded
+            # code while it has none (compile_definition and VM.drop_jit keep it current)
+            self.calls.add(x.xt)
+            self.put(depth, f"_c{x.xt}()")
         elif x.kind == L.K_VARIABLE:
             self.put(depth, f"s.append({x.xt + 8})")
         elif x.kind in (L.K_CONSTANT, L.K_VALUE, L.K_BUFFER):
@@ -1016,15 +1088,23 @@ def compile_definition(vm, xt: int) -> bool:
     params = [p for p in list(_PARAMS) + sorted(consts) if p in used]
     head = f"def _jit_{xt}(" + ", ".join(f"{p}={p}" for p in params) + "):\n"
     src = head + body_src
-    local = dict(consts)
+    local = {p: ns[p] for p in params if p in ns}
+    local.update(consts)
+    # the function's own globals hold the slots of the definitions it calls
+    slots: dict = {f"_c{callee}": vm.jit_code.get(callee) or vm.threaded_runner(callee)
+                   for callee in em.calls}
     try:
         code = compile_cached(src, f"<jit {xt:x}>", "jit")
-        exec(code, ns, local)  # noqa: S102 - code generated from the VM's own threaded code
+        exec(code, slots, local)  # noqa: S102 - code generated from the VM's own threaded code
     except SyntaxError:
         vm.jit_counts[xt] = -1_000_000
         return False
     fn = local[f"_jit_{xt}"]
+    for callee in em.calls:
+        vm.jit_callers.setdefault(callee, []).append(slots)
     vm.jit_code[xt] = fn
+    for caller in vm.jit_callers.get(xt, ()):
+        caller[f"_c{xt}"] = fn
     vm.jit_ranges[body] = end
     for page in range(body >> 12, ((end - 1) >> 12) + 1):
         vm.codepages[page] = 1
