@@ -38,8 +38,6 @@ defer boot-cpuid ( -- n )  ' false to boot-cpuid   \ the board says which CPU bo
 
 \ ---- emitting into the structure buffer (fl-room first)
 : fl-l, ( u32 -- )  fl-sp tuck l! 4 + to fl-sp ;
-: fl-bytes, ( addr len -- )  tuck fl-sp swap move fl-sp + to fl-sp ;
-: fl-align ( -- )  fl-sp dup 3 + -4 and tuck over - erase to fl-sp ;
 
 \ ---- the strings block: each name once, found through a wordlist of the names seen so far;
 \ a name's word holds ( generation offset ) for the flatten that last stored it.
@@ -63,20 +61,25 @@ wordlist constant fl-names
   >r fl-append-string fl-generation r@ ! dup r> cell+ ! ;
 
 \ ---- nodes and properties
+\ A token and what follows it are written at fl-sp in one go (fl-sp stays 4-byte aligned);
+\ a text is followed by a zero cell, which is its padding (the room asked for covers it).
 : fl-prop ( data len name nlen -- )
-  fl-string >r dup d# 15 + fl-room
-  OF_DT_PROP fl-l, dup fl-l, r> fl-l, fl-bytes, fl-align ;
+  fl-string over d# 16 + fl-room ( data len off )
+  fl-sp tuck 8 + l! OF_DT_PROP over l! 2dup 4 + l! ( data len p )
+  c + 0 over 3 pick + l! 2dup + 3 + -4 and to fl-sp swap move ;
 
 : fl-skip-prop? ( name len -- flag )  \ "name", "phandle" or "linux,phandle"
+  1 over lshift 2090 and 0= IF 2drop false EXIT THEN   \ not 4, 7 or 13 characters long
   dup 4 = IF s" name" str= EXIT THEN
   dup 7 = IF s" phandle" str= EXIT THEN
-  dup d# 13 = IF s" linux,phandle" str= EXIT THEN
-  2drop false ;
+  s" linux,phandle" str= ;
 
 : fl-node-begin ( ph -- )
-  dup parent IF dup node>qname ELSE 0 0 THEN dup d# 24 + fl-room
-  OF_DT_BEGIN_NODE fl-l, fl-bytes, 0 fl-sp c! fl-sp 1+ to fl-sp fl-align
-  OF_DT_PROP fl-l, 4 fl-l, s" phandle" fl-string fl-l, dup fl-l,
+  dup parent IF dup node>qname ELSE 0 0 THEN ( ph name len )
+  s" phandle" fl-string -rot dup d# 24 + fl-room ( ph off name len )
+  fl-sp OF_DT_BEGIN_NODE over l! 4 + ( ph off name len dst )
+  0 over 3 pick + l! 2dup + 4 + -4 and >r swap move r> ( ph off p )
+  OF_DT_PROP over l! 4 over 4 + l! tuck 8 + l! 2dup c + l! 10 + to fl-sp ( ph )
   (property-wid) @ BEGIN ?dup WHILE
      dup link>name name>string 2dup fl-skip-prop? IF 2drop ELSE
         2 pick link> execute 2swap fl-prop
