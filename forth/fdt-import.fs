@@ -3,8 +3,8 @@
 \ BEGIN_NODE is a new-device (the first one, named "", becomes the root "/"), every PROP a
 \ property (text that is printable and NUL-terminated is encoded as a string, anything else
 \ as bytes), every END_NODE gives nodes with #address-cells hex64 decode-unit/encode-unit
-\ methods and a slof,from-fdt property, then finish-device. Units come from the node name,
-\ then from "reg". Every read is checked against the blob's blocks: a malformed blob is one
+\ methods and a slof,from-fdt property, then finish-device. Units come from "reg", else
+\ from the node name. Every read is checked against the blob's blocks: a malformed blob is one
 \ error that names what is wrong and its offset in the blob, and nothing of the half-read
 \ tree stays behind (the dictionary and the tree are put back as they were).
 \ fdt-fix-phandles then replaces the host's phandles by node phandles (see below).
@@ -97,14 +97,18 @@ constant /fdth
 : fdt-unit-cells@ ( -- n|0 )
   fdt-unit-cells dup 0< IF drop fdt-parent-cells dup to fdt-unit-cells THEN ;
 
-: fdt-name-unit ( unit len -- )  \ a preliminary unit from the text after "@"
-  dup 0= IF 2drop EXIT THEN
+\ A "reg" long enough sets every cell of the unit, so the unit the name gives is decoded only
+\ when the node's properties are all read (its first child or its end) and none did.
+0 value fdt-unit$   0 value fdt-unit#   \ the text after "@" still to decode, 0 0 if none
+: fdt-name-unit ( -- )
+  fdt-unit# 0= IF EXIT THEN
+  fdt-unit$ fdt-unit# 0 to fdt-unit#
   fdt-unit-cells@ ?dup 0= IF 2drop EXIT THEN
   dup >r hex-decode-unit r> (set-unit) ;
 : fdt-reg-unit ( prop len -- )
   fdt-unit-cells@ ?dup 0= IF 2drop EXIT THEN
   dup 4 * 2 pick > IF drop 2drop EXIT THEN
-  dup >r decode-cells r> (set-unit) 2drop ;
+  dup >r decode-cells r> (set-unit) 2drop 0 to fdt-unit# ;
 
 : fdt-create-dec ( n -- )  s" decode-unit" $create , DOES> @ hex64-decode-unit ;
 : fdt-create-enc ( n -- )  s" encode-unit" $create , DOES> @ hex64-encode-unit ;
@@ -120,11 +124,12 @@ constant /fdth
 0 value fdt-had-child?   \ has the open node closed a child yet? (then no more properties)
 
 : fdt-begin-node ( addr -- addr' )
+  fdt-name-unit
   new-device fdt-depth 1+ to fdt-depth false to fdt-had-child? -1 to fdt-unit-cells
   fdt-fetch-unit ( addr' name len )
   fdt-depth 1 = IF dup IF drop s" root node has a name" fdt-error THEN 2drop s" /" device-name EXIT THEN
   dup 0= IF 2drop s" node without a name" fdt-error THEN
-  [char] @ left-parse-string device-name fdt-name-unit ;
+  [char] @ left-parse-string device-name to fdt-unit# to fdt-unit$ ;
 
 : fdt-prop ( addr -- addr' )  \ addr: the length cell after the PROP token
   dup 8 + dup fdt-struct-end > IF drop s" structure block ends inside a token" fdt-error THEN
@@ -136,14 +141,14 @@ constant /fdth
   fdt-encode-prop 2r> property ;
 
 : fdt-walk ( addr -- addr' )  \ from the root's BEGIN_NODE to after its END_NODE
-  0 to fdt-depth
+  0 to fdt-depth 0 to fdt-unit#
   fdt-next-tag OF_DT_BEGIN_NODE <> IF 4 - s" structure block does not start with a node" fdt-error THEN
   fdt-begin-node
   BEGIN fdt-depth WHILE
      fdt-next-tag CASE
         OF_DT_PROP OF fdt-had-child? IF 4 - s" property after a subnode" fdt-error THEN fdt-prop ENDOF
         OF_DT_BEGIN_NODE OF fdt-begin-node ENDOF
-        OF_DT_END_NODE OF fdt-finish-node fdt-depth 1- to fdt-depth true to fdt-had-child? ENDOF
+        OF_DT_END_NODE OF fdt-name-unit fdt-finish-node fdt-depth 1- to fdt-depth true to fdt-had-child? ENDOF
         OF_DT_END OF 4 - s" END before all nodes were closed" fdt-error ENDOF
         drop 4 - s" unknown token" fdt-error 0
      ENDCASE

@@ -172,6 +172,29 @@ def test_units_come_from_reg(bare):
         bare.restore(snap)
 
 
+def test_unit_from_reg_else_from_the_name(bare):
+    # a "reg" long enough gives the unit; without one (or with one too short) the name does,
+    # also for a node whose children follow its properties
+    one = struct.pack(">I", 1)
+    zero = struct.pack(">I", 0)
+    root = Node("", [("#address-cells", one), ("#size-cells", zero)], [
+        Node("a@10", []),
+        Node("b@10", [("reg", struct.pack(">I", 0x20))]),
+        Node("c@30", [("reg", b"")]),
+        Node("d@40", [("#address-cells", one), ("#size-cells", zero)], [
+            Node("e@5", []), Node("g@6", [("reg", struct.pack(">I", 7))])]),
+        Node("f", []),
+    ])
+    snap = bare.snapshot()
+    try:
+        bare.import_fdt(build_blob(root))
+        paths = {n.path for n in bare.tree.nodes()}
+        assert paths == {"/", "/a@10", "/b@20", "/c@30", "/d@40", "/d@40/e@5", "/d@40/g@7", "/f"}
+        assert not bare.tree.find("/f").unit_set
+    finally:
+        bare.restore(snap)
+
+
 # ---------------------------------------------------------------- broken seeds
 def good_seed() -> bytes:
     return SEEDS[0].read_bytes()
