@@ -222,3 +222,16 @@ def test_calls_follow_the_callee_out_of_and_into_generated_code():
     assert callee not in m.vm.jit_code and caller in m.vm.jit_code
     m.evaluate("caller")
     assert m.stack == [104]                                       # the caller runs the new callee
+
+
+def test_a_constant_built_into_generated_code_follows_a_store_into_it():
+    m = Machine(dictionary_cache=False)
+    m.evaluate("5 constant five  : uses-five  0 3 0 DO five + LOOP ;  uses-five")
+    from slofpy.vm.dictionary import find
+    xt = find(m.vm, b"uses-five")[0]
+    assert xt in m.vm.jit_code and "_l0 = 3" in m.vm.jit_sources[xt]
+    assert "U(mem" not in m.vm.jit_sources[xt]          # five is a literal in the code
+    m.evaluate("7 ' five >body !")
+    assert xt not in m.vm.jit_code
+    m.evaluate("uses-five")
+    assert m.stack == [15, 21]

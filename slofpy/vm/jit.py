@@ -23,6 +23,9 @@ from ..codecache import compile_cached
 from ..errors import Throw
 from . import layout as L
 from .cells import U
+
+SB = L.SIGN64
+M = L.MASK64
 from .words.table import BUILTINS
 
 # words whose use of the return stack reaches outside their own pushes
@@ -307,7 +310,12 @@ class _Emitter:
         self.touch += 1
         return t
 
-    def result(self, depth: int, expr: str, wrap: bool) -> None:
+    def result(self, depth: int, expr: str, wrap: bool, inputs: tuple[str, ...] = ()) -> None:
+        if inputs and all(_is_int(i) for i in inputs):
+            # literals only: the result is a literal too
+            v = eval(expr, {"SB": SB, "M": M})  # noqa: S307 - an expression made above
+            self.vs.append(str(((v + SB) & M) - SB if wrap else v))
+            return
         t = self.tmp()
         self.emit(depth, f"{t} = {expr}")
         if expr.startswith("-1 if ") and expr.endswith(" else 0"):
@@ -359,7 +367,11 @@ class _Emitter:
             k = x.kind
             if k == L.K_VARIABLE:
                 vs.append(str(x.xt + 8))
-            elif k in (L.K_CONSTANT, L.K_VALUE, L.K_BUFFER):
+            elif k in (L.K_CONSTANT, L.K_BUFFER):
+                # the value as a literal: a store into the constant's cell drops this code
+                vs.append(str(U(self.vm.mem, x.xt + 8)[0]))
+                self.deps.append((x.xt + 8, x.xt + 16))
+            elif k == L.K_VALUE:
                 self.result(depth, f"U(mem, {x.xt + 8})[0]", False)
             elif k == L.K_CREATE:
                 does = U(self.vm.mem, x.xt + 8)[0]
@@ -392,7 +404,7 @@ class _Emitter:
             else:
                 b = self.take(depth)
                 a = self.take(depth)
-            self.result(depth, expr.format(a=a, b=b), wrap)
+            self.result(depth, expr.format(a=a, b=b), wrap, (a, b))
         elif n in _UNARY:
             expr, wrap = _UNARY[n]
             if n in _MODULAR:
@@ -400,7 +412,7 @@ class _Emitter:
                 wrap = wrap or a in self.unwrapped
             else:
                 a = self.take(depth)
-            self.result(depth, expr.format(a=a), wrap)
+            self.result(depth, expr.format(a=a), wrap, (a,))
         elif n == "dup":
             if vs:
                 vs.append(vs[-1])
