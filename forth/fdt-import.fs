@@ -138,7 +138,7 @@ constant /fdth
   swap l@ ( data len ) 2dup + dup fdt-struct-end > IF 2drop s" property value runs past the structure block" fdt-error THEN
   3 + -4 and -rot ( addr' data len )
   2r@ s" reg" str= IF 2dup fdt-reg-unit THEN
-  fdt-encode-prop 2r> property ;
+  fdt-encode-prop 2r> current-node @ set-property ;   \ property, on the node being read
 
 : fdt-walk ( addr -- addr' )  \ from the root's BEGIN_NODE to after its END_NODE
   0 to fdt-depth 0 to fdt-unit#

@@ -5,6 +5,6 @@
 : text-clear ( text -- )  0 swap cell+ ! ;
 : text$ ( text -- str len )  dup 2 cells + swap cell+ @ ;
 : text+ ( str len text -- )  \ append; ABORT" when the buffer is full
-  >r r@ cell+ @ over + r@ @ > ABORT" Text buffer full"
-  r@ text$ + swap dup >r move r> r> cell+ +! ;
+  2dup cell+ @ + over @ > ABORT" Text buffer full"
+  cell+ dup @ >r 2dup +! cell+ r> + swap move ;
 : text-shorten ( n text -- )  cell+ dup @ rot - 0 max swap ! ;
