@@ -293,7 +293,10 @@ def set_search_order(vm, wids: list[int]) -> None:
         raise Throw(-49)
     mem = vm.mem
     P(mem, L.NORDER, n)
-    _ORDERS[n].pack_into(mem, L.ORDER, *[((w + _SB) & _M) - _SB for w in wids])
+    try:
+        _ORDERS[n].pack_into(mem, L.ORDER, *wids)
+    except struct.error:        # a wid outside the signed range: stored wrapped
+        _ORDERS[n].pack_into(mem, L.ORDER, *[((w + _SB) & _M) - _SB for w in wids])
     vm.find_cache.clear()
 
 

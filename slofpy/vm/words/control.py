@@ -12,6 +12,7 @@ import struct
 from ...errors import Throw
 from .. import layout as L
 from .table import snippet, special, word
+from ..cells import U
 
 for _name in ("lit", "exit", "branch", "0branch", "(do)", "(?do)", "(loop)", "(+loop)",
               "leave", "?leave", "(sliteral)", "(to)", "execute", "(does>)"):
@@ -57,7 +58,7 @@ def catch(vm) -> None:
     xt = s.pop()
     depth, rdepth, rbase = len(s), len(rs), vm.rbase
     nsources, ncontrol, ntemp = len(vm.sources), len(vm.control), len(vm.temp_compiles)
-    state = vm.cell(L.STATE)
+    state = U(vm.mem, L.STATE)[0]
     try:
         vm.execute(xt)
     except BaseException as e:  # every Forth error, including Ctrl-C, comes here

@@ -24,6 +24,9 @@ def format_number(n: int, base: int, signed: bool = True) -> str:
         base = 10
     neg = signed and n < 0
     u = -n if neg else n & L.MASK64
+    if base == 16 or base == 10:
+        out = format(u, "x") if base == 16 else str(u)
+        return "-" + out if neg else out
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     out = ""
     while True:
