@@ -89,6 +89,16 @@ variable var
 : wrap-bitwise  7fffffffffffffff 1+ invert 7fffffffffffffff 1+ 1 or xor ;
 : wrap-spill  7fffffffffffffff 1+ 7fffffffffffffff 2 * -8 @ ;
 : wrap-bad-address  buf 8000000000000000 + c@ ;
+: qdup-while  0 5 BEGIN 1 - ?dup WHILE tuck + swap REPEAT ;
+: qdup-if  ?dup IF 1+ ELSE d# 99 THEN ;
+: qdup-if-only  1 swap ?dup IF 2* THEN ;
+: qdup-exit  1 + ?dup IF EXIT THEN 7 ;
+: qdup-loop  0 d# 10 0 DO i 3 and ?dup IF + THEN LOOP ;
+: plus-store  5 var !  3 var +!  7fffffffffffffff var +!  var @  -1 buf 8 + ! 4 buf 8 + +! buf 8 + @ ;
+: bad-plus-store  1 2 -8 +! ;
+: moves  s" hello" buf swap move  buf c@ buf 4 + c@  buf buf 1+ 4 move  buf 4 + c@ ;
+: bad-move  1 2 buf -5 3 move ;
+: bad-move2  1 buf 8 -1 move ;
 """
 
 PROGRAMS = [
@@ -153,6 +163,10 @@ PROGRAMS = [
     "wrap-chain wrap-compare wrap-address wrap-store wrap-loop wrap-if wrap-flag wrap-bitwise",
     "' wrap-spill catch",
     "' wrap-bad-address catch",
+    "qdup-while 0 qdup-if 5 qdup-if 0 qdup-if-only 3 qdup-if-only -1 qdup-exit 4 qdup-exit",
+    "qdup-loop",
+    "plus-store 1 ' bad-plus-store catch",
+    "moves 7 ' bad-move catch 8 ' bad-move2 catch",
 ]
 
 

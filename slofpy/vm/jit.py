@@ -205,8 +205,9 @@ class _Emitter:
         self.index[ins[-1].addr + 8] = len(ins)   # just past the final EXIT
         self.lines: list[str] = []
         self.consts: dict[str, object] = {}
-        # (kind, exit index, the names a kept loop holds its cached items in, or None)
-        self.loops: list[tuple[str, int, list[str] | None]] = []
+        # (kind, exit index, the names a kept loop holds its cached items in and the names
+        # it leaves them in, or None twice)
+        self.loops: list[tuple] = []
         self._head: int | None = None   # index of the innermost BEGIN loop's first word
         self.touch = 0                  # counts code that changes the real data stack
         self.keep_failed: set[int] = set()   # structures that could not be kept
@@ -473,6 +474,26 @@ class _Emitter:
             self.bounds(depth, a, size, vs)
             self.emit(depth, stmt.format(a=a, v=v) + "\n"
                              f"if CP[({a}) >> 12] and ({check}): vm.code_store({a}, {size})")
+        elif n == "+!":
+            if not vs:
+                return False
+            a = self.take_raw(depth)
+            v = self.take_raw(depth)
+            self.bounds(depth, a, 8, vs)
+            self.emit(depth, f"P(mem, {a}, ((U(mem, {a})[0] + {v} + SB) & M) - SB)\n"
+                             f"if CP[({a}) >> 12] and (({a}) >> 3 in JC or ({a} + 7) >> 3 in JC): "
+                             f"vm.code_store({a}, 8)")
+        elif n == "move":
+            if len(vs) < 3:
+                return False
+            c, d, a = self.take(depth), self.take(depth), self.take(depth)
+            sp = self.spill(vs)
+            self.emit(depth, f"if {c}:\n"
+                             f"    if {c} < 0 or {a} < 0 or {a} + {c} > MS or {d} < 0 or {d} + {c} > MS:\n"
+                             f"        {sp}\n        raise Throw(-9)\n"
+                             f"    mem[{d}:{d} + {c}] = mem[{a}:{a} + {c}]\n"
+                             f"    if {c} > 4096 or CP[{d} >> 12] or CP[({d} + {c} - 1) >> 12]: "
+                             f"vm.code_store({d}, {c})")
         elif n == "pick":
             if not vs or not _is_int(vs[-1]) or int(vs[-1]) < 0:
                 return False
@@ -569,6 +590,15 @@ class _Emitter:
                     self.begin_loop_flushed(p, q, depth)
                 p = q + 1
                 continue
+            if (n == "?dup" and self.vs and p + 1 < hi and self.ins[p + 1].name == "0branch"
+                    and p + 1 not in self.back_edges and self.target(self.ins[p + 1].arg) > p + 1):
+                # ?dup IF / ?dup WHILE: the item is the flag, and stays only where the
+                # branch is not taken
+                dup = self.take(depth)
+                p += 1
+                x, n = self.ins[p], "0branch"
+            else:
+                dup = None
             if n == "0branch":
                 t = self.target(x.arg)
                 if t <= p:
@@ -576,16 +606,21 @@ class _Emitter:
                 loop = self.loops[-1] if self.loops else None
                 if loop is not None and t == loop[1]:
                     if loop[2] is not None:
-                        self.emit(depth, f"if not {self.cond_kept(depth)}:")
-                        self.to_loop_state(loop[2], depth + 1, "break")
+                        self.emit(depth, f"if not {dup or self.cond_kept(depth)}:")
+                        self.leave_kept(loop, depth + 1)
                     else:
                         grown = self.since_check
-                        self.put(depth, f"if not {self.cond(depth)}: break")
+                        self.put(depth, f"if not {dup or self.cond(depth)}: break")
                         # leaving the loop does not grow the stack: the flag is all it took
-                        self.since_check = None if grown is None else grown - 1
+                        self.since_check = None if grown is None or dup else grown - 1
+                    if dup:
+                        self.vs.append(dup)
                     p += 1
                 elif (t == end or t == end + 1) and not self.inline_mode:
-                    self.put(depth, f"if not {self.cond(depth)}: return")
+                    self.put(depth, f"if not {dup or self.cond(depth)}: return")
+                    if dup:
+                        self.vs.append(dup)
+                        self.since_check = None
                     p += 1
                 elif t <= hi:
                     before = self.ins[t - 1] if t - 1 > p else None
@@ -595,8 +630,8 @@ class _Emitter:
                         t2 = self.target(before.arg)
                         if not t < t2 <= hi:
                             t2 = None
-                    if not self.if_kept(p, t, t2, depth):
-                        self.if_flushed(p, t, t2, depth)
+                    if not self.if_kept(p, t, t2, depth, dup):
+                        self.if_flushed(p, t, t2, depth, dup)
                     p = t if t2 is None else t2
                 else:
                     raise NotCompilable
@@ -606,7 +641,7 @@ class _Emitter:
                 loop = self.loops[-1] if self.loops else None
                 if loop is not None and t == loop[1]:
                     if loop[2] is not None:
-                        self.to_loop_state(loop[2], depth, "break")
+                        self.leave_kept(loop, depth)
                     else:
                         self.put(depth, "break")
                 elif (t == end or t == end + 1) and not self.inline_mode:
@@ -691,6 +726,18 @@ class _Emitter:
         self.assign(depth, names, self.vs)
         self.emit(depth, jump)
 
+    def leave_kept(self, loop: tuple, depth: int) -> None:
+        """Leave a kept loop early: every exit leaves its items in the same names (the
+        loop's own when the exit has as many items, else names the first exit makes)."""
+        names, exits = loop[2], loop[3]
+        if not exits:
+            exits.extend(names if len(self.vs) == len(names) else [self.tmp() for _ in self.vs])
+        self.to_loop_state(exits, depth, "break")
+
+    def after_kept_loop(self, names: list[str], exits: list[str]) -> None:
+        self.vs[:] = exits or names
+        self.since_check = max(0, len(self.vs) - len(names))
+
     def enter_kept_loop(self, depth: int) -> list[str]:
         """Before a kept loop: the data stack check, and the cached items into fresh names
         that every pass starts and ends with."""
@@ -718,7 +765,8 @@ class _Emitter:
             names = self.enter_kept_loop(depth)
             self.emit(depth, "while True:")
             head = len(self.lines)
-            self.loops.append(("begin", q + 1, names))
+            exits: list[str] = list(names) if self.ins[q].name == "0branch" else []
+            self.loops.append(("begin", q + 1, names, exits))
             saved_head, self._head = self._head, p
             touch, rs_depth = self.touch, self.rs_depth
             try:
@@ -738,8 +786,7 @@ class _Emitter:
             self.keep_failed.add(p)
             self.rollback(snap)
             return False
-        self.vs[:] = names
-        self.since_check = 0
+        self.after_kept_loop(names, exits)
         return True
 
     def begin_loop_flushed(self, p: int, q: int, depth: int) -> None:
@@ -747,7 +794,7 @@ class _Emitter:
         self.put(depth, "while True:")
         head = len(self.lines) - 1
         self.put(depth + 1, _STACK_CHECK)
-        self.loops.append(("begin", q + 1, None))
+        self.loops.append(("begin", q + 1, None, None))
         saved_head, self._head = self._head, p
         self.block_loop_body(p, q, depth + 1)
         self.hoist_check(head, depth)
@@ -778,7 +825,8 @@ class _Emitter:
             else:
                 self.emit(inner, "while True:")
             head = len(self.lines)
-            self.loops.append(("do", e, names))
+            exits = list(names)
+            self.loops.append(("do", e, names, exits))
             self.do_depth += 1
             saved_head, self._head = self._head, None
             touch, rs_depth = self.touch, self.rs_depth
@@ -800,8 +848,7 @@ class _Emitter:
             self.keep_failed.add(p)
             self.rollback(snap)
             return False
-        self.vs[:] = names
-        self.since_check = 0
+        self.after_kept_loop(names, exits)
         return True
 
     @staticmethod
@@ -831,7 +878,7 @@ class _Emitter:
             self.put(inner, "while True:")
         head = len(self.lines) - 1
         self.put(inner + 1, _STACK_CHECK)
-        self.loops.append(("do", e, None))
+        self.loops.append(("do", e, None, None))
         self.do_depth += 1
         saved_head, self._head = self._head, None
         self.block(p + 1, e - 1, inner + 1)
@@ -843,15 +890,19 @@ class _Emitter:
             self.put(inner + 1, self.plus_loop_step(iv, lv, "s.pop()"))
         self.since_check = None     # what the loop left is not known here
 
-    def if_kept(self, p: int, t: int, t2: int | None, depth: int) -> bool:
-        """IF ... THEN (t2 None) or IF ... ELSE ... THEN with the cached items kept."""
+    def if_kept(self, p: int, t: int, t2: int | None, depth: int, dup: str | None = None) -> bool:
+        """IF ... THEN (t2 None) or IF ... ELSE ... THEN with the cached items kept; dup:
+        the flag of ?dup IF, which the first arm starts with on the stack."""
         if p in self.keep_failed:
             return False
         snap = self.snapshot()
-        self.emit(depth, f"if {self.cond_kept(depth)}:")
+        self.emit(depth, f"if {dup or self.cond_kept(depth)}:")
         touch, rs_depth, check0 = self.touch, self.rs_depth, self.since_check
         before = list(self.vs)
         head = len(self.lines)
+        if dup:
+            self.vs.append(dup)
+            self.since_check = None
         self.block(p + 1, t if t2 is None else t - 1, depth + 1, flush_end=False)
         then_vs, then_check, then_end = list(self.vs), self.since_check, len(self.lines)
         else_vs, else_check = before, check0
@@ -897,8 +948,10 @@ class _Emitter:
             else max(then_check, else_check)
         return True
 
-    def if_flushed(self, p: int, t: int, t2: int | None, depth: int) -> None:
-        self.put(depth, f"if {self.cond(depth)}:")
+    def if_flushed(self, p: int, t: int, t2: int | None, depth: int, dup: str | None = None) -> None:
+        self.put(depth, f"if {dup or self.cond(depth)}:")
+        if dup:
+            self.vs.append(dup)
         if t2 is None:
             self.block(p + 1, t, depth + 1)
         else:
@@ -966,7 +1019,7 @@ class _Emitter:
             edges[p] = saved
 
     def innermost_do(self) -> int:
-        for k, (kind, _, _) in enumerate(reversed(self.loops)):
+        for k, (kind, *_) in enumerate(reversed(self.loops)):
             if kind == "do":
                 if k != 0:
                     return -2       # a BEGIN loop sits inside the DO loop
