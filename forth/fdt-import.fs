@@ -85,7 +85,7 @@ constant /fdth
   2dup + 1- c@ IF 2drop false EXIT THEN
   1- test-string ;
 : fdt-encode-prop ( addr len -- prop len )  \ a string keeps its NUL: what encode-string makes
-  2dup fdt-prop-is-string? IF ['] .prop-string encode-kind, THEN encode-bytes ;
+  2dup fdt-prop-is-string? IF ['] .prop-string ELSE ['] .prop-bytes THEN encode-kind, (encode-bytes) ;
 
 : fdt-parent-cells ( -- n|0 )  \ #address-cells of the active node's parent, 0 if none
   get-node parent ?dup 0= IF 0 EXIT THEN
@@ -121,11 +121,10 @@ constant /fdth
   fdt-update-from-fdt finish-device ;
 
 0 value fdt-depth
-0 value fdt-had-child?   \ has the open node closed a child yet? (then no more properties)
 
 : fdt-begin-node ( addr -- addr' )
   fdt-name-unit
-  new-device fdt-depth 1+ to fdt-depth false to fdt-had-child? -1 to fdt-unit-cells
+  new-device fdt-depth 1+ to fdt-depth -1 to fdt-unit-cells
   fdt-fetch-unit ( addr' name len )
   fdt-depth 1 = IF dup IF drop s" root node has a name" fdt-error THEN 2drop s" /" device-name EXIT THEN
   dup 0= IF 2drop s" node without a name" fdt-error THEN
@@ -140,19 +139,25 @@ constant /fdth
   2r@ s" reg" str= IF 2dup fdt-reg-unit THEN
   fdt-encode-prop 2r> current-node @ set-property ;   \ property, on the node being read
 
+: fdt-props ( addr -- addr' tag )  \ the properties right after a BEGIN_NODE; the next tag
+  BEGIN fdt-next-tag dup OF_DT_PROP = WHILE drop fdt-prop REPEAT ;
+
 : fdt-walk ( addr -- addr' )  \ from the root's BEGIN_NODE to after its END_NODE
   0 to fdt-depth 0 to fdt-unit#
   fdt-next-tag OF_DT_BEGIN_NODE <> IF 4 - s" structure block does not start with a node" fdt-error THEN
-  fdt-begin-node
-  BEGIN fdt-depth WHILE
-     fdt-next-tag CASE
-        OF_DT_PROP OF fdt-had-child? IF 4 - s" property after a subnode" fdt-error THEN fdt-prop ENDOF
-        OF_DT_BEGIN_NODE OF fdt-begin-node ENDOF
-        OF_DT_END_NODE OF fdt-name-unit fdt-finish-node fdt-depth 1- to fdt-depth true to fdt-had-child? ENDOF
+  fdt-begin-node fdt-props
+  BEGIN ( addr tag )
+     CASE
+        OF_DT_BEGIN_NODE OF fdt-begin-node fdt-props ENDOF
+        OF_DT_END_NODE OF
+           fdt-name-unit fdt-finish-node fdt-depth 1- dup to fdt-depth 0= IF EXIT THEN fdt-next-tag
+        ENDOF
+        \ a node's properties were all read by fdt-props: this one follows a subnode
+        OF_DT_PROP OF 4 - s" property after a subnode" fdt-error ENDOF
         OF_DT_END OF 4 - s" END before all nodes were closed" fdt-error ENDOF
         drop 4 - s" unknown token" fdt-error 0
      ENDCASE
-  REPEAT ;
+  AGAIN ;
 
 : fdt-unflatten-tree ( -- )
   device-end 0 to my-self
@@ -199,14 +204,16 @@ constant /fdth
 : ph-patch-cells ( prop len -- )  -4 and bounds ?DO i ph-patch-cell 4 +LOOP ;
 : ph-patch-interrupt-map ( prop len -- )
   BEGIN dup 1c >= WHILE over 10 + ph-patch-cell 1c /string REPEAT 2drop ;
+: ph-prop ( name len wid -- data len true | false )  \ get-property, in ph's wordlist
+  voc-find dup IF link> execute true THEN ;
 : ph-patch-node ( ph -- )
-  >r
-  s" interrupt-map" r@ get-property 0= IF ph-patch-interrupt-map THEN
-  s" interrupt-parent" r@ get-property 0= IF ph-patch-cells THEN
-  s" ibm,gpu" r@ get-property 0= IF ph-patch-cells THEN
-  s" ibm,npu" r@ get-property 0= IF ph-patch-cells THEN
-  s" ibm,nvlink" r@ get-property 0= IF ph-patch-cells THEN
-  s" memory-region" r@ get-property 0= IF ph-patch-cells THEN
+  (property-wid) >r
+  s" interrupt-map" r@ ph-prop IF ph-patch-interrupt-map THEN
+  s" interrupt-parent" r@ ph-prop IF ph-patch-cells THEN
+  s" ibm,gpu" r@ ph-prop IF ph-patch-cells THEN
+  s" ibm,npu" r@ ph-prop IF ph-patch-cells THEN
+  s" ibm,nvlink" r@ ph-prop IF ph-patch-cells THEN
+  s" memory-region" r@ ph-prop IF ph-patch-cells THEN
   r> drop ;
 : ph-drop-node ( ph -- )
   (property-wid) >r

@@ -27,9 +27,9 @@ true value encode-first?   ( -- flag )
 
 : encode-start ( -- prop 0 )  ['] .prop-int encode-kind, here 0 ;
 : encode-int ( n -- prop 4 )  ['] .prop-int encode-kind, here swap l, 4 ;
-: encode-bytes ( addr len -- prop len )
-  ['] .prop-bytes encode-kind,
+: (encode-bytes) ( addr len -- prop len )  \ the bytes after encode-kind,
   here over allot ( addr len dst ) swap 2dup 2>r move 2r> ;
+: encode-bytes ( addr len -- prop len )  ['] .prop-bytes encode-kind, (encode-bytes) ;
 : encode-string ( str len -- prop len+1 )
   ['] .prop-string encode-kind, encode-bytes 0 c, 1+ ;
 : encode+ ( prop1 len1 prop2 len2 -- prop1 len1+len2 )  nip + ;
