@@ -18,11 +18,10 @@ from .words.table import BUILTINS
 _M = L.MASK64
 _SB = L.SIGN64
 P_ONE = struct.Struct(">q").pack
-# define_word: the code field and up to 7 body cells in one pack; the zero padding after a
-# name of n bytes is _PAD[(n + 2) & 7]
+# define_word writes a whole header (link, flags, count, name, padding, code field and up to
+# 7 body cells) in one pack: one Struct per name length and cell count, made when first used
+_HEADERS: dict[tuple[int, int], struct.Struct] = {}
 _WID = struct.Struct(">qq")
-_BODIES = [struct.Struct(f">{1 + n}q") for n in range(8)]
-_PAD = [bytes(-k & 7) for k in range(8)]
 
 
 def init_dictionary(vm) -> None:
@@ -133,22 +132,21 @@ def define_word(vm, name: bytes, kind: int, cells) -> int:
     end = xt + 8 + 8 * ncells
     wid = U(mem, L.CURRENT)[0]
     if not (0 < n <= 255 and lfa >= L.DICTIONARY and end <= U(mem, L.DICT_LIMIT)[0]
-            and end <= vm.size and 0 <= wid <= vm.size - 8 and ncells < len(_BODIES)):
+            and end <= vm.size and 0 <= wid <= vm.size - 8 and ncells < 8):
         make_header(vm, name, kind)
         for c in cells:
             comma(vm, c)
         reveal(vm)
         return U(mem, L.LAST_XT)[0]
     prev = U(mem, wid)[0]
-    P(mem, lfa, prev)
-    mem[lfa + 8] = 0
-    mem[lfa + 9] = n
-    mem[lfa + 10:xt] = name + _PAD[(n + 2) & 7]
-    body = _BODIES[ncells]
+    header = _HEADERS.get((n, ncells))
+    if header is None:
+        header = _HEADERS[n, ncells] = struct.Struct(f">qBB{n}s{-(n + 2) & 7}x{1 + ncells}q")
     try:
-        body.pack_into(mem, xt, kind, *cells)
+        header.pack_into(mem, lfa, prev, 0, n, name, kind, *cells)
     except struct.error:            # a cell outside the signed range: stored wrapped
-        body.pack_into(mem, xt, kind, *[((c + _SB) & _M) - _SB for c in cells])
+        header.pack_into(mem, lfa, prev, 0, n, name, kind,
+                         *[((c + _SB) & _M) - _SB for c in cells])
     codepages = vm.codepages
     if codepages[lfa >> 12] or codepages[(end - 1) >> 12]:     # a header is < 4 KiB
         vm.code_store(lfa, end - lfa)

@@ -43,3 +43,11 @@ T{ get-current forth-wordlist = -> -1 }T
 testing case-insensitive lookup, names keep their case
 : MixedCase 5 ;
 T{ mixedcase MIXEDCASE -> 5 5 }T
+testing voc-find and (prune): the newest word of that name in a wordlist, in any case
+wordlist constant t-wl
+T{ s" t-a" t-wl voc-find -> 0 }T
+get-current t-wl set-current 1 constant t-a 2 constant T-A set-current
+T{ s" t-a" t-wl voc-find link> execute s" T-a" t-wl voc-find link> execute -> 2 2 }T
+T{ s" t-b" t-wl voc-find s" t-a" forth-wordlist voc-find -> 0 0 }T
+T{ s" t-a" t-wl voc-find t-wl (prune) s" t-a" t-wl voc-find link> execute -> 1 }T
+T{ -1 1 t-wl ' voc-find catch nip nip nip -> -9 }T

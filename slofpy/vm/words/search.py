@@ -6,7 +6,6 @@ from __future__ import annotations
 from ...errors import Throw
 from .. import layout as L
 from .. import dictionary as D
-from ..cells import U as _U
 from .table import snippet, word
 
 
@@ -108,22 +107,19 @@ def search_wordlist(vm) -> None:
         vm.s.extend((D.lfa_to_xt(lfa, vm.mem), 1 if D.is_immediate(vm, lfa) else -1))
 
 
-@word("voc-find")
-def voc_find(vm) -> None:
-    # ( str len wid -- 0 | lfa )
-    s = vm.s
-    wid = s.pop()
-    n = s.pop()
-    a = s.pop()
-    mem = vm.mem
-    if n < 0 or a < 0 or a + n > vm.size:
-        raise Throw(-9)
-    key = mem[a:a + n].lower()
-    cached = vm.wid_cache.get(wid)
-    if cached is not None and 0 <= wid <= vm.size - 8 and cached[0] == _U(mem, wid)[0]:
-        s.append(cached[1].get(bytes(key), 0))
-    else:
-        s.append(D.wid_index(vm, wid).get(bytes(key), 0))
+# voc-find ( str len wid -- 0 | lfa ) runs for every property looked up, so it is a snippet
+# (inlined in generated code): the wordlist's table from vm.wid_cache when it is current,
+# else dictionary.wid_index builds it
+snippet("voc-find", """wid = s.pop()
+n = s.pop()
+a = s.pop()
+if n < 0 or a < 0 or a + n > MS: raise Throw(-9)
+c = vm.wid_cache.get(wid)
+if c is not None and 0 <= wid <= MS - 8 and c[0] == U(mem, wid)[0]:
+    s.append(c[1].get(bytes(mem[a:a + n]).lower(), 0))
+else:
+    from slofpy.vm.dictionary import wid_index
+    s.append(wid_index(vm, wid).get(bytes(mem[a:a + n]).lower(), 0))""")
 
 
 @word("(prune)")
