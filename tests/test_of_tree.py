@@ -74,6 +74,20 @@ def ph(fw: Firmware, path: str) -> int:
 
 
 # ---------------------------------------------------------------- nodes
+def test_set_node_puts_the_node_methods_on_top_of_the_order(fw):
+    # from one node to another only the top of the search order changes, and it is the
+    # compilation wordlist; back to no node, the order is what it was before the first
+    before = stack(fw, "device-end get-order")
+    mem, vdev = ph(fw, "/memory@0"), ph(fw, "/vdevice")
+    words = stack(fw, f"d# {vdev} node>words @")[0]
+    got = stack(fw, f"d# {mem} set-node d# {vdev} set-node get-order get-current")
+    assert got == before[:-1] + [words, before[-1] + 1, words]
+    assert stack(fw, "device-end get-order") == before
+    # with nothing under the node's methods, switching nodes is -50 as it always was
+    got = stack(fw, f"d# {mem} set-node only d# {vdev} ' set-node catch")
+    assert got[-1] == -50     # (the search order is empty now: the fixture puts it back)
+
+
 def test_children_keep_creation_order(fw):
     names = [n.qname for n in fw.tree.root.children]
     assert names == ["cpus", "memory@0", "vdevice", "pci@800000020000000", "chosen", "aliases",
