@@ -99,6 +99,15 @@ variable var
 : moves  s" hello" buf swap move  buf c@ buf 4 + c@  buf buf 1+ 4 move  buf 4 + c@ ;
 : bad-move  1 2 buf -5 3 move ;
 : bad-move2  1 buf 8 -1 move ;
+: value-cache  5 to v v v +  7 to v v  var off var @  9 var ! var @  -1 var 7 + c! var @  here here = ;
+: value-alias  3 to v v swap d# 10 swap ! v ;
+: value-alias-c  3 to v v swap 1 swap c! v ;
+: value-in-loop  0 to v  d# 10 0 DO v i + to v LOOP v ;
+: rs-paths  >r r@ IF r> 1+ EXIT THEN r> 2* ;
+: rs-paths2  >r r@ 0< IF r> drop 0 EXIT THEN r@ 5 > IF r> drop 1 ELSE r> drop 2 THEN ;
+: rs-paths3  >r r@ IF r@ IF r> drop 3 EXIT THEN THEN r> drop 4 ;
+: does-maker  create , DOES> @ 1+ ;
+: calls-does-maker  d# 41 does-maker 5 ;
 """
 
 PROGRAMS = [
@@ -167,6 +176,10 @@ PROGRAMS = [
     "qdup-loop",
     "plus-store 1 ' bad-plus-store catch",
     "moves 7 ' bad-move catch 8 ' bad-move2 catch",
+    "value-cache value-in-loop",
+    "' v >body value-alias ' v >body 7 + value-alias-c",
+    "0 rs-paths 5 rs-paths -3 rs-paths2 3 rs-paths2 9 rs-paths2 0 rs-paths3 1 rs-paths3",
+    "calls-does-maker latest name>string nip",
 ]
 
 
@@ -202,7 +215,8 @@ def test_the_words_were_compiled():
     compiled = {m.vm.xt_names.get(xt) for xt in m.vm.jit_code}
     from slofpy.vm.dictionary import name_of
     names = {name_of(m.vm, lfa).decode() for lfa in compiled if lfa}
-    assert {"sums", "shuffles", "fetches", "stores", "eat-then-fail", "bad-store"} <= names
+    assert {"sums", "shuffles", "fetches", "stores", "eat-then-fail", "bad-store",
+            "rs-paths", "rs-paths2", "rs-paths3", "calls-does-maker"} <= names
 
 
 def test_inlined_code_follows_a_change_to_the_callee():

@@ -33,6 +33,8 @@ _RS_PUSH = {">r": 1, "2>r": 2}
 _RS_POP = {"r>": 1, "rdrop": 1, "2r>": 2}
 _RS_PEEK = {"r@": 1, "2r@": 2}
 _RS_FORBIDDEN = {"rpick", "rdepth", "rdepth!", "compile", "(does>)", "i'"}
+# of those, the ones that read the caller's entries (DOES> only ends its own definition)
+_RS_CALLERS = _RS_FORBIDDEN - {"(does>)"}
 
 
 # data stack overflow, checked on entry and at the top of every loop (see layout.py)
@@ -105,28 +107,65 @@ def reads_callers_return_stack(vm, xt: int) -> bool:
     if xt in cache:
         return cache[xt]
     cache[xt] = True          # while we look (recursion), assume the worst
-    result = False
     try:
-        depth = 0
-        for ins in _decode(vm, xt + 8):
-            n = ins.name
-            if n in _RS_FORBIDDEN:
-                result = True
-                break
-            if n in _RS_PUSH:
-                depth += _RS_PUSH[n]
-            elif n in _RS_POP:
-                depth -= _RS_POP[n]
-            elif n in _RS_PEEK and depth < _RS_PEEK[n]:
-                result = True
-                break
-            if depth < 0:
-                result = True
-                break
+        result = _rs_unbalanced(_decode(vm, xt + 8))
     except NotCompilable:
         result = True
     cache[xt] = result
     return result
+
+
+def _rs_unbalanced(code: list[_Ins]) -> bool:
+    """Does some path through code pop or peek a return-stack entry it did not push, or
+    end with entries of its own left? Each branch is followed with the number of entries
+    pushed so far, which must be the same on every path into an instruction."""
+    index = {x.addr: i for i, x in enumerate(code)}
+    end = code[-1].addr + 8
+    names = {x.name for x in code}
+    if names & _RS_CALLERS:
+        return True
+    if names & {"leave", "?leave", "unloop"} and names & (set(_RS_PUSH) | set(_RS_POP)):
+        return True             # LEAVE's jump is not followed here: no mixing
+    depth_at = {0: 0}
+    work = [0]
+    while work:
+        i = work.pop()
+        d = depth_at[i]
+        x = code[i]
+        n = x.name
+        if n in _RS_PUSH:
+            d += _RS_PUSH[n]
+        elif n in _RS_POP:
+            d -= _RS_POP[n]
+        elif n in _RS_PEEK and d < _RS_PEEK[n]:
+            return True
+        if d < 0:
+            return True
+        if n in ("exit", "(does>)"):
+            if d:
+                return True
+            continue
+        nexts = []
+        if n in ("branch", "0branch", "(?do)", "(loop)", "(+loop)"):
+            if x.arg == end:
+                if d:
+                    return True
+            elif x.arg in index:
+                nexts.append(index[x.arg])
+            else:
+                return True
+        if n not in ("branch", "leave"):
+            nexts.append(i + 1)
+        for j in nexts:
+            if j >= len(code):
+                return True
+            seen = depth_at.get(j)
+            if seen is None:
+                depth_at[j] = d
+                work.append(j)
+            elif seen != d:
+                return True
+    return False
 
 
 def _is_int(x: str) -> bool:
@@ -215,6 +254,7 @@ class _Emitter:
         self.unwrapped: dict[str, int] = {}   # names maybe outside 64 bits -> block depth
         self.calls: set[int] = set()          # colon definitions called through slots
         self.flags: dict[str, str] = {}       # flag names -> the comparison that made them
+        self.known: dict[int, str] = {}       # cell address -> name holding its value
         self.do_depth = 0
         self.back_edges: dict[int, int] = {}
         for i, x in enumerate(ins):
@@ -239,6 +279,7 @@ class _Emitter:
             self.since_check = parent.since_check
             self.touch, self.loop_names = parent.touch, parent.loop_names
             self.unwrapped, self.calls, self.flags = parent.unwrapped, parent.calls, parent.flags
+            self.known = parent.known
 
     def target(self, addr: int) -> int:
         i = self.index.get(addr)
@@ -252,6 +293,7 @@ class _Emitter:
             self.flush(depth)
         self.emit(depth, code)
         self.touch += 1
+        self.known.clear()
         self.since_check = 0 if code == _STACK_CHECK else None
 
     def emit(self, depth: int, code: str) -> None:
@@ -341,6 +383,38 @@ class _Emitter:
         if made == depth:
             del self.unwrapped[a]
 
+    # Cells read or written by literal address (VALUEs, variables, HERE) are remembered
+    # in straight-line code: a second read uses the name the first one (or the store)
+    # left. Anything else that may write memory (a call, a word run on the real stack, a
+    # store to an address not known here) and every edge of a control structure forget it.
+    def read_cell(self, depth: int, addr: int) -> None:
+        name = self.known.get(addr)
+        if name is None:
+            self.result(depth, f"U(mem, {addr})[0]", False)
+            self.known[addr] = self.vs[-1]
+        else:
+            self.vs.append(name)
+
+    def stored(self, a: str, size: int, v: str | None) -> None:
+        """Note a store of size bytes at a (v: the 8-byte value stored, if known)."""
+        known = self.known
+        if not _is_int(a):
+            known.clear()
+            return
+        lo = int(a)
+        for k in [k for k in known if k < lo + size and lo < k + 8]:
+            del known[k]
+        if v is not None:
+            known[lo] = v
+
+    def underflow_check(self, need: int) -> str:
+        """Code that throws stack underflow, the cached items put onto the real stack,
+        unless the real stack holds need items: none when nothing is cached, since reading
+        the deepest of them throws just the same then."""
+        if not self.vs:
+            return ""
+        return f"if len(s) < {need}:\n    {self.spill(self.vs)}\n    raise IndexError\n"
+
     def cond(self, depth: int) -> str:
         """A flag for a branch: the cached top item, the rest pushed; or s.pop()."""
         if self.vs:
@@ -373,7 +447,7 @@ class _Emitter:
                 vs.append(str(U(self.vm.mem, x.xt + 8)[0]))
                 self.deps.append((x.xt + 8, x.xt + 16))
             elif k == L.K_VALUE:
-                self.result(depth, f"U(mem, {x.xt + 8})[0]", False)
+                self.read_cell(depth, x.xt + 8)
             elif k == L.K_CREATE:
                 does = U(self.vm.mem, x.xt + 8)[0]
                 if does == 0:
@@ -435,7 +509,8 @@ class _Emitter:
                 pull = k - len(vs)
                 names = [self.tmp() for _ in range(pull)]
                 stay = tuple(out[:pull]) == tuple(range(pull))
-                self.emit(depth, f"if len(s) < {pull}:\n    {self.spill(vs)}\n    raise IndexError\n"
+                # (with nothing cached, reading the deepest one first is the check)
+                self.emit(depth, self.underflow_check(pull)
                                  + "\n".join(f"{t} = s[{i - pull}]" for i, t in enumerate(names))
                                  + ("" if stay else f"\ndel s[-{pull}:]"))
                 if not stay:
@@ -460,6 +535,10 @@ class _Emitter:
                 return False
             size, expr = _FETCH[n]
             a = vs[-1]
+            if size == 8 and _is_int(a) and 0 <= int(a) <= self.vm.size - 8:
+                vs.pop()
+                self.read_cell(depth, int(a))
+                return True
             self.bounds(depth, a, size, vs)
             vs.pop()
             self.result(depth, expr.format(a=a), False)
@@ -474,12 +553,14 @@ class _Emitter:
             self.bounds(depth, a, size, vs)
             self.emit(depth, stmt.format(a=a, v=v) + "\n"
                              f"if CP[({a}) >> 12] and ({check}): vm.code_store({a}, {size})")
+            self.stored(a, size, v if size == 8 else None)
         elif n == "+!":
             if not vs:
                 return False
             a = self.take_raw(depth)
             v = self.take_raw(depth)
             self.bounds(depth, a, 8, vs)
+            self.stored(a, 8, None)
             self.emit(depth, f"P(mem, {a}, ((U(mem, {a})[0] + {v} + SB) & M) - SB)\n"
                              f"if CP[({a}) >> 12] and (({a}) >> 3 in JC or ({a} + 7) >> 3 in JC): "
                              f"vm.code_store({a}, 8)")
@@ -488,6 +569,7 @@ class _Emitter:
                 return False
             c, d, a = self.take(depth), self.take(depth), self.take(depth)
             sp = self.spill(vs)
+            self.known.clear()
             self.emit(depth, f"if {c}:\n"
                              f"    if {c} < 0 or {a} < 0 or {a} + {c} > MS or {d} < 0 or {d} + {c} > MS:\n"
                              f"        {sp}\n        raise Throw(-9)\n"
@@ -503,8 +585,7 @@ class _Emitter:
             else:
                 below = k - len(vs) + 1          # how deep into the real stack
                 t = self.tmp()
-                self.emit(depth, f"if len(s) < {below}:\n    {self.spill(vs)}\n    raise IndexError\n"
-                                 f"{t} = s[-{below}]")
+                self.emit(depth, self.underflow_check(below) + f"{t} = s[-{below}]")
                 vs.append(t)
         elif n == "(abort\")":
             if len(vs) < 3:
@@ -528,14 +609,18 @@ class _Emitter:
             if not vs:
                 return False
             t = x.arg + 8
-            self.emit(depth, f"P(mem, {t}, {self.take(depth)})\n"
+            v = self.take(depth)
+            self.emit(depth, f"P(mem, {t}, {v})\n"
                              f"if CP[{t >> 12}] and {t >> 3} in JC: vm.code_store({t}, 8)")
+            self.stored(str(t), 8, v)
         elif n in ("here", "get-current"):
-            self.result(depth, f"U(mem, {L.DP if n == 'here' else L.CURRENT})[0]", False)
+            self.read_cell(depth, L.DP if n == "here" else L.CURRENT)
         elif n == "set-current":
             if not vs:
                 return False
-            self.emit(depth, f"P(mem, {L.CURRENT}, {self.take(depth)})")
+            v = self.take(depth)
+            self.emit(depth, f"P(mem, {L.CURRENT}, {v})")
+            self.stored(str(L.CURRENT), 8, v)
         elif n in _RS_PUSH or n in _RS_POP or n in _RS_PEEK:
             return self.cached_rs(n, depth)
         else:
@@ -689,6 +774,7 @@ class _Emitter:
             self.rs_depth, unwrapped = snap
         self.unwrapped.clear()
         self.unwrapped.update(unwrapped)
+        self.known.clear()
         n_lines, last = n_lines
         del self.lines[n_lines - len(last):]
         self.lines.extend(last)
@@ -735,6 +821,7 @@ class _Emitter:
         self.to_loop_state(exits, depth, "break")
 
     def after_kept_loop(self, names: list[str], exits: list[str]) -> None:
+        self.known.clear()
         self.vs[:] = exits or names
         self.since_check = max(0, len(self.vs) - len(names))
 
@@ -747,6 +834,7 @@ class _Emitter:
                              f"    {self.spill(vs)}\n    raise Throw(-3)")
         names = [self.tmp() for _ in vs]
         self.assign(depth, names, vs)
+        self.known.clear()
         vs[:] = names
         self.loop_names.update(names)
         self.since_check = 0
@@ -803,6 +891,7 @@ class _Emitter:
         self.since_check = None     # what the loop left is not known here
         self.loops.pop()
         self._head = saved_head
+        self.known.clear()
 
     def do_loop_kept(self, p: int, e: int, depth: int) -> bool:
         if p in self.keep_failed:
@@ -889,6 +978,7 @@ class _Emitter:
         if closing.name != "(loop)":
             self.put(inner + 1, self.plus_loop_step(iv, lv, "s.pop()"))
         self.since_check = None     # what the loop left is not known here
+        self.known.clear()
 
     def if_kept(self, p: int, t: int, t2: int | None, depth: int, dup: str | None = None) -> bool:
         """IF ... THEN (t2 None) or IF ... ELSE ... THEN with the cached items kept; dup:
@@ -897,6 +987,7 @@ class _Emitter:
             return False
         snap = self.snapshot()
         self.emit(depth, f"if {dup or self.cond_kept(depth)}:")
+        self.known.clear()
         touch, rs_depth, check0 = self.touch, self.rs_depth, self.since_check
         before = list(self.vs)
         head = len(self.lines)
@@ -906,15 +997,18 @@ class _Emitter:
         self.block(p + 1, t if t2 is None else t - 1, depth + 1, flush_end=False)
         then_vs, then_check, then_end = list(self.vs), self.since_check, len(self.lines)
         else_vs, else_check = before, check0
+        rs_then, self.rs_depth = self.rs_depth, rs_depth
         if t2 is not None:
             self.vs[:] = before
             self.since_check = check0
+            self.known.clear()
             self.emit(depth, "else:")
             else_head = len(self.lines)
             self.block(t, t2, depth + 1, flush_end=False)
             else_vs, else_check = list(self.vs), self.since_check
             else_empty = len(self.lines) == else_head
-        if self.touch != touch or self.rs_depth != rs_depth or len(then_vs) != len(else_vs):
+        if self.touch != touch or self.rs_depth != rs_depth or rs_then != rs_depth or \
+                len(then_vs) != len(else_vs):
             self.keep_failed.add(p)
             self.rollback(snap)
             return False
@@ -944,6 +1038,7 @@ class _Emitter:
             self.emit(depth, "else:")
             self.assign(depth + 1, names, else_vals, wrap=False)
         self.vs[:] = merged
+        self.known.clear()
         self.since_check = None if then_check is None or else_check is None \
             else max(then_check, else_check)
         return True
@@ -952,12 +1047,25 @@ class _Emitter:
         self.put(depth, f"if {dup or self.cond(depth)}:")
         if dup:
             self.vs.append(dup)
-        if t2 is None:
-            self.block(p + 1, t, depth + 1)
-        else:
-            self.block(p + 1, t - 1, depth + 1)
+        rs_before = self.rs_depth
+        then_end = t if t2 is None else t - 1
+        self.block(p + 1, then_end, depth + 1)
+        rs_then = self.rs_depth
+        rs_else, else_exits = rs_before, False
+        if t2 is not None:
+            self.rs_depth = rs_before
             self.put(depth, "else:")
             self.block(t, t2, depth + 1)
+            rs_else, else_exits = self.rs_depth, self.ins[t2 - 1].name == "exit"
+        # the return-stack entries pushed so far, from the arm that goes on (an arm that
+        # ends in EXIT does not)
+        if then_end > p + 1 and self.ins[then_end - 1].name == "exit":
+            self.rs_depth = rs_else
+        elif else_exits or rs_then == rs_else:
+            self.rs_depth = rs_then
+        else:
+            raise NotCompilable
+        self.known.clear()
 
     def hoist_check(self, head: int, depth: int) -> None:
         """The loop whose header is lines[head] checks the data stack at the top of every
