@@ -108,6 +108,12 @@ variable var
 : rs-paths3  >r r@ IF r@ IF r> drop 3 EXIT THEN THEN r> drop 4 ;
 : does-maker  create , DOES> @ 1+ ;
 : calls-does-maker  d# 41 does-maker 5 ;
+: snip-bounds  1 2 buf d# 10 bounds ;
+: snip-body-bad  1 2 -8 >body ;
+: snip-fill-bad  1 2 buf -1 0 fill ;
+: snip-allot  here d# 16 allot here swap -  d# -16 allot here ;
+: snip-divide  1 d# 100 0 7 um/mod ;
+: snip-in-loop  0 5 0 DO buf i bounds drop + LOOP ;
 """
 
 PROGRAMS = [
@@ -180,6 +186,9 @@ PROGRAMS = [
     "' v >body value-alias ' v >body 7 + value-alias-c",
     "0 rs-paths 5 rs-paths -3 rs-paths2 3 rs-paths2 9 rs-paths2 0 rs-paths3 1 rs-paths3",
     "calls-does-maker latest name>string nip",
+    "snip-bounds snip-allot snip-divide snip-in-loop",
+    "' snip-body-bad catch",
+    "' snip-fill-bad catch",
 ]
 
 

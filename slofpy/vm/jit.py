@@ -30,6 +30,34 @@ from .words.table import BUILTINS
 
 # words whose use of the return stack reaches outside their own pushes
 _RS_PUSH = {">r": 1, "2>r": 2}
+
+_POP_LINE = re.compile(r"(\w+) = s\.pop\(\)( & M)?")
+_PUSH_LINE = re.compile(r"s\.append\((.*)\)")
+_USES_STACK = re.compile(r"\bs\b|\brs\b|\bvm\.rbase\b")
+_MAY_THROW = re.compile(r"\w\s*[(\[]|\braise\b")
+_snippet_cache: dict[str, tuple | None] = {}
+
+
+def _snippet_parts(code: str):
+    """(pops, body, pushes, safe) of a snippet made of "x = s.pop()" lines, lines that do
+    not touch the stacks, and "s.append(expr)" lines, in that order; safe when nothing in
+    it can throw. None for any other snippet."""
+    if code in _snippet_cache:
+        return _snippet_cache[code]
+    lines = code.split("\n")
+    pops = []
+    while lines and (m := _POP_LINE.fullmatch(lines[0])):
+        pops.append((m.group(1), m.group(2) or ""))
+        lines.pop(0)
+    pushes: list[str] = []
+    while lines and (m := _PUSH_LINE.fullmatch(lines[-1])):
+        pushes.insert(0, m.group(1))
+        lines.pop()
+    parts = None
+    if pops and not any(_USES_STACK.search(x) for x in lines + pushes):
+        parts = (pops, lines, pushes, not lines and not any(_MAY_THROW.search(p) for p in pushes))
+    _snippet_cache[code] = parts
+    return parts
 _RS_POP = {"r>": 1, "rdrop": 1, "2r>": 2}
 _RS_PEEK = {"r@": 1, "2r@": 2}
 _RS_FORBIDDEN = {"rpick", "rdepth", "rdepth!", "compile", "(does>)", "i'"}
@@ -624,7 +652,31 @@ class _Emitter:
         elif n in _RS_PUSH or n in _RS_POP or n in _RS_PEEK:
             return self.cached_rs(n, depth)
         else:
+            return self.cached_snippet(x, depth)
+        return True
+
+    def cached_snippet(self, x: _Ins, depth: int) -> bool:
+        """A primitive whose snippet pops its inputs first and pushes its results last,
+        with the inputs taken from the cached items and the results left cached. The
+        items under the inputs go onto the real stack first when the snippet can throw, so
+        that it finds the stack as the threaded code leaves it."""
+        b = BUILTINS[x.kind - L.PRIM_BASE]
+        if not b.inline or b.code is None:
             return False
+        parts = _snippet_parts(b.code)
+        if parts is None or len(self.vs) < len(parts[0]):
+            return False
+        pops, body, pushes, safe = parts
+        args = [self.take(depth) for _ in pops]
+        if not safe:
+            self.known.clear()               # it may store anywhere
+            if self.vs:
+                self.pops -= len(self.vs)    # moved to the real stack, not grown
+                self.flush(depth)
+        self.emit(depth, "\n".join([f"{var} = {arg}{tail}" for (var, tail), arg in zip(pops, args)]
+                                   + body))
+        for expr in pushes:
+            self.result(depth, expr, False)
         return True
 
     def cached_rs(self, n: str, depth: int) -> bool:
