@@ -12,4 +12,5 @@ PU = _UQ.pack_into
 UL = _L.unpack_from     # unsigned 32-bit
 PL = _L.pack_into
 UW = _W.unpack_from     # unsigned 16-bit
+U2 = struct.Struct(">qq").unpack_from   # two signed cells
 PW = _W.pack_into

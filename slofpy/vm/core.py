@@ -19,7 +19,7 @@ from . import layout as L
 from . import words as _words  # noqa: F401  (fills the table)
 from .words.table import BUILTINS
 
-from .cells import U, P, UU, PU, UL, PL, UW, PW
+from .cells import U, U2, P, UU, PU, UL, PL, UW, PW
 M = L.MASK64
 SB = L.SIGN64
 
@@ -277,6 +277,8 @@ class VM:
                 code()
             else:
                 self.run_threaded(xt + 8, xt)
+        elif k == L.K_2CONSTANT:            # every property of the device tree is one
+            self.s.extend(U2(mem, xt + 8))
         elif k == L.K_VARIABLE:
             self.s.append(xt + 8)
         elif k == L.K_CONSTANT or k == L.K_VALUE:
@@ -293,9 +295,6 @@ class VM:
                 self.run_threaded(does, 0)
         elif k == L.K_BUFFER:
             self.s.append(U(mem, xt + 8)[0])
-        elif k == L.K_2CONSTANT:
-            self.s.append(U(mem, xt + 8)[0])
-            self.s.append(U(mem, xt + 16)[0])
         else:
             raise Throw(-21, f"not an execution token: {xt:x}")
 

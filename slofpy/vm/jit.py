@@ -435,13 +435,14 @@ class _Emitter:
         if v is not None:
             known[lo] = v
 
-    def underflow_check(self, need: int) -> str:
-        """Code that throws stack underflow, the cached items put onto the real stack,
-        unless the real stack holds need items: none when nothing is cached, since reading
-        the deepest of them throws just the same then."""
+    def read_real(self, reads: str) -> str:
+        """reads (assignments from the real stack, the deepest first) made to throw stack
+        underflow with the cached items put onto the real stack: reading the deepest item
+        is the check (a try costs nothing in Python 3.11 until it catches)."""
         if not self.vs:
-            return ""
-        return f"if len(s) < {need}:\n    {self.spill(self.vs)}\n    raise IndexError\n"
+            return reads
+        return ("try:\n    " + reads.replace("\n", "\n    ")
+                + f"\nexcept IndexError:\n    {self.spill(self.vs)}\n    raise")
 
     def cond(self, depth: int) -> str:
         """A flag for a branch: the cached top item, the rest pushed; or s.pop()."""
@@ -538,8 +539,8 @@ class _Emitter:
                 names = [self.tmp() for _ in range(pull)]
                 stay = tuple(out[:pull]) == tuple(range(pull))
                 # (with nothing cached, reading the deepest one first is the check)
-                self.emit(depth, self.underflow_check(pull)
-                                 + "\n".join(f"{t} = s[{i - pull}]" for i, t in enumerate(names))
+                self.emit(depth, self.read_real("\n".join(f"{t} = s[{i - pull}]"
+                                                            for i, t in enumerate(names)))
                                  + ("" if stay else f"\ndel s[-{pull}:]"))
                 if not stay:
                     self.pops += pull
@@ -613,7 +614,7 @@ class _Emitter:
             else:
                 below = k - len(vs) + 1          # how deep into the real stack
                 t = self.tmp()
-                self.emit(depth, self.underflow_check(below) + f"{t} = s[-{below}]")
+                self.emit(depth, self.read_real(f"{t} = s[-{below}]"))
                 vs.append(t)
         elif n == "(abort\")":
             if len(vs) < 3:
@@ -695,9 +696,7 @@ class _Emitter:
             b, a = self.take(depth), self.take(depth)
             self.emit(depth, f"rs.append({a})\nrs.append({b})")
             return True
-        need = 2 if n[0] == "2" else 1
-        self.emit(depth, f"if len(rs) < vm.rbase + {need}:\n"
-                         f"    {self.spill(vs)}\n    raise Throw(-6)")
+        # no underflow check: the code pushed what it takes (_rs_unbalanced, rs_depth)
         if n == "rdrop":
             self.emit(depth, "rs.pop()")
         elif n == "r>":
