@@ -109,6 +109,13 @@ variable var
 : does-maker  create , DOES> @ 1+ ;
 : calls-does-maker  d# 41 does-maker 5 ;
 : snip-bounds  1 2 buf d# 10 bounds ;
+: does-adder  create , DOES> @ + ;
+5 does-adder add5
+: uses-add5  0 d# 10 0 DO i add5 + LOOP ;
+: does-fails  create , DOES> @ -8 @ ;
+: make-twice  dup 0< IF negate THEN s" twice" $create , DOES> @ 2* ;
+: make-via  make-twice ;
+7 does-fails fails7
 : snip-body-bad  1 2 -8 >body ;
 : snip-fill-bad  1 2 buf -1 0 fill ;
 : snip-allot  here d# 16 allot here swap -  d# -16 allot here ;
@@ -189,6 +196,8 @@ PROGRAMS = [
     "snip-bounds snip-allot snip-divide snip-in-loop",
     "' snip-body-bad catch",
     "' snip-fill-bad catch",
+    "uses-add5 3 add5 1 2 ' fails7 catch",
+    "-3 make-twice twice 5 make-twice twice 7 make-via twice 9 make-via twice 2 make-via twice",
 ]
 
 
@@ -225,7 +234,7 @@ def test_the_words_were_compiled():
     from slofpy.vm.dictionary import name_of
     names = {name_of(m.vm, lfa).decode() for lfa in compiled if lfa}
     assert {"sums", "shuffles", "fetches", "stores", "eat-then-fail", "bad-store",
-            "rs-paths", "rs-paths2", "rs-paths3", "calls-does-maker"} <= names
+            "rs-paths", "rs-paths2", "rs-paths3", "calls-does-maker", "make-twice"} <= names
 
 
 def test_inlined_code_follows_a_change_to_the_callee():
@@ -272,3 +281,14 @@ def test_a_constant_built_into_generated_code_follows_a_store_into_it():
     assert xt not in m.vm.jit_code
     m.evaluate("uses-five")
     assert m.stack == [15, 21]
+
+
+def test_does_code_gets_generated_code():
+    m = Machine(dictionary_cache=False)
+    m.evaluate(": does-adder  create , DOES> @ + ;  5 does-adder add5  3 add5 3 add5 3 add5")
+    from slofpy.vm.dictionary import find
+    xt = find(m.vm, b"add5")[0]
+    does = m.cell(xt + 8)
+    assert does - 8 in m.vm.jit_code                  # filed under the cell before it
+    m.evaluate("3 add5")
+    assert m.stack == [8] * 4

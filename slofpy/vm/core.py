@@ -292,7 +292,13 @@ class VM:
             self.s.append(xt + 16)
             does = U(mem, xt + 8)[0]
             if does:
-                self.run_threaded(does, 0)
+                # DOES> code gets generated code like a colon definition, filed under
+                # the cell before it (the (does>) of its defining word)
+                code = self.jit_code.get(does - 8)
+                if code is not None:
+                    code()
+                else:
+                    self.run_threaded(does, does - 8)
         elif k == L.K_BUFFER:
             self.s.append(U(mem, xt + 8)[0])
         else:

@@ -60,8 +60,7 @@ def _snippet_parts(code: str):
     return parts
 _RS_POP = {"r>": 1, "rdrop": 1, "2r>": 2}
 _RS_PEEK = {"r@": 1, "2r@": 2}
-_RS_FORBIDDEN = {"rpick", "rdepth", "rdepth!", "compile", "(does>)", "i'"}
-# of those, the ones that read the caller's entries (DOES> only ends its own definition)
+_RS_FORBIDDEN = {"rpick", "rdepth", "rdepth!", "compile", "i'", "(does>)"}
 _RS_CALLERS = _RS_FORBIDDEN - {"(does>)"}
 
 
@@ -112,8 +111,8 @@ def _decode(vm, body: int) -> list[_Ins]:
             ins.arg = (ip + 8, n)
             ip = (ip + 8 + n + 7) & ~7
         out.append(ins)
-        if name == "exit" and ip > furthest:
-            return out
+        if name in ("exit", "(does>)") and ip > furthest:
+            return out          # (DOES> code after a (does>) is code of its own)
     raise NotCompilable
 
 
@@ -308,6 +307,12 @@ class _Emitter:
             self.touch, self.loop_names = parent.touch, parent.loop_names
             self.unwrapped, self.calls, self.flags = parent.unwrapped, parent.calls, parent.flags
             self.known = parent.known
+
+    def is_end(self, t: int) -> bool:
+        """Is instruction index t where the definition returns (its final EXIT, or past
+        it)? Not its final (does>), which still has to run."""
+        end = len(self.ins) - 1
+        return t == end + 1 or (t == end and self.ins[end].name == "exit")
 
     def target(self, addr: int) -> int:
         i = self.index.get(addr)
@@ -752,7 +757,7 @@ class _Emitter:
                     if dup:
                         self.vs.append(dup)
                     p += 1
-                elif (t == end or t == end + 1) and not self.inline_mode:
+                elif self.is_end(t) and not self.inline_mode:
                     self.put(depth, f"if not {dup or self.cond(depth)}: return")
                     if dup:
                         self.vs.append(dup)
@@ -780,7 +785,7 @@ class _Emitter:
                         self.leave_kept(loop, depth)
                     else:
                         self.put(depth, "break")
-                elif (t == end or t == end + 1) and not self.inline_mode:
+                elif self.is_end(t) and not self.inline_mode:
                     self.put(depth, "return")
                 elif loop is not None and loop[0] == "begin" and t == self._head:
                     if loop[2] is not None:
@@ -1141,7 +1146,7 @@ class _Emitter:
             ins = _decode(vm, body)
         except NotCompilable:
             return False
-        if len(ins) > MAX_INLINE + 1:
+        if len(ins) > MAX_INLINE + 1 or ins[-1].name != "exit":     # not one ending in DOES>
             return False
         for i in ins[:-1]:
             if i.name in _NOT_INLINED or (i.name in ("branch", "0branch") and i.arg <= i.addr):
@@ -1222,7 +1227,12 @@ class _Emitter:
         elif n == "unloop":
             if self.innermost_do() < 0:
                 raise NotCompilable
-        elif n in _RS_FORBIDDEN or n in ("(does>)",):
+        elif n == "(does>)":
+            if p != len(self.ins) - 1:
+                raise NotCompilable
+            # the newest word runs the code after this one; the definition ends here
+            self.put(depth, f"vm.set_does({x.addr + 8})")
+        elif n in _RS_FORBIDDEN:
             raise NotCompilable
         elif n in _RS_PUSH or n in _RS_POP or n in _RS_PEEK:
             self.rs_depth += _RS_PUSH.get(n, 0) - _RS_POP.get(n, 0)
@@ -1260,7 +1270,8 @@ class _Emitter:
                 return
             self.put(depth, f"s.append({x.xt + 16})")
             if does:
-                self.put(depth, f"T({does}, 0)")
+                self.calls.add(does - 8)
+                self.put(depth, f"_c{does - 8}()")
         elif x.kind == L.K_DEFER:
             self.put(depth, f"EX(U(mem, {x.xt + 8})[0])")
         else:
