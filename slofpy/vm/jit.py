@@ -670,7 +670,7 @@ class _Emitter:
         if not b.inline or b.code is None:
             return False
         parts = _snippet_parts(b.code)
-        if parts is None or len(self.vs) < len(parts[0]):
+        if parts is None:
             return False
         pops, body, pushes, safe = parts
         args = [self.take(depth) for _ in pops]
