@@ -4,16 +4,21 @@ The threaded code in VM memory is the definition; this module builds a cache of 
 few calls a definition is decoded, its branches are turned back into Python `if`/`while`
 statements, primitives written as snippets are inlined, and the result is compiled into a
 Python function. Definitions the cache cannot stand in for faithfully keep running threaded:
-those that touch their caller's return-stack entries (r> without a matching >r, rdepth,
-rpick, compile), that call such a word, that use DOES>, or whose branches do not form plain
-nested structures. A store into a compiled body drops its code (VM.code_store).
+those that touch their caller's return-stack entries (on some path an r> without a matching
+>r, rdepth, rpick, compile), that call such a word, that have a DOES> anywhere but at their
+end, or whose branches do not form plain nested structures. A store into a compiled body drops its code (VM.code_store).
 
-Within straight-line code the emitter keeps the top stack items in Python locals instead of
-the list (stack caching): literals, constants, values, loop indexes, stack shuffles,
-arithmetic, comparisons, fetches and stores work on those locals, and the items are pushed
-onto the real stack before anything else runs (a call, a branch, a loop edge, a word it does
-not know this way). Whenever something can throw, the real stack is made exactly what the
+The emitter keeps the top stack items in Python locals instead of the list (stack
+caching): literals, constants, values, loop indexes, stack shuffles, arithmetic, comparisons,
+fetches and stores work on those locals, and the items are pushed onto the real stack before
+anything that needs them there runs (a call, a word it does not know this way). IF arms and
+loops that leave the real stack alone keep the items in locals through them ("kept"
+structures, see block()). Results of + - * are wrapped to 64 bits only where a word needs
+the 64-bit value. Whenever something can throw, the real stack is made exactly what the
 threaded code would have left there at that point, so CATCH and errors see no difference.
+Calls go through a slot per callee in the generated function's globals, which holds the
+callee's generated code or a runner of its threaded code (VM.drop_jit keeps it current).
+DOES> code is compiled like a colon body, filed under the cell before it.
 """
 from __future__ import annotations
 
