@@ -966,14 +966,7 @@ class _Emitter:
             limit = self.take(depth)
             self.emit(depth, f"{iv} = {first}\n{lv} = {limit}")
             names = self.enter_kept_loop(depth)
-            inner = depth
-            if x.name == "(?do)":
-                self.emit(depth, f"if {iv} != {lv}:")
-                inner = depth + 1
-            if closing.name == "(loop)":
-                self.emit(inner, f"for {iv} in (range({iv}, {lv}) if {iv} < {lv} else WR({iv}, {lv})):")
-            else:
-                self.emit(inner, "while True:")
+            inner = self.do_loop_head(x, closing, iv, lv, depth, self.emit)
             head = len(self.lines)
             exits = list(names)
             self.loops.append(("do", e, names, exits))
@@ -1002,6 +995,22 @@ class _Emitter:
         return True
 
     @staticmethod
+    def do_loop_head(x: _Ins, closing: _Ins, iv: str, lv: str, depth: int, out) -> int:
+        """Emit through out (emit or put) what starts a DO loop once its index and limit are
+        set: ?DO's test and the loop over the passes. Returns the depth of the body."""
+        inner = depth
+        if x.name == "(?do)":
+            out(depth, f"if {iv} != {lv}:")
+            inner = depth + 1
+        if closing.name == "(loop)":
+            # the indexes LOOP steps through: a range, or counting on through the
+            # wrap-around when the limit is not above the start
+            out(inner, f"for {iv} in (range({iv}, {lv}) if {iv} < {lv} else WR({iv}, {lv})):")
+        else:
+            out(inner, "while True:")
+        return inner
+
+    @staticmethod
     def plus_loop_step(iv: str, lv: str, step: str) -> str:
         return (f"n = {step}\nd = (({iv} - {lv} + SB) & M) - SB\ne = d + n\n"
                 f"if (d < 0 <= e) if n >= 0 else (e < 0 <= d): break\n"
@@ -1016,16 +1025,7 @@ class _Emitter:
             self.put(depth, f"{iv} = {first}\n{lv} = {limit}")
         else:
             self.put(depth, f"{iv} = s.pop()\n{lv} = s.pop()")
-        inner = depth
-        if x.name == "(?do)":
-            self.put(depth, f"if {iv} != {lv}:")
-            inner = depth + 1
-        if closing.name == "(loop)":
-            # the indexes LOOP steps through: a range, or counting on through the
-            # wrap-around when the limit is not above the start
-            self.put(inner, f"for {iv} in (range({iv}, {lv}) if {iv} < {lv} else WR({iv}, {lv})):")
-        else:
-            self.put(inner, "while True:")
+        inner = self.do_loop_head(x, closing, iv, lv, depth, self.put)
         head = len(self.lines) - 1
         self.put(inner + 1, _STACK_CHECK)
         self.loops.append(("do", e, None, None))
