@@ -6,7 +6,8 @@ statements, primitives written as snippets are inlined, and the result is compil
 Python function. Definitions the cache cannot stand in for faithfully keep running threaded:
 those that touch their caller's return-stack entries (on some path an r> without a matching
 >r, rdepth, rpick, compile), that call such a word, that have a DOES> anywhere but at their
-end, or whose branches do not form plain nested structures. A store into a compiled body drops its code (VM.code_store).
+end, or whose branches do not form plain nested structures. A store into a compiled body
+drops its code (VM.code_store).
 
 The emitter keeps the top stack items in Python locals instead of the list (stack
 caching): literals, constants, values, loop indexes, stack shuffles, arithmetic, comparisons,
@@ -28,14 +29,24 @@ from ..codecache import compile_cached
 from ..errors import Throw
 from . import layout as L
 from .cells import U
+from .words.table import BUILTINS
 
 SB = L.SIGN64
 M = L.MASK64
-from .words.table import BUILTINS
 
 # words whose use of the return stack reaches outside their own pushes
 _RS_PUSH = {">r": 1, "2>r": 2}
+_RS_POP = {"r>": 1, "rdrop": 1, "2r>": 2}
+_RS_PEEK = {"r@": 1, "2r@": 2}
+_RS_FORBIDDEN = {"rpick", "rdepth", "rdepth!", "compile", "i'", "(does>)"}
+_RS_CALLERS = _RS_FORBIDDEN - {"(does>)"}
 
+
+# data stack overflow, checked on entry and at the top of every loop (see layout.py)
+_STACK_CHECK = f"if len(s) > {L.DATA_STACK_CELLS}: raise Throw(-3)"
+
+# primitives whose snippet takes its inputs and leaves its results in these forms (see
+# _Emitter.cached_snippet)
 _POP_LINE = re.compile(r"(\w+) = s\.pop\(\)( & M)?")
 _PUSH_LINE = re.compile(r"s\.append\((.*)\)")
 _USES_STACK = re.compile(r"\bs\b|\brs\b|\bvm\.rbase\b")
@@ -63,14 +74,6 @@ def _snippet_parts(code: str):
         parts = (pops, lines, pushes, not lines and not any(_MAY_THROW.search(p) for p in pushes))
     _snippet_cache[code] = parts
     return parts
-_RS_POP = {"r>": 1, "rdrop": 1, "2r>": 2}
-_RS_PEEK = {"r@": 1, "2r@": 2}
-_RS_FORBIDDEN = {"rpick", "rdepth", "rdepth!", "compile", "i'", "(does>)"}
-_RS_CALLERS = _RS_FORBIDDEN - {"(does>)"}
-
-
-# data stack overflow, checked on entry and at the top of every loop (see layout.py)
-_STACK_CHECK = f"if len(s) > {L.DATA_STACK_CELLS}: raise Throw(-3)"
 
 
 class NotCompilable(Exception):
@@ -1319,7 +1322,7 @@ def compile_definition(vm, xt: int) -> bool:
     end = ins[-1].addr + 8
     ns = vm.ns
     consts = dict(em.consts)
-    consts.update(J=vm.jit_code, T=vm.run_threaded, EX=vm.execute, WR=_wrapping_indexes)
+    consts.update(EX=vm.execute, WR=_wrapping_indexes)
     check = "    " + _STACK_CHECK + "\n"
     body_src = check + "\n".join(em.lines) + "\n"
     # bound as defaults (fast locals), but only the names the body uses: a call fills in
