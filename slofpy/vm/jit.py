@@ -42,6 +42,10 @@ _RS_FORBIDDEN = {"rpick", "rdepth", "rdepth!", "compile", "i'", "(does>)"}
 _RS_CALLERS = _RS_FORBIDDEN - {"(does>)"}
 
 
+# Python's parser takes at most 100 levels of indentation: deeper code stays threaded (and
+# is given up on before the work of emitting it)
+_MAX_DEPTH = 90
+
 # data stack overflow, checked on entry and at the top of every loop (see layout.py)
 _STACK_CHECK = f"if len(s) > {L.DATA_STACK_CELLS}: raise Throw(-3)"
 
@@ -725,6 +729,8 @@ class _Emitter:
 
     # ------------------------------------------------------------ blocks
     def block(self, lo: int, hi: int, depth: int, flush_end: bool = True) -> None:
+        if depth > _MAX_DEPTH:
+            raise NotCompilable
         start_len = len(self.lines)
         p = lo
         end = len(self.ins) - 1           # index of the final EXIT
