@@ -12,6 +12,7 @@ See tests/README.md for the long run (SLOFPY_FUZZ_SCALE).
 """
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -41,6 +42,9 @@ MEMORY = ["#3 and cells buf + @", "#3 and cells buf + !", "#31 and buf + c@",
           "seven", "here drop", "-8 @", "buf #8 + buf #3 move", "#3 and buf + l@"]
 CALLS = ["h-sq", "h-exit", "h-loop", "h-rs"]
 
+# the recursive strategy below describes itself at length; that is not a problem here
+pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
+
 atoms = st.one_of(st.sampled_from(NUMBERS), st.sampled_from(UNARY), st.sampled_from(BINARY),
                   st.sampled_from(SHUFFLES), st.sampled_from(MEMORY), st.sampled_from(CALLS))
 
@@ -58,6 +62,12 @@ def _structures(inner):
             lambda t: f"#{t[0]} BEGIN >r {t[1]} r> 1- dup 0= UNTIL drop"),
         st.tuples(st.integers(1, 3), seq).map(
             lambda t: f"#{t[0]} BEGIN dup WHILE >r {t[1]} r> 1- REPEAT drop"),
+        st.tuples(st.integers(1, 3), seq).map(
+            lambda t: f"#{t[0]} BEGIN 1- ?dup WHILE >r {t[1]} r> REPEAT"),
+        st.tuples(st.integers(1, 6), seq).map(lambda t: f"#{t[0]} #0 DO {t[1]} #2 +LOOP"),
+        st.tuples(st.integers(1, 4), seq).map(
+            lambda t: f"#{t[0]} #0 DO i #1 = IF LEAVE THEN {t[1]} LOOP"),
+        seq.map(lambda b: f"2>r {b} 2r@ drop drop 2r>"),
     )
 
 

@@ -91,6 +91,7 @@ variable var
 : wrap-bad-address  buf 8000000000000000 + c@ ;
 : qdup-while  0 5 BEGIN 1 - ?dup WHILE tuck + swap REPEAT ;
 : qdup-if  ?dup IF 1+ ELSE d# 99 THEN ;
+: qdup-while-empty  1 BEGIN 1- ?dup WHILE >r r> REPEAT ;
 : qdup-if-only  1 swap ?dup IF 2* THEN ;
 : qdup-exit  1 + ?dup IF EXIT THEN 7 ;
 : qdup-loop  0 d# 10 0 DO i 3 and ?dup IF + THEN LOOP ;
@@ -187,6 +188,7 @@ PROGRAMS = [
     "' wrap-bad-address catch",
     "qdup-while 0 qdup-if 5 qdup-if 0 qdup-if-only 3 qdup-if-only -1 qdup-exit 4 qdup-exit",
     "qdup-loop",
+    "qdup-while-empty",
     "plus-store 1 ' bad-plus-store catch",
     "moves 7 ' bad-move catch 8 ' bad-move2 catch",
     "value-cache value-in-loop",

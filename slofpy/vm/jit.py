@@ -886,13 +886,13 @@ class _Emitter:
         """Leave a kept loop early: every exit leaves its items in the same names (the
         loop's own when the exit has as many items, else names the first exit makes)."""
         names, exits = loop[2], loop[3]
-        if not exits:
-            exits.extend(names if len(self.vs) == len(names) else [self.tmp() for _ in self.vs])
-        self.to_loop_state(exits, depth, "break")
+        if exits[0] is None:
+            exits[0] = names if len(self.vs) == len(names) else [self.tmp() for _ in self.vs]
+        self.to_loop_state(exits[0], depth, "break")
 
-    def after_kept_loop(self, names: list[str], exits: list[str]) -> None:
+    def after_kept_loop(self, names: list[str], exits: list) -> None:
         self.known.clear()
-        self.vs[:] = exits or names
+        self.vs[:] = names if exits[0] is None else exits[0]
         self.since_check = max(0, len(self.vs) - len(names))
 
     def enter_kept_loop(self, depth: int) -> list[str]:
@@ -923,7 +923,9 @@ class _Emitter:
             names = self.enter_kept_loop(depth)
             self.emit(depth, "while True:")
             head = len(self.lines)
-            exits: list[str] = list(names) if self.ins[q].name == "0branch" else []
+            # [the names every exit leaves the items in]: the pass's own names when the
+            # loop can end at its end (UNTIL), else set by the first exit met
+            exits: list = [names if self.ins[q].name == "0branch" else None]
             self.loops.append(("begin", q + 1, names, exits))
             saved_head, self._head = self._head, p
             touch, rs_depth = self.touch, self.rs_depth
@@ -977,7 +979,7 @@ class _Emitter:
             names = self.enter_kept_loop(depth)
             inner = self.do_loop_head(x, closing, iv, lv, depth, self.emit)
             head = len(self.lines)
-            exits = list(names)
+            exits = [names]
             self.loops.append(("do", e, names, exits))
             self.do_depth += 1
             saved_head, self._head = self._head, None
