@@ -890,6 +890,12 @@ class _Emitter:
             exits[0] = names if len(self.vs) == len(names) else [self.tmp() for _ in self.vs]
         self.to_loop_state(exits[0], depth, "break")
 
+    def unkeep(self, p: int, snap: tuple) -> bool:
+        """The structure at p cannot be kept: undo the attempt, never try again. False."""
+        self.keep_failed.add(p)
+        self.rollback(snap)
+        return False
+
     def after_kept_loop(self, names: list[str], exits: list) -> None:
         self.known.clear()
         self.vs[:] = names if exits[0] is None else exits[0]
@@ -943,9 +949,7 @@ class _Emitter:
                 self.loops.pop()
                 self._head = saved_head
         except _Unclean:
-            self.keep_failed.add(p)
-            self.rollback(snap)
-            return False
+            return self.unkeep(p, snap)
         self.after_kept_loop(names, exits)
         return True
 
@@ -999,9 +1003,7 @@ class _Emitter:
                 self.do_depth -= 1
                 self.loops.pop()
         except _Unclean:
-            self.keep_failed.add(p)
-            self.rollback(snap)
-            return False
+            return self.unkeep(p, snap)
         self.after_kept_loop(names, exits)
         return True
 
@@ -1081,9 +1083,7 @@ class _Emitter:
             else_empty = len(self.lines) == else_head
         if self.touch != touch or self.rs_depth != rs_depth or rs_then != rs_depth or \
                 len(then_vs) != len(else_vs):
-            self.keep_failed.add(p)
-            self.rollback(snap)
-            return False
+            return self.unkeep(p, snap)
         merged, names, then_vals, else_vals = [], [], [], []
         for a, b in zip(then_vs, else_vs):
             if a == b:
