@@ -17,7 +17,7 @@ from ..codecache import compile_cached
 from ..errors import Throw
 from . import layout as L
 from . import words as _words  # noqa: F401  (fills the table)
-from .words.table import BUILTINS
+from .words.table import BUILTINS, HELPERS
 
 from .cells import U, U2, P, UU, PU, UL, PL, UW, PW
 M = L.MASK64
@@ -96,9 +96,9 @@ class VM:
         # code hit a VALUE or VARIABLE next to it, and this tells them apart (stale entries
         # only send a store on to code_store's exact check). Stores check it inline (JC).
         self.jit_cells: set[int] = set()
-        ns.update(s=self.s, rs=self.rs, mem=self.mem, vm=self, MS=self.size, U=U, P=P,
+        ns.update(s=self.s, rs=self.rs, mem=self.mem, vm=self, MS=self.size, U=U, U2=U2, P=P,
                   UU=UU, PU=PU, UL=UL, PL=PL, UW=UW, PW=PW, SB=SB, M=M, CP=self.codepages,
-                  JC=self.jit_cells, Throw=Throw)
+                  JC=self.jit_cells, Throw=Throw, **HELPERS)
         exec(_PRIM_CODE, ns)
         self.prims: list = [None] * (L.PRIM_BASE + len(BUILTINS))
         for i, b in enumerate(BUILTINS):

@@ -238,6 +238,7 @@ def new_wordlist(vm) -> int:
     if vm.codepages[wid >> 12] or vm.codepages[(wid + 15) >> 12]:
         vm.code_store(wid, 16)
     P(mem, L.WORDLISTS, wid)
+    vm.wid_cache[wid] = (0, {})     # empty, and kept current as words are added
     return wid
 
 
@@ -345,5 +346,19 @@ def unlink_word(vm, wid: int, lfa: int) -> None:
             break
         prev = cur
         cur = vm.cell(cur)
-    vm.wid_cache.pop(wid, None)
-    vm.find_cache.pop(name_of(vm, lfa).lower(), None)
+    key = name_of(vm, lfa).lower()
+    vm.find_cache.pop(key, None)
+    cached = vm.wid_cache.pop(wid, None)
+    if cached is None or cur != lfa or cached[0] != (lfa if prev == wid else vm.cell(wid)):
+        return                  # not cached, or not current: rebuilt when next needed
+    # the table stays current: the name now finds the next older word of that name, if any
+    table = cached[1]
+    if table.get(key) == lfa:
+        del table[key]
+        older = vm.cell(lfa)
+        while older:
+            if name_of(vm, older).lower() == key:
+                table[key] = older
+                break
+            older = vm.cell(older)
+    vm.wid_cache[wid] = (vm.cell(wid), table)

@@ -29,7 +29,7 @@ from ..codecache import compile_cached
 from ..errors import Throw
 from . import layout as L
 from .cells import U
-from .words.table import BUILTINS
+from .words.table import BUILTINS, HELPERS
 
 SB = L.SIGN64
 M = L.MASK64
@@ -266,12 +266,13 @@ _STORE = {"!": (8, "P(mem, {a}, {v})"), "x!": (8, "P(mem, {a}, {v})"),
           "unaligned-w!": (2, "PW(mem, {a}, {v} & 0xffff)")}
 
 
-# Short colon definitions (straight code and IF/ELSE, no loops, no EXIT before the end) are
+# Short colon definitions (straight code and IF/ELSE, no loops, an EXIT before the end only
+# at the end of an IF arm that nothing follows but the rest of the definition) are
 # inlined into their callers, to this many instructions and two levels deep; the caller's
 # code depends on the callee's threaded body then, and a store into it drops both.
 MAX_INLINE = 40
 MAX_INLINE_DEPTH = 2
-_NOT_INLINED = {"exit", "(do)", "(?do)", "(loop)", "(+loop)", "leave", "?leave", "unloop",
+_NOT_INLINED = {"(do)", "(?do)", "(loop)", "(+loop)", "leave", "?leave", "unloop",
                 "i", "j", "(does>)"}
 
 
@@ -325,6 +326,11 @@ class _Emitter:
         it)? Not its final (does>), which still has to run."""
         end = len(self.ins) - 1
         return t == end + 1 or (t == end and self.ins[end].name == "exit")
+
+    def jumps_to(self, lo: int, hi: int, t: int) -> bool:
+        """Does a branch among instructions lo..hi-1 go to t or beyond?"""
+        return any(x.name in ("branch", "0branch") and self.target(x.arg) >= t
+                   for x in self.ins[lo:hi])
 
     def target(self, addr: int) -> int:
         i = self.index.get(addr)
@@ -397,6 +403,18 @@ class _Emitter:
         self.pops += 1
         self.touch += 1
         return t
+
+    def ensure(self, k: int, depth: int) -> None:
+        """At least k items cached: the missing ones popped off the real stack, the top one
+        first. Only for words that pop all k inputs before anything else can fail: then an
+        underflow leaves the stack empty, as the threaded word leaves it."""
+        vs = self.vs
+        while len(vs) < k:
+            t = self.tmp()
+            self.emit(depth, f"{t} = s.pop()")
+            self.pops += 1
+            self.touch += 1
+            vs.insert(0, t)
 
     def result(self, depth: int, expr: str, wrap: bool, inputs: tuple[str, ...] = ()) -> None:
         if inputs and all(_is_int(i) for i in inputs):
@@ -570,15 +588,13 @@ class _Emitter:
                 del vs[-k:]
                 vs.extend(ins[i] for i in out)
         elif n in ("between", "within"):
-            if len(vs) < 3:
-                return False
+            self.ensure(3, depth)
             h, lo, v = self.take(depth), self.take(depth), self.take(depth)
             expr = (f"-1 if {lo} <= {v} <= {h} else 0" if n == "between"
                     else f"-1 if (({v} - {lo}) & M) < (({h} - {lo}) & M) else 0")
             self.result(depth, expr, False)
         elif n in _FETCH:
-            if not vs:
-                return False
+            self.ensure(1, depth)
             size, expr = _FETCH[n]
             a = vs[-1]
             if size == 8 and _is_int(a) and 0 <= int(a) <= self.vm.size - 8:
@@ -589,8 +605,7 @@ class _Emitter:
             vs.pop()
             self.result(depth, expr.format(a=a), False)
         elif n in _STORE:
-            if not vs:
-                return False
+            self.ensure(2, depth)
             size, stmt = _STORE[n]
             a = self.take_raw(depth)
             v = self.take(depth)
@@ -601,8 +616,7 @@ class _Emitter:
                              f"if CP[({a}) >> 12] and ({check}): vm.code_store({a}, {size})")
             self.stored(a, size, v if size == 8 else None)
         elif n == "+!":
-            if not vs:
-                return False
+            self.ensure(2, depth)
             a = self.take_raw(depth)
             v = self.take_raw(depth)
             self.bounds(depth, a, 8, vs)
@@ -611,8 +625,7 @@ class _Emitter:
                              f"if CP[({a}) >> 12] and (({a}) >> 3 in JC or ({a} + 7) >> 3 in JC): "
                              f"vm.code_store({a}, 8)")
         elif n == "move":
-            if len(vs) < 3:
-                return False
+            self.ensure(3, depth)
             c, d, a = self.take(depth), self.take(depth), self.take(depth)
             sp = self.spill(vs)
             self.known.clear()
@@ -634,16 +647,14 @@ class _Emitter:
                 self.emit(depth, self.read_real(f"{t} = s[-{below}]"))
                 vs.append(t)
         elif n == "(abort\")":
-            if len(vs) < 3:
-                return False
+            self.ensure(3, depth)
             ln, a, flag = self.take(depth), self.take(depth), self.take(depth)
             self.emit(depth, f"if {flag}:\n    {self.spill(vs)}\n"
                              f"    P(mem, {L.ABORT_STR}, {a})\n    P(mem, {L.ABORT_LEN}, {ln})\n"
                              f"    if {ln} < 0 or {a} < 0 or {a} + {ln} > MS: raise Throw(-9)\n"
                              f"    raise Throw(-2, bytes(mem[{a}:{a} + {ln}]).decode('latin-1'))")
         elif n == "str=":
-            if len(vs) < 4:
-                return False
+            self.ensure(4, depth)
             m_, b, n_, a = self.take(depth), self.take(depth), self.take(depth), self.take(depth)
             sp = self.spill(vs)
             self.emit(depth, f"if {m_} > 0 and ({b} < 0 or {b} + {m_} > MS):\n    {sp}\n    raise Throw(-9)\n"
@@ -652,8 +663,6 @@ class _Emitter:
                                f"else (-1 if {n_} == {m_} and mem[{a}:{a} + {n_}] == mem[{b}:{b} + {m_}] "
                                f"else 0)", False)
         elif n == "(to)":
-            if not vs:
-                return False
             t = x.arg + 8
             v = self.take(depth)
             self.emit(depth, f"P(mem, {t}, {v})\n"
@@ -662,8 +671,6 @@ class _Emitter:
         elif n in ("here", "get-current"):
             self.read_cell(depth, L.DP if n == "here" else L.CURRENT)
         elif n == "set-current":
-            if not vs:
-                return False
             v = self.take(depth)
             self.emit(depth, f"P(mem, {L.CURRENT}, {v})")
             self.stored(str(L.CURRENT), 8, v)
@@ -686,13 +693,16 @@ class _Emitter:
             return False
         pops, body, pushes, safe = parts
         args = [self.take(depth) for _ in pops]
+        code = "\n".join([f"{var} = {arg}{tail}" for (var, tail), arg in zip(pops, args)] + body)
         if not safe:
             self.known.clear()               # it may store anywhere
             if self.vs:
-                self.pops -= len(self.vs)    # moved to the real stack, not grown
-                self.flush(depth)
-        self.emit(depth, "\n".join([f"{var} = {arg}{tail}" for (var, tail), arg in zip(pops, args)]
-                                   + body))
+                # the items under the inputs go onto the real stack only if it throws
+                for v in dict.fromkeys(self.vs):
+                    self.wrapped(v, depth)
+                code = ("try:\n    " + code.replace("\n", "\n    ")
+                        + f"\nexcept BaseException:\n    {self.spill(self.vs)}\n    raise")
+        self.emit(depth, code)
         for expr in pushes:
             self.result(depth, expr, False)
         return True
@@ -728,7 +738,11 @@ class _Emitter:
         return True
 
     # ------------------------------------------------------------ blocks
-    def block(self, lo: int, hi: int, depth: int, flush_end: bool = True) -> None:
+    def block(self, lo: int, hi: int, depth: int, flush_end: bool = True,
+              tail: bool = False) -> None:
+        """Emit instructions lo..hi-1. tail: the definition returns right after hi (nothing
+        of it runs after this block), so an IF whose arm ends in EXIT can take the rest of
+        the block as its ELSE arm."""
         if depth > _MAX_DEPTH:
             raise NotCompilable
         start_len = len(self.lines)
@@ -785,8 +799,14 @@ class _Emitter:
                         t2 = self.target(before.arg)
                         if not t < t2 <= hi:
                             t2 = None
-                    if not self.if_kept(p, t, t2, depth, dup):
-                        self.if_flushed(p, t, t2, depth, dup)
+                    elif tail and before is not None and before.name == "exit" and \
+                            not self.loops and not self.jumps_to(p + 1, t - 1, t):
+                        # IF ... EXIT THEN rest: IF ... ELSE rest THEN, both arms ending
+                        # where the definition returns
+                        t2 = hi
+                    arms_tail = tail and (t if t2 is None else t2) == hi
+                    if not self.if_kept(p, t, t2, depth, dup, arms_tail):
+                        self.if_flushed(p, t, t2, depth, dup, arms_tail)
                     p = t if t2 is None else t2
                 else:
                     raise NotCompilable
@@ -1054,7 +1074,8 @@ class _Emitter:
         self.since_check = None     # what the loop left is not known here
         self.known.clear()
 
-    def if_kept(self, p: int, t: int, t2: int | None, depth: int, dup: str | None = None) -> bool:
+    def if_kept(self, p: int, t: int, t2: int | None, depth: int, dup: str | None = None,
+                tail: bool = False) -> bool:
         """IF ... THEN (t2 None) or IF ... ELSE ... THEN with the cached items kept; dup:
         the flag of ?dup IF, which the first arm starts with on the stack."""
         if p in self.keep_failed:
@@ -1068,7 +1089,7 @@ class _Emitter:
         if dup:
             self.vs.append(dup)
             self.since_check = None
-        self.block(p + 1, t if t2 is None else t - 1, depth + 1, flush_end=False)
+        self.block(p + 1, t if t2 is None else t - 1, depth + 1, flush_end=False, tail=tail)
         then_vs, then_check, then_end = list(self.vs), self.since_check, len(self.lines)
         else_vs, else_check = before, check0
         rs_then, self.rs_depth = self.rs_depth, rs_depth
@@ -1078,7 +1099,7 @@ class _Emitter:
             self.known.clear()
             self.emit(depth, "else:")
             else_head = len(self.lines)
-            self.block(t, t2, depth + 1, flush_end=False)
+            self.block(t, t2, depth + 1, flush_end=False, tail=tail)
             else_vs, else_check = list(self.vs), self.since_check
             else_empty = len(self.lines) == else_head
         if self.touch != touch or self.rs_depth != rs_depth or rs_then != rs_depth or \
@@ -1115,19 +1136,20 @@ class _Emitter:
             else max(then_check, else_check)
         return True
 
-    def if_flushed(self, p: int, t: int, t2: int | None, depth: int, dup: str | None = None) -> None:
+    def if_flushed(self, p: int, t: int, t2: int | None, depth: int, dup: str | None = None,
+                   tail: bool = False) -> None:
         self.put(depth, f"if {dup or self.cond(depth)}:")
         if dup:
             self.vs.append(dup)
         rs_before = self.rs_depth
         then_end = t if t2 is None else t - 1
-        self.block(p + 1, then_end, depth + 1)
+        self.block(p + 1, then_end, depth + 1, tail=tail)
         rs_then = self.rs_depth
         rs_else, else_exits = rs_before, False
         if t2 is not None:
             self.rs_depth = rs_before
             self.put(depth, "else:")
-            self.block(t, t2, depth + 1)
+            self.block(t, t2, depth + 1, tail=tail)
             rs_else, else_exits = self.rs_depth, self.ins[t2 - 1].name == "exit"
         # the return-stack entries pushed so far, from the arm that goes on (an arm that
         # ends in EXIT does not)
@@ -1177,7 +1199,7 @@ class _Emitter:
                 self.emit(depth, f"if len(s) > {limit}:\n    {self.spill(self.vs)}\n"
                                  "    raise Throw(-3)")
             sub.since_check = 0
-            sub.block(0, len(ins) - 1, depth, flush_end=False)
+            sub.block(0, len(ins) - 1, depth, flush_end=False, tail=True)
             if sub.rs_depth != 0:
                 raise NotCompilable
         except NotCompilable:
@@ -1219,6 +1241,8 @@ class _Emitter:
         elif n == "(sliteral)":
             self.put(depth, f"s.append({x.arg[0]})\ns.append({x.arg[1]})")
         elif n == "exit":
+            if self.inline_mode:
+                raise NotCompilable        # only an EXIT block() turns into an ELSE arm
             if p != len(self.ins) - 1:
                 self.put(depth, "return")
         elif n == "(to)":
@@ -1226,7 +1250,10 @@ class _Emitter:
             self.put(depth, f"P(mem, {t}, s.pop())\n"
                             f"if CP[{t >> 12}] and {t >> 3} in JC: vm.code_store({t}, 8)")
         elif n == "execute":
-            self.put(depth, "EX(s.pop())")
+            # a 2CONSTANT (a property) is pushed here; any other word runs through execute
+            v = self.take(depth)
+            self.put(depth, f"if 0 <= {v} <= MS - 24 and U(mem, {v})[0] == {L.K_2CONSTANT}: "
+                            f"s.extend(U2(mem, {v} + 8))\nelse: EX({v})")
         elif n == "i":
             d = self.innermost_do()
             if d < 0:
@@ -1307,7 +1334,7 @@ def _wrapping_indexes(i: int, limit: int):
             return
 
 
-_PARAMS = ("s", "rs", "mem", "vm", "U", "P", "UU", "PU", "UL", "PL", "UW", "PW", "SB", "M",
+_PARAMS = ("s", "rs", "mem", "vm", "U", "U2", "P", "UU", "PU", "UL", "PL", "UW", "PW", "SB", "M",
            "MS", "CP", "JC", "Throw")
 
 
@@ -1321,7 +1348,7 @@ def compile_definition(vm, xt: int) -> bool:
         if reads_callers_return_stack(vm, xt):
             raise NotCompilable
         em = _Emitter(vm, ins, xt=xt)
-        em.block(0, len(ins), 1)
+        em.block(0, len(ins), 1, tail=True)
         if em.rs_depth != 0:
             raise NotCompilable
     except (NotCompilable, Throw, RecursionError):
@@ -1336,7 +1363,7 @@ def compile_definition(vm, xt: int) -> bool:
     # bound as defaults (fast locals), but only the names the body uses: a call fills in
     # every default
     used = set(re.findall(r"[A-Za-z_]\w*", body_src))
-    params = [p for p in list(_PARAMS) + sorted(consts) if p in used]
+    params = [p for p in list(_PARAMS) + sorted(HELPERS) + sorted(consts) if p in used]
     head = f"def _jit_{xt}(" + ", ".join(f"{p}={p}" for p in params) + "):\n"
     src = head + body_src
     local = {p: ns[p] for p in params if p in ns}

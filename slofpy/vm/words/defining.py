@@ -7,7 +7,7 @@ from ...errors import Throw
 from .. import layout as L
 from .. import dictionary as D
 from ..outer import parse_word_or_fail, compile_literal
-from .table import snippet, word
+from .table import helper, snippet, word
 
 
 def _name(vm) -> bytes:
@@ -139,13 +139,18 @@ def two_constant(vm) -> None:
     _word_with_cells(vm, L.K_2CONSTANT, [vm.s.pop(), hi])
 
 
-@word("$2constant")
-def dollar_two_constant(vm) -> None:
-    s = vm.s
-    n = s.pop()
-    name = vm.read(s.pop(), n)
-    hi = s.pop()
-    D.define_word(vm, name, L.K_2CONSTANT, (s.pop(), hi))
+def _define_2constant(vm, a: int, n: int, lo: int, hi: int) -> None:
+    D.define_word(vm, vm.read(a, n), L.K_2CONSTANT, (lo, hi))
+
+
+# ( lo hi str len -- ): every device-tree property is one, so it is a snippet, which
+# generated code calls with its arguments in hand
+helper("DEFINE_2CONSTANT", _define_2constant)
+snippet("$2constant", """n = s.pop()
+a = s.pop()
+hi = s.pop()
+lo = s.pop()
+DEFINE_2CONSTANT(vm, a, n, lo, hi)""")
 
 
 @word("defer")

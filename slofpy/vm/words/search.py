@@ -115,11 +115,10 @@ n = s.pop()
 a = s.pop()
 if n < 0 or a < 0 or a + n > MS: raise Throw(-9)
 c = vm.wid_cache.get(wid)
-if c is not None and 0 <= wid <= MS - 8 and c[0] == U(mem, wid)[0]:
-    s.append(c[1].get(bytes(mem[a:a + n]).lower(), 0))
-else:
+if c is None or not 0 <= wid <= MS - 8 or c[0] != U(mem, wid)[0]:
     from slofpy.vm.dictionary import wid_index
-    s.append(wid_index(vm, wid).get(bytes(mem[a:a + n]).lower(), 0))""")
+    c = (0, wid_index(vm, wid))
+s.append(c[1].get(bytes(mem[a:a + n]).lower(), 0))""")
 
 
 @word("(prune)")

@@ -7,7 +7,7 @@ from ...errors import Throw
 from .. import layout as L
 from .. import dictionary as D
 from ..outer import parse, parse_name, skip_blanks, current, digit_value, digits_value
-from .table import snippet, word
+from .table import helper, snippet, word
 
 
 # ---------------------------------------------------------------- string literals
@@ -548,14 +548,13 @@ snippet("lcc", "c = s[-1]\nif 65 <= c <= 90: s[-1] = c + 32")
 snippet("isdigit", "c = s[-1]\ns[-1] = -1 if 48 <= c <= 57 else 0")
 
 
-_PRINTABLE = bytes(range(0x20, 0x7F))
-
-
-@word("test-string")
-def test_string(vm) -> None:
-    # ( str len -- flag ): every byte printable ASCII (20..7e); true for an empty string
-    data = _str(vm)
-    vm.s.append(0 if data.translate(None, _PRINTABLE) else -1)
+# ( str len -- flag ): every byte printable ASCII (20..7e); true for an empty string. A
+# snippet, since the device-tree import asks it of every property value
+helper("PRINTABLE", bytes(range(0x20, 0x7F)))
+snippet("test-string", """n = s.pop()
+a = s.pop()
+if n > 0 and (a < 0 or a + n > MS): raise Throw(-9)
+s.append(0 if n > 0 and mem[a:a + n].translate(None, PRINTABLE) else -1)""")
 
 
 @word("find-substr")

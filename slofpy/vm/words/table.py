@@ -5,7 +5,7 @@ with these names bound: ``s`` (data stack, a list of signed 64-bit ints, top las
 (return stack), ``mem`` (VM memory, a bytearray), ``vm`` (the VM), ``MS`` (memory size),
 ``U/P`` (unpack/pack a big-endian signed cell), ``UU/PU`` (unsigned cell), ``UL/PL`` (u32),
 ``UW/PW`` (u16), ``SB`` (2**63), ``M`` (2**64-1), ``CP`` (code-page marks), ``JC`` (the
-cells compiled bodies cover, address >> 3), ``Throw``.
+cells compiled bodies cover, address >> 3), ``Throw``, and the names `helper` adds.
 Values pushed must already be in signed 64-bit range.
 
 `word(name)` decorates a Python function ``f(vm)`` that carries out a word; `special(name)`
@@ -27,6 +27,15 @@ class Builtin:
 
 BUILTINS: list[Builtin] = []
 _seen: set[str] = set()
+# names snippets may use besides the ones above (functions and constants a word set needs),
+# bound in every VM's namespace and in generated code
+HELPERS: dict[str, object] = {}
+
+
+def helper(name: str, value: object) -> None:
+    if name in HELPERS:
+        raise ValueError(f"snippet helper {name!r} defined twice")
+    HELPERS[name] = value
 
 
 def snippet(name: str, code: str, immediate: bool = False, inline: bool = True) -> None:
