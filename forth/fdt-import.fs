@@ -42,7 +42,7 @@ constant /fdth
 : fdt-error ( addr str len -- )  \ never returns
   fdt-error-text text-clear s" bad device tree blob: " fdt-error+ fdt-error+
   s"  at offset 0x" fdt-error+ fdt-start-addr - base @ >r hex (u.) r> base ! fdt-error+
-  true fdt-error-text text$ (abort") ;
+  fdt-error-text text$ true -rot (abort") ;   \ the flag last: the compiler sees it is true
 
 : fdt-init ( fdt -- )
   dup to fdt-start-addr

@@ -122,6 +122,28 @@ variable var
 : snip-allot  here d# 16 allot here swap -  d# -16 allot here ;
 : snip-divide  1 d# 100 0 7 um/mod ;
 : snip-in-loop  0 5 0 DO buf i bounds drop + LOOP ;
+: early  dup 0< IF drop 7 EXIT THEN 2* ;
+: early2  dup 0= IF EXIT THEN dup 5 > IF drop 5 EXIT THEN 1+ ;
+: uses-early  0 d# 10 0 DO i 5 - early + LOOP 3 early2 0 early2 9 early2 ;
+: two-thens  dup IF dup 0< IF drop -1 EXIT THEN THEN 1+ ;
+: uses-two-thens  5 two-thens -5 two-thens 0 two-thens ;
+: fail-word  true abort" failed" ;
+: fail2  fail-word ;
+: fail3  fail2 ;
+: checks  over 0< IF 1 2 3 fail3 THEN dup 0= IF drop -8 @ THEN 2dup + ;
+: uses-checks  1 2 checks + 3 4 checks * ;
+: eat-checks  + swap 0< IF 7 fail-word THEN 5 + ;
+: eat-checks3  + swap 0< IF 7 fail3 THEN 5 + ;
+1 2 2constant two-cells
+: exec-2c  ['] two-cells execute + ['] two-cells execute  5 ['] 1+ execute ;
+: exec-bad  1 2 -8 execute ;
+: def-2c  3 4 s" made-2c" $2constant ;
+: bad-2c  1 2 -8 3 $2constant ;
+: printable  s" ab~" test-string s" " test-string buf 0 over c! 1 test-string ;
+: bad-printable  1 -8 5 test-string ;
+: pull-store  ! ;
+: pull-between  between ;
+: pull-str  str= ;
 """
 
 PROGRAMS = [
@@ -200,6 +222,19 @@ PROGRAMS = [
     "' snip-fill-bad catch",
     "uses-add5 3 add5 1 2 ' fails7 catch",
     "-3 make-twice twice 5 make-twice twice 7 make-via twice 9 make-via twice 2 make-via twice",
+    "uses-early uses-two-thens",
+    "uses-checks",
+    "5 -1 2 ' checks catch",
+    "5 1 0 ' checks catch",
+    "9 -1 2 3 ' eat-checks catch",
+    "9 1 2 3 ' eat-checks catch",
+    "9 -1 2 3 ' eat-checks3 catch",
+    "exec-2c 1 ' exec-bad catch",
+    "def-2c made-2c 1 ' bad-2c catch",
+    "printable 1 ' bad-printable catch",
+    "var 5 swap pull-store var @ ' pull-store catch",
+    "3 1 5 pull-between 1 2 ' pull-between catch",
+    "s\" ab\" s\" ab\" pull-str 1 2 3 ' pull-str catch",
 ]
 
 
@@ -236,7 +271,9 @@ def test_the_words_were_compiled():
     from slofpy.vm.dictionary import name_of
     names = {name_of(m.vm, lfa).decode() for lfa in compiled if lfa}
     assert {"sums", "shuffles", "fetches", "stores", "eat-then-fail", "bad-store",
-            "rs-paths", "rs-paths2", "rs-paths3", "calls-does-maker", "make-twice"} <= names
+            "rs-paths", "rs-paths2", "rs-paths3", "calls-does-maker", "make-twice",
+            "uses-early", "uses-two-thens", "uses-checks", "eat-checks", "eat-checks3",
+            "exec-2c", "def-2c", "printable"} <= names
 
 
 def test_inlined_code_follows_a_change_to_the_callee():

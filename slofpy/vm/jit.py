@@ -56,6 +56,9 @@ _PUSH_LINE = re.compile(r"s\.append\((.*)\)")
 _USES_STACK = re.compile(r"\bs\b|\brs\b|\bvm\.rbase\b")
 _MAY_THROW = re.compile(r"\w\s*[(\[]|\braise\b")
 _snippet_cache: dict[str, tuple | None] = {}
+_CALL_LINE = re.compile(r"_c(\d+)\(\)")
+_RETURN_LINE = re.compile(r"(^|:)\s*return\b")
+_compiling: set[int] = set()        # definitions being compiled (a callee asked about may be one)
 
 
 def _snippet_parts(code: str):
@@ -290,6 +293,7 @@ class _Emitter:
         self._head: int | None = None   # index of the innermost BEGIN loop's first word
         self.touch = 0                  # counts code that changes the real data stack
         self.keep_failed: set[int] = set()   # structures that could not be kept
+        self.throw_failed: set[int] = set()  # IFs whose arm was found to come back
         self.loop_names: set[str] = set()    # names kept loops hold cached items in
         self.unwrapped: dict[str, int] = {}   # names maybe outside 64 bits -> block depth
         self.calls: set[int] = set()          # colon definitions called through slots
@@ -649,10 +653,14 @@ class _Emitter:
         elif n == "(abort\")":
             self.ensure(3, depth)
             ln, a, flag = self.take(depth), self.take(depth), self.take(depth)
-            self.emit(depth, f"if {flag}:\n    {self.spill(vs)}\n"
-                             f"    P(mem, {L.ABORT_STR}, {a})\n    P(mem, {L.ABORT_LEN}, {ln})\n"
-                             f"    if {ln} < 0 or {a} < 0 or {a} + {ln} > MS: raise Throw(-9)\n"
-                             f"    raise Throw(-2, bytes(mem[{a}:{a} + {ln}]).decode('latin-1'))")
+            throw = (f"{self.spill(vs)}\n"
+                     f"P(mem, {L.ABORT_STR}, {a})\nP(mem, {L.ABORT_LEN}, {ln})\n"
+                     f"if {ln} < 0 or {a} < 0 or {a} + {ln} > MS: raise Throw(-9)\n"
+                     f"raise Throw(-2, bytes(mem[{a}:{a} + {ln}]).decode('latin-1'))")
+            if not _is_int(flag):
+                self.emit(depth, f"if {flag}:\n    " + throw.replace("\n", "\n    "))
+            elif int(flag):                  # ABORT" on a literal true: always throws
+                self.emit(depth, throw)
         elif n == "str=":
             self.ensure(4, depth)
             m_, b, n_, a = self.take(depth), self.take(depth), self.take(depth), self.take(depth)
@@ -805,8 +813,9 @@ class _Emitter:
                         # where the definition returns
                         t2 = hi
                     arms_tail = tail and (t if t2 is None else t2) == hi
-                    if not self.if_kept(p, t, t2, depth, dup, arms_tail):
-                        self.if_flushed(p, t, t2, depth, dup, arms_tail)
+                    if t2 is not None or not self.if_throws(p, t, depth, dup):
+                        if not self.if_kept(p, t, t2, depth, dup, arms_tail):
+                            self.if_flushed(p, t, t2, depth, dup, arms_tail)
                     p = t if t2 is None else t2
                 else:
                     raise NotCompilable
@@ -1074,6 +1083,61 @@ class _Emitter:
         self.since_check = None     # what the loop left is not known here
         self.known.clear()
 
+    def if_throws(self, p: int, t: int, depth: int, dup: str | None) -> bool:
+        """IF ... THEN whose arm never comes back: it ends in a throw and nothing in it
+        branches out of it. The arm starts from the cached items as they are (and puts them
+        onto the real stack itself where it needs them); the code after the IF goes on as
+        if the IF had not been taken. False, with nothing emitted, for any other IF."""
+        if p in self.throw_failed or t <= p + 1:
+            return False
+        for x in self.ins[p + 1:t]:
+            if x.name in ("exit", "leave", "?leave", "unloop") or (
+                    x.name in ("branch", "0branch") and not p < self.target(x.arg) < t):
+                self.throw_failed.add(p)
+                return False
+        snap = self.snapshot()
+        try:
+            self.emit(depth, f"if {dup or self.cond_kept(depth)}:")
+            after, unwrapped = list(self.vs), dict(self.unwrapped)
+            state = (self.since_check, self.pops, self.touch, self.rs_depth)
+            if dup:
+                self.vs.append(dup)
+                self.since_check = None
+            self.block(p + 1, t, depth + 1, flush_end=False)
+            if not self.ends_in_throw(depth + 1):
+                raise NotCompilable
+        except (NotCompilable, _Unclean):
+            self.throw_failed.add(p)
+            self.rollback(snap)
+            return False
+        self.vs[:] = after
+        self.unwrapped.clear()
+        self.unwrapped.update(unwrapped)
+        self.since_check, self.pops, self.touch, self.rs_depth = state
+        self.known.clear()
+        return True
+
+    def ends_in_throw(self, depth: int) -> bool:
+        """Is the last statement emitted, at this depth, a throw (a raise, or a call of a
+        word whose generated code always throws)?"""
+        pad = "    " * depth
+        last = self.lines[-1]
+        if last.startswith(pad + "raise "):
+            return True
+        m = _CALL_LINE.fullmatch(last[len(pad):]) if last.startswith(pad) else None
+        if m is None:
+            return False
+        callee = int(m.group(1))
+        if callee not in self.vm.jit_code and (self.vm.jit_counts.get(callee, 0) < -500_000
+                                               or not compile_definition(self.vm, callee)):
+            return False
+        chain = _always_throws(self.vm, callee)
+        if chain is None:
+            return False
+        # this code counts on them throwing: a store into their bodies drops this code
+        self.deps.extend((w + 8, self.vm.jit_ranges[w + 8]) for w in chain)
+        return True
+
     def if_kept(self, p: int, t: int, t2: int | None, depth: int, dup: str | None = None,
                 tail: bool = False) -> bool:
         """IF ... THEN (t2 None) or IF ... ELSE ... THEN with the cached items kept; dup:
@@ -1338,11 +1402,29 @@ _PARAMS = ("s", "rs", "mem", "vm", "U", "U2", "P", "UU", "PU", "UL", "PL", "UW",
            "MS", "CP", "JC", "Throw")
 
 
+def _always_throws(vm, xt: int, seen: tuple = ()) -> tuple | None:
+    """If the generated code of xt has no way out but a throw (no return; its last
+    statement a raise, or a call of a word that always throws), the words that makes
+    so (xt and the words it ends calling); else None."""
+    src = vm.jit_sources.get(xt)
+    if xt not in vm.jit_code or src is None or xt in seen:
+        return None
+    lines = src.rstrip("\n").split("\n")[1:]
+    if any(_RETURN_LINE.search(x) for x in lines):
+        return None
+    last = lines[-1]
+    if last.startswith("    raise "):
+        return seen + (xt,)
+    m = _CALL_LINE.fullmatch(last[4:])
+    return None if m is None else _always_throws(vm, int(m.group(1)), seen + (xt,))
+
+
 def compile_definition(vm, xt: int) -> bool:
     """Try to generate Python code for the colon definition at xt; True if it now has some."""
     body = xt + 8
-    if L.COMP_BUFFER <= body < L.COMP_BUFFER_END or xt in vm.jit_code:
+    if L.COMP_BUFFER <= body < L.COMP_BUFFER_END or xt in vm.jit_code or xt in _compiling:
         return xt in vm.jit_code
+    _compiling.add(xt)
     try:
         ins = _decode(vm, body)
         if reads_callers_return_stack(vm, xt):
@@ -1354,6 +1436,8 @@ def compile_definition(vm, xt: int) -> bool:
     except (NotCompilable, Throw, RecursionError):
         vm.jit_counts[xt] = -1_000_000
         return False
+    finally:
+        _compiling.discard(xt)
     end = ins[-1].addr + 8
     ns = vm.ns
     consts = dict(em.consts)
