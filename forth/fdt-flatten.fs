@@ -14,16 +14,19 @@ defer boot-cpuid ( -- n )  ' false to boot-cpuid   \ the board says which CPU bo
 0 value fl-struct    0 value fl-struct-end    0 value fl-sp    \ structure buffer, its end, write pointer
 0 value fl-strings   0 value fl-strings-end   0 value fl-strp  \ strings buffer, its end, write pointer
 0 value fl-generation
+0 value fl-phandle-off   \ where "phandle" is in the strings block
 
 : fl-alloc ( n -- addr )  alloc-mem dup 0= ABORT" Out of memory while flattening the device tree" ;
 
 \ ---- the buffers start small and, when a write would not fit, move to a block twice the
-\ size they then need, so the whole flatten copies each byte a bounded number of times
+\ size they then need, so the whole flatten copies each byte a bounded number of times. The
+\ structure buffer is zero beyond fl-sp, so the NUL and padding after a text need no stores.
 0 value fl-old   0 value fl-old-size
 : fl-regrow ( buf size used need -- buf' size' )  \ the used bytes in a new block; the old one freed
   over + 2* >r
   rot to fl-old swap to fl-old-size ( used )
-  r@ fl-alloc ( used new ) fl-old over 3 pick move nip
+  r@ fl-alloc ( used new ) fl-old over 3 pick move
+  2dup + r@ 3 pick - erase nip                   \ the rest zero
   fl-old fl-old-size free-mem r> ;
 : fl-grow-struct ( n -- )
   fl-sp fl-struct - >r
@@ -40,7 +43,8 @@ defer boot-cpuid ( -- n )  ' false to boot-cpuid   \ the board says which CPU bo
 : fl-l, ( u32 -- )  fl-sp tuck l! 4 + to fl-sp ;
 
 \ ---- the strings block: each name once, found through a wordlist of the names seen so far;
-\ a name's word holds ( generation offset ) for the flatten that last stored it.
+\ a name's word is a 2constant ( generation offset ) for the flatten that last stored it (it
+\ runs inline in generated code; fl-renew updates its body when a new flatten stores it).
 wordlist constant fl-names
 
 : fl-append-string ( name len -- off )
@@ -48,45 +52,65 @@ wordlist constant fl-names
   fl-strp fl-strings - >r
   tuck fl-strp swap move fl-strp + 0 over c! 1+ to fl-strp r> ;
 : fl-new-name ( name len -- off )
-  2dup fl-append-string >r
-  get-current fl-names set-current -rot $create set-current
-  fl-generation , r@ , r> ;
+  2dup fl-append-string dup >r ( name len off )
+  get-current >r fl-names set-current
+  fl-generation swap 2swap $2constant
+  r> set-current r> ;
+: fl-renew ( name len -- off )  \ a name stored by an earlier flatten
+  2dup fl-append-string >r fl-names voc-find link> >body fl-generation over ! r@ swap cell+ ! r> ;
 : fl-string ( name len -- off )
-  2dup fl-names voc-find ?dup 0= IF fl-new-name EXIT THEN
-  link> >body ( name len body )
-  dup @ fl-generation = IF
-     cell+ @ ( name len off ) dup fl-strings + zcount 4 pick 4 pick str= IF nip nip EXIT THEN
-     drop fl-append-string EXIT       \ same name but for case: stored apart
-  THEN
-  >r fl-append-string fl-generation r@ ! dup r> cell+ ! ;
+  2dup fl-names voc-find dup 0= IF drop fl-new-name EXIT THEN
+  link> execute ( name len gen off ) swap fl-generation <> IF drop fl-renew EXIT THEN
+  >r 2dup r@ fl-strings + over str= IF 2drop r> EXIT THEN
+  r> drop fl-append-string ;       \ same name but for case: stored apart
 
 \ ---- nodes and properties
-\ A token and what follows it are written at fl-sp in one go (fl-sp stays 4-byte aligned);
-\ a text is followed by a zero cell, which is its padding (the room asked for covers it).
-: fl-prop ( data len name nlen -- )
-  fl-string over d# 16 + fl-room ( data len off )
-  fl-sp tuck 8 + l! OF_DT_PROP over l! 2dup 4 + l! ( data len p )
-  c + 0 over 3 pick + l! 2dup + 3 + -4 and to fl-sp swap move ;
+\ A token and what follows it are written at fl-sp in one go (fl-sp stays 4-byte aligned
+\ between them); the room asked for covers the padding. The room check is spelled out where
+\ it is needed: inlined that way it costs the least. PROP and the length are one x! store.
+: fl-prop ( data len off -- )
+  over fl-sp + d# 16 + fl-struct-end > IF over d# 16 + fl-grow-struct THEN
+  fl-sp tuck 8 + l! over [ OF_DT_PROP d# 32 lshift ] literal + over x! ( data len p )
+  c + 2dup + 3 + -4 and to fl-sp swap move ;
 
 : fl-skip-prop? ( name len -- flag )  \ "name", "phandle" or "linux,phandle"
-  1 over lshift 2090 and 0= IF 2drop false EXIT THEN   \ not 4, 7 or 13 characters long
   dup 4 = IF s" name" str= EXIT THEN
   dup 7 = IF s" phandle" str= EXIT THEN
-  s" linux,phandle" str= ;
+  dup d# 13 = IF s" linux,phandle" str= EXIT THEN
+  2drop false ;
+
+: fl-text, ( str len -- )  fl-sp 2dup + to fl-sp swap move ;   \ the room asked for
+
+\ BEGIN_NODE and the name node>qname gives ("name@unit"), written straight into the structure
+\ buffer rather than through qname-text; a name too long for qname-text fails as node>qname
+\ does (its text+ aborts). Only ( ph ) is on the stack while encode-unit runs, as there.
+: fl-qname-full ( unit ulen name len -- )
+  qname-text text-clear qname-text text+ s" @" qname-text text+ qname-text text+ ;
+0 value fl-name#
+: fl-node-name ( ph -- )
+  dup node>name ( ph name len )
+  dup qname-text @ > IF qname-text text-clear qname-text text+ THEN
+  dup to fl-name# fl-sp over + d# 24 + fl-struct-end > IF dup d# 24 + fl-grow-struct THEN
+  fl-sp OF_DT_BEGIN_NODE over l! 4 + to fl-sp fl-text, ( ph )
+  node-unit-text IF ( unit ulen )
+     fl-name# over + 1+ qname-text @ > IF fl-sp fl-name# - fl-name# fl-qname-full EXIT THEN
+     fl-sp over + d# 24 + fl-struct-end > IF dup d# 24 + fl-grow-struct THEN
+     [char] @ fl-sp c! fl-sp 1+ to fl-sp fl-text,
+  THEN ;
 
 : fl-node-begin ( ph -- )
-  dup parent IF dup node>qname ELSE 0 0 THEN ( ph name len )
-  s" phandle" fl-string -rot dup d# 24 + fl-room ( ph off name len )
-  fl-sp OF_DT_BEGIN_NODE over l! 4 + ( ph off name len dst )
-  0 over 3 pick + l! 2dup + 4 + -4 and >r swap move r> ( ph off p )
-  OF_DT_PROP over l! 4 over 4 + l! tuck 8 + l! 2dup c + l! 10 + to fl-sp ( ph )
-  (property-wid) @ BEGIN ?dup WHILE
+  dup parent IF dup fl-node-name ELSE d# 24 fl-room OF_DT_BEGIN_NODE fl-l, THEN
+  fl-sp 4 + -4 and ( ph p )                       \ past the name's NUL and padding
+  [ OF_DT_PROP d# 32 lshift 4 + ] literal over x! fl-phandle-off over 8 + l!
+  2dup c + l! 10 + to fl-sp ( ph )
+  (property-wid) @ BEGIN dup WHILE
      dup link>name name>string 2dup fl-skip-prop? IF 2drop ELSE
-        2 pick link> execute 2swap fl-prop
+        fl-string >r dup link> execute r> fl-prop
      THEN @
-  REPEAT ;
+  REPEAT drop ;
 
-: fl-node-end ( -- )  4 fl-room OF_DT_END_NODE fl-l, ;
+: fl-node-end ( -- )
+  fl-sp 4 + fl-struct-end > IF 4 fl-grow-struct THEN OF_DT_END_NODE fl-l, ;
 
 : fl-walk ( root -- )  \ every node in order, each closed after its children
   dup BEGIN ( top ph )
@@ -126,8 +150,9 @@ wordlist constant fl-names
 : fdt-flatten-tree ( -- dtb )
   device-tree @ dup 0= ABORT" No device tree to flatten"
   fl-generation 1+ to fl-generation
-  10000 dup fl-alloc dup to fl-struct dup to fl-sp + to fl-struct-end
+  10000 dup fl-alloc 2dup swap erase dup to fl-struct dup to fl-sp + to fl-struct-end
   1000 dup fl-alloc dup to fl-strings dup to fl-strp + to fl-strings-end
+  s" phandle" fl-string to fl-phandle-off       \ the first name, as the root's first property
   fl-walk 4 fl-room OF_DT_END fl-l,
   fl-assemble
   fl-struct fl-struct-end over - free-mem  fl-strings fl-strings-end over - free-mem ;
