@@ -115,7 +115,7 @@ n = s.pop()
 a = s.pop()
 if n < 0 or a < 0 or a + n > MS: raise Throw(-9)
 c = vm.wid_cache.get(wid)
-if c is None or not 0 <= wid <= MS - 8 or c[0] != U(mem, wid)[0]:
+if c is None or c[0] != U(mem, wid)[0]:
     from slofpy.vm.dictionary import wid_index
     c = (0, wid_index(vm, wid))
 s.append(c[1].get(bytes(mem[a:a + n]).lower(), 0))""")
