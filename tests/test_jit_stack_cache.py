@@ -144,6 +144,14 @@ variable var
 : pull-store  ! ;
 : pull-between  between ;
 : pull-str  str= ;
+: rs-cache  1 2 >r 3 >r r@ r> + r> * 4 5 2>r 2r@ + 2r> * + ;
+: rs-throw  5 >r dup 0< IF fail-word THEN r> + ;
+: rs-if  >r dup IF r@ + THEN r> * ;
+: rs-call  3 >r small-if r> + 7 >r 2 >r small-else r> r> + + ;
+: rs-loop  0 >r 0 BEGIN dup d# 10 < WHILE dup r> + >r 1+ REPEAT drop r> ;
+: rs-mixed  1 >r 2 3 2>r r> r> r> + + ;
+: rs-exec  9 >r ['] 1+ execute r> + ;
+: rs-arms  dup IF 1 >r ELSE 2 >r THEN r> + ;
 """
 
 PROGRAMS = [
@@ -235,6 +243,8 @@ PROGRAMS = [
     "var 5 swap pull-store var @ ' pull-store catch",
     "3 1 5 pull-between 1 2 ' pull-between catch",
     "s\" ab\" s\" ab\" pull-str 1 2 3 ' pull-str catch",
+    "rs-cache 4 rs-throw 1 2 -4 ' rs-throw catch 3 2 rs-if 0 2 rs-if -4 rs-call 5 rs-call",
+    "rs-loop rs-mixed 1 rs-exec 5 rs-arms 0 rs-arms",
 ]
 
 
@@ -273,7 +283,8 @@ def test_the_words_were_compiled():
     assert {"sums", "shuffles", "fetches", "stores", "eat-then-fail", "bad-store",
             "rs-paths", "rs-paths2", "rs-paths3", "calls-does-maker", "make-twice",
             "uses-early", "uses-two-thens", "uses-checks", "eat-checks", "eat-checks3",
-            "exec-2c", "def-2c", "printable"} <= names
+            "exec-2c", "def-2c", "printable", "rs-cache", "rs-throw", "rs-if", "rs-call",
+            "rs-loop", "rs-mixed", "rs-exec", "rs-arms"} <= names
 
 
 def test_inlined_code_follows_a_change_to_the_callee():

@@ -57,6 +57,7 @@ _USES_STACK = re.compile(r"\bs\b|\brs\b|\bvm\.rbase\b")
 _MAY_THROW = re.compile(r"\w\s*[(\[]|\braise\b")
 _snippet_cache: dict[str, tuple | None] = {}
 _CALL_LINE = re.compile(r"_c(\d+)\(\)")
+_PLAIN_CALL = re.compile(r"_[cw]\d+\(\)")
 _RETURN_LINE = re.compile(r"(^|:)\s*return\b")
 _compiling: set[int] = set()        # definitions being compiled (a callee asked about may be one)
 
@@ -307,6 +308,9 @@ class _Emitter:
                 self.back_edges[t] = max(self.back_edges.get(t, -1), i)
         self.rs_depth = 0
         self.vs: list[str] = []       # cached top of the data stack (locals), deepest first
+        # return-stack items this code pushed and has not put onto the real one yet (>r
+        # 2>r), deepest first; they go there before anything that may look at it (flush_rs)
+        self.rvs: list[str] = []
         self.ntmp = 0
         self.deps: list[tuple[int, int]] = []     # threaded bodies inlined: (start, end)
         self.xt = xt
@@ -318,6 +322,7 @@ class _Emitter:
         self.pops = 0                 # items taken off the real stack by cached words
         if parent is not None:      # an inlined callee writes into its caller's code
             self.lines, self.consts, self.vs = parent.lines, parent.consts, parent.vs
+            self.rvs = parent.rvs
             self.deps, self.ntmp, self.xt = parent.deps, parent.ntmp, parent.xt
             self.inlined = parent.inlined + (ins[0].addr - 8,)
             self.since_check = parent.since_check
@@ -343,9 +348,13 @@ class _Emitter:
         return i
 
     def put(self, depth: int, code: str) -> None:
-        """Emit code that sees the real stack: the cached items go onto it first."""
+        """Emit code that sees the real stack: the cached items go onto it first. Cached
+        return-stack items too, unless it is a call (a colon definition or Python word
+        leaves its caller's return-stack items alone: jit.reads_callers_return_stack)."""
         if self.vs:
             self.flush(depth)
+        if self.rvs and not _PLAIN_CALL.fullmatch(code):
+            self.flush_rs(depth)
         self.emit(depth, code)
         self.touch += 1
         self.known.clear()
@@ -373,6 +382,13 @@ class _Emitter:
             self.emit(depth, self.spill(self.vs))
             self.vs.clear()
             self.touch += 1
+
+    def flush_rs(self, depth: int) -> None:
+        if self.rvs:
+            for v in dict.fromkeys(self.rvs):
+                self.wrapped(v, depth)
+            self.emit(depth, self.spill(self.rvs).replace("s.", "rs.", 1))
+            self.rvs.clear()
 
     def tmp(self) -> str:
         self.ntmp += 1
@@ -718,19 +734,23 @@ class _Emitter:
     def cached_rs(self, n: str, depth: int) -> bool:
         """>r r> r@ rdrop 2>r 2r> 2r@ on the cached stack top. The return stack is the real
         one; its underflow check stays, with the data stack put right before the throw."""
-        vs = self.vs
-        if n in (">r", "2>r") and len(vs) < _RS_PUSH[n]:
-            return False
+        vs, rvs = self.vs, self.rvs
         self.rs_depth += _RS_PUSH.get(n, 0) - _RS_POP.get(n, 0)
         if self.rs_depth < 0 or (n in _RS_PEEK and self.rs_depth < _RS_PEEK[n]):
             raise NotCompilable
-        if n == ">r":
-            self.emit(depth, f"rs.append({self.take(depth)})")
+        if n in _RS_PUSH:                # onto the cached return-stack items: no code
+            self.ensure(_RS_PUSH[n], depth)
+            items = [self.take(depth) for _ in range(_RS_PUSH[n])]
+            rvs.extend(reversed(items))
             return True
-        if n == "2>r":
-            b, a = self.take(depth), self.take(depth)
-            self.emit(depth, f"rs.append({a})\nrs.append({b})")
+        k = _RS_POP.get(n) or _RS_PEEK[n]
+        if len(rvs) >= k:
+            if n != "rdrop":
+                vs.extend(rvs[-k:])
+            if n not in _RS_PEEK:
+                del rvs[-k:]
             return True
+        self.flush_rs(depth)
         # no underflow check: the code pushed what it takes (_rs_unbalanced, rs_depth)
         if n == "rdrop":
             self.emit(depth, "rs.pop()")
@@ -763,6 +783,7 @@ class _Emitter:
                     not self.loops or self.loops[-1][:2] != ("begin", self.back_edges[p] + 1)
                     or self._head != p):
                 q = self.back_edges[p]
+                self.flush_rs(depth)
                 if not self.begin_loop_kept(p, q, depth):
                     self.begin_loop_flushed(p, q, depth)
                 p = q + 1
@@ -782,6 +803,7 @@ class _Emitter:
                     raise NotCompilable
                 loop = self.loops[-1] if self.loops else None
                 if loop is not None and t == loop[1]:
+                    self.flush_rs(depth)
                     if loop[2] is not None:
                         self.emit(depth, f"if not {dup or self.cond_kept(depth)}:")
                         self.leave_kept(loop, depth + 1)
@@ -814,6 +836,7 @@ class _Emitter:
                         t2 = hi
                     arms_tail = tail and (t if t2 is None else t2) == hi
                     if t2 is not None or not self.if_throws(p, t, depth, dup):
+                        self.flush_rs(depth)
                         if not self.if_kept(p, t, t2, depth, dup, arms_tail):
                             self.if_flushed(p, t, t2, depth, dup, arms_tail)
                     p = t if t2 is None else t2
@@ -821,6 +844,7 @@ class _Emitter:
                     raise NotCompilable
                 continue
             if n == "branch":
+                self.flush_rs(depth)
                 t = self.target(x.arg)
                 loop = self.loops[-1] if self.loops else None
                 if loop is not None and t == loop[1]:
@@ -840,6 +864,7 @@ class _Emitter:
                 p += 1
                 continue
             if n in ("(do)", "(?do)"):
+                self.flush_rs(depth)
                 e = self.target(x.arg)
                 closing = self.ins[e - 1]
                 if closing.name not in ("(loop)", "(+loop)") or self.target(closing.arg) != p + 1:
@@ -853,6 +878,7 @@ class _Emitter:
         if not flush_end:
             return
         self.flush(depth)
+        self.flush_rs(depth)
         if len(self.lines) == start_len:
             self.emit(depth, "pass")
 
@@ -866,11 +892,13 @@ class _Emitter:
     def snapshot(self) -> tuple:
         # the last line too: test() may take it back
         return ((len(self.lines), self.lines[-1:]), list(self.vs), len(self.deps), dict(self.consts),
-                self.since_check, self.pops, self.touch, self.rs_depth, dict(self.unwrapped))
+                self.since_check, self.pops, self.touch, self.rs_depth, dict(self.unwrapped),
+                list(self.rvs))
 
     def rollback(self, snap: tuple) -> None:
         n_lines, vs, n_deps, consts, self.since_check, self.pops, self.touch, \
-            self.rs_depth, unwrapped = snap
+            self.rs_depth, unwrapped, rvs = snap
+        self.rvs[:] = rvs
         self.unwrapped.clear()
         self.unwrapped.update(unwrapped)
         self.known.clear()
@@ -966,6 +994,7 @@ class _Emitter:
             touch, rs_depth = self.touch, self.rs_depth
             try:
                 self.block_loop_body(p, q, depth + 1, flush_end=False)
+                self.flush_rs(depth + 1)
                 if self.ins[q].name == "0branch":        # UNTIL
                     c = self.cond_kept(depth + 1, now=False)
                     self.end_kept_pass(names, depth + 1, touch, rs_depth)
@@ -1019,6 +1048,7 @@ class _Emitter:
             touch, rs_depth = self.touch, self.rs_depth
             try:
                 self.block(p + 1, e - 1, inner + 1, flush_end=False)
+                self.flush_rs(inner + 1)
                 if closing.name == "(+loop)":
                     step = self.cond_kept(inner + 1, now=False)
                     self.end_kept_pass(names, inner + 1, touch, rs_depth)
@@ -1098,7 +1128,7 @@ class _Emitter:
         snap = self.snapshot()
         try:
             self.emit(depth, f"if {dup or self.cond_kept(depth)}:")
-            after, unwrapped = list(self.vs), dict(self.unwrapped)
+            after, unwrapped, rvs = list(self.vs), dict(self.unwrapped), list(self.rvs)
             state = (self.since_check, self.pops, self.touch, self.rs_depth)
             if dup:
                 self.vs.append(dup)
@@ -1111,6 +1141,7 @@ class _Emitter:
             self.rollback(snap)
             return False
         self.vs[:] = after
+        self.rvs[:] = rvs
         self.unwrapped.clear()
         self.unwrapped.update(unwrapped)
         self.since_check, self.pops, self.touch, self.rs_depth = state
@@ -1154,6 +1185,7 @@ class _Emitter:
             self.vs.append(dup)
             self.since_check = None
         self.block(p + 1, t if t2 is None else t - 1, depth + 1, flush_end=False, tail=tail)
+        self.flush_rs(depth + 1)
         then_vs, then_check, then_end = list(self.vs), self.since_check, len(self.lines)
         else_vs, else_check = before, check0
         rs_then, self.rs_depth = self.rs_depth, rs_depth
@@ -1164,6 +1196,7 @@ class _Emitter:
             self.emit(depth, "else:")
             else_head = len(self.lines)
             self.block(t, t2, depth + 1, flush_end=False, tail=tail)
+            self.flush_rs(depth + 1)
             else_vs, else_check = list(self.vs), self.since_check
             else_empty = len(self.lines) == else_head
         if self.touch != touch or self.rs_depth != rs_depth or rs_then != rs_depth or \
