@@ -51,18 +51,23 @@ wordlist constant fl-names
   dup 1+ fl-strp + fl-strings-end > IF dup 1+ fl-grow-strings THEN
   fl-strp fl-strings - >r
   tuck fl-strp swap move fl-strp + 0 over c! 1+ to fl-strp r> ;
+: fl-generation-for ( name len -- gen )  \ a name with a NUL in it is never found again
+  0 findchar IF drop 0 ELSE fl-generation THEN ;
 : fl-new-name ( name len -- off )
   2dup fl-append-string dup >r ( name len off )
   get-current >r fl-names set-current
-  fl-generation swap 2swap $2constant
+  >r 2dup fl-generation-for r> 2swap $2constant
   r> set-current r> ;
 : fl-renew ( name len -- off )  \ a name stored by an earlier flatten
-  2dup fl-append-string >r fl-names voc-find link> >body fl-generation over ! r@ swap cell+ ! r> ;
+  2dup fl-append-string >r 2dup fl-generation-for -rot fl-names voc-find link> >body
+  tuck ! r@ swap cell+ ! r> ;
 : fl-string ( name len -- off )
   2dup fl-names voc-find dup 0= IF drop fl-new-name EXIT THEN
   link> execute ( name len gen off ) swap fl-generation <> IF drop fl-renew EXIT THEN
   >r 2dup r@ fl-strings + over str= IF 2drop r> EXIT THEN
   r> drop fl-append-string ;       \ same name but for case: stored apart
+\ (the old zcount-and-compare test, as SLOF's strings are NUL-terminated: a name with a NUL
+\ in it never matched; fl-generation-for keeps it that way)
 
 \ ---- nodes and properties
 \ A token and what follows it are written at fl-sp in one go (fl-sp stays 4-byte aligned

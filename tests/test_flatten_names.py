@@ -77,3 +77,14 @@ def test_names_too_long_for_node_qname_fail_as_it_does(name, fits):
     with pytest.raises(ForthError) as qname:
         fw.evaluate("device-tree @ child node>qname")
     assert flat.value.text == qname.value.text == "Text buffer full"
+
+
+def test_a_property_name_with_a_nul_in_it_is_stored_each_time():
+    # as SLOF compares NUL-terminated strings, "a\0b" never matches a stored name
+    fw = firmware()
+    node = ('new-device s" n" device-name 1 encode-int pad 3 2dup erase [char] a pad c! '
+            '[char] b pad 2 + c! property finish-device ')
+    fw.evaluate("device-tree @ set-node " + node + node + "device-end")
+    blob = fw.flatten()
+    assert strings_block(blob)[-4:] == [b"a", b"b", b"a", b"b"]
+    assert fw.flatten() == blob
