@@ -152,6 +152,15 @@ variable var
 : rs-mixed  1 >r 2 3 2>r r> r> r> + + ;
 : rs-exec  9 >r ['] 1+ execute r> + ;
 : rs-arms  dup IF 1 >r ELSE 2 >r THEN r> + ;
+: bump  0 ?DO 1 var +! LOOP ;
+: cold-arm  0 var !  1 2 3 dup 2 > IF 5 bump THEN - - var @ ;
+: cold-loop  0 swap 0 ?DO i + LOOP ;
+: cold-loop-arm  7 8 over 5 > IF 4 cold-loop drop THEN - ;
+: cold-qdup  0 var !  1 2 rot ?dup IF bump THEN - var @ ;
+: cold-fail  1 2 3 dup IF 2 bump -8 @ drop THEN - - ;
+: cold-exit-callee  dup 0< IF drop EXIT THEN 0 ?DO LOOP ;
+: cold-exits  5 6 over IF 9 cold-exit-callee THEN - var @ ;
+: cold-changes  1 2 3 over IF rot drop 7 swap THEN + + ;
 """
 
 PROGRAMS = [
@@ -245,6 +254,8 @@ PROGRAMS = [
     "s\" ab\" s\" ab\" pull-str 1 2 3 ' pull-str catch",
     "rs-cache 4 rs-throw 1 2 -4 ' rs-throw catch 3 2 rs-if 0 2 rs-if -4 rs-call 5 rs-call",
     "rs-loop rs-mixed 1 rs-exec 5 rs-arms 0 rs-arms",
+    "cold-arm cold-loop-arm 0 cold-qdup 3 cold-qdup cold-exits cold-changes",
+    "4 5 ' cold-fail catch",
 ]
 
 
@@ -284,7 +295,8 @@ def test_the_words_were_compiled():
             "rs-paths", "rs-paths2", "rs-paths3", "calls-does-maker", "make-twice",
             "uses-early", "uses-two-thens", "uses-checks", "eat-checks", "eat-checks3",
             "exec-2c", "def-2c", "printable", "rs-cache", "rs-throw", "rs-if", "rs-call",
-            "rs-loop", "rs-mixed", "rs-exec", "rs-arms"} <= names
+            "rs-loop", "rs-mixed", "rs-exec", "rs-arms", "cold-arm", "cold-loop-arm",
+            "cold-qdup", "cold-fail", "cold-exits", "cold-changes"} <= names
 
 
 def test_inlined_code_follows_a_change_to_the_callee():

@@ -22,6 +22,8 @@ P_ONE = struct.Struct(">q").pack
 # 7 body cells) in one pack: one Struct per name length and cell count, made when first used
 _HEADERS: dict[tuple[int, int], struct.Struct] = {}
 _WID = struct.Struct(">qq")
+_DP, _LATEST, _LAST_XT, _CURRENT, _DICT_LIMIT = L.DP, L.LATEST, L.LAST_XT, L.CURRENT, L.DICT_LIMIT
+_DICTIONARY = L.DICTIONARY
 
 
 def init_dictionary(vm) -> None:
@@ -126,13 +128,14 @@ def define_word(vm, name: bytes, kind: int, cells) -> int:
     Returns the xt."""
     n = len(name)
     mem = vm.mem
-    lfa = (U(mem, L.DP)[0] + 7) & ~7
+    lfa = (U(mem, _DP)[0] + 7) & ~7
     xt = (lfa + 17 + n) & ~7            # after link, flags, count, name and padding
     ncells = len(cells)
     end = xt + 8 + 8 * ncells
-    wid = U(mem, L.CURRENT)[0]
-    if not (0 < n <= 255 and lfa >= L.DICTIONARY and end <= U(mem, L.DICT_LIMIT)[0]
-            and end <= vm.size and 0 <= wid <= vm.size - 8 and ncells < 8):
+    wid = U(mem, _CURRENT)[0]
+    size = vm.size
+    if not (0 < n <= 255 and lfa >= _DICTIONARY and end <= U(mem, _DICT_LIMIT)[0]
+            and end <= size and 0 <= wid <= size - 8 and ncells < 8):
         make_header(vm, name, kind)
         for c in cells:
             comma(vm, c)
@@ -147,23 +150,26 @@ def define_word(vm, name: bytes, kind: int, cells) -> int:
     except struct.error:            # a cell outside the signed range: stored wrapped
         header.pack_into(mem, lfa, prev, 0, n, name, kind,
                          *[((c + _SB) & _M) - _SB for c in cells])
+    P(mem, _DP, end)
+    P(mem, _LATEST, lfa)
+    P(mem, _LAST_XT, xt)
+    P(mem, wid, lfa)
     codepages = vm.codepages
-    if codepages[lfa >> 12] or codepages[(end - 1) >> 12]:     # a header is < 4 KiB
-        vm.code_store(lfa, end - lfa)
-    P(mem, L.DP, end)
-    P(mem, L.LATEST, lfa)
-    P(mem, L.LAST_XT, xt)
+    if codepages[lfa >> 12] or codepages[(end - 1) >> 12] or codepages[wid >> 12]:
+        vm.code_store(lfa, end - lfa)           # a header is < 4 KiB
+        vm.code_store(wid, 8)
     vm.xt_names[xt] = lfa
     vm.defining = None
-    P(mem, wid, lfa)
-    if codepages[wid >> 12]:
-        vm.code_store(wid, 8)
     key = name.lower()
-    vm.find_cache.pop(key, None)
-    cached = vm.wid_cache.get(wid)
+    find_cache = vm.find_cache
+    if key in find_cache:
+        del find_cache[key]
+    wid_cache = vm.wid_cache
+    cached = wid_cache.get(wid)
     if cached is not None and cached[0] == prev:
-        cached[1][key] = lfa
-        vm.wid_cache[wid] = (lfa, cached[1])
+        table = cached[1]
+        table[key] = lfa
+        wid_cache[wid] = (lfa, table)
     return xt
 
 

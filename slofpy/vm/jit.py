@@ -295,6 +295,7 @@ class _Emitter:
         self.touch = 0                  # counts code that changes the real data stack
         self.keep_failed: set[int] = set()   # structures that could not be kept
         self.throw_failed: set[int] = set()  # IFs whose arm was found to come back
+        self.cold_failed: set[int] = set()   # IFs whose arm could not be run flushed (if_cold)
         self.loop_names: set[str] = set()    # names kept loops hold cached items in
         self.unwrapped: dict[str, int] = {}   # names maybe outside 64 bits -> block depth
         self.calls: set[int] = set()          # colon definitions called through slots
@@ -837,7 +838,8 @@ class _Emitter:
                     arms_tail = tail and (t if t2 is None else t2) == hi
                     if t2 is not None or not self.if_throws(p, t, depth, dup):
                         self.flush_rs(depth)
-                        if not self.if_kept(p, t, t2, depth, dup, arms_tail):
+                        if not self.if_kept(p, t, t2, depth, dup, arms_tail) and (
+                                t2 is not None or not self.if_cold(p, t, depth, dup)):
                             self.if_flushed(p, t, t2, depth, dup, arms_tail)
                     p = t if t2 is None else t2
                 else:
@@ -1146,6 +1148,48 @@ class _Emitter:
         self.unwrapped.update(unwrapped)
         self.since_check, self.pops, self.touch, self.rs_depth = state
         self.known.clear()
+        return True
+
+    def if_cold(self, p: int, t: int, depth: int, dup: str | None) -> bool:
+        """IF ... THEN whose arm cannot be kept (it calls, say) but leaves the stack as deep
+        as it found it (stack_effect.py): the arm puts the cached items onto the real stack
+        when it starts and takes as many back into locals when it ends, so the code around
+        it keeps them cached. False, with nothing emitted, if the arm's effect is not that."""
+        if not self.vs or p in self.cold_failed:
+            return False
+        from .stack_effect import range_delta
+        deps: list = []
+        if range_delta(self.vm, self.ins, p + 1, t, deps) != (-1 if dup else 0):
+            return False
+        snap = self.snapshot()
+        try:
+            self.emit(depth, f"if {dup or self.cond_kept(depth)}:")
+            before = list(self.vs)
+            rs_depth = self.rs_depth
+            self.emit(depth + 1, self.spill(before + ([dup] if dup else [])))
+            self.vs.clear()
+            self.since_check = None
+            self.block(p + 1, t, depth + 1)
+            if self.rs_depth != rs_depth:
+                raise NotCompilable
+        except NotCompilable:
+            self.cold_failed.add(p)
+            self.rollback(snap)
+            return False
+        names = [self.tmp() for _ in before]
+        k = len(names)
+        if k:
+            self.emit(depth + 1, f"{', '.join(names)}, = s[-{k}:]\ndel s[-{k}:]")
+            self.emit(depth, "else:")
+            self.assign(depth + 1, names, before, wrap=False)
+        for m, b in zip(names, before):
+            if b in self.unwrapped:
+                self.unwrapped[m] = depth
+        self.vs[:] = names
+        self.deps.extend(deps)
+        self.known.clear()
+        self.touch += 1
+        self.since_check = None
         return True
 
     def ends_in_throw(self, depth: int) -> bool:

@@ -82,7 +82,7 @@ def catch(vm) -> None:
     s.append(0)
 
 
-@word("throw")
+@word("throw", effect=-1)
 def throw(vm) -> None:
     code = vm.s.pop()
     if code:

@@ -99,7 +99,7 @@ def create(vm) -> None:
     _word_with_cells(vm, L.K_CREATE, [0])
 
 
-@word("$create")
+@word("$create", effect=-2)
 def dollar_create(vm) -> None:
     s = vm.s
     n = s.pop()

@@ -168,7 +168,7 @@ def paren_dot(vm) -> None:
     _to_pocket_string(vm, format_number(vm.s.pop(), vm.cell(L.BASE)))
 
 
-@word("(u.)")
+@word("(u.)", effect=1)
 def paren_u_dot(vm) -> None:
     _to_pocket_string(vm, format_number(vm.s.pop(), vm.cell(L.BASE), False))
 

@@ -121,7 +121,7 @@ if c is None or c[0] != U(mem, wid)[0]:
 s.append(c[1].get(bytes(mem[a:a + n]).lower(), 0))""")
 
 
-@word("(prune)")
+@word("(prune)", effect=-2)
 def prune(vm) -> None:
     # ( lfa wid -- ): take a word out of a wordlist
     wid = vm.s.pop()

@@ -57,12 +57,12 @@ def heap_free(vm, addr: int, length: int) -> None:
     vm.set_cell(head, addr)
 
 
-@word("alloc-mem")
+@word("alloc-mem", effect=0)
 def alloc_mem(vm) -> None:
     vm.s.append(heap_alloc(vm, vm.s.pop()))
 
 
-@word("free-mem")
+@word("free-mem", effect=-2)
 def free_mem(vm) -> None:
     n = vm.s.pop()
     heap_free(vm, vm.s.pop(), n)

@@ -448,7 +448,7 @@ def rfindchar(vm) -> None:
     _find_char(vm, last=True)
 
 
-@word("left-parse-string")
+@word("left-parse-string", effect=1)
 def left_parse_string(vm) -> None:
     # ( str len char -- rstr rlen lstr llen )
     c = vm.s.pop() & 0xFF

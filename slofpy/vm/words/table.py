@@ -23,6 +23,7 @@ class Builtin:
     func: object = None         # Python function f(vm)
     immediate: bool = False
     inline: bool = True         # may the compiler inline the snippet
+    effect: int | None = None   # a Python word's change to the data stack depth, if fixed
 
 
 BUILTINS: list[Builtin] = []
@@ -55,14 +56,16 @@ def special(name: str) -> None:
     BUILTINS.append(Builtin(name))
 
 
-def word(name: str, immediate: bool = False):
-    """Decorator: a word carried out by the Python function f(vm)."""
+def word(name: str, immediate: bool = False, effect: int | None = None):
+    """Decorator: a word carried out by the Python function f(vm). effect: how much deeper
+    (or, negative, shallower) it always leaves the data stack when it returns, if it does
+    (what the code generator may count on: stack_effect.py)."""
     def register(func):
         key = name.lower()
         if key in _seen:
             raise ValueError(f"built-in word {name!r} defined twice")
         _seen.add(key)
-        BUILTINS.append(Builtin(name, func=func, immediate=immediate))
+        BUILTINS.append(Builtin(name, func=func, immediate=immediate, effect=effect))
         return func
     return register
 

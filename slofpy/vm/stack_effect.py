@@ -1,0 +1,181 @@
+"""How much a piece of threaded code changes the depth of the data stack, when that can be
+told from the code alone.
+
+The code generator (jit.py) asks this of an IF arm it cannot keep in locals: when the arm
+leaves the stack as deep as it found it, the arm can put the cached items onto the real stack
+at its start and take them back into locals at its end, and the code around it goes on with
+its items cached. Straight code, IF/ELSE (both arms must agree), EXIT at the end of an arm and DO loops whose
+passes leave the depth alone are followed; other loops, EXECUTE, deferred words and Python
+words of unknown effect give None. Colon definitions
+called are followed in turn; the answer for each is remembered with its threaded body, and
+recomputed when the body has changed since.
+"""
+from __future__ import annotations
+
+import weakref
+
+from . import layout as L
+from .cells import U
+from .jit import (NotCompilable, _BINARY, _FETCH, _SHUFFLE, _STORE, _UNARY, _decode,
+                  _snippet_parts)
+from .words.table import BUILTINS
+
+# primitives handled by name (the rest: a snippet's pops and pushes, or unknown)
+_DELTA: dict[str, int] = {"lit": 1, "(sliteral)": 2, "drop": -1, "dup": 1, "true": 1,
+                          "false": 1, "between": -2, "within": -2, "+!": -2, "move": -3,
+                          "(abort\")": -3, "str=": -3, "(to)": -1, "here": 1,
+                          "get-current": 1, "set-current": -1, ">r": -1, "r>": 1, "r@": 1,
+                          "2>r": -2, "2r>": 2, "2r@": 2, "rdrop": 0, "pick": 0, "roll": -1,
+                          "i": 1, "j": 1}
+_DELTA.update({n: len(out) - k for n, (k, out) in _SHUFFLE.items()})
+_DELTA.update({n: -1 for n in _BINARY})
+_DELTA.update({n: 0 for n in _UNARY})
+_DELTA.update({n: 0 for n in _FETCH})
+_DELTA.update({n: -2 for n in _STORE})
+_UNKNOWN = {"execute", "(do)", "(?do)", "(loop)", "(+loop)", "leave", "?leave",
+            "unloop", "(does>)", "branch", "?dup", "depth", "clear", "depth!"}
+
+# vm -> {xt: ([((start, end), bytes) of its body and of the bodies it was read from], delta)}
+_MEMO: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _primitive_delta(vm, name: str, kind: int) -> int | None:
+    if name in _UNKNOWN:
+        return None
+    d = _DELTA.get(name)
+    if d is not None:
+        return d
+    b = BUILTINS[kind - L.PRIM_BASE]
+    if b.code is None:
+        return b.effect
+    parts = _snippet_parts(b.code)
+    return None if parts is None else len(parts[2]) - len(parts[0])
+
+
+def word_delta(vm, x, deps: list, seen: tuple = ()) -> int | None:
+    """The change in depth one instruction x makes; deps collects the threaded bodies
+    the answer was read from."""
+    if x.name is not None:
+        return _primitive_delta(vm, x.name, x.kind)
+    k = x.kind
+    if k in (L.K_VARIABLE, L.K_CONSTANT, L.K_VALUE, L.K_BUFFER):
+        return 1
+    if k == L.K_2CONSTANT:
+        return 2
+    if k == L.K_COLON:
+        return definition_delta(vm, x.xt, deps, seen)
+    if k == L.K_CREATE:
+        does = U(vm.mem, x.xt + 8)[0]
+        if does == 0:
+            return 1
+        if does == vm.field_does:
+            return 0
+        d = definition_delta(vm, does - 8, deps, seen)
+        return None if d is None else d + 1
+    return None
+
+
+def definition_delta(vm, xt: int, deps: list, seen: tuple = ()) -> int | None:
+    """The change in depth a call of the colon definition (or DOES> code) at xt makes."""
+    if xt in seen or len(seen) > 20:
+        return None
+    body = xt + 8
+    try:
+        ins = _decode(vm, body)
+    except NotCompilable:
+        return None
+    end = ins[-1].addr + 8
+    mem = vm.mem
+    memo = _MEMO.setdefault(vm, {})
+    known = memo.get(xt)
+    if known is not None and all(mem[lo:hi] == code for (lo, hi), code in known[0]):
+        d, callees = known[1], [r for r, _ in known[0][1:]]
+    else:
+        callees: list = []
+        d = None
+        if ins[-1].name == "exit":
+            exits: list[int] = []
+            d = range_delta(vm, ins, 0, len(ins) - 1, callees, seen + (xt,), exits)
+            if d is EXITED:
+                d = exits[0] if exits else None
+            if d is not None and any(e != d for e in exits):
+                d = None
+        memo[xt] = ([((lo, hi), bytes(mem[lo:hi])) for lo, hi in [(body, end)] + callees], d)
+    if d is not None:
+        deps.append((body, end))
+        deps.extend(callees)
+    return d
+
+
+EXITED = object()       # every path through the code ends in EXIT
+
+
+def range_delta(vm, ins: list, lo: int, hi: int, deps: list, seen: tuple = (),
+                exits: list | None = None, base: int = 0):
+    """The change in depth instructions lo..hi-1 of a definition make, when every path
+    through them makes the same one; None if not. With exits (a list), an EXIT ending an
+    arm is allowed: the depth there (from the start of the definition, base at lo) goes
+    into exits, and a range whose every path ends in EXIT gives EXITED."""
+    index = {x.addr: i for i, x in enumerate(ins)}
+    d = 0
+    p = lo
+    while p < hi:
+        x = ins[p]
+        if x.name == "exit":
+            if exits is None or p != hi - 1:
+                return None
+            exits.append(base + d)
+            return EXITED
+        dup = x.name == "?dup" and p + 1 < hi and ins[p + 1].name == "0branch"
+        if dup:
+            p += 1
+            x = ins[p]
+        if x.name == "0branch":
+            t = index.get(x.arg)
+            if t is None or not p < t <= hi:
+                return None
+            before = ins[t - 1]
+            t2 = None
+            if t - 1 > p and before.name == "branch" and before.arg > before.addr:
+                t2 = index.get(before.arg)
+                if t2 is None or not t < t2 <= hi:
+                    return None
+            # ?dup IF: the arm starts with the item, the way past it without
+            d0 = d if dup else d - 1
+            taken = range_delta(vm, ins, p + 1, t if t2 is None else t - 1, deps, seen,
+                                exits, base + d0)
+            other = 0 if t2 is None else range_delta(vm, ins, t, t2, deps, seen, exits,
+                                                     base + d0 - (1 if dup else 0))
+            if taken is None or other is None:
+                return None
+            if other is not EXITED and dup:
+                other -= 1
+            if taken is EXITED and other is EXITED:
+                return EXITED
+            if taken is EXITED:
+                d = d0 + other
+            elif other is EXITED:
+                d = d0 + taken
+            elif taken != other:
+                return None
+            else:
+                d = d0 + taken
+            p = t if t2 is None else t2
+            continue
+        if x.name in ("(do)", "(?do)"):       # a DO loop whose passes leave the depth alone
+            e = index.get(x.arg)
+            if e is None or not p + 1 < e <= hi or ins[e - 1].name not in ("(loop)", "(+loop)") \
+                    or index.get(ins[e - 1].arg) != p + 1:
+                return None
+            body = range_delta(vm, ins, p + 1, e - 1, deps, seen)
+            if body != (1 if ins[e - 1].name == "(+loop)" else 0):
+                return None
+            d -= 2
+            p = e
+            continue
+        e = word_delta(vm, x, deps, seen)
+        if e is None:
+            return None
+        d += e
+        p += 1
+    return d

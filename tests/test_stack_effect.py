@@ -1,0 +1,66 @@
+"""stack_effect.py tells the code generator how much a piece of threaded code changes the
+depth of the data stack; a wrong answer would make generated code take the wrong items back
+into locals, so every kind of code it follows is checked here, and so are the ones it must
+refuse."""
+from __future__ import annotations
+
+import pytest
+
+from slofpy import Machine
+from slofpy.vm import stack_effect
+from slofpy.vm.dictionary import find
+
+WORDS = r"""
+variable var
+create buf 10 allot
+2 3 2constant pair
+: straight  dup + swap over ;
+: arms  IF 1 ELSE 2 3 + THEN ;
+: uneven  IF 1 THEN ;
+: qdup-arm  ?dup IF drop THEN ;
+: exits  dup 0< IF drop 0 EXIT THEN 1+ ;
+: uneven-exits  dup 0< IF EXIT THEN drop ;
+: do-loop  0 swap 0 ?DO i + LOOP ;
+: do-plus  0 swap 0 ?DO i + 2 +LOOP ;
+: do-grows  0 ?DO i LOOP ;
+: begin-loop  BEGIN 1- dup 0= UNTIL ;
+: executes  execute ;
+: calls  straight arms ;
+: words  var buf pair here ;
+: python-words  8 alloc-mem 8 free-mem ;
+: picks-rolls  1 2 3 2 pick 3 roll ;
+: r-stack  >r r@ r> 2>r 2r@ 2r> rdrop ;
+"""
+
+
+@pytest.fixture(scope="module")
+def machine():
+    m = Machine(dictionary_cache=False)
+    m.evaluate(WORDS)
+    return m
+
+
+@pytest.mark.parametrize("word, delta", [
+    ("straight", 1), ("arms", 0), ("qdup-arm", -1), ("exits", 0), ("do-loop", 0),
+    ("do-plus", 0), ("calls", 1), ("words", 5), ("python-words", 0), ("picks-rolls", 4),
+    ("uneven", None), ("uneven-exits", None), ("do-grows", None), ("begin-loop", None),
+    ("executes", None),
+])
+def test_definition_delta(machine, word, delta):
+    xt = find(machine.vm, word.encode())[0]
+    assert stack_effect.definition_delta(machine.vm, xt, []) == delta
+
+
+def test_the_answer_is_read_again_when_the_body_changes(machine):
+    m = Machine(dictionary_cache=False)
+    m.evaluate(": inner 1 2 ; : outer inner + ;")
+    vm = m.vm
+    outer = find(vm, b"outer")[0]
+    inner = find(vm, b"inner")[0]
+    deps: list = []
+    assert stack_effect.definition_delta(vm, outer, deps) == 1
+    assert (inner + 8, inner + 8 + 40) in deps     # lit 1, lit 2, exit: read from inner
+    # inner's second literal becomes DROP EXIT: inner now pushes nothing, outer takes one
+    m.evaluate(f"' drop {inner + 24:x} !  ' exit {inner + 32:x} !  7 inner")
+    assert m.stack == [7]
+    assert stack_effect.definition_delta(vm, outer, []) == -1
