@@ -74,11 +74,12 @@ constant /fdth
      swap l@ dup OF_DT_NOP =
   WHILE drop REPEAT ;
 : fdt-fetch-unit ( addr -- addr' name len )  \ the name runs to a NUL inside the block
-  dup fdt-struct-end over - 0 max 0 findchar 0= IF s" node name without its NUL" fdt-error THEN
-  ( addr len ) 2dup + 4 + -4 and -rot ;
+  dup fdt-struct-end over - 0 max 0 scan 0= IF drop s" node name without its NUL" fdt-error THEN
+  over - ( addr len ) 2dup + 4 + -4 and -rot ;
 : fdt-fetch-string ( nameoff at -- str len )
   swap fdt-strings + dup fdt-strings-end >= IF drop s" property name offset outside the strings block" fdt-error THEN
-  nip dup fdt-strings-end over - 0 findchar 0= IF drop fdt-strings s" property name runs past the strings block" fdt-error THEN ;
+  nip dup fdt-strings-end over - 0 scan 0= IF 2drop fdt-strings s" property name runs past the strings block" fdt-error THEN
+  over - ;
 
 : fdt-prop-is-string? ( addr len -- flag )  \ NUL-terminated, printable (20..7e) before it
   dup 0= IF 2drop false EXIT THEN
@@ -133,11 +134,12 @@ constant /fdth
 : fdt-prop ( addr -- addr' )  \ addr: the length cell after the PROP token
   dup 8 + dup fdt-struct-end > IF drop s" structure block ends inside a token" fdt-error THEN
   ( addr data ) over 4 + l@ 2 pick fdt-fetch-string ( addr data name nlen )
-  dup 0= IF 2drop drop s" property with an empty name" fdt-error THEN 2>r
+  dup 0= IF 2drop drop s" property with an empty name" fdt-error THEN
+  2dup s" reg" str= >r 2>r
   swap l@ ( data len ) 2dup + dup fdt-struct-end > IF 2drop s" property value runs past the structure block" fdt-error THEN
   3 + -4 and -rot ( addr' data len )
-  2r@ s" reg" str= IF 2dup fdt-reg-unit THEN
-  fdt-encode-prop 2r> current-node @ set-property ;   \ property, on the node being read
+  fdt-encode-prop 2r> current-node @ set-property   \ property, on the node being read
+  r> IF s" reg" current-node @ get-property 0= IF fdt-reg-unit THEN THEN ;
 
 : fdt-props ( addr -- addr' tag )  \ the properties right after a BEGIN_NODE; the next tag
   BEGIN fdt-next-tag dup OF_DT_PROP = WHILE drop fdt-prop REPEAT ;

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from slofpy import ForthError, Machine
+from slofpy.vm import layout as L
 
 WORDS = r"""
 create buf 40 allot
@@ -161,7 +162,18 @@ variable var
 : cold-exit-callee  dup 0< IF drop EXIT THEN 0 ?DO LOOP ;
 : cold-exits  5 6 over IF 9 cold-exit-callee THEN - var @ ;
 : cold-changes  1 2 3 over IF rot drop 7 swap THEN + + ;
+: commas  here 5 , 6 c, align 7 w, 8 l, align 3 allot align here swap - ;
+: comma-here  9 , here 1 c, here swap - ;
+: comma-full  drop drop 5 , ;
+: allot-full  drop drop 5 d# 64 allot ;
+: align-full  drop drop 5 1 c, align ;
 """
+
+# HERE may not go past DICT_LIMIT: with the limit just above HERE, the words above throw
+# (the limit is kept in var and put back afterwards)
+def dict_full(word: str, room: int = 0) -> str:
+    return (f"{L.DICT_LIMIT:x} @ var !  here {room} + {L.DICT_LIMIT:x} !  "
+            f"7 8 9 ' {word} catch  var @ {L.DICT_LIMIT:x} !")
 
 PROGRAMS = [
     "d# 100 sums",
@@ -256,6 +268,10 @@ PROGRAMS = [
     "rs-loop rs-mixed 1 rs-exec 5 rs-arms 0 rs-arms",
     "cold-arm cold-loop-arm 0 cold-qdup 3 cold-qdup cold-exits cold-changes",
     "4 5 ' cold-fail catch",
+    "commas comma-here",
+    dict_full("comma-full"),
+    dict_full("allot-full"),
+    dict_full("align-full", 4),
 ]
 
 
@@ -296,7 +312,8 @@ def test_the_words_were_compiled():
             "uses-early", "uses-two-thens", "uses-checks", "eat-checks", "eat-checks3",
             "exec-2c", "def-2c", "printable", "rs-cache", "rs-throw", "rs-if", "rs-call",
             "rs-loop", "rs-mixed", "rs-exec", "rs-arms", "cold-arm", "cold-loop-arm",
-            "cold-qdup", "cold-fail", "cold-exits", "cold-changes"} <= names
+            "cold-qdup", "cold-fail", "cold-exits", "cold-changes", "commas", "comma-here",
+            "comma-full", "allot-full", "align-full"} <= names
 
 
 def test_inlined_code_follows_a_change_to_the_callee():

@@ -344,27 +344,30 @@ def forget_caches(vm) -> None:
 
 def unlink_word(vm, wid: int, lfa: int) -> None:
     """Take the word at lfa out of wid's list (SLOF's prune)."""
+    mem = vm.mem
     prev = wid
-    cur = vm.cell(wid)
+    cur = U(mem, wid)[0]
     while cur:
         if cur == lfa:
             vm.set_cell(prev, vm.cell(cur))
             break
         prev = cur
-        cur = vm.cell(cur)
+        cur = U(mem, cur)[0]
     key = name_of(vm, lfa).lower()
     vm.find_cache.pop(key, None)
     cached = vm.wid_cache.pop(wid, None)
-    if cached is None or cur != lfa or cached[0] != (lfa if prev == wid else vm.cell(wid)):
+    head = U(mem, wid)[0]
+    if cached is None or cur != lfa or cached[0] != (lfa if prev == wid else head):
         return                  # not cached, or not current: rebuilt when next needed
     # the table stays current: the name now finds the next older word of that name, if any
     table = cached[1]
     if table.get(key) == lfa:
         del table[key]
-        older = vm.cell(lfa)
+        n = len(key)
+        older = U(mem, lfa)[0]
         while older:
-            if name_of(vm, older).lower() == key:
+            if mem[older + 9] == n and mem[older + 10:older + 10 + n].lower() == key:
                 table[key] = older
                 break
-            older = vm.cell(older)
-    vm.wid_cache[wid] = (vm.cell(wid), table)
+            older = U(mem, older)[0]
+    vm.wid_cache[wid] = (head, table)

@@ -270,6 +270,11 @@ _STORE = {"!": (8, "P(mem, {a}, {v})"), "x!": (8, "P(mem, {a}, {v})"),
           "unaligned-w!": (2, "PW(mem, {a}, {v} & 0xffff)")}
 
 
+# data-space stores ( x -- ): size and the store of v at d
+_COMMA = {",": (8, "P(mem, {d}, {v})"), "l,": (4, "PL(mem, {d}, {v} & 0xffffffff)"),
+          "w,": (2, "PW(mem, {d}, {v} & 0xffff)"), "c,": (1, "mem[{d}] = {v} & 0xff")}
+
+
 # Short colon definitions (straight code and IF/ELSE, no loops, an EXIT before the end only
 # at the end of an IF arm that nothing follows but the rest of the definition) are
 # inlined into their callers, to this many instructions and two levels deep; the caller's
@@ -693,6 +698,27 @@ class _Emitter:
             self.emit(depth, f"P(mem, {t}, {v})\n"
                              f"if CP[{t >> 12}] and {t >> 3} in JC: vm.code_store({t}, 8)")
             self.stored(str(t), 8, v)
+        elif n in _COMMA:
+            size, store = _COMMA[n]
+            self.ensure(1, depth)
+            v = self.take(depth)
+            under = self.spill(vs + [v])          # it throws before taking its value
+            d, e = self.reserve(depth, str(size), under)
+            self.emit(depth, f"if {d} > MS - {size}:\n    {under}\n    raise Throw(-9)\n"
+                             + store.format(d=d, v=v) + "\n"
+                             f"if CP[{d} >> 12] and ({d} >> 3 in JC or ({d} + {size - 1}) >> 3 in JC): "
+                             f"vm.code_store({d}, {size})")
+            self.known.clear()                    # HERE's cell lies below the dictionary
+            self.known[L.DP] = e
+        elif n == "allot":
+            self.ensure(1, depth)
+            size = self.take(depth)
+            self.reserve(depth, size, self.spill(vs))
+        elif n == "align":
+            d = self.here(depth)
+            e = self.tmp()
+            self.emit(depth, f"{e} = ({d} + 7) & -8")
+            self.reserve(depth, None, self.spill(vs), (d, e))
         elif n in ("here", "get-current"):
             self.read_cell(depth, L.DP if n == "here" else L.CURRENT)
         elif n == "set-current":
@@ -704,6 +730,29 @@ class _Emitter:
         else:
             return self.cached_snippet(x, depth)
         return True
+
+    def here(self, depth: int) -> str:
+        """A name holding HERE (read once, then remembered)."""
+        self.read_cell(depth, L.DP)
+        return self.vs.pop()
+
+    def reserve(self, depth: int, size: str | None, under: str,
+                ends: tuple[str, str] | None = None) -> tuple[str, str]:
+        """Data space moved on by size bytes, with allot's checks (the stack as under leaves
+        it when one throws); ends: HERE and where it goes, already named. Returns those."""
+        if ends is None:
+            d, e = self.here(depth), self.tmp()
+            self.emit(depth, f"{e} = {d} + {size}")
+        else:
+            d, e = ends
+        check = (f"if {e} > U(mem, {L.DICT_LIMIT})[0]:\n    {under}\n    raise Throw(-8)\n"
+                 f"if {e} < {L.DICTIONARY} and not ({L.COMP_BUFFER} <= {e} <= {L.COMP_BUFFER_END}):"
+                 f"\n    {under}\n    raise Throw(-9)\nP(mem, {L.DP}, {e})")
+        if ends is not None:            # align: nothing to do when HERE is aligned already
+            check = f"if {e} != {d}:\n    " + check.replace("\n", "\n    ")
+        self.emit(depth, check)
+        self.stored(str(L.DP), 8, e)
+        return d, e
 
     def cached_snippet(self, x: _Ins, depth: int) -> bool:
         """A primitive whose snippet pops its inputs first and pushes its results last,
@@ -836,10 +885,10 @@ class _Emitter:
                         # where the definition returns
                         t2 = hi
                     arms_tail = tail and (t if t2 is None else t2) == hi
-                    if t2 is not None or not self.if_throws(p, t, depth, dup):
+                    if (t2 is not None or not self.if_throws(p, t, depth, dup)) and \
+                            not self.if_kept(p, t, t2, depth, dup, arms_tail):
                         self.flush_rs(depth)
-                        if not self.if_kept(p, t, t2, depth, dup, arms_tail) and (
-                                t2 is not None or not self.if_cold(p, t, depth, dup)):
+                        if t2 is not None or not self.if_cold(p, t, depth, dup):
                             self.if_flushed(p, t, t2, depth, dup, arms_tail)
                     p = t if t2 is None else t2
                 else:
@@ -1176,12 +1225,16 @@ class _Emitter:
             self.cold_failed.add(p)
             self.rollback(snap)
             return False
-        names = [self.tmp() for _ in before]
+        # the items come back into the names they had where that is possible (a name held
+        # once, not a literal); else into new ones, which the way past the arm sets too
+        reuse = all(b.isidentifier() for b in before) and len(set(before)) == len(before)
+        names = list(before) if reuse else [self.tmp() for _ in before]
         k = len(names)
         if k:
             self.emit(depth + 1, f"{', '.join(names)}, = s[-{k}:]\ndel s[-{k}:]")
-            self.emit(depth, "else:")
-            self.assign(depth + 1, names, before, wrap=False)
+            if not reuse:
+                self.emit(depth, "else:")
+                self.assign(depth + 1, names, before, wrap=False)
         for m, b in zip(names, before):
             if b in self.unwrapped:
                 self.unwrapped[m] = depth
@@ -1228,8 +1281,9 @@ class _Emitter:
         if dup:
             self.vs.append(dup)
             self.since_check = None
+        rvs = list(self.rvs)         # the arms must leave the cached return-stack items alone
         self.block(p + 1, t if t2 is None else t - 1, depth + 1, flush_end=False, tail=tail)
-        self.flush_rs(depth + 1)
+        then_rvs = list(self.rvs)
         then_vs, then_check, then_end = list(self.vs), self.since_check, len(self.lines)
         else_vs, else_check = before, check0
         rs_then, self.rs_depth = self.rs_depth, rs_depth
@@ -1239,12 +1293,12 @@ class _Emitter:
             self.known.clear()
             self.emit(depth, "else:")
             else_head = len(self.lines)
+            self.rvs[:] = rvs
             self.block(t, t2, depth + 1, flush_end=False, tail=tail)
-            self.flush_rs(depth + 1)
             else_vs, else_check = list(self.vs), self.since_check
             else_empty = len(self.lines) == else_head
         if self.touch != touch or self.rs_depth != rs_depth or rs_then != rs_depth or \
-                len(then_vs) != len(else_vs):
+                len(then_vs) != len(else_vs) or then_rvs != rvs or self.rvs != rvs:
             return self.unkeep(p, snap)
         merged, names, then_vals, else_vals = [], [], [], []
         for a, b in zip(then_vs, else_vs):

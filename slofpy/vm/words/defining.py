@@ -139,18 +139,15 @@ def two_constant(vm) -> None:
     _word_with_cells(vm, L.K_2CONSTANT, [vm.s.pop(), hi])
 
 
-def _define_2constant(vm, a: int, n: int, lo: int, hi: int) -> None:
-    D.define_word(vm, vm.read(a, n), L.K_2CONSTANT, (lo, hi))
-
-
 # ( lo hi str len -- ): every device-tree property is one, so it is a snippet, which
-# generated code calls with its arguments in hand
-helper("DEFINE_2CONSTANT", _define_2constant)
-snippet("$2constant", """n = s.pop()
+# generated code runs with its arguments in hand
+helper("DEFINE_WORD", D.define_word)
+snippet("$2constant", f"""n = s.pop()
 a = s.pop()
 hi = s.pop()
 lo = s.pop()
-DEFINE_2CONSTANT(vm, a, n, lo, hi)""")
+if n < 0 or a < 0 or a + n > MS: raise Throw(-9)
+DEFINE_WORD(vm, bytes(mem[a:a + n]), {L.K_2CONSTANT}, (lo, hi))""")
 
 
 @word("defer")

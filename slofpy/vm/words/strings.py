@@ -488,8 +488,11 @@ def rsplit(vm) -> None:
 _SCAN_CHECK = "if n > 0 and (a < 0 or a + n > MS): raise Throw(-9)\n"
 snippet("skip", "c = s.pop() & 0xff\nn = s.pop()\na = s.pop()\n" + _SCAN_CHECK +
         "while n > 0 and mem[a] == c:\n    a += 1\n    n -= 1\ns.append(a)\ns.append(n)")
-snippet("scan", "c = s.pop() & 0xff\nn = s.pop()\na = s.pop()\n" + _SCAN_CHECK +
-        "while n > 0 and mem[a] != c:\n    a += 1\n    n -= 1\ns.append(a)\ns.append(n)")
+# scan ( str len char -- str' len' ): searched in place, and in the form generated code keeps
+# in locals (inputs popped first, results pushed last)
+snippet("scan", "c = s.pop()\nn = s.pop()\na = s.pop()\n" + _SCAN_CHECK +
+        "k = a if n <= 0 else mem.find(c & 0xff, a, a + n)\nif k < 0: k = a + n\n"
+        "s.append(k)\ns.append(n - k + a)")
 
 
 snippet("zcount", """a = s[-1]
