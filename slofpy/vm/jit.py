@@ -1214,7 +1214,7 @@ class _Emitter:
         try:
             self.emit(depth, f"if {dup or self.cond_kept(depth)}:")
             before = list(self.vs)
-            rs_depth = self.rs_depth
+            rs_depth, check = self.rs_depth, self.since_check
             self.emit(depth + 1, self.spill(before + ([dup] if dup else [])))
             self.vs.clear()
             self.since_check = None
@@ -1242,7 +1242,7 @@ class _Emitter:
         self.deps.extend(deps)
         self.known.clear()
         self.touch += 1
-        self.since_check = None
+        self.since_check = check      # the arm leaves the stack as deep as it found it
         return True
 
     def ends_in_throw(self, depth: int) -> bool:
@@ -1484,7 +1484,10 @@ class _Emitter:
             elif b.func is not None:
                 fname = f"_w{x.kind}"
                 self.consts[fname] = vm.prims[x.kind]
+                grown = self.since_check
                 self.put(depth, f"{fname}()")
+                if grown is not None and b.effect is not None:
+                    self.since_check = grown + b.effect
             else:
                 raise NotCompilable
         elif x.kind == L.K_COLON:
