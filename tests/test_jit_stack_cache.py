@@ -167,6 +167,9 @@ variable var
 : comma-full  drop drop 5 , ;
 : allot-full  drop drop 5 d# 64 allot ;
 : align-full  drop drop 5 1 c, align ;
+: wrap-side  dup 1+ 0< over 8 + 0< rot 3 + 5 + 0< ;
+: wrap-side-lo  dup 1- 0> over 8 - 0> rot -3 + 1- 0> ;
+: wrap-mask  dup 1+ ff and swap 1+ -4 and 0< ;
 """
 
 # HERE may not go past DICT_LIMIT: with the limit just above HERE, the words above throw
@@ -272,6 +275,9 @@ PROGRAMS = [
     dict_full("comma-full"),
     dict_full("allot-full"),
     dict_full("align-full", 4),
+    "7fffffffffffffff wrap-side 7ffffffffffffff0 wrap-side 5 wrap-side",
+    "-8000000000000000 wrap-side-lo -7ffffffffffffff0 wrap-side-lo -5 wrap-side-lo",
+    "7fffffffffffffff wrap-mask 3 wrap-mask",
 ]
 
 
@@ -313,7 +319,8 @@ def test_the_words_were_compiled():
             "exec-2c", "def-2c", "printable", "rs-cache", "rs-throw", "rs-if", "rs-call",
             "rs-loop", "rs-mixed", "rs-exec", "rs-arms", "cold-arm", "cold-loop-arm",
             "cold-qdup", "cold-fail", "cold-exits", "cold-changes", "commas", "comma-here",
-            "comma-full", "allot-full", "align-full"} <= names
+            "comma-full", "allot-full", "align-full", "wrap-side", "wrap-side-lo",
+            "wrap-mask"} <= names
 
 
 def test_inlined_code_follows_a_change_to_the_callee():

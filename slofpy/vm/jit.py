@@ -57,6 +57,7 @@ _USES_STACK = re.compile(r"\bs\b|\brs\b|\bvm\.rbase\b")
 _MAY_THROW = re.compile(r"\w\s*[(\[]|\braise\b")
 _snippet_cache: dict[str, tuple | None] = {}
 _CALL_LINE = re.compile(r"_c(\d+)\(\)")
+_STEP = re.compile(r"\{a\} ([+-]) (\d+)")
 _PLAIN_CALL = re.compile(r"_[cw]\d+\(\)")
 _RETURN_LINE = re.compile(r"(^|:)\s*return\b")
 _compiling: set[int] = set()        # definitions being compiled (a callee asked about may be one)
@@ -303,6 +304,9 @@ class _Emitter:
         self.cold_failed: set[int] = set()   # IFs whose arm could not be run flushed (if_cold)
         self.loop_names: set[str] = set()    # names kept loops hold cached items in
         self.unwrapped: dict[str, int] = {}   # names maybe outside 64 bits -> block depth
+        # unwrapped names that can only be above 64 bits ("hi") or only below ("lo"): one
+        # comparison wraps them (a + 8, a - 1 ...)
+        self.wrap_side: dict[str, str] = {}
         self.calls: set[int] = set()          # colon definitions called through slots
         self.flags: dict[str, str] = {}       # flag names -> the comparison that made them
         self.known: dict[int, str] = {}       # cell address -> name holding its value
@@ -334,6 +338,7 @@ class _Emitter:
             self.since_check = parent.since_check
             self.touch, self.loop_names = parent.touch, parent.loop_names
             self.unwrapped, self.calls, self.flags = parent.unwrapped, parent.calls, parent.flags
+            self.wrap_side = parent.wrap_side
             self.known = parent.known
 
     def is_end(self, t: int) -> bool:
@@ -408,10 +413,19 @@ class _Emitter:
         """name, wrapped to 64 bits first if it may be outside them."""
         made = self.unwrapped.get(name)
         if made is not None:
-            self.emit(depth, f"if not -SB <= {name} < SB: {name} = (({name} + SB) & M) - SB")
+            test = {"hi": f"{name} >= SB", "lo": f"{name} < -SB"}.get(
+                self.wrap_side.get(name), f"not -SB <= {name} < SB")
+            self.emit(depth, f"if {test}: {name} = (({name} + SB) & M) - SB")
             if made == depth:          # every later use in this block sees it wrapped
                 del self.unwrapped[name]
         return name
+
+    def side(self, a: str, step: int) -> str | None:
+        """The side a + step can leave 64 bits on, when only one: "hi" or "lo"."""
+        side = "hi" if step > 0 else "lo"
+        if a not in self.unwrapped or self.wrap_side.get(a) == side:
+            return side
+        return None
 
     def take_raw(self, depth: int) -> str:
         """The top item for a word that works modulo 2**64: not wrapped."""
@@ -562,22 +576,37 @@ class _Emitter:
             vs.append(f"_i{d}" if n == "i" else f"_i{self.do_depth - 2}")
         elif n in _BINARY:
             expr, wrap = _BINARY[n]
+            side = None
             if n in _MODULAR:
                 b = self.take_raw(depth)
                 a = self.take_raw(depth)
                 wrap = wrap or a in self.unwrapped or b in self.unwrapped
+                if n == "and" and (_is_int(a) and int(a) >= 0 or _is_int(b) and int(b) >= 0):
+                    wrap = False            # masked by a non-negative literal: in range
+                elif n in ("+", "-") and _is_int(b) and int(b):
+                    side = self.side(a, int(b) if n == "+" else -int(b))
+                elif n == "+" and _is_int(a) and int(a):
+                    side = self.side(b, int(a))
             else:
                 b = self.take(depth)
                 a = self.take(depth)
             self.result(depth, expr.format(a=a, b=b), wrap, (a, b))
+            if side is not None and self.vs[-1] in self.unwrapped:
+                self.wrap_side[self.vs[-1]] = side
         elif n in _UNARY:
             expr, wrap = _UNARY[n]
+            side = None
             if n in _MODULAR:
                 a = self.take_raw(depth)
                 wrap = wrap or a in self.unwrapped
+                step = _STEP.fullmatch(expr)
+                if step:
+                    side = self.side(a, int(step.group(2)) * (1 if step.group(1) == "+" else -1))
             else:
                 a = self.take(depth)
             self.result(depth, expr.format(a=a), wrap, (a,))
+            if side is not None and self.vs[-1] in self.unwrapped:
+                self.wrap_side[self.vs[-1]] = side
         elif n == "dup":
             if vs:
                 vs.append(vs[-1])
