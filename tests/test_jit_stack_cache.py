@@ -170,6 +170,9 @@ variable var
 : wrap-side  dup 1+ 0< over 8 + 0< rot 3 + 5 + 0< ;
 : wrap-side-lo  dup 1- 0> over 8 - 0> rot -3 + 1- 0> ;
 : wrap-mask  dup 1+ ff and swap 1+ -4 and 0< ;
+: str-lit  s" abc" str= ;
+: str-lit2  s" abc" 2swap str= ;
+: checks-twice  1 2 3 2dup str-lit drop str-lit ;
 """
 
 # HERE may not go past DICT_LIMIT: with the limit just above HERE, the words above throw
@@ -278,6 +281,9 @@ PROGRAMS = [
     "7fffffffffffffff wrap-side 7ffffffffffffff0 wrap-side 5 wrap-side",
     "-8000000000000000 wrap-side-lo -7ffffffffffffff0 wrap-side-lo -5 wrap-side-lo",
     "7fffffffffffffff wrap-mask 3 wrap-mask",
+    "s\" abc\" str-lit s\" abd\" str-lit s\" ab\" str-lit s\" abcd\" str-lit 0 0 str-lit s\" ABC\" str-lit2",
+    "9 -5 3 ' str-lit catch 9 -5 0 ' str-lit2 catch",
+    "s\" abc\" checks-twice",
 ]
 
 
@@ -320,7 +326,7 @@ def test_the_words_were_compiled():
             "rs-loop", "rs-mixed", "rs-exec", "rs-arms", "cold-arm", "cold-loop-arm",
             "cold-qdup", "cold-fail", "cold-exits", "cold-changes", "commas", "comma-here",
             "comma-full", "allot-full", "align-full", "wrap-side", "wrap-side-lo",
-            "wrap-mask"} <= names
+            "wrap-mask", "str-lit", "str-lit2", "checks-twice"} <= names
 
 
 def test_inlined_code_follows_a_change_to_the_callee():

@@ -58,6 +58,7 @@ _MAY_THROW = re.compile(r"\w\s*[(\[]|\braise\b")
 _snippet_cache: dict[str, tuple | None] = {}
 _CALL_LINE = re.compile(r"_c(\d+)\(\)")
 _STEP = re.compile(r"\{a\} ([+-]) (\d+)")
+_CHECK_LINE = re.compile(r"( *)if len\(s\) > (\d+):")
 _PLAIN_CALL = re.compile(r"_[cw]\d+\(\)")
 _RETURN_LINE = re.compile(r"(^|:)\s*return\b")
 _compiling: set[int] = set()        # definitions being compiled (a callee asked about may be one)
@@ -716,6 +717,15 @@ class _Emitter:
             self.ensure(4, depth)
             m_, b, n_, a = self.take(depth), self.take(depth), self.take(depth), self.take(depth)
             sp = self.spill(vs)
+            if not self.literal_string(b, m_) and self.literal_string(a, n_):
+                a, n_, b, m_ = b, m_, a, n_       # str= is symmetric
+            text = self.literal_string(b, m_)
+            if text:                  # against a string in this code: known, and inside memory
+                self.emit(depth, f"if {n_} > 0 and ({a} < 0 or {a} + {n_} > MS):\n    {sp}\n"
+                                 "    raise Throw(-9)")
+                self.result(depth, f"-1 if {n_} == {len(text)} and mem[{a}:{a} + {len(text)}] == "
+                                   f"{text!r} else 0", False)
+                return True
             self.emit(depth, f"if {m_} > 0 and ({b} < 0 or {b} + {m_} > MS):\n    {sp}\n    raise Throw(-9)\n"
                              f"if {n_} > 0 and ({a} < 0 or {a} + {n_} > MS):\n    {sp}\n    raise Throw(-9)")
             self.result(depth, f"(-1 if {n_} <= 0 and {m_} <= 0 else 0) if {n_} <= 0 or {m_} <= 0 "
@@ -759,6 +769,16 @@ class _Emitter:
         else:
             return self.cached_snippet(x, depth)
         return True
+
+    def literal_string(self, a: str, n: str) -> bytes | None:
+        """The bytes of a string this definition holds (an S" in its own body), given
+        its address and length as literals; None if a and n are not that."""
+        if not (_is_int(a) and _is_int(n)) or int(n) <= 0:
+            return None
+        lo, hi = int(a), int(a) + int(n)
+        if not self.ins[0].addr <= lo < hi <= self.ins[-1].addr:
+            return None
+        return bytes(self.vm.mem[lo:hi])
 
     def here(self, depth: int) -> str:
         """A name holding HERE (read once, then remembered)."""
@@ -1209,6 +1229,7 @@ class _Emitter:
         try:
             self.emit(depth, f"if {dup or self.cond_kept(depth)}:")
             after, unwrapped, rvs = list(self.vs), dict(self.unwrapped), list(self.rvs)
+            known = dict(self.known)
             state = (self.since_check, self.pops, self.touch, self.rs_depth)
             if dup:
                 self.vs.append(dup)
@@ -1226,6 +1247,7 @@ class _Emitter:
         self.unwrapped.update(unwrapped)
         self.since_check, self.pops, self.touch, self.rs_depth = state
         self.known.clear()
+        self.known.update(known)      # nothing the arm stored is seen past it
         return True
 
     def if_cold(self, p: int, t: int, depth: int, dup: str | None) -> bool:
@@ -1419,9 +1441,7 @@ class _Emitter:
             # a call checks the data stack on entry; so does the inlined body, unless the
             # stack cannot have grown since the last check
             if self.since_check is None or self.since_check > 0:
-                limit = L.DATA_STACK_CELLS - len(self.vs)
-                self.emit(depth, f"if len(s) > {limit}:\n    {self.spill(self.vs)}\n"
-                                 "    raise Throw(-3)")
+                self.overflow_check(depth)
             sub.since_check = 0
             sub.block(0, len(ins) - 1, depth, flush_end=False, tail=True)
             if sub.rs_depth != 0:
@@ -1434,6 +1454,25 @@ class _Emitter:
         self.touch = sub.touch
         self.deps.append((body, ins[-1].addr + 8))
         return True
+
+    def overflow_check(self, depth: int) -> None:
+        """The -3 check a call makes on entry, for the cached items as they are. Right
+        after another such check (nothing emitted between, so the real stack is the same)
+        the two become one test in the common case."""
+        limit = L.DATA_STACK_CELLS - len(self.vs)
+        raise_here = f"    {self.spill(self.vs)}\n    raise Throw(-3)"
+        pad = "    " * depth
+        prev = _CHECK_LINE.fullmatch(self.lines[-3]) if len(self.lines) >= 3 else None
+        if prev is None or prev.group(1) != pad or self.lines[-1] != pad + "    raise Throw(-3)":
+            self.emit(depth, f"if len(s) > {limit}:\n" + raise_here)
+            return
+        if limit >= int(prev.group(2)):
+            return                    # implied by the one before
+        before = self.lines[-3:]
+        del self.lines[-3:]
+        self.emit(depth, f"if len(s) > {limit}:")
+        self.lines.extend("    " + x for x in before)
+        self.emit(depth, raise_here)
 
     def block_loop_body(self, p: int, q: int, depth: int, flush_end: bool = True) -> None:
         # the loop head itself is not a new loop when the body is walked
