@@ -1292,7 +1292,8 @@ class _Emitter:
         self.vs[:] = names
         self.deps.extend(deps)
         self.known.clear()
-        self.touch += 1
+        # the real stack is as deep as before and the items are back in names: a kept
+        # structure around the IF can stay kept (touch is left alone)
         self.since_check = check      # the arm leaves the stack as deep as it found it
         return True
 
