@@ -63,7 +63,7 @@ wordlist constant fl-names
   tuck ! r@ swap cell+ ! r> ;
 : fl-string ( name len -- off )
   2dup fl-names voc-find dup 0= IF drop fl-new-name EXIT THEN
-  link> execute ( name len gen off ) swap fl-generation <> IF drop fl-renew EXIT THEN
+  link>2value ( name len gen off ) swap fl-generation <> IF drop fl-renew EXIT THEN
   >r 2dup r@ fl-strings + over str= IF 2drop r> EXIT THEN
   r> drop fl-append-string ;       \ same name but for case: stored apart
 \ (the old zcount-and-compare test, as SLOF's strings are NUL-terminated: a name with a NUL
@@ -110,7 +110,7 @@ wordlist constant fl-names
   2dup c + l! 10 + to fl-sp ( ph )
   (property-wid) @ BEGIN dup WHILE
      dup link>name name>string 2dup fl-skip-prop? IF 2drop ELSE
-        fl-string >r dup link> execute r> fl-prop
+        fl-string >r dup link>2value r> fl-prop
      THEN @
   REPEAT drop ;
 

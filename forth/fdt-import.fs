@@ -207,7 +207,7 @@ constant /fdth
 : ph-patch-interrupt-map ( prop len -- )
   BEGIN dup 1c >= WHILE over 10 + ph-patch-cell 1c /string REPEAT 2drop ;
 : ph-prop ( name len wid -- data len true | false )  \ get-property, in ph's wordlist
-  voc-find dup IF link> execute true THEN ;
+  voc-find dup IF link>2value true THEN ;
 : ph-patch-node ( ph -- )
   (property-wid) >r
   s" interrupt-map" r@ ph-prop IF ph-patch-interrupt-map THEN
