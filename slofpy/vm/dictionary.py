@@ -19,8 +19,9 @@ _M = L.MASK64
 _SB = L.SIGN64
 P_ONE = struct.Struct(">q").pack
 # define_word writes a whole header (link, flags, count, name, padding, code field and up to
-# 7 body cells) in one pack: one Struct per name length and cell count, made when first used
-_HEADERS: dict[tuple[int, int], struct.Struct] = {}
+# 7 body cells) in one pack: one Struct per name length and cell count (key: length * 8 +
+# cells), made when first used
+_HEADERS: dict = {}
 _WID = struct.Struct(">qq")
 _DP, _LATEST, _LAST_XT, _CURRENT, _DICT_LIMIT = L.DP, L.LATEST, L.LAST_XT, L.CURRENT, L.DICT_LIMIT
 _DICTIONARY = L.DICTIONARY
@@ -142,14 +143,14 @@ def define_word(vm, name: bytes, kind: int, cells) -> int:
         reveal(vm)
         return U(mem, L.LAST_XT)[0]
     prev = U(mem, wid)[0]
-    header = _HEADERS.get((n, ncells))
+    header = _HEADERS.get(n << 3 | ncells)
     if header is None:
-        header = _HEADERS[n, ncells] = struct.Struct(f">qBB{n}s{-(n + 2) & 7}x{1 + ncells}q")
+        header = _HEADERS[n << 3 | ncells] = struct.Struct(
+            f">qBB{n}s{-(n + 2) & 7}x{1 + ncells}q").pack_into
     try:
-        header.pack_into(mem, lfa, prev, 0, n, name, kind, *cells)
+        header(mem, lfa, prev, 0, n, name, kind, *cells)
     except struct.error:            # a cell outside the signed range: stored wrapped
-        header.pack_into(mem, lfa, prev, 0, n, name, kind,
-                         *[((c + _SB) & _M) - _SB for c in cells])
+        header(mem, lfa, prev, 0, n, name, kind, *[((c + _SB) & _M) - _SB for c in cells])
     P(mem, _DP, end)
     P(mem, _LATEST, lfa)
     P(mem, _LAST_XT, xt)
