@@ -55,6 +55,8 @@ _POP_LINE = re.compile(r"(\w+) = s\.pop\(\)( & M)?")
 _PUSH_LINE = re.compile(r"s\.append\((.*)\)")
 _USES_STACK = re.compile(r"\bs\b|\brs\b|\bvm\.rbase\b")
 _MAY_THROW = re.compile(r"\w\s*[(\[]|\braise\b")
+# a snippet that may write memory: a pack, an assignment into mem, or a call given the VM
+_MAY_STORE = re.compile(r"\bP[LWU]?\(|\bmem\[[^\]]*\]\s*=|\(vm\b|\bvm\.")
 _snippet_cache: dict[str, tuple | None] = {}
 _CALL_LINE = re.compile(r"_c(\d+)\(\)")
 _STEP = re.compile(r"\{a\} ([+-]) (\d+)")
@@ -818,7 +820,8 @@ class _Emitter:
         args = [self.take(depth) for _ in pops]
         code = "\n".join([f"{var} = {arg}{tail}" for (var, tail), arg in zip(pops, args)] + body)
         if not safe:
-            self.known.clear()               # it may store anywhere
+            if _MAY_STORE.search(code):
+                self.known.clear()           # it may store anywhere
             if self.vs:
                 # the items under the inputs go onto the real stack only if it throws
                 for v in dict.fromkeys(self.vs):
@@ -1326,7 +1329,9 @@ class _Emitter:
             return False
         snap = self.snapshot()
         self.emit(depth, f"if {dup or self.cond_kept(depth)}:")
-        self.known.clear()
+        # each arm starts knowing the cells known before the IF; after it, those both arms
+        # left in the same name are still known
+        known0 = dict(self.known)
         touch, rs_depth, check0 = self.touch, self.rs_depth, self.since_check
         before = list(self.vs)
         head = len(self.lines)
@@ -1339,10 +1344,12 @@ class _Emitter:
         then_vs, then_check, then_end = list(self.vs), self.since_check, len(self.lines)
         else_vs, else_check = before, check0
         rs_then, self.rs_depth = self.rs_depth, rs_depth
+        then_known = dict(self.known)
+        self.known.clear()
+        self.known.update(known0)
         if t2 is not None:
             self.vs[:] = before
             self.since_check = check0
-            self.known.clear()
             self.emit(depth, "else:")
             else_head = len(self.lines)
             self.rvs[:] = rvs
@@ -1378,7 +1385,9 @@ class _Emitter:
             self.emit(depth, "else:")
             self.assign(depth + 1, names, else_vals, wrap=False)
         self.vs[:] = merged
+        else_known = dict(self.known)
         self.known.clear()
+        self.known.update({a: v for a, v in then_known.items() if else_known.get(a) == v})
         self.since_check = None if then_check is None or else_check is None \
             else max(then_check, else_check)
         return True
