@@ -173,6 +173,8 @@ variable var
 : str-lit  s" abc" str= ;
 : str-lit2  s" abc" 2swap str= ;
 : checks-twice  1 2 3 2dup str-lit drop str-lit ;
+: slash-string  s" abcdef" 2 /string  over c@  7 8 3 /string  1 2 -1 /string ;
+: slash-underflow  1 /string ;
 """
 
 # HERE may not go past DICT_LIMIT: with the limit just above HERE, the words above throw
@@ -284,6 +286,7 @@ PROGRAMS = [
     "s\" abc\" str-lit s\" abd\" str-lit s\" ab\" str-lit s\" abcd\" str-lit 0 0 str-lit s\" ABC\" str-lit2",
     "9 -5 3 ' str-lit catch 9 -5 0 ' str-lit2 catch",
     "s\" abc\" checks-twice",
+    "slash-string 5 ' slash-underflow catch",
 ]
 
 
@@ -326,7 +329,7 @@ def test_the_words_were_compiled():
             "rs-loop", "rs-mixed", "rs-exec", "rs-arms", "cold-arm", "cold-loop-arm",
             "cold-qdup", "cold-fail", "cold-exits", "cold-changes", "commas", "comma-here",
             "comma-full", "allot-full", "align-full", "wrap-side", "wrap-side-lo",
-            "wrap-mask", "str-lit", "str-lit2", "checks-twice"} <= names
+            "wrap-mask", "str-lit", "str-lit2", "checks-twice", "slash-string"} <= names
 
 
 def test_inlined_code_follows_a_change_to_the_callee():

@@ -645,6 +645,11 @@ class _Emitter:
                 ins = vs[-k:]
                 del vs[-k:]
                 vs.extend(ins[i] for i in out)
+        elif n == "/string":             # ( a n k -- a+k n-k ), unwrapped as threaded code leaves it
+            self.ensure(3, depth)
+            k, ln, a = self.take(depth), self.take(depth), self.take(depth)
+            self.result(depth, f"{a} + {k}", False, (a, k))
+            self.result(depth, f"{ln} - {k}", False, (ln, k))
         elif n in ("between", "within"):
             self.ensure(3, depth)
             h, lo, v = self.take(depth), self.take(depth), self.take(depth)
