@@ -1228,6 +1228,9 @@ class _Emitter:
         if the IF had not been taken. False, with nothing emitted, for any other IF."""
         if p in self.throw_failed or t <= p + 1:
             return False
+        last = self.ins[t - 1]        # only an arm ending in ABORT", THROW or a call can throw
+        if last.name not in ("(abort\")", "throw") and last.kind != L.K_COLON:
+            return False
         for x in self.ins[p + 1:t]:
             if x.name in ("exit", "leave", "?leave", "unloop") or (
                     x.name in ("branch", "0branch") and not p < self.target(x.arg) < t):
