@@ -378,6 +378,21 @@ def test_a_constant_built_into_generated_code_follows_a_store_into_it():
     assert m.stack == [15, 21]
 
 
+def test_to_a_constant_from_generated_code_drops_code_built_on_it():
+    # TO on a VALUE needs no check (no code is built on a VALUE's cell); on a CONSTANT it
+    # does, even when the TO itself runs in generated code
+    m = Machine(dictionary_cache=False)
+    m.evaluate("5 constant k  0 value v  : uses-k  k 1+ v + ;  : set-k  to k ;  : set-v  to v ;"
+               "  uses-k uses-k uses-k uses-k  2 set-v 2 set-v 2 set-v 2 set-v  uses-k")
+    from slofpy.vm.dictionary import find
+    set_k, set_v = find(m.vm, b"set-k")[0], find(m.vm, b"set-v")[0]
+    assert set_v in m.vm.jit_code and "code_store" not in m.vm.jit_sources[set_v]
+    m.evaluate("9 set-k 9 set-k 9 set-k")
+    assert set_k in m.vm.jit_code and "code_store" in m.vm.jit_sources[set_k]
+    m.evaluate("9 set-k uses-k")
+    assert m.stack == [6, 6, 6, 6, 8, 12]
+
+
 def test_does_code_gets_generated_code():
     m = Machine(dictionary_cache=False)
     m.evaluate(": does-adder  create , DOES> @ + ;  5 does-adder add5  3 add5 3 add5 3 add5")

@@ -741,8 +741,7 @@ class _Emitter:
         elif n == "(to)":
             t = x.arg + 8
             v = self.take(depth)
-            self.emit(depth, f"P(mem, {t}, {v})\n"
-                             f"if CP[{t >> 12}] and {t >> 3} in JC: vm.code_store({t}, 8)")
+            self.emit(depth, f"P(mem, {t}, {v})" + self.to_check(x.arg))
             self.stored(str(t), 8, v)
         elif n in _COMMA:
             size, store = _COMMA[n]
@@ -786,6 +785,15 @@ class _Emitter:
         if not self.ins[0].addr <= lo < hi <= self.ins[-1].addr:
             return None
         return bytes(self.vm.mem[lo:hi])
+
+    def to_check(self, xt: int) -> str:
+        """What follows TO's store into xt's cell: the check that drops generated code built
+        on it. None for a VALUE: no code is built on a VALUE's cell (it is read where used);
+        a CONSTANT's value is (it becomes a literal), and TO works on one too."""
+        t = xt + 8
+        if U(self.vm.mem, xt)[0] == L.K_VALUE:
+            return ""
+        return f"\nif CP[{t >> 12}] and {t >> 3} in JC: vm.code_store({t}, 8)"
 
     def here(self, depth: int) -> str:
         """A name holding HERE (read once, then remembered)."""
@@ -1527,9 +1535,7 @@ class _Emitter:
             if p != len(self.ins) - 1:
                 self.put(depth, "return")
         elif n == "(to)":
-            t = x.arg + 8
-            self.put(depth, f"P(mem, {t}, s.pop())\n"
-                            f"if CP[{t >> 12}] and {t >> 3} in JC: vm.code_store({t}, 8)")
+            self.put(depth, f"P(mem, {x.arg + 8}, s.pop())" + self.to_check(x.arg))
         elif n == "execute":
             # a 2CONSTANT (a property) is pushed here; any other word runs through execute
             v = self.take(depth)
