@@ -788,7 +788,7 @@ class _Emitter:
 
     def to_check(self, xt: int) -> str:
         """What follows TO's store into xt's cell: the check that drops generated code built
-        on it. None for a VALUE: no code is built on a VALUE's cell (it is read where used);
+        on it. Nothing for a VALUE: no code is built on a VALUE's cell (it is read where used);
         a CONSTANT's value is (it becomes a literal), and TO works on one too."""
         t = xt + 8
         if U(self.vm.mem, xt)[0] == L.K_VALUE:
