@@ -124,7 +124,7 @@ class VM:
     def _init_state(self, bootstrap: bool = True) -> None:
         from .dictionary import init_dictionary
         self.find_cache: dict[bytes, tuple[int, bool] | None] = {}
-        self.wid_cache: dict[int, tuple[int, dict[bytes, int]]] = {}
+        self.wid_cache: dict[int, list] = {}   # wid -> [head lfa when made, {name: lfa}]
         self.xt_names: dict[int, int] = {}
         self.control: list[tuple] = []
         self.sources: list = []

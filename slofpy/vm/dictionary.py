@@ -165,12 +165,10 @@ def define_word(vm, name: bytes, kind: int, cells) -> int:
     find_cache = vm.find_cache
     if key in find_cache:
         del find_cache[key]
-    wid_cache = vm.wid_cache
-    cached = wid_cache.get(wid)
+    cached = vm.wid_cache.get(wid)
     if cached is not None and cached[0] == prev:
-        table = cached[1]
-        table[key] = lfa
-        wid_cache[wid] = (lfa, table)
+        cached[1][key] = lfa
+        cached[0] = lfa
     return xt
 
 
@@ -187,7 +185,7 @@ def reveal(vm) -> None:
     cached = vm.wid_cache.get(wid)
     if cached is not None and cached[0] == vm.cell(lfa):
         cached[1][key] = lfa
-        vm.wid_cache[wid] = (lfa, cached[1])
+        cached[0] = lfa
 
 
 def set_immediate(vm) -> None:
@@ -245,7 +243,7 @@ def new_wordlist(vm) -> int:
     if vm.codepages[wid >> 12] or vm.codepages[(wid + 15) >> 12]:
         vm.code_store(wid, 16)
     P(mem, L.WORDLISTS, wid)
-    vm.wid_cache[wid] = (0, {})     # empty, and kept current as words are added
+    vm.wid_cache[wid] = [0, {}]     # empty, and kept current as words are added
     return wid
 
 
@@ -271,7 +269,7 @@ def wid_index(vm, wid: int) -> dict[bytes, int]:
         key = name_of(vm, lfa).lower()
         if key not in table:
             table[key] = lfa
-    vm.wid_cache[wid] = (head, table)
+    vm.wid_cache[wid] = [head, table]
     return table
 
 
@@ -371,4 +369,4 @@ def unlink_word(vm, wid: int, lfa: int) -> None:
                 table[key] = older
                 break
             older = U(mem, older)[0]
-    vm.wid_cache[wid] = (head, table)
+    vm.wid_cache[wid] = [head, table]
