@@ -68,11 +68,10 @@ constant /fdth
   drop r> drop ;
 
 \ ---- reading the structure block
-: fdt-next-tag ( addr -- addr' tag )
-  BEGIN
-     dup 4 + dup fdt-struct-end > IF drop s" structure block ends inside a token" fdt-error THEN
-     swap l@ dup OF_DT_NOP =
-  WHILE drop REPEAT ;
+: fdt-tag ( addr -- addr' tag )  \ the next token, NOP or not
+  dup 4 + dup fdt-struct-end > IF drop s" structure block ends inside a token" fdt-error THEN
+  swap l@ ;
+: fdt-next-tag ( addr -- addr' tag )  BEGIN fdt-tag dup OF_DT_NOP = WHILE drop REPEAT ;
 : fdt-fetch-unit ( addr -- addr' name len )  \ the name runs to a NUL inside the block
   dup fdt-struct-end over - 0 max 0 scan 0= IF drop s" node name without its NUL" fdt-error THEN
   over - ( addr len ) 2dup + 4 + -4 and -rot ;
@@ -142,7 +141,9 @@ constant /fdth
   r> IF s" reg" current-node @ get-property 0= IF fdt-reg-unit THEN THEN ;
 
 : fdt-props ( addr -- addr' tag )  \ the properties right after a BEGIN_NODE; the next tag
-  BEGIN fdt-next-tag dup OF_DT_PROP = WHILE drop fdt-prop REPEAT ;
+  BEGIN fdt-tag   \ (NOPs skipped here too: fdt-tag is inlined where fdt-next-tag's loop is not)
+     dup OF_DT_PROP = IF drop fdt-prop true ELSE dup OF_DT_NOP = dup IF nip THEN THEN
+  WHILE REPEAT ;
 
 : fdt-walk ( addr -- addr' )  \ from the root's BEGIN_NODE to after its END_NODE
   0 to fdt-depth 0 to fdt-unit#

@@ -316,6 +316,22 @@ def test_property_after_a_subnode_is_an_error(fw):
     assert fw.tree.root is None
 
 
+def test_nop_tokens_are_skipped_wherever_they_stand(fw):
+    # libfdt turns a property or a whole node into NOP tokens in place: NOPs then stand
+    # between properties, after the last one, and where a subnode was
+    tree = Node("", [("a", b"1\0"), ("gone", b"x\0"), ("b", b"2\0")],
+                [Node("kid", [("c", b"3\0"), ("gone", b"y\0")]), Node("dead", [("d", b"4\0")]),
+                 Node("last", [("gone", b"z\0")])])
+    f = libfdt.Fdt(bytearray(build_blob(tree)))
+    for path in ("/", "/kid", "/last"):
+        assert libfdt.fdt_nop_property(f._fdt, f.path_offset(path), "gone") == 0
+    assert libfdt.fdt_nop_node(f._fdt, f.path_offset("/dead")) == 0
+    fw.import_fdt(bytes(f._fdt))
+    got = {path: {k: v for k, v in props.items() if k not in ("phandle", "slof,from-fdt")}
+           for path, props in flat_map(fw.flatten()).items()}
+    assert got == {"/": {"a": b"1\0", "b": b"2\0"}, "/kid": {"c": b"3\0"}, "/last": {}}
+
+
 def test_ten_thousand_levels_deep_import_and_flatten(fw):
     node = Node("leaf", [("x", b"\1\2\3\4")])
     for i in range(10_000):
