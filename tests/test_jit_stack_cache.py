@@ -175,6 +175,10 @@ variable var
 : checks-twice  1 2 3 2dup str-lit drop str-lit ;
 : slash-string  s" abcdef" 2 /string  over c@  7 8 3 /string  1 2 -1 /string ;
 : slash-underflow  1 /string ;
+: push3  1 2 3 ;
+: near-limit  push3 push3 5 var ! push3 push3 7 var ! ;
+: push24  push3 push3 push3 push3 push3 push3 push3 push3 ;
+: far-limit  push24 push24 5 var ! push24 6 var ! push24 7 var ! ;
 """
 
 # HERE may not go past DICT_LIMIT: with the limit just above HERE, the words above throw
@@ -287,6 +291,13 @@ PROGRAMS = [
     "9 -5 3 ' str-lit catch 9 -5 0 ' str-lit2 catch",
     "s\" abc\" checks-twice",
     "slash-string 5 ' slash-underflow catch",
+    # entered within HEADROOM cells of the limit (threaded code runs), and just below it
+    "0 var !  d# 4093 0 DO i LOOP ' near-limit catch var @",
+    "0 var !  d# 4020 0 DO i LOOP ' near-limit catch var @",
+    "0 var !  d# 4020 0 DO i LOOP ' far-limit catch var @",
+    "0 var !  d# 3950 0 DO i LOOP ' far-limit catch var @",
+    "0 var !  d# 4040 0 DO i LOOP ' far-limit catch var @",
+    "0 var !  d# 4060 0 DO i LOOP ' far-limit catch var @",
 ]
 
 
@@ -329,7 +340,8 @@ def test_the_words_were_compiled():
             "rs-loop", "rs-mixed", "rs-exec", "rs-arms", "cold-arm", "cold-loop-arm",
             "cold-qdup", "cold-fail", "cold-exits", "cold-changes", "commas", "comma-here",
             "comma-full", "allot-full", "align-full", "wrap-side", "wrap-side-lo",
-            "wrap-mask", "str-lit", "str-lit2", "checks-twice", "slash-string"} <= names
+            "wrap-mask", "str-lit", "str-lit2", "checks-twice", "slash-string",
+            "near-limit", "far-limit"} <= names
 
 
 def test_inlined_code_follows_a_change_to_the_callee():

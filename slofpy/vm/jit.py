@@ -285,6 +285,7 @@ _COMMA = {",": (8, "P(mem, {d}, {v})"), "l,": (4, "PL(mem, {d}, {v} & 0xffffffff
 # code depends on the callee's threaded body then, and a store into it drops both.
 MAX_INLINE = 40
 MAX_INLINE_DEPTH = 2
+HEADROOM = 64       # data-stack cells generated code wants free on entry (compile_definition)
 _NOT_INLINED = {"(do)", "(?do)", "(loop)", "(+loop)", "leave", "?leave", "unloop",
                 "i", "j", "(does>)"}
 
@@ -1468,7 +1469,8 @@ class _Emitter:
             # stack cannot have grown since the last check
             if self.since_check is None or self.since_check > 0:
                 self.overflow_check(depth)
-            sub.since_check = 0
+                self.since_check = 0
+            sub.since_check = self.since_check
             sub.block(0, len(ins) - 1, depth, flush_end=False, tail=True)
             if sub.rs_depth != 0:
                 raise NotCompilable
@@ -1656,6 +1658,7 @@ def compile_definition(vm, xt: int) -> bool:
         if reads_callers_return_stack(vm, xt):
             raise NotCompilable
         em = _Emitter(vm, ins, xt=xt)
+        em.since_check = -HEADROOM    # what the check on entry (below) leaves room for
         em.block(0, len(ins), 1, tail=True)
         if em.rs_depth != 0:
             raise NotCompilable
@@ -1667,8 +1670,13 @@ def compile_definition(vm, xt: int) -> bool:
     end = ins[-1].addr + 8
     ns = vm.ns
     consts = dict(em.consts)
-    consts.update(EX=vm.execute, WR=_wrapping_indexes)
-    check = "    " + _STACK_CHECK + "\n"
+    consts.update(EX=vm.execute, WR=_wrapping_indexes, RT=vm.run_threaded)
+    # on entry: HEADROOM cells free, so the checks the calls it inlines make cannot fire
+    # until it has grown by that much (since_check); nearer the limit the threaded code
+    # runs instead, which checks at every call
+    check = (f"    if len(s) > {L.DATA_STACK_CELLS - HEADROOM}:\n"
+             f"        {_STACK_CHECK}\n"
+             f"        return RT({body}, 0)\n")
     body_src = check + "\n".join(em.lines) + "\n"
     # bound as defaults (fast locals), but only the names the body uses: a call fills in
     # every default
