@@ -381,29 +381,30 @@ class _Emitter:
             self.lines.append(pad + line)
 
     # ------------------------------------------------------------ the cached stack top
-    def spill(self, items: list[str]) -> str:
-        """Code that pushes items onto the real stack."""
+    def spill(self, items: list[str], stack: str = "s") -> str:
+        """Code that pushes items onto the real data stack (or the stack named)."""
         if not items:
             return "pass"
         items = [f"((({x} + SB) & M) - SB)" if x in self.unwrapped else x for x in items]
         if len(items) == 1:
-            return f"s.append({items[0]})"
-        return f"s.extend(({', '.join(items)},))"
+            return f"{stack}.append({items[0]})"
+        return f"{stack}.extend(({', '.join(items)},))"
+
+    def put_on(self, items: list[str], stack: str, depth: int) -> None:
+        """The cached items onto the real stack named, wrapped first; items emptied."""
+        for v in dict.fromkeys(items):
+            self.wrapped(v, depth)
+        self.emit(depth, self.spill(items, stack))
+        items.clear()
 
     def flush(self, depth: int) -> None:
         if self.vs:
-            for v in dict.fromkeys(self.vs):
-                self.wrapped(v, depth)
-            self.emit(depth, self.spill(self.vs))
-            self.vs.clear()
+            self.put_on(self.vs, "s", depth)
             self.touch += 1
 
     def flush_rs(self, depth: int) -> None:
         if self.rvs:
-            for v in dict.fromkeys(self.rvs):
-                self.wrapped(v, depth)
-            self.emit(depth, self.spill(self.rvs).replace("s.", "rs.", 1))
-            self.rvs.clear()
+            self.put_on(self.rvs, "rs", depth)
 
     def tmp(self) -> str:
         self.ntmp += 1
