@@ -51,8 +51,10 @@ wordlist constant fl-names
   dup 1+ fl-strp + fl-strings-end > IF dup 1+ fl-grow-strings THEN
   fl-strp fl-strings - >r
   tuck fl-strp swap move fl-strp + 0 over c! 1+ to fl-strp r> ;
+\ (how deep each of these leaves the stack is plain from its code, so the code generator
+\ can keep fl-string's items in locals across the rare calls below)
 : fl-generation-for ( name len -- gen )  \ a name with a NUL in it is never found again
-  0 findchar IF drop 0 ELSE fl-generation THEN ;
+  0 scan nip IF 0 ELSE fl-generation THEN ;
 : fl-new-name ( name len -- off )
   2dup fl-append-string dup >r ( name len off )
   get-current >r fl-names set-current
@@ -61,11 +63,16 @@ wordlist constant fl-names
 : fl-renew ( name len -- off )  \ a name stored by an earlier flatten
   2dup fl-append-string >r 2dup fl-generation-for -rot fl-names voc-find link> >body
   tuck ! r@ swap cell+ ! r> ;
+: fl-name-stored ( name len how -- name len off )  \ how: -1 a new name, -2 one to renew
+  -1 = IF 2dup fl-new-name ELSE 2dup fl-renew THEN ;
 : fl-string ( name len -- off )
-  2dup fl-names voc-find dup 0= IF drop fl-new-name EXIT THEN
-  link>2value ( name len gen off ) swap fl-generation <> IF drop fl-renew EXIT THEN
-  >r 2dup r@ fl-strings + over str= IF 2drop r> EXIT THEN
-  r> drop fl-append-string ;       \ same name but for case: stored apart
+  2dup fl-names voc-find dup IF
+     link>2value swap fl-generation <> IF drop -2 THEN
+  ELSE drop -1 THEN ( name len off|-1|-2 )
+  dup 0< IF fl-name-stored THEN
+  >r 2dup r@ fl-strings + over str= r> swap ( name len off same? )
+  0= IF drop 2dup fl-append-string THEN      \ same name but for case: stored apart
+  nip nip ;
 \ (the old zcount-and-compare test, as SLOF's strings are NUL-terminated: a name with a NUL
 \ in it never matched; fl-generation-for keeps it that way)
 

@@ -179,6 +179,16 @@ variable var
 : near-limit  push3 push3 5 var ! push3 push3 7 var ! ;
 : push24  push3 push3 push3 push3 push3 push3 push3 push3 ;
 : far-limit  push24 push24 5 var ! push24 6 var ! push24 7 var ! ;
+: fetch-at  dup @ over l@ + over w@ + swap c@ + ;
+: store-at  5 over ! 6 over l! 7 over w! 8 swap c! ;
+: plus-at  1 swap +! ;
+: edge-wrap  8000000000000000 + v + @ ;
+: str-same  >r 2dup r> over str= ;
+: push-n  0 ?DO i LOOP ;
+: loop-grow  d# 72 push-n 0 BEGIN 1+ dup dup dup dup small-if 2drop 2drop dup 3 = UNTIL ;
+: cold-in-loop  0 5 0 DO i 2 = IF 3 bump THEN 1+ LOOP var @ ;
+: cold-in-begin  0 BEGIN dup 3 = IF 2 bump THEN 1+ dup 6 = UNTIL var @ ;
+: cold-fail-in-loop  0 5 0 DO i 2 = IF 2 bump -8 @ drop THEN 1+ LOOP ;
 """
 
 # HERE may not go past DICT_LIMIT: with the limit just above HERE, the words above throw
@@ -186,6 +196,8 @@ variable var
 def dict_full(word: str, room: int = 0) -> str:
     return (f"{L.DICT_LIMIT:x} @ var !  here {room} + {L.DICT_LIMIT:x} !  "
             f"7 8 9 ' {word} catch  var @ {L.DICT_LIMIT:x} !")
+
+MS = Machine(dictionary_cache=False).vm.size       # the size of VM memory
 
 PROGRAMS = [
     "d# 100 sums",
@@ -298,6 +310,17 @@ PROGRAMS = [
     "0 var !  d# 3950 0 DO i LOOP ' far-limit catch var @",
     "0 var !  d# 4040 0 DO i LOOP ' far-limit catch var @",
     "0 var !  d# 4060 0 DO i LOOP ' far-limit catch var @",
+    # a kept loop after a call: it wants HEADROOM cells, else the rest runs threaded
+    *(f"d# {n} 0 DO i LOOP ' loop-grow catch depth" for n in (3900, 4000, 4019, 4020, 4022)),
+    # a cold arm inside a kept loop
+    "0 var ! cold-in-loop 0 var ! cold-in-begin 0 var ! 1 2 ' cold-fail-in-loop catch var @",
+    # accesses at the ends of memory: the last that fit, the first that do not
+    *(f"{MS - k:x} ' {w} catch" for w in ("fetch-at", "store-at", "plus-at") for k in (8, 7, 1, 0)),
+    "d# 16 to v 7fffffffffffffff ' edge-wrap catch  0 to v buf 8000000000000000 + edge-wrap",
+    "-1 ' fetch-at catch -8 ' store-at catch -1 ' plus-at catch",
+    "s\" abc\" s\" abc\" drop str-same s\" abc\" s\" abd\" drop str-same 0 0 buf str-same "
+    "buf -2 buf str-same 1 s\" abc\" -8 ' str-same catch 2 -8 3 buf ' str-same catch",
+    f"buf 3 {MS - 2:x} ' str-same catch {MS - 2:x} 3 buf ' str-same catch {MS - 3:x} 3 buf str-same",
 ]
 
 
@@ -341,7 +364,28 @@ def test_the_words_were_compiled():
             "cold-qdup", "cold-fail", "cold-exits", "cold-changes", "commas", "comma-here",
             "comma-full", "allot-full", "align-full", "wrap-side", "wrap-side-lo",
             "wrap-mask", "str-lit", "str-lit2", "checks-twice", "slash-string",
-            "near-limit", "far-limit"} <= names
+            "near-limit", "far-limit", "fetch-at", "store-at", "plus-at", "edge-wrap",
+            "str-same", "loop-grow", "cold-in-loop", "cold-in-begin",
+            "cold-fail-in-loop"} <= names
+
+
+def test_a_kept_loop_after_a_call_can_hand_over_to_threaded_code():
+    m = Machine(dictionary_cache=False)
+    m.evaluate(WORDS)
+    for _ in range(4):
+        m.evaluate("loop-grow clear")
+    from slofpy.vm.dictionary import find
+    src = m.vm.jit_sources[find(m.vm, b"loop-grow")[0]]
+    assert "return RT(" in src and "while True:" in src
+    lines = src.split("\n")
+    head = next(i for i, x in enumerate(lines) if x.strip() == "while True:")
+    pad = len(lines[head]) - len(lines[head].lstrip())
+    body = []
+    for x in lines[head + 1:]:
+        if len(x) - len(x.lstrip()) <= pad:
+            break
+        body.append(x)
+    assert body and not any("s.append" in x or "s.pop" in x for x in body)   # kept in locals
 
 
 def test_inlined_code_follows_a_change_to_the_callee():

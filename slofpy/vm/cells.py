@@ -14,3 +14,8 @@ PL = _L.pack_into
 UW = _W.unpack_from     # unsigned 16-bit
 U2 = struct.Struct(">qq").unpack_from   # two signed cells
 PW = _W.pack_into
+
+# What the accesses above (and indexing the bytearray) raise for an offset past the end of
+# memory or too large for an index. A negative offset raises nothing (it counts from the
+# end), so whoever catches these checks for one first.
+OUTSIDE = (struct.error, IndexError, OverflowError)

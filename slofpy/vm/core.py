@@ -19,7 +19,7 @@ from . import layout as L
 from . import words as _words  # noqa: F401  (fills the table)
 from .words.table import BUILTINS, HELPERS
 
-from .cells import U, U2, P, UU, PU, UL, PL, UW, PW
+from .cells import OUTSIDE, U, U2, P, UU, PU, UL, PL, UW, PW
 M = L.MASK64
 SB = L.SIGN64
 
@@ -98,7 +98,7 @@ class VM:
         self.jit_cells: set[int] = set()
         ns.update(s=self.s, rs=self.rs, mem=self.mem, vm=self, MS=self.size, U=U, U2=U2, P=P,
                   UU=UU, PU=PU, UL=UL, PL=PL, UW=UW, PW=PW, SB=SB, M=M, CP=self.codepages,
-                  JC=self.jit_cells, Throw=Throw, **HELPERS)
+                  JC=self.jit_cells, Throw=Throw, OUTSIDE=OUTSIDE, **HELPERS)
         exec(_PRIM_CODE, ns)
         self.prims: list = [None] * (L.PRIM_BASE + len(BUILTINS))
         for i, b in enumerate(BUILTINS):

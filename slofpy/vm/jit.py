@@ -475,21 +475,24 @@ class _Emitter:
             self.unwrapped[t] = depth
         self.vs.append(t)
 
-    def bounds(self, depth: int, a: str, size: int, vs: list[str]) -> None:
-        """The -9 check of a memory access at a, with the real stack as vs would leave it;
-        none when a is a literal inside memory."""
+    def access(self, depth: int, a: str, size: int, spill: str, stmt: str) -> None:
+        """stmt, a memory access of size bytes at a, with its -9 check (spill puts the real
+        stack as the throw must leave it); no check when a is a literal inside memory. The
+        access itself tells an address past the end (OUTSIDE), so only the sign is tested."""
         if _is_int(a) and 0 <= int(a) <= self.vm.size - size:
+            self.emit(depth, stmt)
             return
         made = self.unwrapped.get(a)
         if made is None:
-            self.emit(depth, f"if {a} < 0 or {a} > MS - {size}:\n    {self.spill(vs)}\n    raise Throw(-9)")
-            return
-        # inside memory means inside 64 bits: wrap only when the address is outside
-        self.emit(depth, f"if not 0 <= {a} <= MS - {size}:\n    {a} = (({a} + SB) & M) - SB\n"
-                         f"    if not 0 <= {a} <= MS - {size}:\n        {self.spill(vs)}\n"
-                         f"        raise Throw(-9)")
-        if made == depth:
-            del self.unwrapped[a]
+            sign = f"if {a} < 0: raise IndexError"
+        else:       # inside memory means inside 64 bits: wrap only when the address is outside
+            sign = (f"if {a} < 0:\n    {a} = (({a} + SB) & M) - SB\n"
+                    f"    if {a} < 0: raise IndexError")
+            if made == depth:
+                del self.unwrapped[a]
+        self.emit(depth, "try:")
+        self.emit(depth + 1, f"{sign}\n{stmt}")
+        self.emit(depth, f"except OUTSIDE:\n    {spill}\n    raise Throw(-9)")
 
     # Cells read or written by literal address (VALUEs, variables, HERE) are remembered
     # in straight-line code: a second read uses the name the first one (or the store)
@@ -666,9 +669,11 @@ class _Emitter:
                 vs.pop()
                 self.read_cell(depth, int(a))
                 return True
-            self.bounds(depth, a, size, vs)
+            sp = self.spill(vs)
             vs.pop()
-            self.result(depth, expr.format(a=a), False)
+            t = self.tmp()
+            self.access(depth, a, size, sp, f"{t} = {expr.format(a=a)}")
+            vs.append(t)
         elif n in _STORE:
             self.ensure(2, depth)
             size, stmt = _STORE[n]
@@ -676,18 +681,17 @@ class _Emitter:
             v = self.take(depth)
             check = (f"({a}) >> 3 in JC or ({a} + {size - 1}) >> 3 in JC" if size > 1
                      else f"({a}) >> 3 in JC")
-            self.bounds(depth, a, size, vs)
-            self.emit(depth, stmt.format(a=a, v=v) + "\n"
-                             f"if CP[({a}) >> 12] and ({check}): vm.code_store({a}, {size})")
+            self.access(depth, a, size, self.spill(vs), stmt.format(a=a, v=v))
+            self.emit(depth, f"if CP[({a}) >> 12] and ({check}): vm.code_store({a}, {size})")
             self.stored(a, size, v if size == 8 else None)
         elif n == "+!":
             self.ensure(2, depth)
             a = self.take_raw(depth)
             v = self.take_raw(depth)
-            self.bounds(depth, a, 8, vs)
+            self.access(depth, a, 8, self.spill(vs),
+                        f"P(mem, {a}, ((U(mem, {a})[0] + {v} + SB) & M) - SB)")
             self.stored(a, 8, None)
-            self.emit(depth, f"P(mem, {a}, ((U(mem, {a})[0] + {v} + SB) & M) - SB)\n"
-                             f"if CP[({a}) >> 12] and (({a}) >> 3 in JC or ({a} + 7) >> 3 in JC): "
+            self.emit(depth, f"if CP[({a}) >> 12] and (({a}) >> 3 in JC or ({a} + 7) >> 3 in JC): "
                              f"vm.code_store({a}, 8)")
         elif n == "move":
             self.ensure(3, depth)
@@ -734,6 +738,12 @@ class _Emitter:
                                  "    raise Throw(-9)")
                 self.result(depth, f"-1 if {n_} == {len(text)} and mem[{a}:{a} + {len(text)}] == "
                                    f"{text!r} else 0", False)
+                return True
+            if n_ == m_:              # one length (as `2dup ... over str=`)
+                self.emit(depth, f"if {n_} > 0 and ({a} < 0 or {a} + {n_} > MS or {b} < 0 or "
+                                 f"{b} + {n_} > MS):\n    {sp}\n    raise Throw(-9)")
+                self.result(depth, f"-1 if {n_} <= 0 or mem[{a}:{a} + {n_}] == mem[{b}:{b} + {n_}] "
+                                   "else 0", False)
                 return True
             self.emit(depth, f"if {m_} > 0 and ({b} < 0 or {b} + {m_} > MS):\n    {sp}\n    raise Throw(-9)\n"
                              f"if {n_} > 0 and ({a} < 0 or {a} + {n_} > MS):\n    {sp}\n    raise Throw(-9)")
@@ -1071,25 +1081,42 @@ class _Emitter:
         self.rollback(snap)
         return False
 
-    def after_kept_loop(self, names: list[str], exits: list) -> None:
+    def after_kept_loop(self, names: list[str], exits: list, check: int) -> None:
         self.known.clear()
         self.vs[:] = names if exits[0] is None else exits[0]
-        self.since_check = max(0, len(self.vs) - len(names))
+        self.since_check = check + len(self.vs) - len(names)
 
-    def enter_kept_loop(self, depth: int) -> list[str]:
-        """Before a kept loop: the data stack check, and the cached items into fresh names
-        that every pass starts and ends with."""
+    def enter_kept_loop(self, depth: int, head: int | None = None) -> tuple[list[str], int]:
+        """Before a kept loop: the data stack check (unless the stack is known to be below
+        its limit), and the cached items into fresh names that every pass starts and ends
+        with. Every pass starts as deep as the first (the real stack is left alone), so
+        what was known of its room holds at each start; returned (since_check there).
+        head: the address of the loop's first instruction, where the threaded code can take
+        over (or None): then the check asks for HEADROOM cells, and when they are not there
+        the rest of the definition runs threaded, which checks at every step."""
         vs = self.vs
         if self.since_check is None or self.since_check > 0:
-            self.emit(depth, f"if len(s) > {L.DATA_STACK_CELLS - len(vs)}:\n"
-                             f"    {self.spill(vs)}\n    raise Throw(-3)")
+            if head is not None and self.can_resume_threaded():
+                self.emit(depth, f"if len(s) > {L.DATA_STACK_CELLS - len(vs) - HEADROOM}:\n"
+                                 f"    {self.spill(vs)}\n    return RT({head}, 0)")
+                self.since_check = -HEADROOM
+            else:
+                self.emit(depth, f"if len(s) > {L.DATA_STACK_CELLS - len(vs)}:\n"
+                                 f"    {self.spill(vs)}\n    raise Throw(-3)")
+                self.since_check = 0
         names = [self.tmp() for _ in vs]
         self.assign(depth, names, vs)
         self.known.clear()
         vs[:] = names
         self.loop_names.update(names)
-        self.since_check = 0
-        return names
+        return names, self.since_check
+
+    def can_resume_threaded(self) -> bool:
+        """Could the definition's threaded code take over here, with the cached items put
+        onto the real stack? Not in an inlined callee (the caller's code would be left out),
+        nor with return-stack items or DO loop indexes held in locals."""
+        return (not self.inline_mode and self.rs_depth == 0 and not self.rvs
+                and all(kind != "do" for kind, *_ in self.loops))
 
     def end_kept_pass(self, names: list[str], depth: int, touch: int, rs_depth: int) -> None:
         if self.touch != touch or self.rs_depth != rs_depth or len(self.vs) != len(names):
@@ -1101,7 +1128,7 @@ class _Emitter:
             return False
         snap = self.snapshot()
         try:
-            names = self.enter_kept_loop(depth)
+            names, check = self.enter_kept_loop(depth, self.ins[p].addr)
             self.emit(depth, "while True:")
             head = len(self.lines)
             # [the names every exit leaves the items in]: the pass's own names when the
@@ -1126,7 +1153,7 @@ class _Emitter:
                 self._head = saved_head
         except _Unclean:
             return self.unkeep(p, snap)
-        self.after_kept_loop(names, exits)
+        self.after_kept_loop(names, exits, check)
         return True
 
     def begin_loop_flushed(self, p: int, q: int, depth: int) -> None:
@@ -1156,7 +1183,7 @@ class _Emitter:
             first = self.take(depth)
             limit = self.take(depth)
             self.emit(depth, f"{iv} = {first}\n{lv} = {limit}")
-            names = self.enter_kept_loop(depth)
+            names, check = self.enter_kept_loop(depth)
             inner = self.do_loop_head(x, closing, iv, lv, depth, self.emit)
             head = len(self.lines)
             exits = [names]
@@ -1181,7 +1208,7 @@ class _Emitter:
                 self.loops.pop()
         except _Unclean:
             return self.unkeep(p, snap)
-        self.after_kept_loop(names, exits)
+        self.after_kept_loop(names, exits, check)
         return True
 
     @staticmethod
@@ -1286,7 +1313,7 @@ class _Emitter:
         try:
             self.emit(depth, f"if {dup or self.cond_kept(depth)}:")
             before = list(self.vs)
-            rs_depth, check = self.rs_depth, self.since_check
+            rs_depth, check, touch, pops = self.rs_depth, self.since_check, self.touch, self.pops
             self.emit(depth + 1, self.spill(before + ([dup] if dup else [])))
             self.vs.clear()
             self.since_check = None
@@ -1314,8 +1341,10 @@ class _Emitter:
         self.deps.extend(deps)
         self.known.clear()
         # the real stack is as deep as before and the items are back in names: a kept
-        # structure around the IF can stay kept (touch is left alone)
+        # structure around the IF can stay kept (what the arm did to the real stack in
+        # between does not count)
         self.since_check = check      # the arm leaves the stack as deep as it found it
+        self.touch, self.pops = touch, pops
         return True
 
     def ends_in_throw(self, depth: int) -> bool:
@@ -1628,7 +1657,7 @@ def _wrapping_indexes(i: int, limit: int):
 
 
 _PARAMS = ("s", "rs", "mem", "vm", "U", "U2", "P", "UU", "PU", "UL", "PL", "UW", "PW", "SB", "M",
-           "MS", "CP", "JC", "Throw")
+           "MS", "CP", "JC", "Throw", "OUTSIDE")
 
 
 def _always_throws(vm, xt: int, seen: tuple = ()) -> tuple | None:

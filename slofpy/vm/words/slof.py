@@ -95,12 +95,16 @@ def _header_byte(vm, addr: int) -> int:
 # name>string and link> run for every property a tree walk looks at: snippets, with the
 # checks _header_byte makes (the argument is off the stack when they throw)
 snippet("name>string", """a = s.pop()
-if a + 1 < 0 or a + 2 > MS: raise Throw(-9)
+if a < -1: raise Throw(-9)
+try:
+    n = mem[a + 1]
+except IndexError:
+    raise Throw(-9) from None
 s.append(a + 2)
-s.append(mem[a + 1])""")
+s.append(n)""")
 
 
-snippet("link>name", "s[-1] += 8")
+snippet("link>name", "a = s.pop()\ns.append(a + 8)")
 
 
 @word("name>")
@@ -111,8 +115,12 @@ def name_from(vm) -> None:
 
 
 snippet("link>", """a = s.pop()
-if a + 9 < 0 or a + 10 > MS: raise Throw(-9)
-s.append((a + 10 + mem[a + 9] + 7) & ~7)""")
+if a < -9: raise Throw(-9)
+try:
+    n = mem[a + 9]
+except IndexError:
+    raise Throw(-9) from None
+s.append((a + 10 + n + 7) & ~7)""")
 
 
 @word("immediate?")
