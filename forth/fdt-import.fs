@@ -85,7 +85,8 @@ constant /fdth
   2dup + 1- c@ IF 2drop false EXIT THEN
   1- test-string ;
 : fdt-encode-prop ( addr len -- prop len )  \ a string keeps its NUL: what encode-string makes
-  2dup fdt-prop-is-string? IF ['] .prop-string ELSE ['] .prop-bytes THEN encode-kind, (encode-bytes) ;
+  2dup fdt-prop-is-string? IF ['] .prop-string ELSE ['] .prop-bytes THEN
+  align , (encode-bytes) ;   \ a property of its own: its kind cell always (set-property follows)
 
 : fdt-parent-cells ( -- n|0 )  \ #address-cells of the active node's parent, 0 if none
   get-node parent ?dup 0= IF 0 EXIT THEN
@@ -207,16 +208,14 @@ constant /fdth
 : ph-patch-cells ( prop len -- )  -4 and bounds ?DO i ph-patch-cell 4 +LOOP ;
 : ph-patch-interrupt-map ( prop len -- )
   BEGIN dup 1c >= WHILE over 10 + ph-patch-cell 1c /string REPEAT 2drop ;
-: ph-prop ( name len wid -- data len true | false )  \ get-property, in ph's wordlist
-  voc-find dup IF link>2value true THEN ;
-: ph-patch-node ( ph -- )
+: ph-patch-node ( ph -- )  \ each property found: its value patched (link>2value: data len)
   (property-wid) >r
-  s" interrupt-map" r@ ph-prop IF ph-patch-interrupt-map THEN
-  s" interrupt-parent" r@ ph-prop IF ph-patch-cells THEN
-  s" ibm,gpu" r@ ph-prop IF ph-patch-cells THEN
-  s" ibm,npu" r@ ph-prop IF ph-patch-cells THEN
-  s" ibm,nvlink" r@ ph-prop IF ph-patch-cells THEN
-  s" memory-region" r@ ph-prop IF ph-patch-cells THEN
+  s" interrupt-map" r@ voc-find ?dup IF link>2value ph-patch-interrupt-map THEN
+  s" interrupt-parent" r@ voc-find ?dup IF link>2value ph-patch-cells THEN
+  s" ibm,gpu" r@ voc-find ?dup IF link>2value ph-patch-cells THEN
+  s" ibm,npu" r@ voc-find ?dup IF link>2value ph-patch-cells THEN
+  s" ibm,nvlink" r@ voc-find ?dup IF link>2value ph-patch-cells THEN
+  s" memory-region" r@ voc-find ?dup IF link>2value ph-patch-cells THEN
   r> drop ;
 : ph-drop-node ( ph -- )
   (property-wid) >r

@@ -188,6 +188,11 @@ variable var
 : loop-grow  d# 72 push-n 0 BEGIN 1+ dup dup dup dup small-if 2drop 2drop dup 3 = UNTIL ;
 : cold-in-loop  0 5 0 DO i 2 = IF 3 bump THEN 1+ LOOP var @ ;
 : cold-in-begin  0 BEGIN dup 3 = IF 2 bump THEN 1+ dup 6 = UNTIL var @ ;
+: vf  voc-find ;
+forth-wordlist constant fwl
+: lit-find  s" dup" fwl voc-find 0<>  s" no-such-word" fwl voc-find ;
+: lit-find-inlined  >r s" SWAP" fwl vf 0<>  s" swap" r> vf 0<> ;
+: lit-find-bad  1 2 s" dup" -8 voc-find ;
 : cold-fail-in-loop  0 5 0 DO i 2 = IF 2 bump -8 @ drop THEN 1+ LOOP ;
 """
 
@@ -320,6 +325,7 @@ PROGRAMS = [
     "-1 ' fetch-at catch -8 ' store-at catch -1 ' plus-at catch",
     "s\" abc\" s\" abc\" drop str-same s\" abc\" s\" abd\" drop str-same 0 0 buf str-same "
     "buf -2 buf str-same 1 s\" abc\" -8 ' str-same catch 2 -8 3 buf ' str-same catch",
+    "lit-find fwl lit-find-inlined  1 ' lit-find-bad catch  5 fwl 1+ ' lit-find-inlined catch",
     f"buf 3 {MS - 2:x} ' str-same catch {MS - 2:x} 3 buf ' str-same catch {MS - 3:x} 3 buf str-same",
 ]
 
@@ -366,7 +372,20 @@ def test_the_words_were_compiled():
             "wrap-mask", "str-lit", "str-lit2", "checks-twice", "slash-string",
             "near-limit", "far-limit", "fetch-at", "store-at", "plus-at", "edge-wrap",
             "str-same", "loop-grow", "cold-in-loop", "cold-in-begin",
-            "cold-fail-in-loop"} <= names
+            "cold-fail-in-loop", "lit-find", "lit-find-inlined", "lit-find-bad"} <= names
+
+
+def test_a_name_looked_up_by_generated_code_follows_a_store_into_it():
+    m = Machine(dictionary_cache=False)
+    m.evaluate("forth-wordlist constant fwl  : lf  s\" dup\" fwl voc-find 0<> ;")
+    for _ in range(4):
+        m.evaluate("lf")
+    from slofpy.vm.dictionary import find
+    xt = find(m.vm, b"lf")[0]
+    assert "b'dup'" in m.vm.jit_sources[xt]              # the name is a constant there
+    at = m.vm.mem.find(b"dup", xt)
+    m.evaluate(f"char x {at:x} c!  lf lf lf lf")           # "xup": no such word
+    assert m.stack == [-1] * 4 + [0] * 4
 
 
 def test_a_kept_loop_after_a_call_can_hand_over_to_threaded_code():

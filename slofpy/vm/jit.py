@@ -344,6 +344,9 @@ class _Emitter:
             self.unwrapped, self.calls, self.flags = parent.unwrapped, parent.calls, parent.flags
             self.wrap_side = parent.wrap_side
             self.known = parent.known
+        # the threaded bodies this code is made from (its own, and the callees inlined so
+        # far): a store into one drops the code, so the strings in them are constants here
+        self.bodies = (parent.bodies if parent is not None else ()) + ((ins[0].addr, ins[-1].addr),)
 
     def is_end(self, t: int) -> bool:
         """Is instruction index t where the definition returns (its final EXIT, or past
@@ -784,6 +787,20 @@ class _Emitter:
             self.stored(str(L.CURRENT), 8, v)
         elif n in _RS_PUSH or n in _RS_POP or n in _RS_PEEK:
             return self.cached_rs(n, depth)
+        elif n == "voc-find" and len(vs) >= 3 and self.literal_string(vs[-3], vs[-2]):
+            # a name this code holds: the key is a constant, and the name is inside memory
+            key = self.literal_string(vs[-3], vs[-2]).lower()
+            wid = self.take(depth)
+            del vs[-2:]
+            code = (f"c = vm.wid_cache.get({wid})\n"
+                    f"if c is None or c[0] != U(mem, {wid})[0]:\n"
+                    "    from slofpy.vm.dictionary import wid_index\n"
+                    f"    c = (0, wid_index(vm, {wid}))")
+            if vs:
+                code = ("try:\n    " + code.replace("\n", "\n    ")
+                        + f"\nexcept BaseException:\n    {self.spill(vs)}\n    raise")
+            self.emit(depth, code)
+            self.result(depth, f"c[1].get({key!r}, 0)", False)
         else:
             return self.cached_snippet(x, depth)
         return True
@@ -794,7 +811,7 @@ class _Emitter:
         if not (_is_int(a) and _is_int(n)) or int(n) <= 0:
             return None
         lo, hi = int(a), int(a) + int(n)
-        if not self.ins[0].addr <= lo < hi <= self.ins[-1].addr:
+        if not any(start <= lo < hi <= end for start, end in self.bodies):
             return None
         return bytes(self.vm.mem[lo:hi])
 
