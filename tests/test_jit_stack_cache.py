@@ -188,6 +188,10 @@ variable var
 : loop-grow  d# 72 push-n 0 BEGIN 1+ dup dup dup dup small-if 2drop 2drop dup 3 = UNTIL ;
 : cold-in-loop  0 5 0 DO i 2 = IF 3 bump THEN 1+ LOOP var @ ;
 : cold-in-begin  0 BEGIN dup 3 = IF 2 bump THEN 1+ dup 6 = UNTIL var @ ;
+struct 8 field >fa 8 field >fb constant /ab
+: use-fields  dup >fa @ swap >fb @ + ;
+: field-empty  >fb ;
+: field-zero  >fa ;
 : vf  voc-find ;
 forth-wordlist constant fwl
 : lit-find  s" dup" fwl voc-find 0<>  s" no-such-word" fwl voc-find ;
@@ -325,6 +329,8 @@ PROGRAMS = [
     "-1 ' fetch-at catch -8 ' store-at catch -1 ' plus-at catch",
     "s\" abc\" s\" abc\" drop str-same s\" abc\" s\" abd\" drop str-same 0 0 buf str-same "
     "buf -2 buf str-same 1 s\" abc\" -8 ' str-same catch 2 -8 3 buf ' str-same catch",
+    "5 buf ! 7 buf 8 + ! buf use-fields  buf 8 + field-empty buf field-zero  ' field-empty catch "
+    "' field-zero catch",
     "lit-find fwl lit-find-inlined  1 ' lit-find-bad catch  5 fwl 1+ ' lit-find-inlined catch",
     f"buf 3 {MS - 2:x} ' str-same catch {MS - 2:x} 3 buf ' str-same catch {MS - 3:x} 3 buf str-same",
 ]
@@ -372,7 +378,21 @@ def test_the_words_were_compiled():
             "wrap-mask", "str-lit", "str-lit2", "checks-twice", "slash-string",
             "near-limit", "far-limit", "fetch-at", "store-at", "plus-at", "edge-wrap",
             "str-same", "loop-grow", "cold-in-loop", "cold-in-begin",
-            "cold-fail-in-loop", "lit-find", "lit-find-inlined", "lit-find-bad"} <= names
+            "cold-fail-in-loop", "use-fields", "field-empty", "field-zero", "lit-find", "lit-find-inlined", "lit-find-bad"} <= names
+
+
+def test_a_field_offset_built_into_generated_code_follows_a_store_into_it():
+    m = Machine(dictionary_cache=False)
+    m.evaluate("struct 8 field >fa 8 field >fb constant /ab  create ab 3 , 4 , 5 ,"
+               "  : get-b  ab >fb @ ;")
+    for _ in range(4):
+        m.evaluate("get-b")
+    from slofpy.vm.dictionary import find
+    xt = find(m.vm, b"get-b")[0]
+    offset_cell = find(m.vm, b">fb")[0] + 16
+    assert xt in m.vm.jit_code and str(offset_cell) not in m.vm.jit_sources[xt]   # a literal
+    m.evaluate("d# 16 ' >fb >body !  get-b")
+    assert m.stack == [4] * 4 + [5]
 
 
 def test_a_name_looked_up_by_generated_code_follows_a_store_into_it():

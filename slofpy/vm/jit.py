@@ -548,6 +548,27 @@ class _Emitter:
             return f"({made})"
         return flag
 
+    def binary(self, depth: int, n: str) -> None:
+        """A primitive of _BINARY on the two cached top items (taken off by ensure first)."""
+        expr, wrap = _BINARY[n]
+        side = None
+        if n in _MODULAR:
+            b = self.take_raw(depth)
+            a = self.take_raw(depth)
+            wrap = wrap or a in self.unwrapped or b in self.unwrapped
+            if n == "and" and (_is_int(a) and int(a) >= 0 or _is_int(b) and int(b) >= 0):
+                wrap = False            # masked by a non-negative literal: in range
+            elif n in ("+", "-") and _is_int(b) and int(b):
+                side = self.side(a, int(b) if n == "+" else -int(b))
+            elif n == "+" and _is_int(a) and int(a):
+                side = self.side(b, int(a))
+        else:
+            b = self.take(depth)
+            a = self.take(depth)
+        self.result(depth, expr.format(a=a, b=b), wrap, (a, b))
+        if side is not None and self.vs[-1] in self.unwrapped:
+            self.wrap_side[self.vs[-1]] = side
+
     def cached(self, x: _Ins, depth: int) -> bool:
         """Carry out x on the cached stack top if it is one of the words that can be; True
         if done."""
@@ -567,8 +588,14 @@ class _Emitter:
                 does = U(self.vm.mem, x.xt + 8)[0]
                 if does == 0:
                     vs.append(str(x.xt + 16))
-                elif does == self.vm.field_does and vs:
-                    self.result(depth, f"{self.take_raw(depth)} + U(mem, {x.xt + 16})[0]", True)
+                elif does == self.vm.field_does:
+                    # a FIELD: its offset as a literal (a store into it drops this code)
+                    off = U(self.vm.mem, x.xt + 16)[0]
+                    self.deps.append((x.xt + 16, x.xt + 24))
+                    self.ensure(1, depth)
+                    if off:
+                        vs.append(str(off))
+                        self.binary(depth, "+")
                 else:
                     return False
             else:
@@ -586,24 +613,7 @@ class _Emitter:
                 return False
             vs.append(f"_i{d}" if n == "i" else f"_i{self.do_depth - 2}")
         elif n in _BINARY:
-            expr, wrap = _BINARY[n]
-            side = None
-            if n in _MODULAR:
-                b = self.take_raw(depth)
-                a = self.take_raw(depth)
-                wrap = wrap or a in self.unwrapped or b in self.unwrapped
-                if n == "and" and (_is_int(a) and int(a) >= 0 or _is_int(b) and int(b) >= 0):
-                    wrap = False            # masked by a non-negative literal: in range
-                elif n in ("+", "-") and _is_int(b) and int(b):
-                    side = self.side(a, int(b) if n == "+" else -int(b))
-                elif n == "+" and _is_int(a) and int(a):
-                    side = self.side(b, int(a))
-            else:
-                b = self.take(depth)
-                a = self.take(depth)
-            self.result(depth, expr.format(a=a, b=b), wrap, (a, b))
-            if side is not None and self.vs[-1] in self.unwrapped:
-                self.wrap_side[self.vs[-1]] = side
+            self.binary(depth, n)
         elif n in _UNARY:
             expr, wrap = _UNARY[n]
             side = None
@@ -1112,15 +1122,18 @@ class _Emitter:
         over (or None): then the check asks for HEADROOM cells, and when they are not there
         the rest of the definition runs threaded, which checks at every step."""
         vs = self.vs
-        if self.since_check is None or self.since_check > 0:
-            if head is not None and self.can_resume_threaded():
-                self.emit(depth, f"if len(s) > {L.DATA_STACK_CELLS - len(vs) - HEADROOM}:\n"
-                                 f"    {self.spill(vs)}\n    return RT({head}, 0)")
-                self.since_check = -HEADROOM
-            else:
-                self.emit(depth, f"if len(s) > {L.DATA_STACK_CELLS - len(vs)}:\n"
-                                 f"    {self.spill(vs)}\n    raise Throw(-3)")
-                self.since_check = 0
+        check = self.since_check
+        if head is not None and (check is None or check > -HEADROOM // 2) and \
+                self.can_resume_threaded():
+            # (asked for even when the stack is known to be below its limit, unless there is
+            # ample room: a check here spares the checks a pass would make)
+            self.emit(depth, f"if len(s) > {L.DATA_STACK_CELLS - len(vs) - HEADROOM}:\n"
+                             f"    {self.spill(vs)}\n    return RT({head}, 0)")
+            self.since_check = -HEADROOM
+        elif check is None or check > 0:
+            self.emit(depth, f"if len(s) > {L.DATA_STACK_CELLS - len(vs)}:\n"
+                             f"    {self.spill(vs)}\n    raise Throw(-3)")
+            self.since_check = 0
         names = [self.tmp() for _ in vs]
         self.assign(depth, names, vs)
         self.known.clear()
