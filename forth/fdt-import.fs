@@ -88,9 +88,12 @@ constant /fdth
   2dup fdt-prop-is-string? IF ['] .prop-string ELSE ['] .prop-bytes THEN
   align , (encode-bytes) ;   \ a property of its own: its kind cell always (set-property follows)
 
+\ (properties are read here with voc-find and link>2value: each step leaves the stack as deep
+\ on every path, which lets the code generator keep the loops that call these in locals)
+: fdt-cells-of ( ph -- n|0 )  \ its #address-cells, at most 4; 0 if it has none
+  s" #address-cells" rot (property-wid) voc-find ?dup IF link>2value decode-int nip nip 4 min ELSE 0 THEN ;
 : fdt-parent-cells ( -- n|0 )  \ #address-cells of the active node's parent, 0 if none
-  get-node parent ?dup 0= IF 0 EXIT THEN
-  s" #address-cells" rot get-property IF 0 ELSE decode-int nip nip 4 min THEN ;
+  get-node parent ?dup IF fdt-cells-of ELSE 0 THEN ;
 
 \ The parent's properties all come before its children, so its #address-cells is looked up
 \ once for the node being read (-1: not yet).
@@ -116,8 +119,8 @@ constant /fdth
 : fdt-update-from-fdt ( -- )  fdt-generation# encode-int s" slof,from-fdt" property ;
 
 : fdt-finish-node ( -- )
-  s" #address-cells" get-node get-property 0= IF
-     decode-int nip nip dup fdt-create-dec fdt-create-enc
+  s" #address-cells" get-node (property-wid) voc-find ?dup IF
+     link>2value decode-int nip nip dup fdt-create-dec fdt-create-enc
   THEN
   fdt-update-from-fdt finish-device ;
 
@@ -139,7 +142,7 @@ constant /fdth
   swap l@ ( data len ) 2dup + dup fdt-struct-end > IF 2drop s" property value runs past the structure block" fdt-error THEN
   3 + -4 and -rot ( addr' data len )
   fdt-encode-prop 2r> current-node @ set-property   \ property, on the node being read
-  r> IF s" reg" current-node @ get-property 0= IF fdt-reg-unit THEN THEN ;
+  r> IF s" reg" current-node @ (property-wid) voc-find ?dup IF link>2value fdt-reg-unit THEN THEN ;
 
 : fdt-props ( addr -- addr' tag )  \ the properties right after a BEGIN_NODE; the next tag
   BEGIN fdt-tag   \ (NOPs skipped here too: fdt-tag is inlined where fdt-next-tag's loop is not)

@@ -30,6 +30,14 @@ create buf 10 allot
 : python-words  8 alloc-mem 8 free-mem ;
 : picks-rolls  1 2 3 2 pick 3 roll ;
 : r-stack  >r r@ r> 2>r 2r@ 2r> rdrop ;
+: fails  s" no" true -rot (abort") ;
+: checked  dup 0< IF s" negative" fails THEN 1+ ;
+: checked-else  dup IF 2* ELSE drop s" zero" fails THEN ;
+: only-fails  drop fails ;
+: commas  here 1 , 2 c, 3 w, 4 l, align 8 allot ;
+: strings  s" abc" 1 /string ;
+: maker  s" made" $create , DOES> @ ;
+: searches  wordlist forth-wordlist base hex decimal ;
 """
 
 
@@ -45,6 +53,9 @@ def machine():
     ("do-plus", 0), ("calls", 1), ("words", 5), ("python-words", 0), ("picks-rolls", 4),
     ("uneven", None), ("uneven-exits", None), ("do-grows", None), ("begin-loop", None),
     ("executes", None),
+    # an arm that always throws does not count (what follows it never runs)
+    ("checked", 0), ("checked-else", 0), ("commas", 1), ("strings", 2), ("maker", -1),
+    ("searches", 3),
 ])
 def test_definition_delta(machine, word, delta):
     xt = find(machine.vm, word.encode())[0]
@@ -64,3 +75,19 @@ def test_the_answer_is_read_again_when_the_body_changes(machine):
     m.evaluate(f"' drop {inner + 24:x} !  ' exit {inner + 32:x} !  7 inner")
     assert m.stack == [7]
     assert stack_effect.definition_delta(vm, outer, []) == -1
+
+
+def test_a_definition_that_always_throws(machine):
+    vm = machine.vm
+    for word in ("fails", "only-fails"):
+        xt = find(vm, word.encode())[0]
+        # its generated code (made on demand) ends every path in a throw, the check on entry
+        # near the stack limit (which hands over to the threaded code) included
+        assert stack_effect._always_throws(vm, xt) is not None
+        assert "return RT(" in vm.jit_sources[xt]
+    from slofpy.vm.jit import _Ins  # noqa: F401  (the instruction type words are read as)
+    checked = find(vm, b"checked")[0]
+    deps: list = []
+    assert stack_effect.definition_delta(vm, checked, deps) == 0
+    fails = find(vm, b"fails")[0]
+    assert any(lo == fails + 8 for lo, _ in deps)     # code that counts on it follows it

@@ -62,7 +62,9 @@ _CALL_LINE = re.compile(r"_c(\d+)\(\)")
 _STEP = re.compile(r"\{a\} ([+-]) (\d+)")
 _CHECK_LINE = re.compile(r"( *)if len\(s\) > (\d+):")
 _PLAIN_CALL = re.compile(r"_[cw]\d+\(\)")
-_RETURN_LINE = re.compile(r"(^|:)\s*return\b")
+# a way out of generated code other than a throw; not `return RT(...)`, which hands the rest
+# of the definition to its threaded code (that does what the generated code would)
+_RETURN_LINE = re.compile(r"(^|:)\s*return\b(?! RT\()")
 _compiling: set[int] = set()        # definitions being compiled (a callee asked about may be one)
 
 

@@ -4,11 +4,13 @@ told from the code alone.
 The code generator (jit.py) asks this of an IF arm it cannot keep in locals: when the arm
 leaves the stack as deep as it found it, the arm can put the cached items onto the real stack
 at its start and take them back into locals at its end, and the code around it goes on with
-its items cached. Straight code, IF/ELSE (both arms must agree), EXIT at the end of an arm and DO loops whose
-passes leave the depth alone are followed; other loops, EXECUTE, deferred words and Python
-words of unknown effect give None. Colon definitions
-called are followed in turn; the answer for each is remembered with its threaded body, and
-recomputed when the body has changed since.
+its items cached. Straight code, IF/ELSE (both arms must agree), EXIT at the end of an arm
+and DO loops whose passes leave the depth alone are followed; an arm that always throws (it
+calls a word whose generated code has no way out but a throw) does not count, and a defining
+word's part before DOES> is followed to the (does>). Other loops, EXECUTE, deferred words
+and Python words of unknown effect give None. Colon definitions called are followed in
+turn; the answer for each is remembered with its threaded body, and recomputed when the
+body has changed since.
 """
 from __future__ import annotations
 
@@ -26,7 +28,8 @@ _DELTA: dict[str, int] = {"lit": 1, "(sliteral)": 2, "drop": -1, "dup": 1, "true
                           "(abort\")": -3, "str=": -3, "(to)": -1, "here": 1,
                           "get-current": 1, "set-current": -1, ">r": -1, "r>": 1, "r@": 1,
                           "2>r": -2, "2r>": 2, "2r@": 2, "rdrop": 0, "pick": 0, "roll": -1,
-                          "i": 1, "j": 1}
+                          "i": 1, "j": 1, ",": -1, "c,": -1, "w,": -1, "l,": -1,
+                          "allot": -1, "align": 0, "/string": -1}
 _DELTA.update({n: len(out) - k for n, (k, out) in _SHUFFLE.items()})
 _DELTA.update({n: -1 for n in _BINARY})
 _DELTA.update({n: 0 for n in _UNARY})
@@ -63,6 +66,10 @@ def word_delta(vm, x, deps: list, seen: tuple = ()) -> int | None:
     if k == L.K_2CONSTANT:
         return 2
     if k == L.K_COLON:
+        chain = _always_throws(vm, x.xt)
+        if chain is not None:        # its generated code has no way out but a throw
+            deps.extend((w + 8, vm.jit_ranges[w + 8]) for w in chain)
+            return THROWN
         return definition_delta(vm, x.xt, deps, seen)
     if k == L.K_CREATE:
         does = U(vm.mem, x.xt + 8)[0]
@@ -93,9 +100,13 @@ def definition_delta(vm, xt: int, deps: list, seen: tuple = ()) -> int | None:
     else:
         callees: list = []
         d = None
-        if ins[-1].name == "exit":
+        # (a defining word's part before DOES> ends where (does>) makes the newest word run
+        # the code after it)
+        if ins[-1].name in ("exit", "(does>)"):
             exits: list[int] = []
             d = range_delta(vm, ins, 0, len(ins) - 1, callees, seen + (xt,), exits)
+            if d is THROWN and exits:
+                d = EXITED
             if d is EXITED:
                 d = exits[0] if exits else None
             if d is not None and any(e != d for e in exits):
@@ -108,6 +119,18 @@ def definition_delta(vm, xt: int, deps: list, seen: tuple = ()) -> int | None:
 
 
 EXITED = object()       # every path through the code ends in EXIT
+THROWN = object()       # every path through the code throws (or is EXITED, where some do)
+_ENDED = (EXITED, THROWN)
+
+
+def _always_throws(vm, xt: int) -> tuple | None:
+    """The words that make a call of xt always throw (jit.py's answer, from its generated
+    code, made here if it has none yet), or None."""
+    from .jit import _always_throws as throws, compile_definition
+    if xt not in vm.jit_code and (vm.jit_counts.get(xt, 0) < -500_000
+                                   or not compile_definition(vm, xt)):
+        return None
+    return throws(vm, xt)
 
 
 def range_delta(vm, ins: list, lo: int, hi: int, deps: list, seen: tuple = (),
@@ -148,13 +171,13 @@ def range_delta(vm, ins: list, lo: int, hi: int, deps: list, seen: tuple = (),
                                                      base + d0 - (1 if dup else 0))
             if taken is None or other is None:
                 return None
-            if other is not EXITED and dup:
+            if other not in _ENDED and dup:
                 other -= 1
-            if taken is EXITED and other is EXITED:
-                return EXITED
-            if taken is EXITED:
+            if taken in _ENDED and other in _ENDED:
+                return EXITED if EXITED in (taken, other) else THROWN
+            if taken in _ENDED:
                 d = d0 + other
-            elif other is EXITED:
+            elif other in _ENDED:
                 d = d0 + taken
             elif taken != other:
                 return None
@@ -174,8 +197,8 @@ def range_delta(vm, ins: list, lo: int, hi: int, deps: list, seen: tuple = (),
             p = e
             continue
         e = word_delta(vm, x, deps, seen)
-        if e is None:
-            return None
+        if e is None or e is THROWN:
+            return e                # (nothing after a call that always throws runs)
         d += e
         p += 1
     return d

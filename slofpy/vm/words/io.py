@@ -248,17 +248,17 @@ def sharp_greater(vm) -> None:
 
 
 # ---------------------------------------------------------------- base
-@word("base")
+@word("base", effect=1)
 def base(vm) -> None:
     vm.s.append(L.BASE)
 
 
-@word("hex")
+@word("hex", effect=0)
 def hex_(vm) -> None:
     vm.set_cell(L.BASE, 16)
 
 
-@word("decimal")
+@word("decimal", effect=0)
 def decimal(vm) -> None:
     vm.set_cell(L.BASE, 10)
 

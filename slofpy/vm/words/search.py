@@ -9,12 +9,12 @@ from .. import dictionary as D
 from .table import snippet, word
 
 
-@word("wordlist")
+@word("wordlist", effect=1)
 def wordlist(vm) -> None:
     vm.s.append(D.new_wordlist(vm))
 
 
-@word("forth-wordlist")
+@word("forth-wordlist", effect=1)
 def forth_wordlist(vm) -> None:
     vm.s.append(L.FORTH_WID)
 
@@ -42,7 +42,7 @@ snippet("get-current", f"s.append(U(mem, {L.CURRENT})[0])")
 snippet("set-current", f"P(mem, {L.CURRENT}, s.pop())")
 
 
-@word("definitions")
+@word("definitions", effect=0)
 def definitions(vm) -> None:
     order = D.search_order(vm)
     if not order:
@@ -50,7 +50,7 @@ def definitions(vm) -> None:
     vm.set_cell(L.CURRENT, order[0])
 
 
-@word("also")
+@word("also", effect=0)
 def also(vm) -> None:
     order = D.search_order(vm)
     if not order:
@@ -60,7 +60,7 @@ def also(vm) -> None:
     D.set_search_order(vm, [order[0]] + order)
 
 
-@word("previous")
+@word("previous", effect=0)
 def previous(vm) -> None:
     order = D.search_order(vm)
     if not order:
