@@ -41,7 +41,7 @@ class Snapshot:
     rstack: list
     markers: dict
     vocabularies: dict
-    xt_names: dict
+    headers: list
 
 
 class Machine:
@@ -169,7 +169,7 @@ class Machine:
         """Everything needed to put this VM back as it is now (memory is copied once)."""
         vm = self.vm
         return Snapshot(bytes(vm.mem), list(vm.s), list(vm.rs), dict(vm.markers),
-                        dict(vm.vocabularies), dict(vm.xt_names))
+                        dict(vm.vocabularies), list(vm.headers))
 
     def restore(self, snap: "Snapshot") -> None:
         """Put the VM back to a snapshot taken from this Machine."""
@@ -180,7 +180,7 @@ class Machine:
         vm.rbase = 0
         vm.markers = dict(snap.markers)
         vm.vocabularies = dict(snap.vocabularies)
-        vm.xt_names = dict(snap.xt_names)
+        vm.headers = list(snap.headers)
         vm.find_cache.clear()
         vm.wid_cache.clear()
         _drop_generated_code(vm)

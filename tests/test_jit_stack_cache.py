@@ -365,8 +365,8 @@ def test_the_words_were_compiled():
                 m.evaluate(p)
             except ForthError:
                 pass
-    compiled = {m.vm.xt_names.get(xt) for xt in m.vm.jit_code}
-    from slofpy.vm.dictionary import name_of
+    from slofpy.vm.dictionary import name_of, xt_to_lfa
+    compiled = {xt_to_lfa(m.vm, xt) for xt in m.vm.jit_code}
     names = {name_of(m.vm, lfa).decode() for lfa in compiled if lfa}
     assert {"sums", "shuffles", "fetches", "stores", "eat-then-fail", "bad-store",
             "rs-paths", "rs-paths2", "rs-paths3", "calls-does-maker", "make-twice",

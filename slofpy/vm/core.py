@@ -125,7 +125,9 @@ class VM:
         from .dictionary import init_dictionary
         self.find_cache: dict[bytes, tuple[int, bool] | None] = {}
         self.wid_cache: dict[int, list] = {}   # wid -> [head lfa when made, {name: lfa}]
-        self.xt_names: dict[int, int] = {}
+        # the link-field address of every header made, in address order (see
+        # dictionary.note_header): what finds an xt's name
+        self.headers: list[int] = []
         self.control: list[tuple] = []
         self.sources: list = []
         self.temp_compiles: list[tuple] = []

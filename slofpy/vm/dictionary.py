@@ -9,6 +9,7 @@ and rebuilt when the words they saw change.
 from __future__ import annotations
 
 import struct
+from bisect import bisect_left
 
 from ..errors import Throw
 from . import layout as L
@@ -117,7 +118,7 @@ def make_header(vm, name: bytes, kind: int) -> int:
     mem = vm.mem
     P(mem, L.LATEST, lfa)
     P(mem, L.LAST_XT, xt)
-    vm.xt_names[xt] = lfa
+    note_header(vm, lfa)
     vm.defining = (lfa, xt, U(mem, L.CURRENT)[0])
     return xt
 
@@ -159,7 +160,10 @@ def define_word(vm, name: bytes, kind: int, cells) -> int:
     if codepages[lfa >> 12] or codepages[(end - 1) >> 12] or codepages[wid >> 12]:
         vm.code_store(lfa, end - lfa)           # a header is < 4 KiB
         vm.code_store(wid, 8)
-    vm.xt_names[xt] = lfa
+    headers = vm.headers          # note_header, inline
+    if headers and headers[-1] >= lfa:
+        del headers[bisect_left(headers, lfa):]
+    headers.append(lfa)
     vm.defining = None
     key = name.lower()
     find_cache = vm.find_cache
@@ -210,11 +214,23 @@ def is_immediate(vm, lfa: int) -> bool:
     return bool(vm.mem[lfa + 8] & L.F_IMMEDIATE)
 
 
+def note_header(vm, lfa: int) -> None:
+    """Remember a header made at lfa. Headers are made at HERE, so in address order; one
+    made below the newest (HERE was moved back: a marker, FORGET) takes the place of every
+    header from there on, whose memory is being reused."""
+    headers = vm.headers
+    if headers and headers[-1] >= lfa:
+        del headers[bisect_left(headers, lfa):]
+    headers.append(lfa)
+
+
 def xt_to_lfa(vm, xt: int) -> int:
-    """The header of xt, or 0 for a headerless word (:noname)."""
-    lfa = vm.xt_names.get(xt)
-    if lfa is not None and lfa_to_xt(lfa, vm.mem) == xt:
-        return lfa
+    """The header of xt (the newest one below it, when its code field is xt), or 0 for a
+    headerless word (:noname)."""
+    headers = vm.headers
+    i = bisect_left(headers, xt) - 1
+    if i >= 0 and lfa_to_xt(headers[i], vm.mem) == xt:
+        return headers[i]
     return 0
 
 
