@@ -172,11 +172,12 @@ constant /fdth
   fdt-next-tag OF_DT_END <> IF 4 - s" expected END after the root node" fdt-error THEN drop ;
 
 \ ---- phandles: the host's values become node addresses, in two walks over the tree (after
-\ counting the nodes, which sizes the table). The first walk puts every node that has a
+\ counting the nodes, which sizes the table). The first puts every node that has a
 \ "phandle" (or "linux,phandle") property into a hash table keyed by that value; the second
 \ rewrites every reference in the properties that hold phandles, and takes the node's old
-\ phandle properties away: the flattened tree gives every node its own phandle (its address). A host phandle nothing referred to is dropped as well, so a node
-\ never ends up with two phandle properties; nothing else in the tree could be using it.
+\ phandle properties away: the flattened tree gives every node its own phandle (its
+\ address). A host phandle nothing referred to is dropped as well, so a node never ends up
+\ with two phandle properties; nothing else in the tree could be using it.
 
 0 value ph-table       \ pairs ( host-value node ), 2^k slots
 0 value ph-slots
@@ -190,6 +191,11 @@ constant /fdth
   AGAIN ;
 : ph-lookup ( value -- node|0 )  ph-table 0= IF drop 0 EXIT THEN ph-slot cell+ @ ;
 : ph-insert ( value node -- )  over ph-slot tuck cell+ ! ! ;
+0 value ph-count       \ the nodes: the table has at least twice as many slots
+: ph-alloc ( slots -- )  \ a new, empty table
+  dup to ph-slots 2 cells * dup alloc-mem dup 0= ABORT" Out of memory for the phandle table"
+  dup to ph-table swap erase ;
+: ph-free ( -- )  ph-table ph-slots 2 cells * free-mem 0 to ph-table ;
 
 : for-each-node ( xt ph -- )  \ xt ( ph -- ), every node from ph down, without recursion
   swap >r dup BEGIN ( top ph ) dup WHILE
@@ -200,10 +206,9 @@ constant /fdth
      THEN
   REPEAT 2drop r> drop ;
 
-0 value ph-count
-: ph-value ( ph -- value true | false )
-  >r s" phandle" r@ get-property IF s" linux,phandle" r@ get-property IF r> drop false EXIT THEN THEN
-  r> drop 4 < IF drop false EXIT THEN l@ true ;
+: ph-value ( ph -- value true | false )  \ its "phandle", else its "linux,phandle"
+  (property-wid) >r s" phandle" r@ voc-find ?dup 0= IF s" linux,phandle" r@ voc-find THEN
+  r> drop ?dup IF link>2value 4 < IF drop false ELSE l@ true THEN ELSE false THEN ;
 : ph-count-node ( ph -- )  drop ph-count 1+ to ph-count ;   \ the table has room for every node
 : ph-collect-node ( ph -- )  dup ph-value IF swap ph-insert ELSE drop THEN ;
 
@@ -229,12 +234,10 @@ constant /fdth
 
 : fdt-fix-phandles ( ph -- )
   0 to ph-count ['] ph-count-node over for-each-node
-  8 BEGIN dup ph-count 2* < WHILE 2* REPEAT to ph-slots
-  ph-slots 2 cells * dup alloc-mem dup 0= ABORT" Out of memory for the phandle table"
-  dup to ph-table swap erase
+  8 BEGIN dup ph-count 2* < WHILE 2* REPEAT ph-alloc
   ['] ph-collect-node over for-each-node
   ['] ph-fix-node swap for-each-node
-  ph-table ph-slots 2 cells * free-mem 0 to ph-table ;
+  ph-free ;
 
 \ ---- the whole import, undone on error
 : (discard-template) ( ph -- )
