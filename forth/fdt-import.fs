@@ -107,12 +107,15 @@ constant /fdth
 : fdt-name-unit ( -- )
   fdt-unit# 0= IF EXIT THEN
   fdt-unit$ fdt-unit# 0 to fdt-unit#
-  fdt-unit-cells@ ?dup 0= IF 2drop EXIT THEN
+  fdt-unit-cells@ dup 0= IF drop 2drop EXIT THEN
   dup >r hex-decode-unit r> (set-unit) ;
-: fdt-reg-unit ( prop len -- )
-  fdt-unit-cells@ ?dup 0= IF 2drop EXIT THEN
-  dup 4 * 2 pick > IF drop 2drop EXIT THEN
-  dup >r decode-cells r> (set-unit) 2drop 0 to fdt-unit# ;
+: fdt-reg-unit ( prop len -- )  \ its first cells, what (set-unit) would store, stored here
+  fdt-unit-cells@ dup 0= IF drop 2drop EXIT THEN ( prop len n )
+  tuck 4 * < IF 2drop EXIT THEN ( prop n )
+  over l@ set-space                               \ the first cell: phys.hi
+  1- 3 min 0 max get-node node>addr1 swap 0 ?DO   \ the next ones: the further unit cells
+     over i 1+ 4 * + l@ over ! cell+
+  LOOP 2drop 0 to fdt-unit# ;
 
 : fdt-create-dec ( n -- )  s" decode-unit" $create , DOES> @ hex64-decode-unit ;
 : fdt-create-enc ( n -- )  s" encode-unit" $create , DOES> @ hex64-encode-unit ;
@@ -146,8 +149,8 @@ constant /fdth
 
 : fdt-props ( addr -- addr' tag )  \ the properties right after a BEGIN_NODE; the next tag
   BEGIN fdt-tag   \ (NOPs skipped here too: fdt-tag is inlined where fdt-next-tag's loop is not)
-     dup OF_DT_PROP = IF drop fdt-prop true ELSE dup OF_DT_NOP = dup IF nip THEN THEN
-  WHILE REPEAT ;
+     dup OF_DT_PROP = IF drop fdt-prop OF_DT_NOP THEN   \ a property read counts as a NOP
+  dup OF_DT_NOP = WHILE drop REPEAT ;
 
 : fdt-walk ( addr -- addr' )  \ from the root's BEGIN_NODE to after its END_NODE
   0 to fdt-depth 0 to fdt-unit#

@@ -24,6 +24,12 @@ create buf 10 allot
 : do-plus  0 swap 0 ?DO i + 2 +LOOP ;
 : do-grows  0 ?DO i LOOP ;
 : begin-loop  BEGIN 1- dup 0= UNTIL ;
+: while-loop  0 swap BEGIN dup WHILE tuck + swap 1- REPEAT drop ;
+: while-leaves  BEGIN dup 5 < WHILE 1+ REPEAT 7 ;
+: grows-until  BEGIN dup dup 0= UNTIL ;
+: grows-while  BEGIN dup WHILE dup REPEAT ;
+: again-loop  BEGIN 1+ dup 5 = IF EXIT THEN AGAIN ;
+: two-whiles  BEGIN dup WHILE dup 1 = WHILE 1- REPEAT THEN ;
 : executes  execute ;
 : calls  straight arms ;
 : words  var buf pair here ;
@@ -51,7 +57,9 @@ def machine():
 @pytest.mark.parametrize("word, delta", [
     ("straight", 1), ("arms", 0), ("qdup-arm", -1), ("exits", 0), ("do-loop", 0),
     ("do-plus", 0), ("calls", 1), ("words", 5), ("python-words", 0), ("picks-rolls", 4),
-    ("uneven", None), ("uneven-exits", None), ("do-grows", None), ("begin-loop", None),
+    ("uneven", None), ("uneven-exits", None), ("do-grows", None), ("begin-loop", 0),
+    ("while-loop", 0), ("while-leaves", 1), ("grows-until", None), ("grows-while", None),
+    ("again-loop", None), ("two-whiles", None),
     ("executes", None),
     # an arm that always throws does not count (what follows it never runs)
     ("checked", 0), ("checked-else", 0), ("commas", 1), ("strings", 2), ("maker", -1),

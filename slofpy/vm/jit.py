@@ -343,6 +343,7 @@ class _Emitter:
             self.inlined = parent.inlined + (ins[0].addr - 8,)
             self.since_check = parent.since_check
             self.touch, self.loop_names = parent.touch, parent.loop_names
+            self.pops = parent.pops
             self.unwrapped, self.calls, self.flags = parent.unwrapped, parent.calls, parent.flags
             self.wrap_side = parent.wrap_side
             self.known = parent.known
@@ -1143,6 +1144,40 @@ class _Emitter:
         self.loop_names.update(names)
         return names, self.since_check
 
+    def in_kept_loop(self) -> bool:
+        """Is the innermost loop around this point one being kept in locals?"""
+        return bool(self.loops) and self.loops[-1][2] is not None
+
+    def call_kept(self, depth: int, call: str, delta: int, resume: int | None) -> bool:
+        """A call inside a kept loop, which leaves the real stack as it found it: the cached
+        items go onto it, the call runs, and as many items as it should leave (delta more)
+        come back into new names. resume: where the threaded code goes on when the call
+        leaves another depth than delta (a colon definition's effect is what its code
+        says now; it may change): the depth is checked after the call, and if it is not
+        that, the rest of the definition runs threaded. None: the effect is declared (a
+        Python word), no check. False, with nothing emitted, where this cannot be done."""
+        vs = self.vs
+        k = len(vs) + delta
+        if k < 0 or (resume is not None and not self.can_resume_threaded()):
+            return False
+        self.put_on(vs, "s", depth)
+        if resume is None:
+            self.emit(depth, call)
+        else:
+            n = self.tmp()
+            self.emit(depth, f"{n} = len(s) + {delta}\n{call}\n"
+                             f"if len(s) != {n}: return RT({resume}, 0)")
+        names = [self.tmp() for _ in range(k)]
+        if k == 1:
+            self.emit(depth, f"{names[0]} = s.pop()")
+        elif k:
+            self.emit(depth, f"{', '.join(names)}, = s[-{k}:]\ndel s[-{k}:]")
+        vs.extend(names)
+        self.known.clear()
+        if self.since_check is not None:
+            self.since_check += delta
+        return True
+
     def can_resume_threaded(self) -> bool:
         """Could the definition's threaded code take over here, with the cached items put
         onto the real stack? Not in an inlined callee (the caller's code would be left out),
@@ -1155,11 +1190,21 @@ class _Emitter:
             raise _Unclean
         self.assign(depth, names, self.vs)
 
-    def begin_loop_kept(self, p: int, q: int, depth: int) -> bool:
+    def begin_loop_kept(self, p: int, q: int, depth: int, pull: int = 0) -> bool:
+        """pull: items to take off the real stack into locals first (a pass that reached
+        under the cached items could not be kept): when there are fewer, the threaded code
+        runs the loop and the rest of the definition, and finds them missing as it would."""
         if p in self.keep_failed:
             return False
         snap = self.snapshot()
+        pops = self.pops
         try:
+            if pull:
+                names = [self.tmp() for _ in range(pull)]
+                self.emit(depth, f"if len(s) < {pull}:\n    {self.spill(self.vs)}\n"
+                                 f"    return RT({self.ins[p].addr}, 0)\n"
+                                 f"{', '.join(names)}, = s[-{pull}:]\ndel s[-{pull}:]")
+                self.vs[:0] = names
             names, check = self.enter_kept_loop(depth, self.ins[p].addr)
             self.emit(depth, "while True:")
             head = len(self.lines)
@@ -1184,6 +1229,10 @@ class _Emitter:
                 self.loops.pop()
                 self._head = saved_head
         except _Unclean:
+            reached = self.pops - pops
+            self.rollback(snap)
+            if not pull and reached > 0 and self.can_resume_threaded():
+                return self.begin_loop_kept(p, q, depth, reached)
             return self.unkeep(p, snap)
         self.after_kept_loop(names, exits, check)
         return True
@@ -1541,7 +1590,7 @@ class _Emitter:
             return False
         self.ntmp = sub.ntmp
         self.since_check = sub.since_check
-        self.touch = sub.touch
+        self.touch, self.pops = sub.touch, sub.pops
         self.deps.append((body, ins[-1].addr + 8))
         return True
 
@@ -1640,6 +1689,9 @@ class _Emitter:
             elif b.func is not None:
                 fname = f"_w{x.kind}"
                 self.consts[fname] = vm.prims[x.kind]
+                if b.effect is not None and self.in_kept_loop() and \
+                        self.call_kept(depth, f"{fname}()", b.effect, None):
+                    return
                 grown = self.since_check
                 self.put(depth, f"{fname}()")
                 if grown is not None and b.effect is not None:
@@ -1654,6 +1706,11 @@ class _Emitter:
             # through the callee's slot: its generated code, or a runner of its threaded
             # code while it has none (compile_definition and VM.drop_jit keep it current)
             self.calls.add(x.xt)
+            if self.in_kept_loop():
+                from .stack_effect import definition_delta
+                d = definition_delta(vm, x.xt, [])
+                if isinstance(d, int) and self.call_kept(depth, f"_c{x.xt}()", d, x.addr + 8):
+                    return
             self.put(depth, f"_c{x.xt}()")
         elif x.kind == L.K_VARIABLE:
             self.put(depth, f"s.append({x.xt + 8})")

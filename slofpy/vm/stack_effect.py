@@ -4,13 +4,16 @@ told from the code alone.
 The code generator (jit.py) asks this of an IF arm it cannot keep in locals: when the arm
 leaves the stack as deep as it found it, the arm can put the cached items onto the real stack
 at its start and take them back into locals at its end, and the code around it goes on with
-its items cached. Straight code, IF/ELSE (both arms must agree), EXIT at the end of an arm
-and DO loops whose passes leave the depth alone are followed; an arm that always throws (it
-calls a word whose generated code has no way out but a throw) does not count, and a defining
-word's part before DOES> is followed to the (does>). Other loops, EXECUTE, deferred words
-and Python words of unknown effect give None. Colon definitions called are followed in
-turn; the answer for each is remembered with its threaded body, and recomputed when the
-body has changed since.
+its items cached. It asks it of a call inside a loop it keeps in locals, too (and checks the
+depth after the call: see jit.py's call_kept).
+
+Followed: straight code, IF/ELSE (both arms must agree), EXIT at the end of an arm, DO loops
+and BEGIN ... UNTIL / BEGIN ... WHILE ... REPEAT loops whose passes leave the depth alone.
+An arm that always throws (it calls a word whose generated code has no way out but a throw)
+does not count, and a defining word's part before DOES> is followed to the (does>). Other
+loops (AGAIN, more than one WHILE), EXECUTE, deferred words and Python words of unknown
+effect give None. Colon definitions called are followed in turn; the answer for each is
+remembered with its threaded body, and recomputed when the body has changed since.
 """
 from __future__ import annotations
 
@@ -118,6 +121,41 @@ def definition_delta(vm, xt: int, deps: list, seen: tuple = ()) -> int | None:
     return d
 
 
+def _loop_end(ins: list, index: dict, p: int, hi: int) -> int | None:
+    """If p starts a BEGIN loop that ends before hi: the index of its closing branch (the
+    last one back to p)."""
+    addr = ins[p].addr
+    q = None
+    for i in range(p, hi):
+        x = ins[i]
+        if x.name in ("branch", "0branch") and x.arg == addr:
+            q = i
+    return q
+
+
+def _loop_delta(vm, ins: list, index: dict, p: int, q: int, deps: list, seen: tuple,
+                exits: list | None, base: int):
+    """The change in depth a BEGIN loop from p to q makes when every pass leaves the depth
+    as it found it: BEGIN a UNTIL (a pushes the flag) and BEGIN a WHILE b REPEAT (one
+    WHILE; leaving at it, the loop made a's change less the flag). Else None."""
+    closing = ins[q]
+    if closing.name == "0branch":                          # UNTIL
+        a = range_delta(vm, ins, p, q, deps, seen, exits, base)
+        return 0 if a == 1 else None
+    whiles = [w for w in range(p, q) if ins[w].name == "0branch"
+              and index.get(ins[w].arg) == q + 1]
+    if len(whiles) != 1:
+        return None                                        # AGAIN, or more ways out
+    w = whiles[0]
+    a = range_delta(vm, ins, p, w, deps, seen, exits, base)
+    if a is None or a in _ENDED:
+        return None
+    b = range_delta(vm, ins, w + 1, q, deps, seen, exits, base + a - 1)
+    if b is None or b in _ENDED or a - 1 + b != 0:
+        return None
+    return a - 1
+
+
 EXITED = object()       # every path through the code ends in EXIT
 THROWN = object()       # every path through the code throws (or is EXITED, where some do)
 _ENDED = (EXITED, THROWN)
@@ -143,6 +181,14 @@ def range_delta(vm, ins: list, lo: int, hi: int, deps: list, seen: tuple = (),
     d = 0
     p = lo
     while p < hi:
+        q = _loop_end(ins, index, p, hi)
+        if q is not None:                   # a BEGIN loop from p to q
+            e = _loop_delta(vm, ins, index, p, q, deps, seen, exits, base + d)
+            if e is None:
+                return None
+            d += e
+            p = q + 1
+            continue
         x = ins[p]
         if x.name == "exit":
             if exits is None or p != hi - 1:
