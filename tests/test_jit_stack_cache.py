@@ -192,6 +192,13 @@ struct 8 field >fa 8 field >fb constant /ab
 : use-fields  dup >fa @ swap >fb @ + ;
 : field-empty  >fb ;
 : field-zero  >fa ;
+: callee-loop  0 swap 0 ?DO i + LOOP ;
+: calls-in-loop  0 5 0 DO i callee-loop + LOOP ;
+: calls-in-begin  0 BEGIN dup callee-loop drop 1+ dup 4 = UNTIL ;
+: fails-in-callee  0 ?DO i 3 = IF -8 @ THEN LOOP ;
+: calls-failing-in-loop  1 2 5 0 DO i fails-in-callee LOOP ;
+: pulls  BEGIN 1- dup 0= UNTIL ;
+: pyword-in-loop  5 0 DO base @ drop hex decimal LOOP base @ ;
 : vf  voc-find ;
 forth-wordlist constant fwl
 : lit-find  s" dup" fwl voc-find 0<>  s" no-such-word" fwl voc-find ;
@@ -331,6 +338,9 @@ PROGRAMS = [
     "buf -2 buf str-same 1 s\" abc\" -8 ' str-same catch 2 -8 3 buf ' str-same catch",
     "5 buf ! 7 buf 8 + ! buf use-fields  buf 8 + field-empty buf field-zero  ' field-empty catch "
     "' field-zero catch",
+    "calls-in-loop calls-in-begin pyword-in-loop  5 pulls",
+    "' pulls catch",
+    "' calls-failing-in-loop catch",
     "lit-find fwl lit-find-inlined  1 ' lit-find-bad catch  5 fwl 1+ ' lit-find-inlined catch",
     f"buf 3 {MS - 2:x} ' str-same catch {MS - 2:x} 3 buf ' str-same catch {MS - 3:x} 3 buf str-same",
 ]
@@ -378,7 +388,30 @@ def test_the_words_were_compiled():
             "wrap-mask", "str-lit", "str-lit2", "checks-twice", "slash-string",
             "near-limit", "far-limit", "fetch-at", "store-at", "plus-at", "edge-wrap",
             "str-same", "loop-grow", "cold-in-loop", "cold-in-begin",
-            "cold-fail-in-loop", "use-fields", "field-empty", "field-zero", "lit-find", "lit-find-inlined", "lit-find-bad"} <= names
+            "cold-fail-in-loop", "calls-in-loop", "calls-in-begin", "calls-failing-in-loop",
+            "pulls", "pyword-in-loop", "use-fields", "field-empty", "field-zero", "lit-find", "lit-find-inlined", "lit-find-bad"} <= names
+
+
+def test_a_call_in_a_kept_loop_follows_the_callee_when_its_effect_changes():
+    # the caller keeps its loop in locals around the call and counts on the callee's
+    # effect; when a store into the callee changes that, the depth after the call tells
+    # it, and the threaded code goes on from there
+    def run_it(jit: bool) -> list[int]:
+        m = Machine(dictionary_cache=False)
+        m.vm.jit_enabled = jit
+        m.evaluate(": callee  0 swap 0 ?DO i + LOOP ;"
+                   "  : caller  0 0 BEGIN dup callee rot + swap 1+ dup 4 = UNTIL drop ;")
+        for _ in range(4):
+            m.evaluate("caller")
+        from slofpy.vm.dictionary import find
+        caller = find(m.vm, b"caller")[0]
+        if jit:
+            src = m.vm.jit_sources[caller]
+            assert "return RT(" in src and "_t" in src.split("while True:")[1]
+        callee = find(m.vm, b"callee")[0]
+        m.evaluate(f"' dup {callee + 8:x} !  ' dup {callee + 16:x} !  caller")   # dup dup ...
+        return m.stack
+    assert run_it(True) == run_it(False) == [4, 4, 4, 4, 0, 0, 2, 5, 9]
 
 
 def test_a_field_offset_built_into_generated_code_follows_a_store_into_it():
