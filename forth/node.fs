@@ -63,15 +63,11 @@ variable current-node   ( -- a-addr ) \ the active node, 0 for none
   /instance-header over node>instance-size !
   dup new-template over node>instance-template ! ;
 
-: replace-top-of-order ( wid -- )  >r get-order nip r> swap set-order ;
-
 : set-node ( ph|0 -- )
-  current-node @ 0<> over 0<> and IF      \ one node for another, the usual case
-     get-order dup 2 >= IF                 \ what previous also ... does: the top is replaced
-        nip dup pick node>words @ swap set-order
-        dup current-node ! node>words @ set-current EXIT
-     THEN 0 ?DO drop LOOP                  \ an order too short: the long way, its errors too
-  THEN
+  current-node @ 0<> over 0<> and (order-depth) 2 >= and IF   \ one node for another, the usual case:
+     dup node>words @ replace-top-of-order                      \ what previous also ... does
+     dup current-node ! node>words @ set-current EXIT
+  THEN                                     \ (an order too short: the long way, its errors too)
   current-node @ IF previous THEN
   dup current-node !
   ?dup IF also node>words @ replace-top-of-order THEN

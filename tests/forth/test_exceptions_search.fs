@@ -40,6 +40,18 @@ also voc1
 T{ in-voc1 -> 88 }T
 previous
 T{ get-current forth-wordlist = -> -1 }T
+testing (order-depth) and replace-top-of-order
+T{ (order-depth) -> 1 }T
+also voc1
+T{ (order-depth) -> 2 }T
+wl1 replace-top-of-order   \ voc1 gives way to wl1
+T{ get-order -> forth-wordlist wl1 2 }T
+T{ only-in-wl1 s" in-voc1" $find nip nip -> 77 0 }T
+previous
+T{ get-order -> forth-wordlist 1 }T
+: replace-in-empty-order ( -- code )  0 set-order wl1 ['] replace-top-of-order catch nip only ;
+T{ replace-in-empty-order (order-depth) get-current forth-wordlist = -> -50 1 -1 }T
+T{ 1 2 + -> 3 }T
 testing case-insensitive lookup, names keep their case
 : MixedCase 5 ;
 T{ mixedcase MIXEDCASE -> 5 5 }T

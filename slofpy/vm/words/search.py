@@ -38,6 +38,21 @@ def set_order(vm) -> None:
     D.set_search_order(vm, wids)
 
 
+# (order-depth) ( -- n ): how many wordlists the search order has
+snippet("(order-depth)", f"s.append(U(mem, {L.NORDER})[0])")
+
+
+@word("replace-top-of-order", effect=-1)
+def replace_top_of_order(vm) -> None:
+    # ( wid -- ): wid is searched first, in place of the wordlist that was (-50: no order)
+    wid = vm.s.pop()
+    n = vm.cell(L.NORDER)
+    if not 1 <= n <= L.MAX_ORDER:
+        raise Throw(-50)
+    vm.set_cell(L.ORDER, wid)
+    vm.find_cache.clear()
+
+
 snippet("get-current", f"s.append(U(mem, {L.CURRENT})[0])")
 snippet("set-current", f"P(mem, {L.CURRENT}, s.pop())")
 
