@@ -249,12 +249,20 @@ def require_permanent_space(vm) -> None:
 
 
 def new_wordlist(vm) -> int:
-    require_permanent_space(vm)
-    align(vm)
-    wid = allot(vm, 16)
+    """Two cells at HERE (aligned): the newest word (none yet), and the wordlist made before
+    this one. In one go when it fits in the dictionary; else step by step (which stops
+    where the step that fails stops)."""
     mem = vm.mem
-    if wid < 0 or wid > vm.size - 16:
-        raise Throw(-9)
+    dp = U(mem, _DP)[0]
+    wid = (dp + 7) & ~7
+    if not (wid >= _DICTIONARY and wid + 16 <= U(mem, _DICT_LIMIT)[0] and wid + 16 <= vm.size):
+        require_permanent_space(vm)
+        align(vm)
+        wid = allot(vm, 16)
+        if wid < 0 or wid > vm.size - 16:
+            raise Throw(-9)
+    else:
+        P(mem, _DP, wid + 16)
     _WID.pack_into(mem, wid, 0, U(mem, L.WORDLISTS)[0])
     if vm.codepages[wid >> 12] or vm.codepages[(wid + 15) >> 12]:
         vm.code_store(wid, 16)
