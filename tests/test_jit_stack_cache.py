@@ -199,6 +199,11 @@ struct 8 field >fa 8 field >fb constant /ab
 : calls-failing-in-loop  1 2 5 0 DO i fails-in-callee LOOP ;
 : pulls  BEGIN 1- dup 0= UNTIL ;
 : pyword-in-loop  5 0 DO base @ drop hex decimal LOOP base @ ;
+: wl-cached  1 2 wordlist 3 ;
+: alloc-cached  1 2 d# 64 alloc-mem dup 0<> swap d# 64 free-mem 3 ;
+: free-bad  1 2 -8 d# 64 free-mem 3 ;
+: alloc-huge  1 2 -1 alloc-mem 3 ;
+: wl-full  drop drop 5 wordlist ;
 : vf  voc-find ;
 forth-wordlist constant fwl
 : lit-find  s" dup" fwl voc-find 0<>  s" no-such-word" fwl voc-find ;
@@ -341,6 +346,8 @@ PROGRAMS = [
     "calls-in-loop calls-in-begin pyword-in-loop  5 pulls",
     "' pulls catch",
     "' calls-failing-in-loop catch",
+    "wl-cached alloc-cached  ' free-bad catch  ' alloc-huge catch",
+    dict_full("wl-full", 8),
     "lit-find fwl lit-find-inlined  1 ' lit-find-bad catch  5 fwl 1+ ' lit-find-inlined catch",
     f"buf 3 {MS - 2:x} ' str-same catch {MS - 2:x} 3 buf ' str-same catch {MS - 3:x} 3 buf str-same",
 ]
@@ -389,7 +396,8 @@ def test_the_words_were_compiled():
             "near-limit", "far-limit", "fetch-at", "store-at", "plus-at", "edge-wrap",
             "str-same", "loop-grow", "cold-in-loop", "cold-in-begin",
             "cold-fail-in-loop", "calls-in-loop", "calls-in-begin", "calls-failing-in-loop",
-            "pulls", "pyword-in-loop", "use-fields", "field-empty", "field-zero", "lit-find", "lit-find-inlined", "lit-find-bad"} <= names
+            "pulls", "pyword-in-loop", "wl-cached", "alloc-cached", "free-bad", "alloc-huge",
+            "wl-full", "use-fields", "field-empty", "field-zero", "lit-find", "lit-find-inlined", "lit-find-bad"} <= names
 
 
 def test_a_call_in_a_kept_loop_follows_the_callee_when_its_effect_changes():

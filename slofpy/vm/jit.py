@@ -84,7 +84,7 @@ def _snippet_parts(code: str):
         pushes.insert(0, m.group(1))
         lines.pop()
     parts = None
-    if pops and not any(_USES_STACK.search(x) for x in lines + pushes):
+    if (pops or pushes) and not any(_USES_STACK.search(x) for x in lines + pushes):
         parts = (pops, lines, pushes, not lines and not any(_MAY_THROW.search(p) for p in pushes))
     _snippet_cache[code] = parts
     return parts
@@ -873,7 +873,13 @@ class _Emitter:
             return False
         pops, body, pushes, safe = parts
         args = [self.take(depth) for _ in pops]
-        code = "\n".join([f"{var} = {arg}{tail}" for (var, tail), arg in zip(pops, args)] + body)
+        lines = [f"{var} = {arg}{tail}" for (var, tail), arg in zip(pops, args)] + body
+        if not safe:
+            # results that may throw or store (a call of a helper) are made inside it too
+            names = [self.tmp() for _ in pushes]
+            lines += [f"{t} = {expr}" for t, expr in zip(names, pushes)]
+            pushes = names
+        code = "\n".join(lines)
         if not safe:
             if _MAY_STORE.search(code):
                 self.known.clear()           # it may store anywhere
@@ -884,8 +890,11 @@ class _Emitter:
                 code = ("try:\n    " + code.replace("\n", "\n    ")
                         + f"\nexcept BaseException:\n    {self.spill(self.vs)}\n    raise")
         self.emit(depth, code)
-        for expr in pushes:
-            self.result(depth, expr, False)
+        if safe:
+            for expr in pushes:
+                self.result(depth, expr, False)
+        else:
+            self.vs.extend(pushes)
         return True
 
     def cached_rs(self, n: str, depth: int) -> bool:

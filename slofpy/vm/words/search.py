@@ -6,12 +6,12 @@ from __future__ import annotations
 from ...errors import Throw
 from .. import layout as L
 from .. import dictionary as D
-from .table import snippet, word
+from .table import helper, snippet, word
 
 
-@word("wordlist", effect=1)
-def wordlist(vm) -> None:
-    vm.s.append(D.new_wordlist(vm))
+# ( -- wid ): a snippet calling the dictionary, which generated code runs on its cached items
+helper("NEW_WORDLIST", D.new_wordlist)
+snippet("wordlist", "s.append(NEW_WORDLIST(vm))")
 
 
 @word("forth-wordlist", effect=1)

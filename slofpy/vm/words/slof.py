@@ -6,7 +6,7 @@ from __future__ import annotations
 from ...errors import Throw
 from .. import layout as L
 from .. import dictionary as D
-from .table import snippet, word
+from .table import helper, snippet, word
 
 # ---------------------------------------------------------------- heap
 # SLOF's allocator: blocks are powers of two (at least 8 bytes), one free list per size,
@@ -57,15 +57,12 @@ def heap_free(vm, addr: int, length: int) -> None:
     vm.set_cell(head, addr)
 
 
-@word("alloc-mem", effect=0)
-def alloc_mem(vm) -> None:
-    vm.s.append(heap_alloc(vm, vm.s.pop()))
-
-
-@word("free-mem", effect=-2)
-def free_mem(vm) -> None:
-    n = vm.s.pop()
-    heap_free(vm, vm.s.pop(), n)
+# alloc-mem ( n -- addr|0 ) and free-mem ( addr n -- ): snippets calling the heap, which
+# generated code runs on its cached items
+helper("HEAP_ALLOC", heap_alloc)
+helper("HEAP_FREE", heap_free)
+snippet("alloc-mem", "n = s.pop()\ns.append(HEAP_ALLOC(vm, n))")
+snippet("free-mem", "n = s.pop()\na = s.pop()\nHEAP_FREE(vm, a, n)")
 
 
 @word("heap-start")
