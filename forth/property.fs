@@ -47,9 +47,8 @@ true value encode-first?   ( -- flag )
 
 \ ---- properties of a node
 : (property-wid) ( ph -- wid )  node>properties @ ;
-\ what running a property's word gives, read from its two cells (the word is a $2constant:
-\ x1 then x2 after its code field); code that keeps the stack in locals can follow this
-: link>2value ( lfa -- x1 x2 )  link> cell+ dup @ swap cell+ @ ;
+\ (link>2value ( lfa -- x1 x2 ), an engine word, reads a property word's two cells: what
+\ running it gives, without EXECUTE)
 
 : set-property ( data dlen name nlen ph -- )
   (property-wid) >r

@@ -63,3 +63,7 @@ T{ s" t-a" t-wl voc-find link> execute s" T-a" t-wl voc-find link> execute -> 2 
 T{ s" t-b" t-wl voc-find s" t-a" forth-wordlist voc-find -> 0 0 }T
 T{ s" t-a" t-wl voc-find t-wl (prune) s" t-a" t-wl voc-find link> execute -> 1 }T
 T{ -1 1 t-wl ' voc-find catch nip nip nip -> -9 }T
+testing link>2value: the two cells after a word's code field
+3 4 2constant t-2c
+T{ s" t-2c" forth-wordlist voc-find link>2value -> 3 4 }T
+T{ -10 ' link>2value catch nip  -1 1 rshift ' link>2value catch nip -> -9 -9 }T

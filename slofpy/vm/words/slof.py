@@ -118,6 +118,17 @@ try:
 except IndexError:
     raise Throw(-9) from None
 s.append((a + 10 + n + 7) & ~7)""")
+# link>2value ( lfa -- x1 x2 ): the two cells after the code field of the word at lfa, what
+# running a 2CONSTANT there gives (a property: data len); read in one go
+snippet("link>2value", """a = s.pop()
+if a < -9: raise Throw(-9)
+try:
+    n = mem[a + 9]
+    x1, x2 = U2(mem, ((a + 10 + n + 7) & ~7) + 8)
+except OUTSIDE:
+    raise Throw(-9) from None
+s.append(x1)
+s.append(x2)""")
 
 
 @word("immediate?")
