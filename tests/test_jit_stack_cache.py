@@ -138,6 +138,9 @@ variable var
 1 2 2constant two-cells
 : exec-2c  ['] two-cells execute + ['] two-cells execute  5 ['] 1+ execute ;
 : exec-bad  1 2 -8 execute ;
+: twice  2* ;
+: exec-colon  3 ['] twice execute ['] twice execute  ['] var execute  ['] v execute ;
+: exec-fails  1 2 ['] small-fail execute ;
 : def-2c  3 4 s" made-2c" $2constant ;
 : bad-2c  1 2 -8 3 $2constant ;
 : printable  s" ab~" test-string s" " test-string buf 0 over c! 1 test-string ;
@@ -304,6 +307,7 @@ PROGRAMS = [
     "9 1 2 3 ' eat-checks catch",
     "9 -1 2 3 ' eat-checks3 catch",
     "exec-2c 1 ' exec-bad catch",
+    "exec-colon exec-colon -8 ' exec-fails catch",
     "def-2c made-2c 1 ' bad-2c catch",
     "printable 1 ' bad-printable catch",
     "var 5 swap pull-store var @ ' pull-store catch",
@@ -388,7 +392,7 @@ def test_the_words_were_compiled():
     assert {"sums", "shuffles", "fetches", "stores", "eat-then-fail", "bad-store",
             "rs-paths", "rs-paths2", "rs-paths3", "calls-does-maker", "make-twice",
             "uses-early", "uses-two-thens", "uses-checks", "eat-checks", "eat-checks3",
-            "exec-2c", "def-2c", "printable", "rs-cache", "rs-throw", "rs-if", "rs-call",
+            "exec-2c", "exec-colon", "def-2c", "printable", "rs-cache", "rs-throw", "rs-if", "rs-call",
             "rs-loop", "rs-mixed", "rs-exec", "rs-arms", "cold-arm", "cold-loop-arm",
             "cold-qdup", "cold-fail", "cold-exits", "cold-changes", "commas", "comma-here",
             "comma-full", "allot-full", "align-full", "wrap-side", "wrap-side-lo",

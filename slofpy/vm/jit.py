@@ -1660,9 +1660,13 @@ class _Emitter:
             self.put(depth, f"P(mem, {x.arg + 8}, s.pop())" + self.to_check(x.arg))
         elif n == "execute":
             # a 2CONSTANT (a property) is pushed here; any other word runs through execute
+            # and a colon definition with generated code is called straight
             v = self.take(depth)
-            self.put(depth, f"if 0 <= {v} <= MS - 24 and U(mem, {v})[0] == {L.K_2CONSTANT}: "
-                            f"s.extend(U2(mem, {v} + 8))\nelse: EX({v})")
+            k = self.tmp()
+            self.put(depth, f"{k} = U(mem, {v})[0] if 0 <= {v} <= MS - 24 else 0\n"
+                            f"if {k} == {L.K_2CONSTANT}: s.extend(U2(mem, {v} + 8))\n"
+                            f"elif {k} == {L.K_COLON} and {v} in JCODE: JCODE[{v}]()\n"
+                            f"else: EX({v})")
         elif n == "i":
             d = self.innermost_do()
             if d < 0:
@@ -1798,7 +1802,7 @@ def compile_definition(vm, xt: int) -> bool:
     end = ins[-1].addr + 8
     ns = vm.ns
     consts = dict(em.consts)
-    consts.update(EX=vm.execute, WR=_wrapping_indexes, RT=vm.run_threaded)
+    consts.update(EX=vm.execute, WR=_wrapping_indexes, RT=vm.run_threaded, JCODE=vm.jit_code)
     # on entry: HEADROOM cells free, so the checks the calls it inlines make cannot fire
     # until it has grown by that much (since_check); nearer the limit the threaded code
     # runs instead, which checks at every call
