@@ -86,7 +86,10 @@ constant /fdth
   1- test-string ;
 : fdt-encode-prop ( addr len -- prop len )  \ a string keeps its NUL: what encode-string makes
   2dup fdt-prop-is-string? IF ['] .prop-string ELSE ['] .prop-bytes THEN
-  align , (encode-bytes) ;   \ a property of its own: its kind cell always (set-property follows)
+  \ a property of its own: its kind cell always (set-property follows), then the bytes,
+  \ the room for both taken at once
+  align here 2 pick cell+ allot ( addr len xt kind ) tuck ! cell+ ( addr len prop )
+  swap 2dup 2>r move 2r> ;
 
 \ (properties are read here with voc-find and link>2value: each step leaves the stack as deep
 \ on every path, which lets the code generator keep the loops that call these in locals)
