@@ -58,9 +58,10 @@ def _primitive_delta(vm, name: str, kind: int) -> int | None:
     return None if parts is None else len(parts[2]) - len(parts[0])
 
 
-def word_delta(vm, x, deps: list, seen: tuple = ()) -> int | None:
+def word_delta(vm, x, deps: list, seen: tuple = (), last: bool = False) -> int | None:
     """The change in depth one instruction x makes; deps collects the threaded bodies
-    the answer was read from."""
+    the answer was read from. last: x ends the code asked about (an arm, say), where a call
+    that always throws is looked for (which may compile the callee to tell)."""
     if x.name is not None:
         return _primitive_delta(vm, x.name, x.kind)
     k = x.kind
@@ -69,7 +70,7 @@ def word_delta(vm, x, deps: list, seen: tuple = ()) -> int | None:
     if k == L.K_2CONSTANT:
         return 2
     if k == L.K_COLON:
-        chain = _always_throws(vm, x.xt)
+        chain = _always_throws(vm, x.xt) if last else None
         if chain is not None:        # its generated code has no way out but a throw
             deps.extend((w + 8, vm.jit_ranges[w + 8]) for w in chain)
             return THROWN
@@ -121,36 +122,36 @@ def definition_delta(vm, xt: int, deps: list, seen: tuple = ()) -> int | None:
     return d
 
 
-def _loop_end(ins: list, index: dict, p: int, hi: int) -> int | None:
-    """If p starts a BEGIN loop that ends before hi: the index of its closing branch (the
-    last one back to p)."""
-    addr = ins[p].addr
-    q = None
-    for i in range(p, hi):
-        x = ins[i]
-        if x.name in ("branch", "0branch") and x.arg == addr:
-            q = i
-    return q
+def _maps(ins: list) -> tuple[dict, dict]:
+    """For a definition's instructions: index by address, and for each instruction a BEGIN
+    loop starts at, the index of the loop's closing branch (the last one back to it)."""
+    index = {x.addr: i for i, x in enumerate(ins)}
+    backs: dict[int, int] = {}
+    for i, x in enumerate(ins):
+        if x.name in ("branch", "0branch") and x.arg <= x.addr and x.arg in index:
+            backs[index[x.arg]] = i
+    return index, backs
 
 
-def _loop_delta(vm, ins: list, index: dict, p: int, q: int, deps: list, seen: tuple,
+def _loop_delta(vm, ins: list, maps: tuple, p: int, q: int, deps: list, seen: tuple,
                 exits: list | None, base: int):
     """The change in depth a BEGIN loop from p to q makes when every pass leaves the depth
     as it found it: BEGIN a UNTIL (a pushes the flag) and BEGIN a WHILE b REPEAT (one
     WHILE; leaving at it, the loop made a's change less the flag). Else None."""
+    index = maps[0]
     closing = ins[q]
     if closing.name == "0branch":                          # UNTIL
-        a = range_delta(vm, ins, p, q, deps, seen, exits, base)
+        a = range_delta(vm, ins, p, q, deps, seen, exits, base, maps)
         return 0 if a == 1 else None
     whiles = [w for w in range(p, q) if ins[w].name == "0branch"
               and index.get(ins[w].arg) == q + 1]
     if len(whiles) != 1:
         return None                                        # AGAIN, or more ways out
     w = whiles[0]
-    a = range_delta(vm, ins, p, w, deps, seen, exits, base)
+    a = range_delta(vm, ins, p, w, deps, seen, exits, base, maps)
     if a is None or a in _ENDED:
         return None
-    b = range_delta(vm, ins, w + 1, q, deps, seen, exits, base + a - 1)
+    b = range_delta(vm, ins, w + 1, q, deps, seen, exits, base + a - 1, maps)
     if b is None or b in _ENDED or a - 1 + b != 0:
         return None
     return a - 1
@@ -172,18 +173,21 @@ def _always_throws(vm, xt: int) -> tuple | None:
 
 
 def range_delta(vm, ins: list, lo: int, hi: int, deps: list, seen: tuple = (),
-                exits: list | None = None, base: int = 0):
+                exits: list | None = None, base: int = 0, maps: tuple | None = None):
     """The change in depth instructions lo..hi-1 of a definition make, when every path
     through them makes the same one; None if not. With exits (a list), an EXIT ending an
     arm is allowed: the depth there (from the start of the definition, base at lo) goes
-    into exits, and a range whose every path ends in EXIT gives EXITED."""
-    index = {x.addr: i for i, x in enumerate(ins)}
+    into exits, and a range whose every path ends in EXIT gives EXITED. maps: _maps(ins),
+    made once for a definition."""
+    if maps is None:
+        maps = _maps(ins)
+    index, backs = maps
     d = 0
     p = lo
     while p < hi:
-        q = _loop_end(ins, index, p, hi)
-        if q is not None:                   # a BEGIN loop from p to q
-            e = _loop_delta(vm, ins, index, p, q, deps, seen, exits, base + d)
+        q = backs.get(p)
+        if q is not None and q < hi:        # a BEGIN loop from p to q
+            e = _loop_delta(vm, ins, maps, p, q, deps, seen, exits, base + d)
             if e is None:
                 return None
             d += e
@@ -212,9 +216,9 @@ def range_delta(vm, ins: list, lo: int, hi: int, deps: list, seen: tuple = (),
             # ?dup IF: the arm starts with the item, the way past it without
             d0 = d if dup else d - 1
             taken = range_delta(vm, ins, p + 1, t if t2 is None else t - 1, deps, seen,
-                                exits, base + d0)
+                                exits, base + d0, maps)
             other = 0 if t2 is None else range_delta(vm, ins, t, t2, deps, seen, exits,
-                                                     base + d0 - (1 if dup else 0))
+                                                     base + d0 - (1 if dup else 0), maps)
             if taken is None or other is None:
                 return None
             if other not in _ENDED and dup:
@@ -236,13 +240,13 @@ def range_delta(vm, ins: list, lo: int, hi: int, deps: list, seen: tuple = (),
             if e is None or not p + 1 < e <= hi or ins[e - 1].name not in ("(loop)", "(+loop)") \
                     or index.get(ins[e - 1].arg) != p + 1:
                 return None
-            body = range_delta(vm, ins, p + 1, e - 1, deps, seen)
+            body = range_delta(vm, ins, p + 1, e - 1, deps, seen, maps=maps)
             if body != (1 if ins[e - 1].name == "(+loop)" else 0):
                 return None
             d -= 2
             p = e
             continue
-        e = word_delta(vm, x, deps, seen)
+        e = word_delta(vm, x, deps, seen, p == hi - 1)
         if e is None or e is THROWN:
             return e                # (nothing after a call that always throws runs)
         d += e
