@@ -68,6 +68,13 @@ _RETURN_LINE = re.compile(r"(^|:)\s*return\b(?! RT\()")
 _compiling: set[int] = set()        # definitions being compiled (a callee asked about may be one)
 
 
+def _pop_into(names: list[str]) -> str:
+    """Code that takes len(names) items off the real data stack into names, deepest first."""
+    if len(names) == 1:
+        return f"{names[0]} = s.pop()"
+    return f"{', '.join(names)}, = s[-{len(names)}:]\ndel s[-{len(names)}:]"
+
+
 def _snippet_parts(code: str):
     """(pops, body, pushes, safe) of a snippet made of "x = s.pop()" lines, lines that do
     not touch the stacks, and "s.append(expr)" lines, in that order; safe when nothing in
@@ -1177,10 +1184,8 @@ class _Emitter:
             self.emit(depth, f"{n} = len(s) + {delta}\n{call}\n"
                              f"if len(s) != {n}: return RT({resume}, 0)")
         names = [self.tmp() for _ in range(k)]
-        if k == 1:
-            self.emit(depth, f"{names[0]} = s.pop()")
-        elif k:
-            self.emit(depth, f"{', '.join(names)}, = s[-{k}:]\ndel s[-{k}:]")
+        if k:
+            self.emit(depth, _pop_into(names))
         vs.extend(names)
         self.known.clear()
         if self.since_check is not None:
@@ -1211,8 +1216,7 @@ class _Emitter:
             if pull:
                 names = [self.tmp() for _ in range(pull)]
                 self.emit(depth, f"if len(s) < {pull}:\n    {self.spill(self.vs)}\n"
-                                 f"    return RT({self.ins[p].addr}, 0)\n"
-                                 f"{', '.join(names)}, = s[-{pull}:]\ndel s[-{pull}:]")
+                                 f"    return RT({self.ins[p].addr}, 0)\n" + _pop_into(names))
                 self.vs[:0] = names
             names, check = self.enter_kept_loop(depth, self.ins[p].addr)
             self.emit(depth, "while True:")
@@ -1420,7 +1424,7 @@ class _Emitter:
         names = list(before) if reuse else [self.tmp() for _ in before]
         k = len(names)
         if k:
-            self.emit(depth + 1, f"{', '.join(names)}, = s[-{k}:]\ndel s[-{k}:]")
+            self.emit(depth + 1, _pop_into(names))
             if not reuse:
                 self.emit(depth, "else:")
                 self.assign(depth + 1, names, before, wrap=False)
@@ -1447,11 +1451,7 @@ class _Emitter:
         m = _CALL_LINE.fullmatch(last[len(pad):]) if last.startswith(pad) else None
         if m is None:
             return False
-        callee = int(m.group(1))
-        if callee not in self.vm.jit_code and (self.vm.jit_counts.get(callee, 0) < -500_000
-                                               or not compile_definition(self.vm, callee)):
-            return False
-        chain = _always_throws(self.vm, callee)
+        chain = throwing_callees(self.vm, int(m.group(1)))
         if chain is None:
             return False
         # this code counts on them throwing: a store into their bodies drops this code
@@ -1777,6 +1777,15 @@ def _always_throws(vm, xt: int, seen: tuple = ()) -> tuple | None:
         return seen + (xt,)
     m = _CALL_LINE.fullmatch(last[4:])
     return None if m is None else _always_throws(vm, int(m.group(1)), seen + (xt,))
+
+
+def throwing_callees(vm, xt: int) -> tuple | None:
+    """_always_throws for a call of xt, its generated code made first if it has none yet
+    (and can have some); None when it does not always throw."""
+    if xt not in vm.jit_code and (vm.jit_counts.get(xt, 0) < -500_000
+                                   or not compile_definition(vm, xt)):
+        return None
+    return _always_throws(vm, xt)
 
 
 def compile_definition(vm, xt: int) -> bool:

@@ -165,11 +165,8 @@ _ENDED = (EXITED, THROWN)
 def _always_throws(vm, xt: int) -> tuple | None:
     """The words that make a call of xt always throw (jit.py's answer, from its generated
     code, made here if it has none yet), or None."""
-    from .jit import _always_throws as throws, compile_definition
-    if xt not in vm.jit_code and (vm.jit_counts.get(xt, 0) < -500_000
-                                   or not compile_definition(vm, xt)):
-        return None
-    return throws(vm, xt)
+    from .jit import throwing_callees
+    return throwing_callees(vm, xt)
 
 
 def range_delta(vm, ins: list, lo: int, hi: int, deps: list, seen: tuple = (),
