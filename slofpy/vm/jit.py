@@ -812,10 +812,9 @@ class _Emitter:
             key = self.literal_string(vs[-3], vs[-2]).lower()
             wid = self.take(depth)
             del vs[-2:]
-            code = (f"c = vm.wid_cache.get({wid})\n"
-                    f"if c is None or c[0] != U(mem, {wid})[0]:\n"
-                    "    from slofpy.vm.dictionary import wid_index\n"
-                    f"    c = (0, wid_index(vm, {wid}))")
+            # the snippet's own lookup of the wordlist's table, without its string check
+            body = _snippet_parts(BUILTINS[x.kind - L.PRIM_BASE].code)[1]
+            code = "\n".join([f"wid = {wid}"] + [ln for ln in body if not ln.startswith("if n < 0")])
             if vs:
                 code = ("try:\n    " + code.replace("\n", "\n    ")
                         + f"\nexcept BaseException:\n    {self.spill(vs)}\n    raise")
