@@ -3,6 +3,7 @@
     slofpy run FILE... [-e CODE] [-I DIR] [--timeout SECONDS]
     slofpy repl [--bare] [--seed FILE] [--host NAME] [-I DIR]
     slofpy test PATH... [--seed FILE] [-I DIR] [-v]
+    slofpy diff A B
 
 Exit status: 0 on success, 1 on an uncaught Forth error (one line on stderr saying what and
 where), a failed line (repl reading a pipe) or a failed test, 2 on a usage error.
@@ -58,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     from . import boot_command
     boot = sub.add_parser("boot", help="boot the QEMU pseries board on a seed and quiesce")
     boot_command.add_arguments(boot)
+
+    from . import diff_command
+    diff = sub.add_parser("diff", help="compare two device trees, phandles resolved to paths")
+    diff_command.add_arguments(diff)
     return p
 
 
@@ -87,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "boot":
         from . import boot_command
         return boot_command.run(args)
+    if args.command == "diff":
+        from . import diff_command
+        return diff_command.run(args)
     return 2
 
 
