@@ -9,5 +9,6 @@ fdt-start fdt-unflatten            \ QEMU's seed becomes the device tree
 #include "pci-phb.fs"
 #include "vio.fs"
 #include "tree.fs"
+#include "cas.fs"
 
 boot-tree

@@ -2,6 +2,7 @@
 host ended up with.
 
     slofpy boot [--seed FILE.dtb|FILE.dts] [--host NAME[:OPTIONS]] [-o OUT.dtb] [--dts OUT.dts] [-q]
+                [--client linux [--no-quiesce] [--hotplug-phb INDEX] [--client-tree OUT.dtb]]
 
 Exit status: 0 when the host accepted the flattened tree, 1 with one line on stderr for a
 firmware error, a bad seed or a rejected blob, 2 for usage errors (argparse).
@@ -31,6 +32,8 @@ def add_arguments(p) -> None:
     from .cli import positive_seconds
     p.add_argument("--timeout", type=positive_seconds, default=None, metavar="SECONDS",
                    help="stop a boot that runs longer (a firmware that never finishes)")
+    from . import client_boot
+    client_boot.add_arguments(p)
 
 
 def counts(blob: bytes) -> tuple[int, int]:
@@ -59,6 +62,9 @@ def run(args) -> int:
     from .board import SeedFileError, boot_machine
     from .host.registry import HostSpecError
     out = sys.stdout
+    if getattr(args, "client", None) is not None or getattr(args, "hotplug_phb", None) is not None \
+            or getattr(args, "no_quiesce", False) or getattr(args, "client_tree", None):
+        return _run_with_client(args)
     started = time.perf_counter()
     try:
         with _limit(args.timeout):
@@ -105,3 +111,37 @@ def run(args) -> int:
                 print(f"host's /interrupt-controller phandle: none ({e})")
         print(f"time:        {elapsed * 1000:.0f} ms")
     return 0
+
+
+def _run_with_client(args) -> int:
+    """`slofpy boot --client linux ...` (slofpy.client_boot)."""
+    from .board import SeedFileError, boot_machine
+    from .client import ClientError
+    from .client_boot import check_usage, run_client
+    from .host.phb_hotplug import HotplugError
+    from .host.registry import HostSpecError
+    problem = check_usage(args)
+    if problem:
+        print(f"slofpy boot: {problem}", file=sys.stderr)
+        return 2
+    out = sys.stdout
+    try:
+        with _limit(args.timeout):
+            fw = boot_machine(args.seed, host=args.host,
+                              output=lambda text: (out.write(text), out.flush()))
+            if args.hotplug_phb is not None and not hasattr(fw.host, "phb_hotplug"):
+                raise HotplugError(f"the {fw.host.name} host cannot hotplug a PHB")
+            status = run_client(fw, args, out)
+            if fw.host.halt_reason:
+                raise ClientError(f"the host stopped the machine: {fw.host.halt_reason}")
+    except (ForthError, SeedFileError, HostSpecError, ClientError, HotplugError) as e:
+        out.flush()
+        print(f"slofpy: {e}", file=sys.stderr)
+        return 1
+    except TimeLimitExceeded:
+        out.flush()
+        print(f"slofpy: timed out after {args.timeout:g} s", file=sys.stderr)
+        return 1
+    if args.output and getattr(fw.host, "current_blob", None) is not None:
+        Path(args.output).write_bytes(fw.host.current_blob)
+    return status

@@ -224,17 +224,27 @@ def test_reset_rejects_a_bad_seed():
         backend.reset(seed_blob("default")[:1000])
 
 
-def test_cas_sends_the_tree_and_drops_the_stored_blob():
+def test_cas_sends_the_rebuilt_tree_and_drops_the_stored_blob():
+    from slofpy.client import linux_option_vectors
     hv, memory, backend = machine_for()
-    seed = seed_blob("default")
     assert update(hv, memory, slof_blob("default")) == hc.H_SUCCESS
+    memory.write(0x1000, linux_option_vectors(bytes.fromhex("178018c019001a40")))
     buffer = 0x80000
     rc, _ = hv.hcall(hc.KVMPPC_H_CAS, 0x1000, buffer, 0x20000)
     assert rc == hc.H_SUCCESS
-    assert memory.read(buffer, 4) == b"\0\0\0\1"
-    assert memory.read(buffer + 4, len(seed)) == seed
+    assert memory.read(buffer, 4) == b"\1\0\0\0"      # version 1, in an x86 host's order
+    size = int.from_bytes(memory.read(buffer + 8, 4), "big")
+    assert memory.read(buffer + 4, size) == backend.cas_blob
+    assert backend.cas_blob != seed_blob("default")
     assert backend.stored_blob is None
-    assert backend.fdt_initial_size == len(seed)
+    assert backend.fdt_initial_size == size
+    # from now on H_UPDATE_DT's limit is twice the CAS tree, a little smaller than the seed
+    assert size < len(seed_blob("default"))
+    big = 2 * size + 8
+    padded = put_u32(slof_blob("default"), 4, big).ljust(big, b"\0")
+    assert update(hv, memory, padded) == hc.H_PARAMETER
+    hv, memory, backend = machine_for()
+    assert update(hv, memory, padded) == hc.H_SUCCESS
 
 
 def test_cas_with_a_small_buffer_fails():

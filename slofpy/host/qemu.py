@@ -4,7 +4,8 @@ State, as in QEMU's SpaprMachineState:
 
 * the initial tree (the seed) and its size, `fdt_initial_size`, set by `reset()` and by CAS;
 * the current tree: the blob SLOF handed over with H_UPDATE_DT (`stored_blob`) if any, else
-  the seed. Reset and CAS throw the stored blob away.
+  the tree QEMU rebuilt at the last CAS (`cas_blob`, slofpy.host.cas), else the seed. Reset
+  and CAS throw the stored blob away.
 
 KVMPPC_H_UPDATE_DT (host.md 1.3 and 1.7): clear the top 4 bits of the address, read the
 40-byte header, take `totalsize`. A size over twice `fdt_initial_size` is refused with
@@ -36,8 +37,10 @@ from slofpy.host.vio import VioBus
 from slofpy.hv.memory import GuestMemory, real_address
 from slofpy.hv.numbers import H_HARDWARE, H_PARAMETER, H_SUCCESS
 
-CAS_UPDATE_HEADER = (1).to_bytes(4, "big")
-"""The header QEMU puts before the tree in SLOF's CAS buffer: version_id = 1."""
+CAS_UPDATE_HEADER = (1).to_bytes(4, "little")
+"""The header QEMU puts before the tree in SLOF's CAS buffer: version_id = 1, written in the
+host's byte order (QEMU copies the C struct as it is): on an x86 host SLOF reads 0x01000000
+(tests/data/cas/*.result.txt). SLOF only asks whether it is at least 1."""
 
 
 class SeedError(ValueError):
@@ -58,6 +61,9 @@ class QemuBackend(HostBackend):
         self.fdt_size = 0
         self.trace: list[str] = []
         self._stored: bytes | None = None
+        self.cas_blob: bytes | None = None
+        self.cas_rng_seed: bytes | None = None   # None: a random /chosen rng-seed at CAS
+        self.xive_active = False
         self.nvram = bytearray()
         self._build_machine(None)
 
@@ -82,6 +88,9 @@ class QemuBackend(HostBackend):
             console_write=self.write_console, request_halt=self._request_halt,
             clock=self.clock,
         )
+        from slofpy.host.phb_hotplug import PhbHotplug
+        self.phb_hotplug = PhbHotplug(self)
+        self.rtas_services.services.update(self.phb_hotplug.services())
 
     def _request_halt(self, reason: str) -> None:
         self.halt_reason = reason
@@ -103,6 +112,8 @@ class QemuBackend(HostBackend):
         self.fdt_initial_size = size
         self.fdt_size = size
         self._stored = None
+        self.cas_blob = None
+        self.xive_active = False
         self.halt_reason = None
         self._build_machine(blob)
 
@@ -113,8 +124,11 @@ class QemuBackend(HostBackend):
 
     @property
     def current_blob(self) -> bytes | None:
-        """QEMU's current tree: the stored blob, else the seed (None before any reset)."""
-        return self._stored if self._stored is not None else self.seed
+        """QEMU's current tree: the stored blob, else the tree of the last CAS, else the
+        seed (None before any reset)."""
+        if self._stored is not None:
+            return self._stored
+        return self.cas_blob if self.cas_blob is not None else self.seed
 
     @property
     def quiesced(self) -> bool:
@@ -172,27 +186,39 @@ class QemuBackend(HostBackend):
 
     def cas(self, memory: GuestMemory, vector_addr: int, buffer_addr: int,
             buffer_size: int) -> int:
-        """KVMPPC_H_CAS, without negotiation: the seed comes back as QEMU's new tree.
+        """KVMPPC_H_CAS: negotiate (slofpy.host.cas), rebuild the tree, hand it over.
 
-        The option vectors are not parsed. The buffer gets the 4-byte update header
-        (version 1) and the tree; the stored blob is dropped and the tree's size becomes
-        `fdt_initial_size`. Where QEMU would exit (buffer under 4 bytes, or too small for
-        the tree) this sets `halt_reason` and returns H_PARAMETER. With no seed yet there is
-        no tree to send: H_HARDWARE.
+        The buffer gets the 4-byte update header (version 1) and the packed new tree; the
+        stored blob is dropped and the new tree's size becomes `fdt_initial_size` (the 2x
+        limit of H_UPDATE_DT is measured against it from now on). Where QEMU would exit
+        (buffer under 4 bytes or too small for the tree, an interrupt or MMU mode the
+        machine lacks) this sets `halt_reason` and returns H_PARAMETER; no PVR to run as
+        is H_HARDWARE, as in QEMU. With no seed yet there is no tree: H_HARDWARE.
         """
+        from slofpy.host.cas import CasFailed, CasRefused, negotiate, read_option_vectors
         if self.seed is None:
             return H_HARDWARE
         if buffer_size < len(CAS_UPDATE_HEADER):
             self.halt_reason = "error: SLOF provided insufficient CAS buffer"
             return H_PARAMETER
-        if len(CAS_UPDATE_HEADER) + len(self.seed) > buffer_size:
+        try:
+            blob, self.xive_active = negotiate(self.seed, read_option_vectors(
+                memory, real_address(vector_addr)), rng=self.cas_rng_seed)
+        except CasRefused as e:
+            self.halt_reason = f"error: {e}"
+            return H_PARAMETER
+        except CasFailed as e:
+            self.trace.append(f"cas failed: {e}")
+            return H_HARDWARE
+        if len(CAS_UPDATE_HEADER) + len(blob) > buffer_size:
             self.halt_reason = "error: CAS buffer too small for the device tree"
             return H_PARAMETER
-        memory.write(buffer_addr, CAS_UPDATE_HEADER + self.seed)
+        memory.write(real_address(buffer_addr), CAS_UPDATE_HEADER + blob)
+        self.cas_blob = blob
         self._stored = None
-        self.fdt_initial_size = len(self.seed)
-        self.fdt_size = len(self.seed)
-        self.trace.append(f"cas: sent tree of {len(self.seed)} bytes")
+        self.fdt_initial_size = len(blob)
+        self.fdt_size = len(blob)
+        self.trace.append(f"cas: sent tree of {len(blob)} bytes")
         return H_SUCCESS
 
     def _console_ok(self, termno: int) -> bool:
