@@ -142,6 +142,10 @@ def _run_with_client(args) -> int:
         out.flush()
         print(f"slofpy: timed out after {args.timeout:g} s", file=sys.stderr)
         return 1
-    if args.output and getattr(fw.host, "current_blob", None) is not None:
-        Path(args.output).write_bytes(fw.host.current_blob)
+    blob = getattr(fw.host, "current_blob", None)     # what QEMU holds now
+    if blob is not None and args.output:
+        Path(args.output).write_bytes(blob)
+    if blob is not None and args.dts:
+        from .fdt.dts_writer import blob_to_dts
+        Path(args.dts).write_text(blob_to_dts(blob))
     return status
