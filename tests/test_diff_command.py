@@ -71,3 +71,12 @@ def test_exit_status_equal_different_and_usage(tmp_path):
         r = slofpy("diff", str(seed), str(tmp_path / name))
         assert r.returncode == 2 and r.stdout == "" and r.stderr.count("\n") == 1, name
         assert r.stderr.startswith(f"slofpy: {tmp_path / name}")
+
+
+def test_an_interrupt_map_is_read_even_when_the_cell_counts_are_not_declared():
+    def bare(intc_phandle: int) -> bytes:
+        intc = Node("ic", [("phandle", u32(intc_phandle)), ("#interrupt-cells", u32(2))])
+        dev = Node("dev", [("interrupt-map", u32(0x800, 0, 0, 1, intc_phandle, 5, 1))])
+        return build_blob(Node("", [], [intc, dev]))
+    # the node's counts are missing: the entry is 4 + 1 + 2 cells (found), not 2 + 1 + ...
+    assert tree_differences(bare(0x1111), bare(0x81a000)) == []

@@ -27,6 +27,8 @@ from .dts_writer import format_value
 PHANDLE_PROPERTIES = ("phandle", "linux,phandle", "ibm,phandle")
 PHANDLE_LISTS = ("interrupt-parent", "ibm,gpu", "ibm,npu", "ibm,nvlink", "memory-region")
 ABSENT = "(none)"
+REFERRING = (*PHANDLE_PROPERTIES, *PHANDLE_LISTS, "interrupt-map")
+"""Properties whose bytes can be equal while they name different nodes."""
 
 
 @dataclass(frozen=True)
@@ -68,29 +70,41 @@ class ResolvedTree:
         path = self.paths.get(cell)
         return f"&{path}" if path is not None else f"{cell:#x}"
 
+    def _parent_layout(self, cells: list[int], head: int) -> set[int] | None:
+        """Parent positions if every entry's parent names a node (whose #address-cells
+        and #interrupt-cells say how long the entry is) and the entries fill the map."""
+        positions, i = set(), head
+        while i < len(cells):
+            parent = self.paths.get(cells[i])
+            if parent is None:
+                return None
+            positions.add(i)
+            i += (1 + self._cell_count(parent, "#address-cells", 0)
+                  + self._cell_count(parent, "#interrupt-cells", 1) + head)
+        return positions if i == len(cells) + head else None
+
     def interrupt_map_parents(self, path: str, value: bytes) -> set[int] | None:
         """Cell indexes of the parent phandles in `path`'s interrupt-map, None if unreadable.
 
-        The first entry's parent says how long an entry is (its #address-cells and
-        #interrupt-cells follow the phandle). A parent that names no node leaves the length
-        open: the shortest one for which every entry has the same parent cell is taken."""
+        An entry is the child unit address and interrupt (the node's #address-cells and
+        #interrupt-cells; other counts are tried when those do not fit), the parent's
+        phandle and the parent's unit and interrupt. When the parents name no node, the
+        entry length is open: the shortest for which every entry has the same parent cell
+        is taken (a dangling phandle is shown as the number it is)."""
         cells = _cells(value)
-        head = (self._cell_count(path, "#address-cells", 2)
-                + self._cell_count(path, "#interrupt-cells", 1))
-        if len(cells) <= head:
-            return None
-        parent = self.paths.get(cells[head])
-        if parent is not None:
-            strides = [head + 1 + self._cell_count(parent, "#address-cells", 0)
-                       + self._cell_count(parent, "#interrupt-cells", 1)]
-        else:
-            strides = [head + 1 + extra for extra in range(5)]
-        for stride in strides:
-            if len(cells) % stride:
-                continue
-            positions = set(range(head, len(cells), stride))
-            if parent is not None or len({cells[i] for i in positions}) == 1:
+        declared = (self._cell_count(path, "#address-cells", 2)
+                    + self._cell_count(path, "#interrupt-cells", 1))
+        for head in [declared] + [h for h in range(1, 8) if h != declared]:
+            positions = self._parent_layout(cells, head)
+            if positions:
                 return positions
+        if len(cells) <= declared:
+            return None
+        for stride in range(declared + 1, declared + 6):
+            if len(cells) % stride == 0:
+                positions = set(range(declared, len(cells), stride))
+                if len({cells[i] for i in positions}) == 1:
+                    return positions
         return None
 
     def show(self, path: str, name: str, value: bytes) -> str:
@@ -121,6 +135,8 @@ def tree_differences(a: bytes, b: bytes) -> list[Difference]:
             continue
         pa, pb = dict(na.props), dict(nb.props)
         for name in sorted(set(pa) | set(pb)):
+            if pa.get(name) == pb.get(name) and name not in REFERRING:
+                continue                      # the same bytes that name no node
             sa = ta.show(path, name, pa[name]) if name in pa else ABSENT
             sb = tb.show(path, name, pb[name]) if name in pb else ABSENT
             if sa != sb:
