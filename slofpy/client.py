@@ -1,7 +1,9 @@
 """A Linux-like client of the firmware: what Linux's prom_init does on pseries, in Python.
 
 The client reaches the firmware only through the IEEE 1275 client interface (`fw.client`,
-the entry point an OS calls) and the memory it claims there; after quiesce it reaches RTAS
+the entry point an OS calls) and the memory it is given there (heap memory it asks for with
+the `interpret` service: slofpy's guest memory ends where the firmware's heap ends, so the
+RAM `claim` hands out above it is not backed); after quiesce it reaches RTAS
 only through the code `instantiate-rtas` put into its memory, which it runs: that code loads
 an hcall number and makes the `sc 1` call (`RtasCode`). Its steps, in prom_init's order:
 
@@ -22,8 +24,12 @@ check that the interrupt-map's parent phandle names the interrupt controller the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .fdt.blob import Node, build_blob
+
+if TYPE_CHECKING:
+    from .board import BoardFirmware
 
 PROM_ERROR = 0xFFFFFFFF
 
@@ -111,7 +117,7 @@ class RtasCode:
 
     MR_R4_R3, SC_1, BLR = 0x7C641B78, 0x44000022, 0x4E800020
 
-    def __init__(self, fw, base: int):
+    def __init__(self, fw: BoardFirmware, base: int):
         words = [int.from_bytes(fw.read(base + 4 * i, 4), "big") for i in range(5)]
         if (words[0] != self.MR_R4_R3 or words[1] & 0xFFFF0000 != 0x3C600000
                 or words[2] & 0xFFFF0000 != 0x60630000 or words[3] != self.SC_1
@@ -131,7 +137,7 @@ class LinuxClient:
     SCRATCH = 0x10000          # claimed once: strings, buffers, the RTAS argument block
     WORK_AREA = 0x1000         # RTAS configure-connector work area (Linux's rtas data buffer)
 
-    def __init__(self, fw):
+    def __init__(self, fw: BoardFirmware):
         self.fw = fw
         self.report = ClientReport()
         self.root: Node | None = None
@@ -141,7 +147,8 @@ class LinuxClient:
 
     # --- the client interface ------------------------------------------------------------
 
-    def ci(self, service: str, *args, nret: int = 1) -> list[int]:
+    def ci(self, service: str, *args: int | str | bytes, nret: int = 1) -> list[int]:
+        """One client-interface call (slofpy.firmware.Firmware.client): its return cells."""
         return self.fw.client(service, *args, nret=nret)
 
     def _claim(self, size: int, align: int = 0x1000) -> int:

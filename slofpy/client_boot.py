@@ -11,11 +11,16 @@ the exit status is 0 when the host accepted the quiesced tree and it is the clie
 """
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from .board import BoardFirmware
 
 
-def add_arguments(p) -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--client", choices=["linux"], default=None,
                    help="run a client instead of the bare quiesce call: linux (prom_init's steps)")
     p.add_argument("--no-quiesce", action="store_true",
@@ -27,7 +32,7 @@ def add_arguments(p) -> None:
                    help="write the client's own flattened tree (after any hotplug)")
 
 
-def check_usage(args) -> str | None:
+def check_usage(args: argparse.Namespace) -> str | None:
     """What is wrong with the client options, or None."""
     if args.client is None and (args.no_quiesce or args.hotplug_phb is not None
                                 or args.client_tree):
@@ -37,7 +42,7 @@ def check_usage(args) -> str | None:
     return None
 
 
-def run_client(fw, args, out=sys.stdout) -> int:
+def run_client(fw: BoardFirmware, args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     """The client, the host's answer, the hotplug; the exit status (see the module doc).
     Raises ClientError or HotplugError for what cannot be done (one line each)."""
     from .client import LinuxClient

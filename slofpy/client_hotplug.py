@@ -12,7 +12,12 @@ Result: (0, "hotplug: <path> interrupt-parent <phandle> -> <path>") when it does
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .fdt.blob import Node
+
+if TYPE_CHECKING:
+    from .client import LinuxClient
 
 PHANDLE_PROPERTIES = ("phandle", "linux,phandle", "ibm,phandle")
 CC_SUCCESS, CC_NEXT_SIBLING, CC_NEXT_CHILD, CC_NEXT_PROPERTY, CC_PREV_PARENT = 0, 1, 2, 3, 4
@@ -45,7 +50,7 @@ def phandle_paths(root: Node) -> dict[int, str]:
     return paths
 
 
-def read_connector(client, drc: int) -> Node:
+def read_connector(client: LinuxClient, drc: int) -> Node:
     """ibm,configure-connector until done: the new node (with any children)."""
     from .client import ClientError
     fw = client.fw
@@ -81,7 +86,7 @@ def read_connector(client, drc: int) -> Node:
     raise ClientError(f"ibm,configure-connector for DRC {drc:#x} never finished")
 
 
-def configure_phb(client, index: int) -> tuple[int, str]:
+def configure_phb(client: LinuxClient, index: int) -> tuple[int, str]:
     """See the module docstring."""
     from .client import ClientError
     root = client.root

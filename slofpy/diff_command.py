@@ -8,10 +8,11 @@ cannot be read or is not a device tree is one line on stderr and status 2).
 """
 from __future__ import annotations
 
+import argparse
 import sys
 
 
-def add_arguments(p) -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("a", metavar="A", help="a device tree: .dtb, or .dts source")
     p.add_argument("b", metavar="B", help="the other one")
 
@@ -41,7 +42,7 @@ def differences(a: bytes, b: bytes) -> list[str]:
     return [str(d) for d in tree_differences(a, b)]
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     try:
         a, b = read_tree(args.a), read_tree(args.b)
     except TreeFileError as e:

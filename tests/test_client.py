@@ -72,6 +72,14 @@ def test_hotplug_after_quiesce_finds_the_guests_interrupt_controller():
     assert client.root.child("pci@800000020000001") is not None
 
 
+def test_hotplug_on_a_xics_machine_finds_the_xics_node_cas_made_anew():
+    fw, client, report = client_run(DATA / "cas" / "xics.seed.dtb")
+    node = fw.tree.find("/interrupt-controller")
+    fw.host.phb_hotplug.plug(2)
+    assert client.hotplug_phb(2) == (0, f"hotplug: /pci@800000020000002 interrupt-parent "
+                                        f"{node.phandle:#x} -> /interrupt-controller")
+
+
 def test_hotplug_without_quiesce_dangles_on_qemus_own_phandle():
     fw, client, report = client_run(quiesce=False)
     assert fw.host.stored_blob is None

@@ -22,9 +22,14 @@ with H_UPDATE_DT, or QEMU's own tree (PHANDLE_INTC, 0x1111) when none was stored
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from slofpy.fdt.blob import Node, parse_blob
 from slofpy.hv.memory import GuestMemory, read_u32, write_u32
+
+if TYPE_CHECKING:
+    from slofpy.host.qemu import QemuBackend
+    from slofpy.host.rtas import RtasCall
 
 DRC_TYPE_PHB = 0x20000000
 DRC_TYPE_PCI = 0x40000000
@@ -115,7 +120,7 @@ def phb_node(reset_tree: bytes, index: int, intc_phandle: int) -> Node:
 class PhbHotplug:
     """The PHB DRCs of a machine and the RTAS services the guest configures them with."""
 
-    def __init__(self, machine):
+    def __init__(self, machine: QemuBackend):
         """`machine`: the host backend (its `seed`, the reset tree, and
         `interrupt_controller_phandle()`, the lookup in its current tree)."""
         self.machine = machine
@@ -144,13 +149,13 @@ class PhbHotplug:
         self.state[drc] = "plugged"
         return drc
 
-    def services(self) -> dict[str, Callable]:
+    def services(self) -> dict[str, Callable[[RtasCall], None]]:
         """RTAS service name -> handler, for slofpy.host.rtas.RtasServices."""
         return {"get-sensor-state": self.get_sensor_state,
                 "set-indicator": self.set_indicator,
                 "ibm,configure-connector": self.configure_connector}
 
-    def get_sensor_state(self, call) -> None:
+    def get_sensor_state(self, call: RtasCall) -> None:
         sensor, drc = call.arg(0), call.arg(1)
         if sensor != SENSOR_DR_ENTITY_SENSE or drc not in self.drc_indexes():
             call.ret(0, RTAS_PARAM_ERROR)
@@ -158,7 +163,7 @@ class PhbHotplug:
         call.ret(0, RTAS_SUCCESS)
         call.ret(1, 1 if drc in self.plugged else 0)
 
-    def set_indicator(self, call) -> None:
+    def set_indicator(self, call: RtasCall) -> None:
         indicator, drc, value = call.arg(0), call.arg(1), call.arg(2)
         state = self.state.get(drc)
         moves = {(INDICATOR_ALLOCATION, 1, "plugged"): "usable",
@@ -177,7 +182,7 @@ class PhbHotplug:
         return ([(CC_NEXT_CHILD, node.name)] + [(CC_NEXT_PROPERTY, p) for p in node.props]
                 + [(CC_SUCCESS, None)])
 
-    def configure_connector(self, call) -> None:
+    def configure_connector(self, call: RtasCall) -> None:
         memory: GuestMemory = call.memory
         work = call.arg(0)
         drc = read_u32(memory, work)
