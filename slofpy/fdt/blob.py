@@ -410,12 +410,15 @@ def build_blob(
     memreserve: Iterable[tuple[int, int]] = (),
     boot_cpuid: int = 0,
     version: int = 17,
+    first_strings: Iterable[str] = (),
 ) -> bytes:
     """Flatten ``root`` into a blob laid out as dtc lays it out.
 
     Layout: header, memory-reservation block at the first 8-byte boundary
     after the header (0x28), structure block, strings block; no free space.
     ``version`` may be 17 (the default, last_comp_version 16) or 16.
+    ``first_strings`` are property names put into the strings block first, in that order
+    (each reused where it fits, as always), for producers that add names in another order.
     Raises ValueError for a named root, names with NUL or non-Latin-1
     characters, entries with size 0, or values out of range.
     """
@@ -438,6 +441,8 @@ def build_blob(
 
     structure = bytearray()
     strings = _StringTable()
+    for name in first_strings:
+        strings.offset_of(name)
     _emit_node(root, structure, strings)
     structure += struct.pack(">I", FDT_END)
 

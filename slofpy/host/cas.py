@@ -244,4 +244,19 @@ def negotiate(seed: bytes, table: OptionVectors, rng: bytes | None = None) -> tu
     if now_xive and xics_ok:
         from slofpy.host.interrupts import switch_to_xive
         switch_to_xive(root)
-    return build_blob(root, reserve, header.boot_cpuid_phys), now_xive
+    return build_blob(root, reserve, header.boot_cpuid_phys,
+                      first_strings=qemu_string_order(root)), now_xive
+
+
+def qemu_string_order(root: Node) -> list[str]:
+    """Property names in the order QEMU's tree builder adds them. libfdt inserts a new
+    property before a node's others and a new node before its siblings, so QEMU set them
+    in the reverse of the order they end up in; its strings block, and so the tree's size
+    (which H_UPDATE_DT's limit is measured against), follows that order."""
+    names: list[str] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        names.extend(name for name, _ in reversed(node.props))
+        stack.extend(node.children)          # popped last child first
+    return names

@@ -33,7 +33,7 @@ def xive_node(server_ranges: bytes) -> Node:
     """QEMU's XIVE controller node for the CPUs `server_ranges` (start, count) names."""
     user = XIVE_TM_BASE + XIVE_TM_USER_PAGE * XIVE_PAGE
     os_page = XIVE_TM_BASE + XIVE_TM_OS_PAGE * XIVE_PAGE
-    return Node(f"interrupt-controller@{user:x}", [
+    set_in_order = [                            # as QEMU sets them; libfdt puts each first
         ("device_type", b"power-ivpe\0"),
         ("reg", _u64_pair(user, XIVE_PAGE) + _u64_pair(os_page, XIVE_PAGE)),
         ("compatible", b"ibm,power-ivpe\0"),
@@ -43,7 +43,8 @@ def xive_node(server_ranges: bytes) -> Node:
         ("#interrupt-cells", _u32s(2)),
         ("linux,phandle", _u32s(PHANDLE_INTC)),
         ("phandle", _u32s(PHANDLE_INTC)),
-    ])
+    ]
+    return Node(f"interrupt-controller@{user:x}", list(reversed(set_in_order)))
 
 
 def switch_to_xive(root: Node) -> None:
@@ -57,4 +58,6 @@ def switch_to_xive(root: Node) -> None:
         return
     root.children.append(xive_node(ranges))
     root.props = [(n, v) for n, v in root.props if n != "ibm,plat-res-int-priorities"]
-    root.props.append(("ibm,plat-res-int-priorities", _u32s(*PLATFORM_RESERVED_PRIORITIES)))
+    names = [n for n, _ in root.props]    # QEMU sets it just before the root's cell counts
+    at = names.index("#size-cells") if "#size-cells" in names else len(names)
+    root.props.insert(at, ("ibm,plat-res-int-priorities", _u32s(*PLATFORM_RESERVED_PRIORITIES)))
