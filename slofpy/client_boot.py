@@ -8,6 +8,8 @@ is the hotplug's: ``hotplug: <path> interrupt-parent <phandle> -> <path>`` (exit
 or the line naming the phandle that points nowhere (exit status 1). Without --hotplug-phb
 the exit status is 0 when the host accepted the quiesced tree and it is the client's tree
 (as `slofpy diff` compares them), or when --no-quiesce left the host with QEMU's own tree.
+-o and --dts write the tree the host holds at the end: the one the client's quiesce handed
+over, or, without quiesce, the tree QEMU rebuilt at CAS.
 """
 from __future__ import annotations
 

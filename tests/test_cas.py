@@ -106,3 +106,27 @@ def test_a_second_cas_keeps_the_nodes_the_firmware_made():
     assert {n.path for n in fw.tree.nodes()} == first
     assert fw.tree.find("/")["slof,from-fdt"] == (2).to_bytes(4, "big")
     assert "slof,from-fdt" not in [p.name for p in fw.tree.find("/openprom").properties()]
+
+
+def test_a_node_the_host_no_longer_has_goes_with_its_alias():
+    # a host whose CAS tree lacks the NVRAM (as if it had been unplugged before CAS)
+    from slofpy.fdt.blob import build_blob
+    from slofpy.host.qemu import CAS_UPDATE_HEADER, QemuBackend
+
+    class Unplugging(QemuBackend):
+        def cas(self, memory, vector_addr, buffer_addr, buffer_size):
+            root, reserve, _ = parse_blob(self.seed)
+            vdevice = root.child("vdevice")
+            vdevice.children = [c for c in vdevice.children if not c.name.startswith("nvram")]
+            memory.write(buffer_addr, CAS_UPDATE_HEADER + build_blob(root, reserve))
+            return hc.H_SUCCESS
+
+    fw = boot_machine(host=Unplugging())
+    aliases = fw.tree.find("/aliases")
+    assert aliases.get("nvram") is not None and fw.tree.find("/vdevice/nvram@71000001")
+    assert call_cas(fw, data("dual.vectors.bin")) == [0, 0]
+    assert fw.tree.find("/vdevice/nvram@71000001") is None
+    assert [c.qname for c in fw.tree.find("/vdevice").children] == ["vty@71000000",
+                                                                    "v-scsi@71000002"]
+    assert aliases.get("nvram") is None and aliases.get("hvterm") is not None
+    assert fw.tree.find("/openprom") is not None          # the firmware's own nodes stay
