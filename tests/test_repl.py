@@ -18,6 +18,8 @@ import pytest
 from slofpy import ForthError, Machine
 from slofpy import cli
 from slofpy.repl import complete, error_text, forth_children, history_path, prompt_text, \
+
+from conftest import need_tool
     word_names
 
 REPO = Path(__file__).resolve().parents[1]
@@ -218,7 +220,7 @@ class Terminal:
         self.started = False
 
     def tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
+        return subprocess.run([need_tool("tmux"), "-L", self.socket, *args], capture_output=True,
                               text=True, timeout=30, check=check)
 
     def start(self, *repl_args: str) -> None:
