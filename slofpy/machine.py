@@ -26,6 +26,7 @@ from typing import Callable, Iterable
 from .errors import ForthError, Throw, error_text, TimeLimitExceeded, TIMEOUT, USER_INTERRUPT
 from .vm import VM
 from .vm import layout as L
+from .vm.backtrace import backtrace
 from .vm.outer import evaluate_text, include_file
 from .vm.words.control import to_throw
 from .vm.words.io import Bye
@@ -102,15 +103,17 @@ class Machine:
         except Bye:
             raise
         except TimeLimitExceeded as e:
+            trace = backtrace(vm, e)        # before recover() empties the return stack
             self.recover(interrupted=True)
             where = getattr(e, "forth_where", None) or (None, None)
-            raise ForthError(TIMEOUT, str(e), where[0], where[1]) from None
+            raise ForthError(TIMEOUT, str(e), where[0], where[1], backtrace=trace) from None
         except BaseException as e:
             t = to_throw(e)
             if t is None:
                 raise
+            trace = backtrace(vm, e)
             self.recover(interrupted=t.code == USER_INTERRUPT)
-            raise self._error(e, t) from None
+            raise self._error(e, t, trace) from None
         finally:
             vm.flush()
 
@@ -133,11 +136,12 @@ class Machine:
             # it ran out while Python (not Forth) code ran inside the block
             raise ForthError(TIMEOUT, str(e)) from None
 
-    def _error(self, e: BaseException, t: Throw) -> ForthError:
+    def _error(self, e: BaseException, t: Throw, trace: tuple = ()) -> ForthError:
         where = getattr(e, "forth_where", None) or getattr(t, "forth_where", None)
         word = t.word or getattr(e, "forth_word", None) or getattr(t, "forth_word", None)
         file, line = where if where else (None, None)
-        return ForthError(t.code, error_text(t.code, t.message), file, line, word or None)
+        return ForthError(t.code, error_text(t.code, t.message), file, line, word or None,
+                          trace)
 
     def recover(self, interrupted: bool = False) -> None:
         """Put the VM back into a usable state after an uncaught error. `interrupted`: the

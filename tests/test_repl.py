@@ -18,9 +18,9 @@ import pytest
 from slofpy import ForthError, Machine
 from slofpy import cli
 from slofpy.repl import complete, error_text, forth_children, history_path, prompt_text, \
+    word_names
 
 from conftest import need_tool
-    word_names
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -16,6 +16,7 @@ from . import layout as L
 from .cells import U, P
 from .dictionary import find, comma
 from .source import Preprocessed, Segment, preprocess_file, SourceError, resolve_include
+from .backtrace import note_code_line
 
 _NAME = re.compile(rb"[^\x00-\x20]+")
 
@@ -148,6 +149,7 @@ def interpret(vm) -> None:
     stack = vm.s
     search = _NAME.search
     n = len(text)
+    line_end = -1       # compiling: the source line noted last ends here (backtrace.py)
     while True:
         toin = U(mem, L.TOIN)[0]
         m = search(text, toin) if 0 <= toin < n else None
@@ -162,16 +164,22 @@ def interpret(vm) -> None:
         if hit is not None:
             xt, immediate = hit
             if immediate or not U(mem, L.STATE)[0]:
+                if immediate and start > line_end and U(mem, L.STATE)[0]:
+                    line_end = note_code_line(vm, src, start)
                 execute(xt)
                 if len(stack) > L.DATA_STACK_CELLS:
                     raise Throw(-3)
             else:
+                if start > line_end:
+                    line_end = note_code_line(vm, src, start)
                 comma(vm, xt)
             continue
         value = to_number(vm, token)
         if value is None:
             raise Throw(-13, word=token.decode("latin-1"))
         if U(mem, L.STATE)[0]:
+            if start > line_end:
+                line_end = note_code_line(vm, src, start)
             compile_literal(vm, value)
         else:
             stack.append(value)
