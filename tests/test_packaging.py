@@ -88,3 +88,27 @@ def test_the_wheel_boots_and_runs_a_booted_forth_test_outside_the_source_tree(tm
     r = run(bin_ / "python", "-m", "pytest", "-p", "no:cacheprovider", "test_installed.fs",
             cwd=elsewhere, env=env)
     assert "2 passed" in r.stdout
+
+
+def readme_set_up() -> list[str]:
+    """The commands of the README's set-up block (what .ci/run runs)."""
+    text = (REPO / "README.md").read_text()
+    section = text.split("\n## Set-up\n", 1)[1].split("\n## ", 1)[0]
+    return section.split("```sh\n", 1)[1].split("```", 1)[0].strip().splitlines()
+
+
+def test_the_readme_set_up_installs_every_system_package_the_tests_use() -> None:
+    import re
+
+    from conftest import TOOL_PACKAGES
+    first, second = readme_set_up()
+    assert second == "pytest"
+    installed = set(re.search(r"apt-get install -y ([^&]+)", first).group(1).split())
+    used = {m for f in (REPO / "tests").glob("*.py")
+            for m in re.findall(r"need_tool\(\"([\w-]+)\"\)", f.read_text())}
+    assert used >= {"dtc", "tmux"}
+    assert {TOOL_PACKAGES[tool] for tool in used} <= installed
+    assert {"gcc", "python3-dev", "python3-venv"} <= installed     # pylibfdt builds from source
+    assert "pip install -e '.[test]'" in first
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "README.md" in ci and "apt-get" not in ci and "pip install" not in ci
