@@ -295,6 +295,17 @@ def test_terminal_prompt_ok_and_errors(term: Terminal) -> None:
     term.wait_tail("2 > foo foo Undefined word", "2 > + . 3  ok", "0 >")
 
 
+def test_terminal_error_inside_definitions_shows_a_short_backtrace(term: Terminal) -> None:
+    term.start("--bare")
+    term.wait_last("0 >")
+    term.line(": a 0 0 / ; : b 1 a ;")
+    term.wait_tail("0 > : a 0 0 / ; : b 1 a ;  ok", "0 >")
+    term.line("7 b")
+    term.wait_tail("0 > 7 b b? division by zero", "in a < b", "0 >")
+    term.line("7 0 /")                      # no definition: no backtrace line
+    term.wait_tail("in a < b", "0 > 7 0 / /? division by zero", "0 >")
+
+
 def test_terminal_multi_line_definition(term: Terminal) -> None:
     term.start("--bare")
     term.wait_last("0 >")
