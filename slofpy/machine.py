@@ -43,6 +43,7 @@ class Snapshot:
     markers: dict
     vocabularies: dict
     headers: list
+    code_lines: dict
 
 
 class Machine:
@@ -173,7 +174,7 @@ class Machine:
         """Everything needed to put this VM back as it is now (memory is copied once)."""
         vm = self.vm
         return Snapshot(bytes(vm.mem), list(vm.s), list(vm.rs), dict(vm.markers),
-                        dict(vm.vocabularies), list(vm.headers))
+                        dict(vm.vocabularies), list(vm.headers), dict(vm.code_lines))
 
     def restore(self, snap: "Snapshot") -> None:
         """Put the VM back to a snapshot taken from this Machine."""
@@ -185,6 +186,7 @@ class Machine:
         vm.markers = dict(snap.markers)
         vm.vocabularies = dict(snap.vocabularies)
         vm.headers = list(snap.headers)
+        vm.code_lines = dict(snap.code_lines)
         vm.find_cache.clear()
         vm.wid_cache.clear()
         _drop_generated_code(vm)

@@ -58,6 +58,16 @@ def test_words_from_an_unnamed_string_are_named_without_a_place() -> None:
     assert e.backtrace_lines() == ["a (at throw)", "b (at a)"]
 
 
+def test_after_a_restore_the_lines_are_those_of_the_new_definitions() -> None:
+    m = Machine()
+    snap = m.snapshot()
+    m.evaluate(": old-word\n 1 drop\n 2 drop\n 3 drop\n 4 drop\n 5 drop ;", name="old.fs")
+    m.restore(snap)
+    m.evaluate(": new 1 drop 2 drop 3 drop 4 drop 5 drop 6 drop 0 0 / ;", name="new.fs")
+    e = error_of(m, "new")
+    assert [(b.word, b.file, b.line) for b in e.backtrace] == [("new", "new.fs", 1)]
+
+
 # each: definitions, what runs, the words of the backtrace innermost first
 PROGRAMS = [
     (": inner 0 / ; : middle 5 inner ; : outer middle ; : x 3 0 do outer loop ;", "x",

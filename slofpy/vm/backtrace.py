@@ -5,8 +5,9 @@ Nothing here runs unless an error reaches the top (Machine turns it into a Forth
 running code pays nothing for it. What is kept while compiling is small:
 
 - `note_code_line`: the outer interpreter, while compiling, remembers the address of the
-  first cell compiled from each source line (VM.code_lines: address -> (file, line)); the
-  line of any cell is that of the nearest remembered address at or below it.
+  first cell compiled for each definition and from each source line (VM.code_lines:
+  address -> (file, line)); the line of any cell is that of the nearest remembered address
+  at or below it in the same definition.
 - `TaggedLines`: the code generator (jit.py) writes its Python lines into one of these, which
   remembers for each line the threaded cells it was made from (outermost first: a call
   inlined into its caller gives the caller's calling cell, then the callee's own cell).
@@ -169,10 +170,10 @@ def describe(vm, sites: list[int]) -> tuple[BacktraceEntry, ...]:
             continue
         word = name_of(vm, lfa).decode("latin-1")
         file = line = None
-        # the nearest line noted at or below the cell: compiling goes up in address order,
-        # and a definition with none of its own began on the line noted before it
+        # the nearest line noted at or below the cell, inside the same definition (the
+        # first cell of each definition and of each source line of it is noted)
         j = bisect_right(lines, a) - 1
-        if j >= 0:
+        if j >= 0 and lines[j] >= start:
             file, line = vm.code_lines[lines[j]]
         at = None
         if 0 <= a <= vm.size - 8:
