@@ -8,9 +8,10 @@ running code pays nothing for it. What is kept while compiling is small:
   first cell compiled for each definition and from each source line (VM.code_lines:
   address -> (file, line)); the line of any cell is that of the nearest remembered address
   at or below it in the same definition.
-- `TaggedLines`: the code generator (jit.py) writes its Python lines into one of these, which
-  remembers for each line the threaded cells it was made from (outermost first: a call
-  inlined into its caller gives the caller's calling cell, then the callee's own cell).
+- `TaggedLines`: the code generator (jit.py) writes its Python lines into one of these, and
+  marks where each threaded instruction's lines begin, with the cells it comes from
+  (outermost first: a call inlined into its caller gives the caller's calling cell, then
+  the callee's own cell).
 
 When an error is reported, `call_sites` walks the Python traceback of the exception: a frame
 of the threaded interpreter (VM.run_threaded) gives the cell it was running (ip - 8) and the
@@ -20,6 +21,7 @@ give the same chain of cells, and `describe` names the definition of each and it
 """
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 
 from ..errors import BacktraceEntry
@@ -30,55 +32,114 @@ from .cells import U
 #: stack check on entry; see jit.compile_definition)
 GENERATED_HEAD_LINES = 4
 
+#: a call of a colon definition in generated code: `_c<xt>()`
+_CALL = re.compile(r"\b_c(\d+)\(")
+
 #: at most this many definitions are listed (deep recursion would list thousands)
 MAX_ENTRIES = 24
 
 
+#: a mark is one int: (line index << MARK_SHIFT) | the cells, 32 bits each, outermost in
+#: the highest bits (an address is below 4 GiB and never 0). Ints are cheap to make and the
+#: garbage collector does not follow them.
+MARK_SHIFT = 32 * 6
+CELL_BITS = (1 << 32) - 1
+_LOW = (1 << MARK_SHIFT) - 1
+
+
+def cells_of(packed: int) -> tuple[int, ...]:
+    """The cells a mark (or an emitter's site) holds, outermost first."""
+    cells = []
+    packed &= _LOW
+    while packed:
+        cells.append(packed & CELL_BITS)
+        packed >>= 32
+    return tuple(reversed(cells))
+
+
 class TaggedLines(list):
-    """A list of lines of generated code that remembers, for each line, `where` was when
-    it was added: the threaded cells (addresses, outermost first) being translated."""
+    """The lines of generated code, with marks saying which threaded cell each run of lines
+    was made from. The code generator appends a mark as it starts on each threaded
+    instruction: `index << MARK_SHIFT | site << 32 | address`, where site holds the calling
+    cells of the callees being inlined (0 for none); a line belongs to the last mark at or
+    before it. Appending lines costs what a list's append costs; the few edits that move
+    lines also move the marks after them."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.where: tuple[int, ...] = ()
-        self.tags: list[tuple[int, ...]] = []
+        self.marks: list[int] = []
 
-    def append(self, line) -> None:
-        super().append(line)
-        self.tags.append(self.where)
+    def where(self) -> int:
+        """The cells being translated now, packed as an emitter's site."""
+        return self.marks[-1] & _LOW if self.marks else 0
 
-    def extend(self, lines) -> None:
-        lines = list(lines)
-        super().extend(lines)
-        self.tags.extend([self.where] * len(lines))
+    def _moved(self, i: int, j: int, inserted: int) -> None:
+        """Lines i..j-1 were replaced by `inserted` lines: marks after them move; of the
+        marks inside them the first stays (at i), the others go. Only the marks after
+        line i are looked at (mostly a few: lines are taken back at the end)."""
+        marks = self.marks
+        p = len(marks)
+        while p and marks[p - 1] >> MARK_SHIFT > i:
+            p -= 1
+        if p == len(marks):
+            return
+        shift = inserted - (j - i)
+        tail = []
+        inside = False
+        for m in marks[p:]:
+            k = m >> MARK_SHIFT
+            if k < j:                       # inside the replaced lines
+                if not inside:
+                    tail.append(i << MARK_SHIFT | (m & _LOW))
+                    inside = True
+            else:
+                tail.append((k + shift) << MARK_SHIFT | (m & _LOW))
+        del marks[p:]
+        marks.extend(tail)
 
-    def __iadd__(self, lines):
-        self.extend(lines)
-        return self
-
-    def insert(self, index, line) -> None:
-        super().insert(index, line)
-        self.tags.insert(index, self.where)
-
-    def pop(self, index=-1):
-        self.tags.pop(index)
-        return super().pop(index)
+    def _span(self, index) -> tuple[int, int] | None:
+        n = len(self)
+        if isinstance(index, slice):
+            start, stop, step = index.indices(n)
+            return (start, max(start, stop)) if step == 1 else None
+        if index < 0:
+            index += n
+        return index, index + 1
 
     def __delitem__(self, index) -> None:
+        span = self._span(index)
         super().__delitem__(index)
-        del self.tags[index]
+        if span is not None:
+            self._moved(span[0], span[1], 0)
 
     def __setitem__(self, index, value) -> None:
         if isinstance(index, slice):
             value = list(value)
+            span = self._span(index)
             super().__setitem__(index, value)
-            self.tags[index] = [self.where] * len(value)
+            if span is not None:
+                self._moved(span[0], span[1], len(value))
         else:
-            super().__setitem__(index, value)      # a line replaced keeps its tag
+            super().__setitem__(index, value)
+
+    def insert(self, index, line) -> None:
+        n = len(self)
+        i = max(0, min(n, index + n if index < 0 else index))
+        super().insert(index, line)
+        self._moved(i, i, 1)
+
+    def pop(self, index=-1):
+        span = self._span(index)
+        line = super().pop(index)
+        self._moved(span[0], span[1], 0)
+        return line
+
+    def remove(self, line) -> None:
+        del self[self.index(line)]
 
     def clear(self) -> None:
         super().clear()
-        self.tags.clear()
+        self.marks.clear()
 
 
 # ---------------------------------------------------------------- while compiling
@@ -133,11 +194,30 @@ def call_sites(vm, exc: BaseException) -> list[int]:
                 xt = int(code.co_name[5:])
             except ValueError:
                 continue
-            tags = vm.jit_line_tags.get(xt)
-            index = lineno - 1 - GENERATED_HEAD_LINES
-            if tags is not None and 0 <= index < len(tags):
-                sites.extend(tags[index])
+            sites.extend(_generated_sites(vm, xt, lineno))
     return sites
+
+
+def _generated_sites(vm, xt: int, lineno: int) -> tuple[int, ...]:
+    """The threaded cells line lineno of xt's generated code was made from."""
+    marks = vm.jit_line_tags.get(xt)
+    index = lineno - 1 - GENERATED_HEAD_LINES
+    if not marks or index < 0:
+        return ()
+    j = bisect_right(marks, (index + 1) << MARK_SHIFT) - 1
+    if j < 0:
+        return ()
+    chain = cells_of(marks[j])
+    # a call left behind when inlining the callee was tried and given up: the chain may
+    # still name a cell inside the callee; the call itself is the cell holding its xt
+    source = vm.jit_sources.get(xt, "").split("\n")
+    call = _CALL.search(source[lineno - 1]) if lineno - 1 < len(source) else None
+    if call is not None:
+        callee = int(call.group(1))
+        for n in range(len(chain), 0, -1):
+            if 0 <= chain[n - 1] <= vm.size - 8 and U(vm.mem, chain[n - 1])[0] == callee:
+                return chain[:n]
+    return chain
 
 
 def _is_return_address(vm, a: int) -> bool:

@@ -116,9 +116,10 @@ class VM:
         self.jit_deps: dict[int, list[tuple[int, int]]] = {}
         self.jit_enabled = True
         self.jit_sources: dict[int, str] = {}
-        # xt -> for each line of its generated body, the threaded cells it came from
-        # (backtrace.TaggedLines): what a backtrace through generated code reads
-        self.jit_line_tags: dict[int, list[tuple[int, ...]]] = {}
+        # xt -> where in its generated body each threaded instruction's lines begin, and the
+        # cells they come from (backtrace.TaggedLines): what a backtrace through generated
+        # code reads
+        self.jit_line_tags: dict[int, list[int]] = {}
         # xt -> the globals of generated code that calls it through a slot (jit.py)
         self.jit_callers: dict[int, list[dict]] = {}
         self.rs_readers: dict[int, bool] = {}
