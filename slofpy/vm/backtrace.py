@@ -146,10 +146,25 @@ class TaggedLines(list):
 def note_code_line(vm, src, start: int) -> int:
     """Remember that the cell about to be compiled at HERE comes from the line of the
     source text at offset start. Returns the offset where that line ends (the outer
-    interpreter notes nothing more until it compiles from a later line)."""
-    vm.code_lines[U(vm.mem, L.DP)[0]] = src.locate(start)
-    end = src.text.find(b"\n", start)
-    return end if end >= 0 else len(src.text)
+    interpreter notes nothing more until it compiles from a later line or another
+    definition). The line is counted on from the one noted before in the same piece of
+    the same file (src.noted), not from the start of the file each time."""
+    where = src.where
+    if where is None:
+        place = (None, None)
+    else:
+        cursor = getattr(src, "noted", None)
+        if cursor is not None and cursor[0] <= start < cursor[1]:
+            at, end, file, line = cursor
+            line += src.text.count(b"\n", at, start)
+        else:
+            file, line = where.locate(start)
+            end = next((s.offset for s in where.segments if s.offset > start), len(src.text))
+        src.noted = (start, end, file, line)
+        place = (file, line)
+    vm.code_lines[U(vm.mem, L.DP)[0]] = place
+    end_of_line = src.text.find(b"\n", start)
+    return end_of_line if end_of_line >= 0 else len(src.text)
 
 
 # ---------------------------------------------------------------- when an error is reported
