@@ -359,7 +359,7 @@ def test_terminal_ctrl_c_stops_forth_and_the_vm_goes_on(term: Terminal) -> None:
     term.line("spin")
     term.wait_last("1 > spin spinning")
     term.keys("C-c")
-    term.wait_tail("1 > spin spinning^C", "user interrupt", "1 >")
+    term.wait_tail("1 > spin spinning^C", "user interrupt", "in spin", "1 >")   # where it was
     term.line(".( looping) begin again")
     term.wait_last("1 > .( looping) begin again looping")
     term.keys("C-c")
