@@ -21,11 +21,15 @@ from .hv.numbers import KVMPPC_H_UPDATE_DT
 # command line is parsed: `slofpy run` does not need them.
 
 
+#: what --host takes (slofpy boot, slofpy repl, slofpy run --boot)
+HOST_HELP = "host backend (qemu, file:PATH, record, or a plugin); default qemu"
+
+
 def add_arguments(p) -> None:
     p.add_argument("--seed", metavar="FILE", help="QEMU's device tree (.dtb or .dts); "
                    "the built-in QEMU 7.2 pseries seed without it")
     p.add_argument("--host", default="qemu", metavar="NAME[:OPTIONS]",
-                   help="host backend (qemu, file:PATH, record, or a plugin); default qemu")
+                   help=HOST_HELP)
     p.add_argument("-o", "--output", metavar="OUT.dtb", help="write the tree the host accepted")
     p.add_argument("--dts", metavar="OUT.dts", help="write it as DTS, with the encodings Forth used")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary")

@@ -1,22 +1,32 @@
 """The `slofpy` command line.
 
-    slofpy run FILE... [-e CODE] [-I DIR] [--timeout SECONDS]
+    slofpy run [--boot [--seed FILE] [--host NAME] [--quiesce] [-o OUT.dtb]] FILE|-... [-e CODE]
+               [-I DIR] [--timeout SECONDS]
     slofpy repl [--bare] [--seed FILE] [--host NAME] [-I DIR]
     slofpy test PATH... [--seed FILE] [-I DIR] [-v]
     slofpy diff A B
+    slofpy boot ...                      (slofpy/boot_command.py)
+    slofpy --version
 
 Exit status: 0 on success, 1 on an uncaught Forth error (one line on stderr saying what and
-where), a failed line (repl reading a pipe) or a failed test, 2 on a usage error.
+where, then the words it happened in, innermost first), a failed line (repl reading a pipe)
+or a failed test, 2 on a usage error. Output into a closed pipe (`slofpy run ... | head -1`)
+ends the command quietly, with the status a filter killed by SIGPIPE has (141).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
-from .errors import ForthError
-from .machine import Machine, Bye
+from . import __version__
+from .errors import ForthError, TimeLimitExceeded
+from .machine import Machine, Bye, _limit
+
+#: the exit status of a command whose output pipe was closed (as if killed by SIGPIPE)
+CLOSED_PIPE_STATUS = 141
 
 
 class _InOrder(argparse.Action):
@@ -32,20 +42,33 @@ class _InOrder(argparse.Action):
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .boot_command import HOST_HELP
     p = argparse.ArgumentParser(prog="slofpy", description="SLOF's Open Firmware as a Python Forth VM")
+    p.add_argument("--version", action="version", version=f"slofpy {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    run = sub.add_parser("run", help="run Forth source files and code")
-    run.add_argument("files", nargs="*", action=_InOrder, metavar="FILE", help="Forth source to load")
+    run = sub.add_parser("run", help="run Forth source files and code (on the bare engine, "
+                         "or on the booted board with --boot)")
+    run.add_argument("files", nargs="*", action=_InOrder, metavar="FILE",
+                     help="Forth source to load; - reads it from standard input")
     run.add_argument("-e", "--evaluate", action=_InOrder, metavar="CODE", help="Forth code to run")
     run.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
                      help="add DIR to the #include search path")
     run.add_argument("--timeout", type=positive_seconds, default=None, metavar="SECONDS",
                      help="stop the program after SECONDS (exit status 1)")
+    run.add_argument("--boot", action="store_true",
+                     help="boot the QEMU pseries board first and run on it (device tree words)")
+    run.add_argument("--seed", metavar="FILE", help="with --boot: the seed (.dtb/.dts) to boot "
+                     "on; the built-in QEMU 7.2 pseries seed without it")
+    run.add_argument("--host", metavar="NAME[:OPTIONS]", help="with --boot: " + HOST_HELP)
+    run.add_argument("--quiesce", action="store_true", help="with --boot: quiesce at the end, "
+                     "handing the flattened tree to the host (exit status 1 if it is rejected)")
+    run.add_argument("-o", "--output", metavar="OUT.dtb",
+                     help="with --quiesce: write the tree the host accepted")
 
     repl = sub.add_parser("repl", help="SLOF's interactive ok prompt")
     repl.add_argument("--bare", action="store_true", help="the bare engine, no board")
     repl.add_argument("--seed", metavar="FILE", help="device-tree seed (.dtb/.dts) to boot on")
-    repl.add_argument("--host", default="qemu", metavar="NAME", help="host backend (qemu)")
+    repl.add_argument("--host", default="qemu", metavar="NAME[:OPTIONS]", help=HOST_HELP)
     repl.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
                       help="add DIR to the #include search path")
 
@@ -78,12 +101,38 @@ def positive_seconds(text: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        return _command(argv)
+    except BrokenPipeError:
+        # whoever read our output has gone (`| head -1`): stop quietly, as filters do
+        _drop_stdout()
+        return CLOSED_PIPE_STATUS
+
+
+def _drop_stdout() -> None:
+    """Point standard output at /dev/null, so the flush at exit does not fail again."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _command(argv: list[str] | None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
     if args.command == "run":
+        if not args.boot and (args.seed or args.host or args.quiesce or args.output):
+            parser.error("run: --seed, --host, --quiesce and -o need --boot")
+        if args.output and not args.quiesce:
+            parser.error("run: -o needs --quiesce (the tree is written once the host has it)")
         return _run(args)
     if args.command in ("repl", "test"):
         try:
             return _repl(args) if args.command == "repl" else _test(args)
+        except BrokenPipeError:
+            raise
         except Exception as e:  # a fault in slofpy itself: one line, never a traceback
             sys.stdout.flush()
             print(f"slofpy: internal error ({type(e).__name__}: {e}); please report it",
@@ -98,29 +147,96 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
+def report_error(e: ForthError, err=None) -> None:
+    """Print an uncaught Forth error: its line (what, and where), then the words it
+    happened in, innermost first, each with its FILE:LINE."""
+    err = err or sys.stderr
+    sys.stdout.flush()
+    print(f"slofpy: {e}", file=err)
+    for line in e.backtrace_lines():
+        print(f"  {line}", file=err)
+
+
 def _run(args) -> int:
     out = sys.stdout
-    machine = Machine(include_path=args.include, output=lambda text: (out.write(text), out.flush()))
+
+    def write(text: str) -> None:
+        out.write(text)
+        out.flush()
+
+    program = getattr(args, "program", None) or []
     try:
-        with machine.time_limit(args.timeout):
-            for kind, value in getattr(args, "program", None) or []:
-                if kind == "file":
+        with _limit(args.timeout):
+            machine = _run_machine(args, write)
+            for kind, value in program:
+                if kind == "file" and value == "-":
+                    machine.evaluate(sys.stdin.read(), name="<stdin>")
+                elif kind == "file":
                     machine.include(value)
                 else:
                     machine.evaluate(value, name="-e")
+            if args.quiesce:
+                return _quiesce(machine, args.output)
     except Bye:
         return 0
     except ForthError as e:
+        report_error(e)
+        return 1
+    except TimeLimitExceeded:          # it ran out between two pieces of Forth
         out.flush()
-        print(f"slofpy: {e}", file=sys.stderr)
+        print(f"slofpy: timed out after {args.timeout:g} s", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("slofpy: interrupted", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        raise
+    except _BootError as e:
+        out.flush()
+        print(f"slofpy: {e.args[0]}", file=sys.stderr)
         return 1
     except Exception as e:  # a fault in slofpy itself: still one line, never a traceback
         out.flush()
         print(f"slofpy: internal error ({type(e).__name__}: {e}); please report it", file=sys.stderr)
         return 1
+    return 0
+
+
+class _BootError(Exception):
+    """The board could not be booted or quiesced (a bad seed or host, a rejected tree, an
+    output file that cannot be written): one line for the user."""
+
+
+def _run_machine(args, output) -> Machine:
+    """The Machine `slofpy run` runs on: the bare engine, or with --boot the booted board."""
+    if not args.boot:
+        return Machine(include_path=args.include, output=output)
+    from .board import SeedFileError, boot_machine
+    from .host.registry import HostSpecError
+    try:
+        machine = boot_machine(args.seed, host=args.host or "qemu", output=output)
+    except (SeedFileError, HostSpecError) as e:
+        raise _BootError(str(e)) from None
+    for d in args.include:
+        machine.add_include_dir(d)
+    return machine
+
+
+def _quiesce(machine, output: str | None) -> int:
+    """--quiesce: the client-interface quiesce, then the tree the host accepted to -o."""
+    from .boot_command import _UpdateDtWatch
+    watch = _UpdateDtWatch(machine.hypervisor)
+    machine.quiesce()
+    if watch.rc is None:
+        raise _BootError("the firmware never called H_UPDATE_DT")
+    if watch.rc != 0:
+        raise _BootError(f"the host rejected the flattened tree: H_UPDATE_DT returned {watch.rc}")
+    if output:
+        blob = getattr(machine.host, "stored_blob", None) or machine.flatten()
+        try:
+            Path(output).write_bytes(blob)
+        except OSError as e:
+            raise _BootError(f"{output}: cannot write the tree ({e.strerror or e})") from None
     return 0
 
 
@@ -154,9 +270,10 @@ def _repl(args) -> int:
     except Bye:
         return 0
     except ForthError as e:
-        sys.stdout.flush()
-        print(f"slofpy: {e}", file=sys.stderr)
+        report_error(e)
         return 1
+    except BrokenPipeError:
+        raise
     except (OSError, ValueError) as e:      # an unreadable or malformed seed, a bad host
         print(f"slofpy: {e}", file=sys.stderr)
         return 1

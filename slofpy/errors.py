@@ -6,6 +6,8 @@ public API: it carries the code, the Forth source file and line, and the word be
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 # THROW codes: SLOF's where SLOF has one, the Forth 2012 table elsewhere.
 ERROR_TEXTS: dict[int, str] = {
     -1: "aborted",
@@ -72,22 +74,53 @@ class Throw(Exception):
         self.word = word
 
 
+@dataclass(frozen=True)
+class BacktraceEntry:
+    """One colon definition an error happened in: its name, where in it (the source file
+    and line of the call or word being run; None when it was not compiled from a file) and
+    the name of the word it was running there."""
+    word: str
+    file: str | None
+    line: int | None
+    at: str | None = None
+
+    def describe(self) -> str:
+        where = f"{self.file}:{self.line}: " if self.file is not None else ""
+        at = f" (at {self.at})" if self.at else ""
+        return f"{where}{self.word}{at}"
+
+
 class ForthError(Exception):
     """An uncaught Forth error, as the public API and the command line report it.
 
     Attributes: ``code`` (the THROW code), ``text`` (what went wrong), ``file`` and ``line``
     (where in Forth source; None when typed or evaluated from a string with no name),
-    ``word`` (the word being interpreted or run, when known).
+    ``word`` (the word being interpreted or run, when known), ``backtrace`` (the colon
+    definitions that were running, innermost first: `BacktraceEntry`; empty when the error
+    came from the text being interpreted itself).
     """
 
     def __init__(self, code: int, text: str, file: str | None = None,
-                 line: int | None = None, word: str | None = None):
+                 line: int | None = None, word: str | None = None,
+                 backtrace: tuple[BacktraceEntry, ...] = ()):
         self.code = code
         self.text = text
         self.file = file
         self.line = line
         self.word = word
+        self.backtrace = tuple(backtrace)
         super().__init__(self.one_line())
+
+    def backtrace_lines(self) -> list[str]:
+        """The backtrace, one line per definition, innermost first: `FILE:LINE: word`."""
+        return [entry.describe() for entry in self.backtrace]
+
+    def short_backtrace(self) -> str:
+        """The backtrace in one line, as the prompt shows it: `in inner < middle < outer`
+        (empty when there is none)."""
+        if not self.backtrace:
+            return ""
+        return "in " + " < ".join(entry.word for entry in self.backtrace)
 
     def one_line(self) -> str:
         where = ""

@@ -17,8 +17,19 @@ from typing import Iterable
 from .errors import ForthError
 from .machine import Machine
 
+
+def _forth_source_root() -> Path:
+    """The folder holding forth/ (the generic layer) and board-qemu/ (the board): the
+    package itself in an installed wheel (setup.py copies them in), the top of the checkout
+    when slofpy runs from its source tree (an editable install)."""
+    package = Path(__file__).resolve().parent
+    if (package / "forth" / "of.fs").is_file():
+        return package
+    return package.parent
+
+
 #: where the Forth sources live: forth/ (generic layer) and board-qemu/ (the board)
-SOURCE_ROOT = Path(__file__).resolve().parent.parent
+SOURCE_ROOT = _forth_source_root()
 FORTH_DIR = SOURCE_ROOT / "forth"
 
 CLIENT_SCRATCH = 0x1000   # bytes of VM heap used per client call for arguments and strings

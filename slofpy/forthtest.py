@@ -183,10 +183,12 @@ class Outcome:
             else:
                 out.append(f"  set-up failed at {s.error.file}:{s.error.line}: {text}")
             out.append(f"    error:  {_error_line(s.error)}")
+            out.extend(_backtrace(s.error, "    "))
             if s.output:
                 out.append(f"    output: {_quote(s.output)}")
         if self.error is not None:
             out.append(f"  error:    {_error_line(self.error)}")
+            out.extend(_backtrace(self.error, "  "))
         elif self.unfinished:
             out.append("  the test line has no }T")
         elif self.taken:
@@ -197,6 +199,13 @@ class Outcome:
         if self.output:
             out.append(f"  output:   {_quote(self.output)}")
         return "\n".join(out)
+
+
+def _backtrace(e: ForthError, indent: str) -> list[str]:
+    """The words the error happened in, innermost first, one line each."""
+    if not e.backtrace:
+        return []
+    return [f"{indent}backtrace:"] + [f"{indent}  {line}" for line in e.backtrace_lines()]
 
 
 def _error_line(e: ForthError) -> str:

@@ -26,6 +26,7 @@ from typing import Callable, Iterable
 from .errors import ForthError, Throw, error_text, TimeLimitExceeded, TIMEOUT, USER_INTERRUPT
 from .vm import VM
 from .vm import layout as L
+from .vm.backtrace import backtrace
 from .vm.outer import evaluate_text, include_file
 from .vm.words.control import to_throw
 from .vm.words.io import Bye
@@ -42,6 +43,7 @@ class Snapshot:
     markers: dict
     vocabularies: dict
     headers: list
+    code_lines: dict
 
 
 class Machine:
@@ -102,15 +104,17 @@ class Machine:
         except Bye:
             raise
         except TimeLimitExceeded as e:
+            trace = backtrace(vm, e)        # before recover() empties the return stack
             self.recover(interrupted=True)
             where = getattr(e, "forth_where", None) or (None, None)
-            raise ForthError(TIMEOUT, str(e), where[0], where[1]) from None
+            raise ForthError(TIMEOUT, str(e), where[0], where[1], backtrace=trace) from None
         except BaseException as e:
             t = to_throw(e)
             if t is None:
                 raise
+            trace = backtrace(vm, e)
             self.recover(interrupted=t.code == USER_INTERRUPT)
-            raise self._error(e, t) from None
+            raise self._error(e, t, trace) from None
         finally:
             vm.flush()
 
@@ -133,11 +137,12 @@ class Machine:
             # it ran out while Python (not Forth) code ran inside the block
             raise ForthError(TIMEOUT, str(e)) from None
 
-    def _error(self, e: BaseException, t: Throw) -> ForthError:
+    def _error(self, e: BaseException, t: Throw, trace: tuple = ()) -> ForthError:
         where = getattr(e, "forth_where", None) or getattr(t, "forth_where", None)
         word = t.word or getattr(e, "forth_word", None) or getattr(t, "forth_word", None)
         file, line = where if where else (None, None)
-        return ForthError(t.code, error_text(t.code, t.message), file, line, word or None)
+        return ForthError(t.code, error_text(t.code, t.message), file, line, word or None,
+                          trace)
 
     def recover(self, interrupted: bool = False) -> None:
         """Put the VM back into a usable state after an uncaught error. `interrupted`: the
@@ -169,7 +174,7 @@ class Machine:
         """Everything needed to put this VM back as it is now (memory is copied once)."""
         vm = self.vm
         return Snapshot(bytes(vm.mem), list(vm.s), list(vm.rs), dict(vm.markers),
-                        dict(vm.vocabularies), list(vm.headers))
+                        dict(vm.vocabularies), list(vm.headers), dict(vm.code_lines))
 
     def restore(self, snap: "Snapshot") -> None:
         """Put the VM back to a snapshot taken from this Machine."""
@@ -181,6 +186,7 @@ class Machine:
         vm.markers = dict(snap.markers)
         vm.vocabularies = dict(snap.vocabularies)
         vm.headers = list(snap.headers)
+        vm.code_lines = dict(snap.code_lines)
         vm.find_cache.clear()
         vm.wid_cache.clear()
         _drop_generated_code(vm)

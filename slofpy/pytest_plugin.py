@@ -9,7 +9,8 @@ Registered through the `pytest11` entry point, so installing slofpy enables it:
 - fixture `forth`: a fresh bare Machine.
 - fixture `booted`: the board booted on a seed (slofpy.board.boot_machine), built once per
   session per seed and handed to each test as a restored snapshot, so tests cannot see each
-  other's changes. The seed: `@pytest.mark.slofpy_seed("path")`, else `--slofpy-seed`, else
+  other's changes. The seed: `@pytest.mark.slofpy_seed("path")` (relative to the test
+  file's folder), else `--slofpy-seed`, else
   the board's default seed. A .fs file asks for the booted board with `\\ slofpy: booted`.
 - option `--slofpy-include DIR` (repeatable): #include search folders for .fs test files.
 
@@ -162,10 +163,13 @@ def booted(request: pytest.FixtureRequest) -> Machine:
     state = request.config.stash[_STATE]
     marker = request.node.get_closest_marker("slofpy_seed")
     if marker is not None and marker.args:
-        seed = str(Path(marker.args[0]).resolve())
+        # a relative path is relative to the folder of the test file that says it
+        seed = str((Path(request.node.path).parent / marker.args[0]).resolve())
     else:
         seed = state.seed
+    failure = None
     try:
         return state.boots.acquire(seed, request.node)
     except ForthError as e:
-        pytest.fail(f"cannot boot the board: {e}", pytrace=False)
+        failure = f"cannot boot the board: {e}"
+    pytest.fail(failure, pytrace=False)      # outside the except: no chained traceback

@@ -235,6 +235,8 @@ def _run_line(machine: Machine, session, prompt: str, line: str, out: TextIO) ->
         if e.code == USER_INTERRUPT:
             out.write("\n")
         out.write(f"{error_text(e)}\n")
+        if e.backtrace:                   # short: the words, innermost first
+            out.write(f"{e.short_backtrace()}\n")
         machine.push(*before)             # as SLOF's CATCH does: the stack from before the line
     else:
         out.write(" ok\n")
@@ -280,6 +282,8 @@ def run_batch(machine: Machine, lines: TextIO, out: TextIO | None = None,
             out.flush()
             where = f"{e.file}:{e.line}: " if e.file else ""
             err.write(f"slofpy: {where}{error_text(e)}\n")
+            for trace_line in e.backtrace_lines():
+                err.write(f"  {trace_line}\n")
             err.flush()
             failed = True
             if e.code == USER_INTERRUPT:

@@ -14,10 +14,10 @@ from slofpy import ForthError
 from slofpy.board import boot_machine
 from slofpy.fdt.blob import parse_blob
 
-from conftest import REPO, SHARED
+from conftest import REFERENCE_SEEDS, REPO, SLOF_CONSOLE, TREE_SCORE
 
 OWN_SEEDS = REPO / "tests" / "data" / "seeds"
-SHARED_SEEDS = SHARED / "seeds"
+SHARED_SEEDS = REFERENCE_SEEDS
 EXPECTED = REPO / "tests" / "data" / "board-differences"
 
 
@@ -204,7 +204,7 @@ def test_pci_bars_are_assigned_in_the_bridge_windows():
 
 
 # ---------------------------------------------------------------- the prompt, next to real SLOF
-CONSOLE = (SHARED / "reference" / "slof-console.txt").read_text(encoding="latin-1")
+CONSOLE = SLOF_CONSOLE.read_text(encoding="latin-1")
 
 
 def transcript(command: str) -> str:

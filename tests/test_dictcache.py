@@ -33,7 +33,7 @@ NOT_SAVED = {
     "input_line", "key_buffer", "hypervisor", "fdt_start", "term_input", "ns", "prims",
     "jit_code", "jit_counts", "jit_ranges", "jit_pages", "jit_cells", "jit_deps", "jit_enabled", "jit_sources", "jit_callers", "rs_readers",
     "builtin_names", "find_cache", "wid_cache", "control", "sources", "temp_compiles",
-    "defining", "search_path", "last_error",
+    "defining", "search_path", "last_error", "jit_line_tags", "code_line_index",
 }
 
 

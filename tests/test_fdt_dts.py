@@ -14,6 +14,8 @@ import pytest
 from slofpy.fdt import DtsError, compile_dts, compile_dts_file
 from slofpy.fdt.blob import Node, parse_blob, read_header
 
+from conftest import need_tool
+
 DATA = Path(__file__).parent / "data" / "dts"
 
 
@@ -22,7 +24,7 @@ def check_full(blob: bytes) -> int:
 
 
 def dtc_decodes(blob: bytes) -> None:
-    result = subprocess.run(["dtc", "-q", "-I", "dtb", "-O", "dts", "-"], input=blob, capture_output=True)
+    result = subprocess.run([need_tool("dtc"), "-q", "-I", "dtb", "-O", "dts", "-"], input=blob, capture_output=True)
     assert result.returncode == 0, result.stderr
 
 
@@ -58,7 +60,7 @@ def dts(body: str, header: str = "") -> str:
 def test_features_file_is_byte_identical_to_dtc(tmp_path):
     ours = compile_dts_file(DATA / "features.dts")
     out = tmp_path / "dtc.dtb"
-    subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", str(out), str(DATA / "features.dts")], check=True)
+    subprocess.run([need_tool("dtc"), "-q", "-I", "dts", "-O", "dtb", "-o", str(out), str(DATA / "features.dts")], check=True)
     assert ours == out.read_bytes()
     assert check_full(ours) == 0
 

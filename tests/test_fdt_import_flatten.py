@@ -16,10 +16,10 @@ from slofpy import ForthError
 from slofpy.fdt.blob import Node, build_blob, parse_blob, read_header
 from slofpy.firmware import Firmware
 
-from conftest import SHARED
+from conftest import REFERENCE_SEEDS, need_tool
 
-SEEDS = sorted((SHARED / "seeds").glob("*.seed.dtb"))
-assert SEEDS, "the shared QEMU seeds are missing"
+SEEDS = sorted(REFERENCE_SEEDS.glob("*.seed.dtb"))
+assert SEEDS, "the reference QEMU seeds (tests/data/reference-seeds) are missing"
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +78,7 @@ def test_flattened_blob_passes_libfdt_check_full(seed_roundtrip):
 
 
 def test_flattened_blob_decodes_with_dtc(seed_roundtrip, tmp_path):
-    dtc = shutil.which("dtc")
-    assert dtc, "dtc (device-tree-compiler) must be installed"
+    dtc = need_tool("dtc")
     _, out = seed_roundtrip
     (tmp_path / "out.dtb").write_bytes(out)
     r = subprocess.run([dtc, "-I", "dtb", "-O", "dts", str(tmp_path / "out.dtb")],

@@ -16,7 +16,9 @@ import pytest
 
 from slofpy.fdt import blob_to_dts, compile_dts, compile_dts_file, parse_blob, read_header
 
-SEEDS = Path(__file__).parents[1].parent / "shared" / "seeds"
+from conftest import REFERENCE_SEEDS, need_tool
+
+SEEDS = REFERENCE_SEEDS
 DTB_NAMES = ["default.seed", "rng.seed", "default.slof", "rng.slof"]
 
 
@@ -57,7 +59,7 @@ def seed_blob(name: str) -> bytes:
 def dtc_decodes(blob: bytes, tmp_path: Path) -> str:
     path = tmp_path / "blob.dtb"
     path.write_bytes(blob)
-    result = subprocess.run(["dtc", "-q", "-I", "dtb", "-O", "dts", str(path)], capture_output=True, text=True)
+    result = subprocess.run([need_tool("dtc"), "-q", "-I", "dtb", "-O", "dts", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -115,7 +117,7 @@ def test_compiled_seed_dts_equals_seed_blob(name, tmp_path):
 @pytest.mark.parametrize("name", ["default.seed", "rng.seed"])
 def test_compiled_seed_dts_is_byte_identical_to_dtc(name, tmp_path):
     out = tmp_path / "dtc.dtb"
-    subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", str(out), str(SEEDS / f"{name}.dts")], check=True)
+    subprocess.run([need_tool("dtc"), "-q", "-I", "dts", "-O", "dtb", "-o", str(out), str(SEEDS / f"{name}.dts")], check=True)
     assert compile_dts_file(SEEDS / f"{name}.dts") == out.read_bytes()
 
 

@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from slofpy.fdt import BlobError, Node, blob_to_dts, build_blob, compile_dts, parse_blob
 from slofpy.fdt.dts_writer import format_value, looks_like_strings
 
+from conftest import need_tool
+
 
 def cells(*values: int) -> bytes:
     return b"".join(struct.pack(">I", v) for v in values)
@@ -58,7 +60,7 @@ def test_output_compiles_with_dtc_to_the_same_blob(tmp_path):
     blob = build_blob(SAMPLE, [(0x1000, 0x2000)])
     source = tmp_path / "out.dts"
     source.write_text(blob_to_dts(blob))
-    result = subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", str(source)], capture_output=True)
+    result = subprocess.run([need_tool("dtc"), "-q", "-I", "dts", "-O", "dtb", str(source)], capture_output=True)
     assert result.returncode == 0, result.stderr
     assert parse_blob(result.stdout)[:2] == parse_blob(blob)[:2]
 

@@ -38,7 +38,9 @@ from slofpy.hv import Hypervisor
 from slofpy.hv import numbers as hc
 from slofpy.hv.memory import REAL_ADDRESS_MASK, BytearrayGuestMemory
 
-SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
+from conftest import REFERENCE_SEEDS
+
+SEEDS = REFERENCE_SEEDS
 MACHINES = ["default", "rng"]
 BLOB_FILES = sorted(p.name for p in SEEDS.glob("*.dtb"))
 MEMORY_SIZE = 0x20000          # 128 KiB: room for any blob up to twice the largest seed

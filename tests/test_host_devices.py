@@ -9,7 +9,9 @@ from slofpy.hv import Hypervisor
 from slofpy.hv import numbers as hc
 from slofpy.hv.memory import BytearrayGuestMemory
 
-SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
+from conftest import REFERENCE_SEEDS
+
+SEEDS = REFERENCE_SEEDS
 VTY = 0x71000000
 NVRAM = 0x71000001
 VSCSI = 0x71000002

@@ -15,7 +15,9 @@ from slofpy.hv import Hypervisor
 from slofpy.hv import numbers as hc
 from slofpy.hv.memory import BytearrayGuestMemory
 
-SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
+from conftest import REFERENCE_SEEDS
+
+SEEDS = REFERENCE_SEEDS
 BLOB_ADDR = 0x20000
 
 

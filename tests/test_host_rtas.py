@@ -10,7 +10,9 @@ from slofpy.hv import Hypervisor
 from slofpy.hv import numbers as hc
 from slofpy.hv.memory import BytearrayGuestMemory, read_u32
 
-SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
+from conftest import REFERENCE_SEEDS
+
+SEEDS = REFERENCE_SEEDS
 RTAS_BLOCK = 0x3000
 FILL = 0xDEADBEEF
 RNG_PHB_BUID = 0x0800_0000_2000_0000  # /pci@800000020000000

@@ -13,7 +13,9 @@ from slofpy.hv import Hypervisor
 from slofpy.hv import numbers as hc
 from slofpy.hv.memory import BytearrayGuestMemory
 
-SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
+from conftest import REFERENCE_SEEDS
+
+SEEDS = REFERENCE_SEEDS
 MACHINES = ["default", "rng"]
 MEMORY_SIZE = 1 << 20
 BLOB_ADDR = 0x40000

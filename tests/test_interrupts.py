@@ -220,7 +220,10 @@ def _slofpy(*args: str) -> subprocess.CompletedProcess:
 def test_cli_run_timeout(code: str) -> None:
     r = _slofpy("run", "--timeout", "0.5", "-e", code)
     assert r.returncode == 1
-    assert r.stderr.splitlines() == ["slofpy: -e:1: timed out after 0.5 s"]
+    lines = r.stderr.splitlines()
+    assert lines[0] == "slofpy: -e:1: timed out after 0.5 s"
+    # then where it was running: inside spin, when the loop is in a definition
+    assert [line.split(" (at ")[0] for line in lines[1:]] == (["  -e:1: spin"] if ":" in code else [])
 
 
 def test_cli_run_timeout_not_reached_and_bad_values() -> None:

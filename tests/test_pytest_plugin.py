@@ -240,6 +240,31 @@ def test_a_board_that_does_not_boot(pytester, monkeypatch) -> None:
     result.stdout.fnmatch_lines(["*test_b.fs:2: the host refuses the seed*"])
 
 
+def test_a_relative_seed_marker_is_relative_to_the_test_file(pytester, board_log) -> None:
+    pytester.mkdir("sub")
+    (pytester.path / "sub" / "test_rel.py").write_text(
+        "import pytest\n\n"
+        "@pytest.mark.slofpy_seed('seeds/a.dtb')\n"
+        "def test_a(booted):\n    pass\n")
+    pytester.runpytest("sub").assert_outcomes(passed=1)
+    assert board_log == [str(pytester.path / "sub" / "seeds" / "a.dtb")]
+
+
+def test_a_seed_that_does_not_boot_is_one_line_without_a_chained_traceback(
+        pytester, monkeypatch) -> None:
+    def boot_machine(seed=None, host="qemu", output=None):
+        raise ForthError(-38, f"{seed}: file not found")
+
+    monkeypatch.setitem(sys.modules, "slofpy.board", SimpleNamespace(boot_machine=boot_machine))
+    pytester.makepyfile("import pytest\n\n@pytest.mark.slofpy_seed('nowhere.dtb')\n"
+                        "def test_needs_board(booted):\n    pass\n")
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    text = result.stdout.str()
+    assert f"cannot boot the board: {pytester.path / 'nowhere.dtb'}: file not found" in text
+    assert "During handling" not in text and "Traceback" not in text
+
+
 # ---------------------------------------------------------------- the runner itself
 def test_file_run_replays_when_someone_else_restored_the_board(tmp_path, board_log) -> None:
     f = tmp_path / "test_x.fs"

@@ -20,6 +20,8 @@ from slofpy import cli
 from slofpy.repl import complete, error_text, forth_children, history_path, prompt_text, \
     word_names
 
+from conftest import need_tool
+
 REPO = Path(__file__).resolve().parents[1]
 
 # a small fake device tree in Forth: / has vdevice and memory@0; vdevice has vty and nvram
@@ -218,7 +220,7 @@ class Terminal:
         self.started = False
 
     def tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
+        return subprocess.run([need_tool("tmux"), "-L", self.socket, *args], capture_output=True,
                               text=True, timeout=30, check=check)
 
     def start(self, *repl_args: str) -> None:
@@ -293,6 +295,17 @@ def test_terminal_prompt_ok_and_errors(term: Terminal) -> None:
     term.wait_tail("2 > foo foo Undefined word", "2 > + . 3  ok", "0 >")
 
 
+def test_terminal_error_inside_definitions_shows_a_short_backtrace(term: Terminal) -> None:
+    term.start("--bare")
+    term.wait_last("0 >")
+    term.line(": a 0 0 / ; : b 1 a ;")
+    term.wait_tail("0 > : a 0 0 / ; : b 1 a ;  ok", "0 >")
+    term.line("7 b")
+    term.wait_tail("0 > 7 b b? division by zero", "in a < b", "0 >")
+    term.line("7 0 /")                      # no definition: no backtrace line
+    term.wait_tail("in a < b", "0 > 7 0 / /? division by zero", "0 >")
+
+
 def test_terminal_multi_line_definition(term: Terminal) -> None:
     term.start("--bare")
     term.wait_last("0 >")
@@ -346,7 +359,7 @@ def test_terminal_ctrl_c_stops_forth_and_the_vm_goes_on(term: Terminal) -> None:
     term.line("spin")
     term.wait_last("1 > spin spinning")
     term.keys("C-c")
-    term.wait_tail("1 > spin spinning^C", "user interrupt", "1 >")
+    term.wait_tail("1 > spin spinning^C", "user interrupt", "in spin", "1 >")   # where it was
     term.line(".( looping) begin again")
     term.wait_last("1 > .( looping) begin again looping")
     term.keys("C-c")

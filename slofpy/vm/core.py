@@ -116,6 +116,10 @@ class VM:
         self.jit_deps: dict[int, list[tuple[int, int]]] = {}
         self.jit_enabled = True
         self.jit_sources: dict[int, str] = {}
+        # xt -> where in its generated body each threaded instruction's lines begin, and the
+        # cells they come from (backtrace.TaggedLines): what a backtrace through generated
+        # code reads
+        self.jit_line_tags: dict[int, list[int]] = {}
         # xt -> the globals of generated code that calls it through a slot (jit.py)
         self.jit_callers: dict[int, list[dict]] = {}
         self.rs_readers: dict[int, bool] = {}
@@ -137,6 +141,10 @@ class VM:
         self.search_path: list = []
         self.defines: dict[bytes, bytes] = {}
         self.last_error = None
+        # address of the first cell compiled from each source line -> (file, line), and
+        # those addresses sorted (made when a backtrace needs them): see backtrace.py
+        self.code_lines: dict[int, tuple[str | None, int | None]] = {}
+        self.code_line_index: list[int] = []
         if bootstrap:
             init_dictionary(self)
             self._bootstrap()

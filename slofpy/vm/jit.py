@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 
 from ..codecache import compile_cached
+from .backtrace import MARK_SHIFT, TaggedLines
 from ..errors import Throw
 from . import layout as L
 from .cells import U
@@ -305,7 +306,7 @@ class _Emitter:
         self.ins = ins
         self.index = {x.addr: i for i, x in enumerate(ins)}
         self.index[ins[-1].addr + 8] = len(ins)   # just past the final EXIT
-        self.lines: list[str] = []
+        self.lines: list[str] = TaggedLines()   # each line knows its threaded cells
         self.consts: dict[str, object] = {}
         # (kind, exit index, the names a kept loop holds its cached items in and the names
         # it leaves them in, or None twice)
@@ -357,6 +358,7 @@ class _Emitter:
         # the threaded bodies this code is made from (its own, and the callees inlined so
         # far): a store into one drops the code, so the strings in them are constants here
         self.bodies = (parent.bodies if parent is not None else ()) + ((ins[0].addr, ins[-1].addr),)
+        self.site = parent.lines.where() if parent is not None else 0   # calling cells, packed
 
     def is_end(self, t: int) -> bool:
         """Is instruction index t where the definition returns (its final EXIT, or past
@@ -950,6 +952,7 @@ class _Emitter:
         end = len(self.ins) - 1           # index of the final EXIT
         while p < hi:
             x = self.ins[p]
+            self.lines.marks.append(len(self.lines) << MARK_SHIFT | self.site << 32 | x.addr)
             n = x.name
             if p in self.back_edges and self.back_edges[p] < hi and (
                     not self.loops or self.loops[-1][:2] != ("begin", self.back_edges[p] + 1)
@@ -1856,4 +1859,5 @@ def compile_definition(vm, xt: int) -> bool:
     else:
         vm.jit_deps.pop(body, None)
     vm.jit_sources[xt] = src
+    vm.jit_line_tags[xt] = em.lines.marks
     return True

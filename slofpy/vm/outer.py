@@ -16,6 +16,7 @@ from . import layout as L
 from .cells import U, P
 from .dictionary import find, comma
 from .source import Preprocessed, Segment, preprocess_file, SourceError, resolve_include
+from .backtrace import note_code_line
 
 _NAME = re.compile(rb"[^\x00-\x20]+")
 
@@ -148,6 +149,10 @@ def interpret(vm) -> None:
     stack = vm.s
     search = _NAME.search
     n = len(text)
+    # compiling: the source line noted last ends here, and the definition it was noted for
+    # (backtrace.py: each definition, and each line of it, gets its first cell noted)
+    line_end = -1
+    noted = None
     while True:
         toin = U(mem, L.TOIN)[0]
         m = search(text, toin) if 0 <= toin < n else None
@@ -162,16 +167,26 @@ def interpret(vm) -> None:
         if hit is not None:
             xt, immediate = hit
             if immediate or not U(mem, L.STATE)[0]:
+                if immediate and (start > line_end or vm.defining is not noted) \
+                        and U(mem, L.STATE)[0]:
+                    line_end = note_code_line(vm, src, start)
+                    noted = vm.defining
                 execute(xt)
                 if len(stack) > L.DATA_STACK_CELLS:
                     raise Throw(-3)
             else:
+                if start > line_end or vm.defining is not noted:
+                    line_end = note_code_line(vm, src, start)
+                    noted = vm.defining
                 comma(vm, xt)
             continue
         value = to_number(vm, token)
         if value is None:
             raise Throw(-13, word=token.decode("latin-1"))
         if U(mem, L.STATE)[0]:
+            if start > line_end or vm.defining is not noted:
+                line_end = note_code_line(vm, src, start)
+                noted = vm.defining
             compile_literal(vm, value)
         else:
             stack.append(value)
