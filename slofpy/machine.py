@@ -26,7 +26,7 @@ from typing import Callable, Iterable
 from .errors import ForthError, Throw, error_text, TimeLimitExceeded, TIMEOUT, USER_INTERRUPT
 from .vm import VM
 from .vm import layout as L
-from .vm.outer import evaluate_text, include_file
+from .vm.outer import evaluate_text, include_file, interpret_terminal_line
 from .vm.words.control import to_throw
 from .vm.words.io import Bye
 
@@ -75,6 +75,11 @@ class Machine:
         timeout (seconds), running longer ends in ForthError code -256."""
         self._run(lambda: evaluate_text(self.vm, text.encode("latin-1"), name=name,
                                         first_line=line), timeout)
+
+    def interpret_line(self, line: str, timeout: float | None = None) -> None:
+        """Interpret one line as if typed at SLOF's prompt: it is in the terminal input
+        buffer (IB = TIB, SOURCE-ID 0, #IB the buffer's size, SPAN the line's length)."""
+        self._run(lambda: interpret_terminal_line(self.vm, line.encode("latin-1")), timeout)
 
     def include(self, path: str | os.PathLike, timeout: float | None = None) -> None:
         """Load a Forth source file (pre-processed, evaluated as one string)."""

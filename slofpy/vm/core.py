@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import time
 import types
 from typing import Callable
 
@@ -54,6 +55,7 @@ K_PLOOP = SPECIAL["(+loop)"]
 K_LEAVE = SPECIAL["leave"]
 K_QLEAVE = SPECIAL["?leave"]
 K_SLIT = SPECIAL["(sliteral)"]
+K_CSLIT = SPECIAL["sliteral"]
 K_DOTO = SPECIAL["(to)"]
 K_EXECUTE = SPECIAL["execute"]
 K_DOES = SPECIAL["(does>)"]
@@ -134,6 +136,11 @@ class VM:
         self.defining = None
         self.markers: dict = {}
         self.vocabularies: dict[int, int] = {}
+        self.hash_used = False      # has HASH been asked (find-hash.fs): REVEAL clears its cell
+        self.bm_allocators: list = []           # BM-ALLOCATOR-INIT's, [start, blocksize, used]
+        self.abort_copied = None                # ABORT"-STR: the message last laid counted
+        self.started_ns = time.monotonic_ns()   # the simulated timebase counts from here
+        self.dec_set_at = 0
         self.search_path: list = []
         self.defines: dict[bytes, bytes] = {}
         self.last_error = None
@@ -395,6 +402,9 @@ class VM:
                         s.append(ip + 8)
                         s.append(n)
                         ip = (ip + 8 + n + 7) & ~7
+                    elif k == K_CSLIT:         # paflof's SLITERAL: a counted string
+                        s.append(ip)
+                        ip = (ip + mem[ip] + 8) & ~7
                     elif k == K_LEAVE:
                         ip = rs[-3]
                         del rs[-3:]
