@@ -40,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="add DIR to the #include search path")
     run.add_argument("--timeout", type=positive_seconds, default=None, metavar="SECONDS",
                      help="stop the program after SECONDS (exit status 1)")
+    run.add_argument("--std", action="store_true",
+                     help="Forth 2012's meaning where SLOF's differs (SLITERAL, ONLY)")
 
     repl = sub.add_parser("repl", help="SLOF's interactive ok prompt")
     repl.add_argument("--bare", action="store_true", help="the bare engine, no board")
@@ -92,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args) -> int:
     out = sys.stdout
-    machine = Machine(include_path=args.include, output=lambda text: (out.write(text), out.flush()))
+    machine = Machine(include_path=args.include, output=lambda text: (out.write(text), out.flush()),
+                      standard=args.std)
     try:
         with machine.time_limit(args.timeout):
             for kind, value in getattr(args, "program", None) or []:

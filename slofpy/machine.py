@@ -53,11 +53,13 @@ class Machine:
                  include_path: Iterable[str | os.PathLike] = (),
                  output: Callable[[str], None] | None = None,
                  preload: Iterable[str | os.PathLike] = (),
-                 dictionary_cache: bool | None = None):
+                 dictionary_cache: bool | None = None, standard: bool = False):
         """preload: Forth source files loaded (in order) before the Machine is handed out.
         The dictionary after the kernel and them comes from the prepared-dictionary cache
         when the same sources built it before (see slofpy.dictcache); dictionary_cache=False
-        always builds it from the sources, None leaves it to $SLOFPY_NO_DICT_CACHE."""
+        always builds it from the sources, None leaves it to $SLOFPY_NO_DICT_CACHE.
+        standard=True: where SLOF's engine and Forth 2012 disagree, the standard meaning
+        (SLITERAL compiles a string, ONLY leaves FORTH alone; see words/paflof.py)."""
         from . import dictcache
 
         def load(vm: VM, path: Path) -> None:
@@ -67,6 +69,9 @@ class Machine:
         self.vm = dictcache.prepared_vm(memory_size, heap_size, output,
                                         [Path(p) for p in include_path], preload, load,
                                         dictionary_cache)
+        if standard:
+            from .vm.words.paflof import use_standard_words
+            use_standard_words(self.vm)
 
     # ---------------------------------------------------------------- running Forth
     def evaluate(self, text: str, name: str | None = None, line: int = 1,

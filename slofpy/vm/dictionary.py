@@ -174,6 +174,8 @@ def define_word(vm, name: bytes, kind: int, cells) -> int:
     headers.append(lfa)
     vm.defining = None
     key = name.lower()
+    if vm.hash_used:
+        clear_hash_cell(vm, key)
     find_cache = vm.find_cache
     if key in find_cache:
         del find_cache[key]
@@ -194,10 +196,22 @@ def reveal(vm) -> None:
     vm.set_cell(wid + 8, lfa)
     key = name_of(vm, lfa).lower()
     vm.find_cache.pop(key, None)
+    if vm.hash_used:
+        clear_hash_cell(vm, key)
     cached = vm.wid_cache.get(wid)
     if cached is not None and cached[0] == vm.cell(lfa):
         cached[1][key] = lfa
         cached[0] = lfa
+
+
+def clear_hash_cell(vm, key: bytes) -> None:
+    """paflof's REVEAL through (REVEAL) as SLOF's find-hash.fs sets it: a name just defined
+    is no longer answered from HASH-TABLE (only done once HASH has been used)."""
+    n = len(key)
+    h = 0
+    for c in key:
+        h = ((h << 1) ^ c ^ n) & _M
+    P(vm.mem, L.HASH_TABLE + 8 * (h & (L.HASH_SIZE - 1)), 0)
 
 
 def set_immediate(vm) -> None:

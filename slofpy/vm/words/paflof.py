@@ -311,3 +311,25 @@ def start_rtas(vm) -> None:
 def jump_client(vm) -> None:
     # ( args -- result ): a client program is not run by slofpy
     raise Throw(-21, "JUMP-CLIENT: slofpy does not run client programs")
+
+
+# ---------------------------------------------------------------- Forth 2012's meanings
+# Where paflof and Forth 2012 disagree, a VM has SLOF's meaning; standard_words gives it the
+# standard one under the same name (Machine(standard=True), `slofpy run --std`).
+STANDARD_WORDS = {"sliteral": "(sliteral-standard)", "only": "(only-standard)"}
+
+
+def use_standard_words(vm) -> None:
+    """Define, in the FORTH wordlist, the Forth 2012 word of each name in STANDARD_WORDS
+    (newer, so found first): SLITERAL compiles a string, ONLY leaves FORTH alone."""
+    current = vm.cell(L.CURRENT)
+    vm.set_cell(L.CURRENT, L.FORTH_WID)
+    try:
+        for name, builtin in STANDARD_WORDS.items():
+            xt = vm.builtin_xt[builtin]
+            D.make_header(vm, name.encode(), vm.cell(xt))
+            D.reveal(vm)
+            if D.is_immediate(vm, D.xt_to_lfa(vm, xt)):
+                D.set_immediate(vm)
+    finally:
+        vm.set_cell(L.CURRENT, current)

@@ -112,6 +112,13 @@ def only(vm) -> None:
     vm.find_cache.clear()
 
 
+@word("(only-standard)")
+def only_standard(vm) -> None:
+    # Forth 2012's ONLY: the minimum search order, FORTH alone (what a VM made with
+    # standard=True finds as ONLY)
+    D.set_search_order(vm, [L.FORTH_WID])
+
+
 @word("seal")
 def seal(vm) -> None:
     order = D.search_order(vm)
@@ -215,7 +222,8 @@ def hash_size(vm) -> None:
 
 
 def name_hash(name: bytes) -> int:
-    """paflof's HASH of a name: the address of its cell in HASH-TABLE."""
+    """paflof's HASH of a name: the address of its cell in HASH-TABLE (the hash: for each
+    character, lower-cased, shift left one and xor in the character and the length)."""
     n = len(name)
     h = 0
     for c in name.lower():
