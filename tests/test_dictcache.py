@@ -35,6 +35,7 @@ NOT_SAVED = {
     "builtin_names", "find_cache", "wid_cache", "control", "sources", "temp_compiles",
     "defining", "search_path", "last_error",
     "hash_used", "bm_allocators", "abort_copied", "started_ns", "dec_set_at",
+    "romfs_lookup", "c_functions",
 }
 
 

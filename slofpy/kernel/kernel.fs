@@ -2,7 +2,12 @@
 \ (The VM starts in hex, as SLOF does.)
 
 defer emit ( char -- )  ' (emit) to emit   \ console output, redirectable
-: ll-cr ( -- )  cr ;
+defer key ( -- char )  ' (key) to key          \ console input, redirectable as in paflof
+defer key? ( -- flag )  ' (key?) to key?
+defer accept ( addr len -- len' )  ' (accept) to accept
+defer bp ( -- )  ' noop to bp                 \ paflof's breakpoint hook
+defer cr ( -- )  ' (newline) to cr     \ end of line, redirectable (SLOF: ' ll-cr to cr)
+: ll-cr ( -- )  (newline) ;
 : 2@+ ( addr -- addr+16 x1 x2 )  dup 2 cells + swap 2@ ;
 : c@+ ( addr -- c addr+1 )  dup c@ swap char+ ;
 : 2c@ ( addr -- c0 c1 )  dup c@ swap char+ c@ ;

@@ -141,6 +141,8 @@ class VM:
         self.abort_copied = None                # ABORT"-STR: the message last laid counted
         self.started_ns = time.monotonic_ns()   # the simulated timebase counts from here
         self.dec_set_at = 0
+        self.romfs_lookup = None                # CALL-C's romfs: name -> (addr, size) | None
+        self.c_functions: dict = {}             # CALL-C's other entries: entry -> f(vm, p0, p1, p2)
         self.search_path: list = []
         self.defines: dict[bytes, bytes] = {}
         self.last_error = None
@@ -414,6 +416,8 @@ class VM:
                             del rs[-3:]
                     elif k == K_DOTO:
                         target = U(mem, ip)[0] + 8
+                        if target - 8 in self.sysvalue_xt:    # CURRENT, SOURCE-ID ...
+                            target = self.sysvalue_xt[target - 8]
                         ip += 8
                         P(mem, target, s.pop())
                         if self.codepages[target >> 12] and target >> 3 in self.jit_cells:

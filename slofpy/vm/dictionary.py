@@ -60,6 +60,11 @@ def init_dictionary(vm) -> None:
         if b.immediate:
             set_immediate(vm)
         vm.builtin_xt[b.name.lower()] = xt
+        if b.name.lower() in SYSVALUES:
+            # the cell after the code field, where SLOF's DOTO stores into a VALUE: kept
+            # free, so a DOTO on one of these never lands in the next header (the threaded
+            # interpreter stores into the system cell instead)
+            comma(vm, 0)
     for name, target in SYNONYMS.items():
         xt = make_header(vm, name.encode("latin-1"), vm.cell(vm.builtin_xt[target]))
         reveal(vm)
@@ -297,7 +302,10 @@ def wordlist_words(vm, wid: int):
     """(lfa) of every word in wid, newest first."""
     lfa = vm.cell(wid + 8)
     seen = 0
+    limit = vm.size - 10
     while lfa:
+        if not 0 < lfa <= limit:
+            raise Throw(-21, f"wordlist {wid:x} links to {lfa & _M:x}, outside memory")
         yield lfa
         lfa = vm.cell(lfa)
         seen += 1

@@ -226,6 +226,8 @@ def _store_to(vm, xt: int) -> None:
         else:
             store_sysvalue(vm, vm.s.pop(), addr)
         return
+    if vm.cell(xt) >= L.PRIM_BASE:
+        raise Throw(-32, f"{D.xt_name(vm, xt)} is a built-in word, not a VALUE or DEFER")
     if vm.cell(L.STATE):
         D.comma(vm, vm.builtin_xt["(to)"])
         D.comma(vm, xt)

@@ -93,8 +93,9 @@ def emit_str(vm, text: str) -> None:
         vm.execute(emit_xt)
 
 
-@word("cr")
+@word("(newline)")
 def cr(vm) -> None:
+    # ( -- ): end the output line; CR is a DEFER (kernel.fs) set to this, as in paflof
     emit_str(vm, "\n")
 
 
@@ -279,7 +280,7 @@ def pad(vm) -> None:
 
 
 # ---------------------------------------------------------------- input
-@word("key")
+@word("(key)")
 def key(vm) -> None:
     vm.flush()
     while not vm.key_buffer:
@@ -292,12 +293,12 @@ def key(vm) -> None:
     vm.key_buffer = vm.key_buffer[1:]
 
 
-@word("key?")
+@word("(key?)")
 def key_question(vm) -> None:
     vm.s.append(-1 if vm.key_buffer else 0)
 
 
-@word("accept")
+@word("(accept)")
 def accept(vm) -> None:
     n = vm.s.pop()
     a = vm.s.pop()

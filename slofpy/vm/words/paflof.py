@@ -106,8 +106,13 @@ def _constant(name: str, value: int) -> None:
 # loaded there in slofpy, so they read 0 (and SLOF's code that tests them takes its
 # no-such-thing paths)
 for _n in ("paflof-start", "romfs-base", "epapr-magic", "epapr-ima-size",
-           "client-entry-point", "romfs-lookup-entry"):
+           "client-entry-point"):
     _constant(_n, 0)
+
+# the one C function CALL-C carries out: looking a file up in the romfs (SLOF's romfs.fs
+# calls it for `included`); this is its entry's token
+ROMFS_LOOKUP_ENTRY = 1
+_constant("romfs-lookup-entry", ROMFS_LOOKUP_ENTRY)
 
 
 @word("header")
@@ -296,8 +301,37 @@ def crash(vm) -> None:
 
 @word("call-c")
 def call_c(vm) -> None:
-    # ( p0 p1 p2 entry -- result ): calls C code in paflof; there is none in slofpy
-    raise Throw(-21, "CALL-C: no C code to call in slofpy")
+    # ( p0 p1 p2 entry -- result ): calls C code in paflof. slofpy has one: the romfs
+    # lookup (entry ROMFS-LOOKUP-ENTRY; p0 the zero-ended file name, p2 the control block
+    # whose file-header, data, data-size and flags cells it fills; result 0 when found,
+    # else 1), answered by vm.romfs_lookup (name -> (addr, size) in VM memory, or None)
+    # when one is set, else finding nothing. Other entries are the functions in
+    # vm.c_functions (entry -> f(vm, p0, p1, p2) -> result) that whoever runs the VM
+    # provides; any other entry is an error.
+    entry = vm.s.pop()
+    block = vm.s.pop()
+    p1 = vm.s.pop()
+    name_addr = vm.s.pop()
+    if entry != ROMFS_LOOKUP_ENTRY:
+        fn = vm.c_functions.get(entry)
+        if fn is None:
+            raise Throw(-21, f"CALL-C: no C code at {entry & L.MASK64:x} in slofpy")
+        vm.s.append(fn(vm, name_addr, p1, block))
+        return
+    name = bytearray()
+    while len(name) < 256:
+        c = vm.read(name_addr + len(name), 1)[0]
+        if c == 0:
+            break
+        name.append(c)
+    found = vm.romfs_lookup(bytes(name)) if vm.romfs_lookup else None
+    if found is None:
+        vm.s.append(1)
+        return
+    addr, size = found
+    for i, v in enumerate((0, addr, size, 0)):
+        vm.set_cell(block + 8 * i, v)
+    vm.s.append(0)
 
 
 @word("start-rtas")
