@@ -26,6 +26,7 @@ from typing import Callable, Iterable
 from .errors import ForthError, Throw, error_text, TimeLimitExceeded, TIMEOUT, USER_INTERRUPT
 from .vm import VM
 from .vm import layout as L
+from .vm.dictionary import order_depth, set_search_order
 from .vm.outer import evaluate_text, include_file, interpret_terminal_line
 from .vm.words.control import to_throw
 from .vm.words.io import Bye
@@ -173,6 +174,10 @@ class Machine:
             vm.defining = None
         vm.set_cell(L.STATE, 0)
         vm.set_cell(L.SRC_TOP, L.SOURCES)
+        try:
+            order_depth(vm)
+        except Throw:               # CONTEXT stored outside SEARCH-ORDER: FORTH alone again
+            set_search_order(vm, [L.FORTH_WID])
 
     # ---------------------------------------------------------------- snapshots
     def snapshot(self) -> "Snapshot":

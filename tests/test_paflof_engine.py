@@ -195,3 +195,13 @@ def test_abort_str_and_catcher(m):
 def test_print_status(m):
     m.evaluate("0 print-status -1 print-status -63 print-status")
     assert m.take_output() == " ok\n Aborted\n Undefined word\n\n"
+
+
+def test_a_context_outside_the_order_is_one_error_and_the_vm_stays_usable(m):
+    with pytest.raises(ForthError) as e:
+        m.evaluate("0 to context 1 2 +")
+    assert e.value.code == -50
+    assert run(m, "1 2 +") == [3]
+    with pytest.raises(ForthError):
+        m.evaluate("search-order 3 + to context dup")
+    assert run(m, "get-order nip") == [1]

@@ -341,8 +341,9 @@ _ORDERS = [struct.Struct(f">{n}q") for n in range(L.MAX_ORDER + 1)]
 def order_depth(vm) -> int:
     """How many wordlists the search order holds (CONTEXT's distance from SEARCH-ORDER);
     -50 when CONTEXT points outside SEARCH-ORDER's array."""
-    n = ((U(vm.mem, L.CONTEXT)[0] - L.ORDER) >> 3) + 1
-    if not 0 <= n <= L.MAX_ORDER:
+    off = U(vm.mem, L.CONTEXT)[0] - L.ORDER
+    n = (off >> 3) + 1
+    if not 0 <= n <= L.MAX_ORDER or off & 7:
         raise Throw(-50)
     return n
 
@@ -392,7 +393,7 @@ def find(vm, name: bytes) -> tuple[int, bool] | None:
     mem = vm.mem
     result = None
     top = U(mem, L.CONTEXT)[0]
-    if not L.ORDER - 8 <= top < L.ORDER + 8 * L.MAX_ORDER:
+    if not L.ORDER - 8 <= top < L.ORDER + 8 * L.MAX_ORDER or top & 7:
         raise Throw(-50)
     for a in range(top, L.ORDER - 8, -8):
         wid = U(mem, a)[0]
