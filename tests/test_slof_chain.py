@@ -242,3 +242,30 @@ def test_search_fs_works_unmodified(slof_tree):
     for _, line, reply, depth in lines:
         m.interpret_line(line)
         assert (fold(m.take_output() + " ok"), len(m.stack)) == (fold(reply), depth), line
+
+
+def engine_words(tree: Path) -> set[str]:
+    """The names paflof's engine defines (slof/engine.in, prim.in, ppc64.in)."""
+    names = set()
+    for part in ("engine.in", "prim.in", "ppc64.in"):
+        for line in (tree / "slof" / part).read_text(errors="replace").splitlines():
+            m = re.match(r"(?:cod|col|con|var|val|dfr|imm|raw|str)\((\S+)", line)
+            if m:
+                name = m.group(1)
+                if name.count(")") > name.count("("):
+                    name = name[:-1]
+                names.add(name.lower())
+    return names
+
+
+def test_every_engine_word_slofs_forth_uses_exists(slof_tree):
+    used = set()
+    files = [*(slof_tree / "slof" / "fs").rglob("*.fs"), *(slof_tree / "board-qemu" / "slof").glob("*.fs")]
+    for f in files:
+        for line in f.read_text(errors="replace").lower().splitlines():
+            used.update(line.split("\\ ")[0].split())
+    wanted = {n for n in engine_words(slof_tree) & used if not re.fullmatch(r"-?\d+", n)}
+    assert len(wanted) > 300
+    m = Machine()
+    missing = sorted(n for n in wanted if find(m.vm, n.encode("latin-1")) is None)
+    assert missing == []
