@@ -115,7 +115,7 @@ wordlist constant fl-names
   fl-sp 4 + -4 and ( ph p )                       \ past the name's NUL and padding
   [ OF_DT_PROP d# 32 lshift 4 + ] literal over x! fl-phandle-off over 8 + l!
   2dup c + l! 10 + to fl-sp ( ph )
-  (property-wid) @ BEGIN dup WHILE
+  (property-wid) cell+ @ BEGIN dup WHILE
      dup link>name name>string 2dup fl-skip-prop? IF 2drop ELSE
         fl-string >r dup link>2value r> fl-prop
      THEN @

@@ -90,7 +90,7 @@ create alias-work 800 allot
 
 : list-alias ( -- )
   aliases-node ?dup 0= IF EXIT THEN
-  (property-wid) @ BEGIN ?dup WHILE
+  (property-wid) cell+ @ BEGIN ?dup WHILE
      dup link>name name>string 2dup s" name" str= IF 2drop ELSE .alias THEN @
   REPEAT ;
 

@@ -77,7 +77,7 @@ true value encode-first?   ( -- flag )
 
 : next-property ( prev len ph -- false | name len true )
   (property-wid) >r
-  dup 0= IF 2drop r> @ ELSE r> voc-find dup IF @ THEN THEN
+  dup 0= IF 2drop r> cell+ @ ELSE r> voc-find dup IF @ THEN THEN
   ?dup IF link>name name>string true ELSE false THEN ;
 
 \ ---- common properties of the active node
@@ -95,5 +95,5 @@ true value encode-first?   ( -- flag )
   cr dup link>name name>string dup >r type d# 32 r> - 0 max spaces
   link> execute over prop-printer execute ;
 : (.properties) ( ph -- )
-  (property-wid) @ BEGIN ?dup WHILE dup .property @ REPEAT ;
+  (property-wid) cell+ @ BEGIN ?dup WHILE dup .property @ REPEAT ;
 : .properties ( -- )  get-node (.properties) ;

@@ -1,7 +1,7 @@
 """The `slofpy` command line.
 
     slofpy run [--boot [--seed FILE] [--host NAME] [--quiesce] [-o OUT.dtb]] FILE|-... [-e CODE]
-               [-I DIR] [--timeout SECONDS]
+               [-I DIR] [--timeout SECONDS] [--std]
     slofpy repl [--bare] [--seed FILE] [--host NAME] [-I DIR]
     slofpy test PATH... [--seed FILE] [-I DIR] [-v]
     slofpy diff A B
@@ -64,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
                      "handing the flattened tree to the host (exit status 1 if it is rejected)")
     run.add_argument("-o", "--output", metavar="OUT.dtb",
                      help="with --quiesce: write the tree the host accepted")
+    run.add_argument("--std", action="store_true",
+                     help="Forth 2012's meaning where SLOF's differs (SLITERAL, ONLY)")
 
     repl = sub.add_parser("repl", help="SLOF's interactive ok prompt")
     repl.add_argument("--bare", action="store_true", help="the bare engine, no board")
@@ -125,6 +127,8 @@ def _command(argv: list[str] | None) -> int:
     if args.command == "run":
         if not args.boot and (args.seed or args.host or args.quiesce or args.output):
             parser.error("run: --seed, --host, --quiesce and -o need --boot")
+        if args.boot and args.std:
+            parser.error("run: --std is for the bare engine, not the booted board")
         if args.output and not args.quiesce:
             parser.error("run: -o needs --quiesce (the tree is written once the host has it)")
         return _run(args)
@@ -210,7 +214,7 @@ class _BootError(Exception):
 def _run_machine(args, output) -> Machine:
     """The Machine `slofpy run` runs on: the bare engine, or with --boot the booted board."""
     if not args.boot:
-        return Machine(include_path=args.include, output=output)
+        return Machine(include_path=args.include, output=output, standard=args.std)
     from .board import SeedFileError, boot_machine
     from .host.registry import HostSpecError
     try:

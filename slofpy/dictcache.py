@@ -39,7 +39,8 @@ KEEP_PER_KIND = 8
 
 #: VM attributes saved with memory; every other attribute is either set up by VM() itself,
 #: derived from memory (rebuilt on demand), or belongs to a run (stacks, sources, output).
-SAVED = ("builtin_xt", "headers", "markers", "vocabularies", "defines", "code_lines",
+SAVED = ("builtin_xt", "sysvalue_xt", "headers", "markers", "vocabularies", "defines",
+         "code_lines",
          "field_does", "marker_does", "struct_does", "vocabulary_does", "emit_defer")
 
 PAGE = 0x1000

@@ -28,6 +28,8 @@ from .vm import VM
 from .vm import layout as L
 from .vm.backtrace import backtrace
 from .vm.outer import evaluate_text, include_file
+from .vm.dictionary import order_depth, set_search_order
+from .vm.outer import evaluate_text, include_file, interpret_terminal_line
 from .vm.words.control import to_throw
 from .vm.words.io import Bye
 
@@ -55,11 +57,13 @@ class Machine:
                  include_path: Iterable[str | os.PathLike] = (),
                  output: Callable[[str], None] | None = None,
                  preload: Iterable[str | os.PathLike] = (),
-                 dictionary_cache: bool | None = None):
+                 dictionary_cache: bool | None = None, standard: bool = False):
         """preload: Forth source files loaded (in order) before the Machine is handed out.
         The dictionary after the kernel and them comes from the prepared-dictionary cache
         when the same sources built it before (see slofpy.dictcache); dictionary_cache=False
-        always builds it from the sources, None leaves it to $SLOFPY_NO_DICT_CACHE."""
+        always builds it from the sources, None leaves it to $SLOFPY_NO_DICT_CACHE.
+        standard=True: where SLOF's engine and Forth 2012 disagree, the standard meaning
+        (SLITERAL compiles a string, ONLY leaves FORTH alone; see words/paflof.py)."""
         from . import dictcache
 
         def load(vm: VM, path: Path) -> None:
@@ -69,6 +73,9 @@ class Machine:
         self.vm = dictcache.prepared_vm(memory_size, heap_size, output,
                                         [Path(p) for p in include_path], preload, load,
                                         dictionary_cache)
+        if standard:
+            from .vm.words.paflof import use_standard_words
+            use_standard_words(self.vm)
 
     # ---------------------------------------------------------------- running Forth
     def evaluate(self, text: str, name: str | None = None, line: int = 1,
@@ -77,6 +84,11 @@ class Machine:
         timeout (seconds), running longer ends in ForthError code -256."""
         self._run(lambda: evaluate_text(self.vm, text.encode("latin-1"), name=name,
                                         first_line=line), timeout)
+
+    def interpret_line(self, line: str, timeout: float | None = None) -> None:
+        """Interpret one line as if typed at SLOF's prompt: it is in the terminal input
+        buffer (IB = TIB, SOURCE-ID 0, #IB the buffer's size, SPAN the line's length)."""
+        self._run(lambda: interpret_terminal_line(self.vm, line.encode("latin-1")), timeout)
 
     def include(self, path: str | os.PathLike, timeout: float | None = None) -> None:
         """Load a Forth source file (pre-processed, evaluated as one string)."""
@@ -168,6 +180,10 @@ class Machine:
             vm.defining = None
         vm.set_cell(L.STATE, 0)
         vm.set_cell(L.SRC_TOP, L.SOURCES)
+        try:
+            order_depth(vm)
+        except Throw:               # CONTEXT stored outside SEARCH-ORDER: FORTH alone again
+            set_search_order(vm, [L.FORTH_WID])
 
     # ---------------------------------------------------------------- snapshots
     def snapshot(self) -> "Snapshot":

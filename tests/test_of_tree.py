@@ -410,7 +410,7 @@ def test_properties_format_like_slof(fw):
 
 def test_long_property_name_gets_one_space(fw):
     fw.evaluate('dev /memory 4 encode-int s" ibm,associativity-reference-points" property')
-    assert out(fw, "get-node (property-wid) @ .property device-end") == \
+    assert out(fw, "get-node (property-wid) cell+ @ .property device-end") == \
         "\nibm,associativity-reference-points 00000004  "
 
 

@@ -63,6 +63,7 @@ def open_structure(vm) -> None:
     if top + 0x1000 > L.COMP_BUFFER_END:
         raise Throw(-8, "interpret-level control structures nest too deeply")
     vm.temp_compiles.append((vm.cell(L.DP), vm.cell(L.COMP_TOP), len(vm.control)))
+    vm.set_cell(L.THERE, vm.cell(L.DP))          # paflof's THERE: HERE outside the buffer
     vm.set_cell(L.DP, top)
     vm.set_cell(L.STATE, -1)
     push_control(vm, "temp", len(vm.temp_compiles))

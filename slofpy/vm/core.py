@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import time
 import types
 from typing import Callable
 
@@ -54,6 +55,7 @@ K_PLOOP = SPECIAL["(+loop)"]
 K_LEAVE = SPECIAL["leave"]
 K_QLEAVE = SPECIAL["?leave"]
 K_SLIT = SPECIAL["(sliteral)"]
+K_CSLIT = SPECIAL["sliteral"]
 K_DOTO = SPECIAL["(to)"]
 K_EXECUTE = SPECIAL["execute"]
 K_DOES = SPECIAL["(does>)"]
@@ -138,6 +140,13 @@ class VM:
         self.defining = None
         self.markers: dict = {}
         self.vocabularies: dict[int, int] = {}
+        self.hash_used = False      # has HASH been asked (find-hash.fs): REVEAL clears its cell
+        self.bm_allocators: list = []           # BM-ALLOCATOR-INIT's, [start, blocksize, used]
+        self.abort_copied = None                # ABORT"-STR: the message last laid counted
+        self.started_ns = time.monotonic_ns()   # the simulated timebase counts from here
+        self.dec_set_at = 0
+        self.romfs_lookup = None                # CALL-C's romfs: name -> (addr, size) | None
+        self.c_functions: dict = {}             # CALL-C's other entries: entry -> f(vm, p0, p1, p2)
         self.search_path: list = []
         self.defines: dict[bytes, bytes] = {}
         self.last_error = None
@@ -403,6 +412,9 @@ class VM:
                         s.append(ip + 8)
                         s.append(n)
                         ip = (ip + 8 + n + 7) & ~7
+                    elif k == K_CSLIT:         # paflof's SLITERAL: a counted string
+                        s.append(ip)
+                        ip = (ip + mem[ip] + 8) & ~7
                     elif k == K_LEAVE:
                         ip = rs[-3]
                         del rs[-3:]
@@ -412,6 +424,8 @@ class VM:
                             del rs[-3:]
                     elif k == K_DOTO:
                         target = U(mem, ip)[0] + 8
+                        if target - 8 in self.sysvalue_xt:    # CURRENT, SOURCE-ID ...
+                            target = self.sysvalue_xt[target - 8]
                         ip += 8
                         P(mem, target, s.pop())
                         if self.codepages[target >> 12] and target >> 3 in self.jit_cells:

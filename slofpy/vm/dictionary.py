@@ -1,8 +1,10 @@
 """The dictionary: word headers, data space, wordlists, the search order and lookup.
 
 Header layout (see layout.py): link, flags, count, name, padding, then the code field (xt).
-A wordlist id (wid) is the address of two cells: the newest word's link-field address, and
-the link to the wordlist created before it. Lookup is case-insensitive and names keep their
+A wordlist id (wid) is the address of two cells, as in paflof: the link to the wordlist
+created before it, then the newest word's link-field address (`wid cell+ @`). The search
+order is paflof's too: an array of wids from the one searched last up, and CONTEXT holding the
+address of the one searched first. Lookup is case-insensitive and names keep their
 case. Python caches lookups per wordlist and per search order; both are derived from memory
 and rebuilt when the words they saw change.
 """
@@ -14,7 +16,7 @@ from bisect import bisect_left
 from ..errors import Throw
 from . import layout as L
 from .cells import U, P
-from .words.table import BUILTINS
+from .words.table import BUILTINS, SYNONYMS, SYSVALUES
 
 _M = L.MASK64
 _SB = L.SIGN64
@@ -42,8 +44,9 @@ def init_dictionary(vm) -> None:
     sc(L.FORTH_WID + 8, 0)
     sc(L.WORDLISTS, L.FORTH_WID)
     sc(L.CURRENT, L.FORTH_WID)
-    sc(L.NORDER, 1)
+    sc(L.CONTEXT, L.ORDER)
     sc(L.ORDER, L.FORTH_WID)
+    sc(L.NTIB, L.TIB_SIZE)
     sc(L.HEAP_START, heap_start)
     sc(L.HEAP_END, vm.size)
     sc(L.HEAP_WILD, heap_start)
@@ -57,6 +60,16 @@ def init_dictionary(vm) -> None:
         if b.immediate:
             set_immediate(vm)
         vm.builtin_xt[b.name.lower()] = xt
+        if b.name.lower() in SYSVALUES:
+            # the cell after the code field, where SLOF's DOTO stores into a VALUE: kept
+            # free, so a DOTO on one of these never lands in the next header (the threaded
+            # interpreter stores into the system cell instead)
+            comma(vm, 0)
+    for name, target in SYNONYMS.items():
+        xt = make_header(vm, name.encode("latin-1"), vm.cell(vm.builtin_xt[target]))
+        reveal(vm)
+        vm.builtin_xt[name.lower()] = xt
+    vm.sysvalue_xt = {vm.builtin_xt[name]: addr for name, addr in SYSVALUES.items()}
 
 
 # ---------------------------------------------------------------- data space
@@ -137,13 +150,13 @@ def define_word(vm, name: bytes, kind: int, cells) -> int:
     wid = U(mem, _CURRENT)[0]
     size = vm.size
     if not (0 < n <= 255 and lfa >= _DICTIONARY and end <= U(mem, _DICT_LIMIT)[0]
-            and end <= size and 0 <= wid <= size - 8 and ncells < 8):
+            and end <= size and 0 <= wid <= size - 16 and ncells < 8):
         make_header(vm, name, kind)
         for c in cells:
             comma(vm, c)
         reveal(vm)
         return U(mem, L.LAST_XT)[0]
-    prev = U(mem, wid)[0]
+    prev = U(mem, wid + 8)[0]
     header = _HEADERS.get(n << 3 | ncells)
     if header is None:
         header = _HEADERS[n << 3 | ncells] = struct.Struct(
@@ -155,17 +168,19 @@ def define_word(vm, name: bytes, kind: int, cells) -> int:
     P(mem, _DP, end)
     P(mem, _LATEST, lfa)
     P(mem, _LAST_XT, xt)
-    P(mem, wid, lfa)
+    P(mem, wid + 8, lfa)
     codepages = vm.codepages
-    if codepages[lfa >> 12] or codepages[(end - 1) >> 12] or codepages[wid >> 12]:
+    if codepages[lfa >> 12] or codepages[(end - 1) >> 12] or codepages[(wid + 8) >> 12]:
         vm.code_store(lfa, end - lfa)           # a header is < 4 KiB
-        vm.code_store(wid, 8)
+        vm.code_store(wid + 8, 8)
     headers = vm.headers          # note_header, inline
     if headers and headers[-1] >= lfa:
         del headers[bisect_left(headers, lfa):]
     headers.append(lfa)
     vm.defining = None
     key = name.lower()
+    if vm.hash_used:
+        clear_hash_cell(vm, key)
     find_cache = vm.find_cache
     if key in find_cache:
         del find_cache[key]
@@ -182,14 +197,26 @@ def reveal(vm) -> None:
         return
     lfa, xt, wid = vm.defining
     vm.defining = None
-    vm.set_cell(lfa, vm.cell(wid))
-    vm.set_cell(wid, lfa)
+    vm.set_cell(lfa, vm.cell(wid + 8))
+    vm.set_cell(wid + 8, lfa)
     key = name_of(vm, lfa).lower()
     vm.find_cache.pop(key, None)
+    if vm.hash_used:
+        clear_hash_cell(vm, key)
     cached = vm.wid_cache.get(wid)
     if cached is not None and cached[0] == vm.cell(lfa):
         cached[1][key] = lfa
         cached[0] = lfa
+
+
+def clear_hash_cell(vm, key: bytes) -> None:
+    """paflof's REVEAL through (REVEAL) as SLOF's find-hash.fs sets it: a name just defined
+    is no longer answered from HASH-TABLE (only done once HASH has been used)."""
+    n = len(key)
+    h = 0
+    for c in key:
+        h = ((h << 1) ^ c ^ n) & _M
+    P(vm.mem, L.HASH_TABLE + 8 * (h & (L.HASH_SIZE - 1)), 0)
 
 
 def set_immediate(vm) -> None:
@@ -249,8 +276,8 @@ def require_permanent_space(vm) -> None:
 
 
 def new_wordlist(vm) -> int:
-    """Two cells at HERE (aligned): the newest word (none yet), and the wordlist made before
-    this one. In one go when it fits in the dictionary; else step by step (which stops
+    """Two cells at HERE (aligned): the wordlist made before this one, and the newest word
+    (none yet). In one go when it fits in the dictionary; else step by step (which stops
     where the step that fails stops)."""
     mem = vm.mem
     dp = U(mem, _DP)[0]
@@ -263,7 +290,7 @@ def new_wordlist(vm) -> int:
             raise Throw(-9)
     else:
         P(mem, _DP, wid + 16)
-    _WID.pack_into(mem, wid, 0, U(mem, L.WORDLISTS)[0])
+    _WID.pack_into(mem, wid, U(mem, L.WORDLISTS)[0], 0)
     if vm.codepages[wid >> 12] or vm.codepages[(wid + 15) >> 12]:
         vm.code_store(wid, 16)
     P(mem, L.WORDLISTS, wid)
@@ -273,9 +300,12 @@ def new_wordlist(vm) -> int:
 
 def wordlist_words(vm, wid: int):
     """(lfa) of every word in wid, newest first."""
-    lfa = vm.cell(wid)
+    lfa = vm.cell(wid + 8)
     seen = 0
+    limit = vm.size - 10
     while lfa:
+        if not 0 < lfa <= limit:
+            raise Throw(-21, f"wordlist {wid:x} links to {lfa & _M:x}, outside memory")
         yield lfa
         lfa = vm.cell(lfa)
         seen += 1
@@ -284,7 +314,7 @@ def wordlist_words(vm, wid: int):
 
 
 def wid_index(vm, wid: int) -> dict[bytes, int]:
-    head = vm.cell(wid)
+    head = vm.cell(wid + 8)
     cached = vm.wid_cache.get(wid)
     if cached is not None and cached[0] == head:
         return cached[1]
@@ -308,19 +338,31 @@ def search_wordlist(vm, name: bytes, wid: int) -> int:
 _ORDERS = [struct.Struct(f">{n}q") for n in range(L.MAX_ORDER + 1)]
 
 
+def order_depth(vm) -> int:
+    """How many wordlists the search order holds (CONTEXT's distance from SEARCH-ORDER);
+    -50 when CONTEXT points outside SEARCH-ORDER's array."""
+    off = U(vm.mem, L.CONTEXT)[0] - L.ORDER
+    n = (off >> 3) + 1
+    if not 0 <= n <= L.MAX_ORDER or off & 7:
+        raise Throw(-50)
+    return n
+
+
 def search_order(vm) -> list[int]:
-    n = U(vm.mem, L.NORDER)[0]
-    if 0 <= n <= L.MAX_ORDER:
-        return list(_ORDERS[n].unpack_from(vm.mem, L.ORDER))
-    return [vm.cell(L.ORDER + 8 * i) for i in range(n)]
+    """The wids of the search order, the one searched first first."""
+    order = list(_ORDERS[order_depth(vm)].unpack_from(vm.mem, L.ORDER))
+    order.reverse()
+    return order
 
 
 def set_search_order(vm, wids: list[int]) -> None:
+    """Make wids (searched first first) the search order."""
     n = len(wids)
     if n > L.MAX_ORDER:
         raise Throw(-49)
     mem = vm.mem
-    P(mem, L.NORDER, n)
+    P(mem, L.CONTEXT, L.ORDER + 8 * (n - 1))
+    wids = wids[::-1]
     try:
         _ORDERS[n].pack_into(mem, L.ORDER, *wids)
     except struct.error:        # a wid outside the signed range: stored wrapped
@@ -350,8 +392,11 @@ def find(vm, name: bytes) -> tuple[int, bool] | None:
         return hit
     mem = vm.mem
     result = None
-    for i in range(vm.cell(L.NORDER)):
-        wid = vm.cell(L.ORDER + 8 * i)
+    top = U(mem, L.CONTEXT)[0]
+    if not L.ORDER - 8 <= top < L.ORDER + 8 * L.MAX_ORDER or top & 7:
+        raise Throw(-50)
+    for a in range(top, L.ORDER - 8, -8):
+        wid = U(mem, a)[0]
         lfa = wid_index(vm, wid).get(key, 0)
         if lfa:
             result = (lfa_to_xt(lfa, mem), bool(mem[lfa + 8] & L.F_IMMEDIATE))
@@ -368,8 +413,8 @@ def forget_caches(vm) -> None:
 def unlink_word(vm, wid: int, lfa: int) -> None:
     """Take the word at lfa out of wid's list (SLOF's prune)."""
     mem = vm.mem
-    prev = wid
-    cur = U(mem, wid)[0]
+    prev = wid + 8
+    cur = U(mem, prev)[0]
     while cur:
         if cur == lfa:
             vm.set_cell(prev, vm.cell(cur))
@@ -379,8 +424,8 @@ def unlink_word(vm, wid: int, lfa: int) -> None:
     key = name_of(vm, lfa).lower()
     vm.find_cache.pop(key, None)
     cached = vm.wid_cache.pop(wid, None)
-    head = U(mem, wid)[0]
-    if cached is None or cur != lfa or cached[0] != (lfa if prev == wid else head):
+    head = U(mem, wid + 8)[0]
+    if cached is None or cur != lfa or cached[0] != (lfa if prev == wid + 8 else head):
         return                  # not cached, or not current: rebuilt when next needed
     # the table stays current: the name now finds the next older word of that name, if any
     table = cached[1]

@@ -17,13 +17,16 @@ CELL = 8
 # ---- system variables (one cell each) -------------------------------------------------
 SYSVARS = 0x1000
 _names = [
-    "DP", "BASE", "STATE", "LATEST", "CURRENT", "NORDER",
+    "DP", "BASE", "STATE", "LATEST", "CURRENT", "CONTEXT",
     "ORDER0", "ORDER1", "ORDER2", "ORDER3", "ORDER4", "ORDER5", "ORDER6", "ORDER7",
     "ORDER8", "ORDER9", "ORDER10", "ORDER11", "ORDER12", "ORDER13", "ORDER14", "ORDER15",
     "TOIN", "SOURCE_ADDR", "SOURCE_LEN", "SOURCE_ID",
     "HEAP_WILD", "POCKET_NO", "FORTH_WID", "FORTH_WID_LINK", "WORDLISTS", "HLD",
     "LAST_XT", "SPAN", "NTIB", "ABORT_STR", "ABORT_LEN", "COMP_TOP", "SRC_TOP",
     "HEAP_START", "HEAP_END", "DICT_LIMIT", "ENCODE_SCRATCH",
+    "NIB", "CATCHER", "THERE", "ABORT_CSTR", "HW_HANDLER", "REVEAL_HOOK", "FIND_HOOK",
+    "MSR", "DEC", "HID0", "HID1", "HID4", "HID5", "SDR1", "DABR", "HIOR",
+    "SPRG0", "SPRG1", "SPRG2", "SPRG3", "HSPRG0", "HSPRG1", "MMCR0",
 ]
 SYSVAR: dict[str, int] = {n: SYSVARS + CELL * i for i, n in enumerate(_names)}
 DP = SYSVAR["DP"]
@@ -31,7 +34,10 @@ BASE = SYSVAR["BASE"]
 STATE = SYSVAR["STATE"]
 LATEST = SYSVAR["LATEST"]
 CURRENT = SYSVAR["CURRENT"]
-NORDER = SYSVAR["NORDER"]
+# The search order as paflof keeps it: SEARCH-ORDER is an array of MAX_ORDER wids, the first
+# searched last; CONTEXT holds the address of the entry searched first (SEARCH-ORDER - 8
+# for an empty order).
+CONTEXT = SYSVAR["CONTEXT"]
 ORDER = SYSVAR["ORDER0"]
 MAX_ORDER = 16
 TOIN = SYSVAR["TOIN"]
@@ -53,6 +59,14 @@ SRC_TOP = SYSVAR["SRC_TOP"]
 HEAP_START = SYSVAR["HEAP_START"]
 HEAP_END = SYSVAR["HEAP_END"]
 DICT_LIMIT = SYSVAR["DICT_LIMIT"]
+NIB = SYSVAR["NIB"]                # #IB: the input buffer's size (SOURCE's length)
+CATCHER = SYSVAR["CATCHER"]        # return-stack depth of the innermost CATCH
+THERE = SYSVAR["THERE"]            # HERE while an interpret-mode structure compiles
+ABORT_CSTR = SYSVAR["ABORT_CSTR"]  # ABORT"-STR: the counted string of the last ABORT"
+# simulated CPU registers (see words/cpu.py)
+CPU_REGS = {n: SYSVAR[n] for n in ("MSR", "DEC", "HID0", "HID1", "HID4", "HID5", "SDR1",
+                                   "DABR", "HIOR", "SPRG0", "SPRG1", "SPRG2", "SPRG3",
+                                   "HSPRG0", "HSPRG1", "MMCR0")}
 
 # free-list heads of the alloc-mem heap, one per power of two
 HEAP_HEADS = 0x1400
@@ -66,8 +80,11 @@ HOLD_END = 0x3100         # pictured numeric output grows down from here
 PAD = 0x3100              # PAD, 0x400 bytes
 WORD_BUF = 0x3600         # WORD's counted string
 CATPAD = 0x3800           # $cat's shared buffer, 0x400 bytes
-TIB = 0x4000              # terminal input buffer, 0x1000 bytes
-TIB_SIZE = 0x1000
+ABORT_BUF = 0x3f00         # ABORT"'s message as a counted string, 0x100 bytes
+TIB = 0x4000              # terminal input buffer (#TIB: 0x100 bytes, as in SLOF)
+TIB_SIZE = 0x100
+HASH_TABLE = 0x8000        # paflof's find hash table: HASH_SIZE cells, up to 0x10000
+HASH_SIZE = 0x1000
 COMP_BUFFER = 0x10000     # interpret-mode control structures compile here
 COMP_BUFFER_END = 0x40000
 SOURCES = 0x40000         # texts being evaluated, stacked

@@ -206,10 +206,12 @@ def push_source(vm, text: bytes, addr: int | None = None, ident: int = -1,
         addr = top
     src = Source(text, addr, ident, where, path)
     src.saved = (vm.cell(L.SOURCE_ADDR), vm.cell(L.SOURCE_LEN), vm.cell(L.TOIN),
-                 vm.cell(L.SOURCE_ID), vm.cell(L.SRC_TOP) if addr is None else None)
+                 vm.cell(L.SOURCE_ID), vm.cell(L.SRC_TOP) if addr is None else None,
+                 vm.cell(L.NIB))
     vm.sources.append(src)
     vm.set_cell(L.SOURCE_ADDR, addr)
-    vm.set_cell(L.SOURCE_LEN, len(text))
+    vm.set_cell(L.SOURCE_LEN, len(text))       # SPAN
+    vm.set_cell(L.NIB, len(text))              # #IB
     vm.set_cell(L.TOIN, 0)
     vm.set_cell(L.SOURCE_ID, ident)
     return src
@@ -218,7 +220,8 @@ def push_source(vm, text: bytes, addr: int | None = None, ident: int = -1,
 def pop_source(vm, src: Source, src_top: int) -> None:
     if vm.sources and vm.sources[-1] is src:
         vm.sources.pop()
-    a, n, toin, ident, _ = src.saved
+    a, n, toin, ident, _, nib = src.saved
+    vm.set_cell(L.NIB, nib)
     vm.set_cell(L.SOURCE_ADDR, a)
     vm.set_cell(L.SOURCE_LEN, n)
     vm.set_cell(L.TOIN, toin)
@@ -267,6 +270,33 @@ def evaluate_memory(vm, addr: int, length: int) -> None:
         # errors inside evaluated strings are reported where the EVALUATE was
         src.where = None
     run_source(vm, src, top)
+
+
+def interpret_memory(vm, addr: int, length: int, ident: int) -> None:
+    """paflof's INTERPRET: the text at addr (already in memory) with SOURCE-ID ident."""
+    text = vm.read(addr, length)
+    top = vm.cell(L.SRC_TOP)
+    src = push_source(vm, text, addr=addr, ident=ident)
+    run_source(vm, src, top)
+
+
+def interpret_terminal_line(vm, text: bytes) -> None:
+    """A line typed at SLOF's prompt: it goes into the terminal input buffer, IB is TIB,
+    #IB is #TIB (the buffer's size), SPAN the line's length and SOURCE-ID 0. A line longer
+    than the buffer is interpreted where it is copied for EVALUATE, as a whole."""
+    if len(text) > vm.cell(L.NTIB) or len(text) > L.TIB_SIZE:
+        evaluate_text(vm, text, ident=0)
+        return
+    vm.mem[L.TIB:L.TIB + len(text)] = text
+    top = vm.cell(L.SRC_TOP)
+    src = push_source(vm, text, addr=L.TIB, ident=0)
+    vm.set_cell(L.NIB, vm.cell(L.NTIB))
+    catcher = vm.cell(L.CATCHER)
+    vm.set_cell(L.CATCHER, len(vm.rs) + 2)     # the line runs under QUIT's CATCH
+    try:
+        run_source(vm, src, top)
+    finally:
+        vm.set_cell(L.CATCHER, catcher)
 
 
 def include_file(vm, path: Path) -> None:

@@ -3,8 +3,10 @@
 SLOF runs its sources through the C preprocessor before Forth sees them. slofpy does the
 same job itself when a file is loaded: `#include "f"` (the including file's folder first,
 then the search path), `#include <f>` (search path only), `#define NAME [VALUE]`,
-`#undef`, `#ifdef`, `#ifndef`, `#else`, `#endif`. Defined names are replaced where they stand
-as whole Forth words. The result is one text plus a map from offsets back to file and line,
+`#undef`, `#ifdef`, `#ifndef`, `#if EXPR`, `#elif EXPR`, `#else`, `#endif`, where EXPR is
+what cpp takes for SLOF's build: `defined(NAME)` / `defined NAME`, integers, defined names
+(their value; an undefined name is 0), `!`, `&&`, `||`, `==` `!=` `<` `>` `<=` `>=` and
+parentheses. Defined names are replaced where they stand as whole Forth words. The result is one text plus a map from offsets back to file and line,
 so errors can name the file and line they come from.
 """
 from __future__ import annotations
@@ -114,17 +116,26 @@ def _preprocess(path: Path, search_path, defs, parts, segments, pos, stack) -> N
             cond = (word in defs) == (what == b"ifdef")
             active.append(cond and all(active))
             taken.append(cond)
+        elif what == b"if":
+            cond = all(active) and _condition(rest, defs, name, no)
+            active.append(cond)
+            taken.append(cond)
+        elif what == b"elif":
+            if len(active) == 1:
+                raise SourceError(name, no, "#elif without #if")
+            cond = (not taken[-1]) and all(active[:-1]) and _condition(rest, defs, name, no)
+            active[-1] = cond
+            taken[-1] = taken[-1] or cond
         elif what == b"else":
             if len(active) == 1:
                 raise SourceError(name, no, "#else without #ifdef")
             active[-1] = (not taken[-1]) and all(active[:-1])
+            taken[-1] = True
         elif what == b"endif":
             if len(active) == 1:
                 raise SourceError(name, no, "#endif without #ifdef")
             active.pop()
             taken.pop()
-        elif what in (b"if", b"elif"):
-            raise SourceError(name, no, f"#{what.decode()} is not supported (use #ifdef)")
         elif not all(active):
             pass
         elif what == b"define":
@@ -151,6 +162,123 @@ def _preprocess(path: Path, search_path, defs, parts, segments, pos, stack) -> N
             pos[0] += 1
     if len(active) != 1:
         raise SourceError(name, len(lines), "#ifdef without #endif")
+
+
+_EXPR_TOKEN = re.compile(rb"\s*(?:(\d\w*)|([A-Za-z_]\w*)|(&&|\|\||==|!=|<=|>=|[()!<>]))")
+
+
+class _Condition:
+    """cpp's #if expression over integers: || && (== !=) (< > <= >=) ! defined() ( )."""
+
+    def __init__(self, text: bytes, defs: dict[bytes, bytes]):
+        self.defs = defs
+        self.tokens: list[tuple[str, object]] = []
+        pos = 0
+        text = text.split(b"//")[0].split(b"/*")[0].rstrip()
+        while pos < len(text):
+            m = _EXPR_TOKEN.match(text, pos)
+            if m is None or m.end() == pos:
+                if text[pos:].strip() == b"":
+                    break
+                raise ValueError(f"cannot read {text[pos:].decode('latin-1')!r}")
+            pos = m.end()
+            if m.group(1):
+                num = m.group(1).decode().rstrip("uUlL")
+                self.tokens.append(("num", int(num, 0) if not (len(num) > 1 and num[0] == "0"
+                                                                and num[1].isdigit())
+                                    else int(num, 8)))
+            elif m.group(2):
+                self.tokens.append(("name", m.group(2)))
+            else:
+                self.tokens.append(("op", m.group(3).decode()))
+        self.i = 0
+
+    def peek(self):
+        return self.tokens[self.i] if self.i < len(self.tokens) else ("end", None)
+
+    def take(self, op: str | None = None):
+        tok = self.peek()
+        if op is not None and tok != ("op", op):
+            raise ValueError(f"expected {op!r}")
+        self.i += 1
+        return tok
+
+    def value(self) -> int:
+        v = self.or_expr()
+        if self.peek()[0] != "end":
+            raise ValueError(f"unexpected {self.peek()[1]!r}")
+        return v
+
+    def or_expr(self) -> int:
+        v = self.and_expr()
+        while self.peek() == ("op", "||"):
+            self.take()
+            r = self.and_expr()
+            v = int(bool(v) or bool(r))
+        return v
+
+    def and_expr(self) -> int:
+        v = self.eq_expr()
+        while self.peek() == ("op", "&&"):
+            self.take()
+            r = self.eq_expr()
+            v = int(bool(v) and bool(r))
+        return v
+
+    def eq_expr(self) -> int:
+        v = self.rel_expr()
+        while self.peek() in (("op", "=="), ("op", "!=")):
+            op = self.take()[1]
+            r = self.rel_expr()
+            v = int(v == r) if op == "==" else int(v != r)
+        return v
+
+    def rel_expr(self) -> int:
+        v = self.unary()
+        while self.peek() in (("op", "<"), ("op", ">"), ("op", "<="), ("op", ">=")):
+            op = self.take()[1]
+            r = self.unary()
+            v = int({"<": v < r, ">": v > r, "<=": v <= r, ">=": v >= r}[op])
+        return v
+
+    def unary(self) -> int:
+        kind, val = self.peek()
+        if (kind, val) == ("op", "!"):
+            self.take()
+            return int(not self.unary())
+        if (kind, val) == ("op", "("):
+            self.take()
+            v = self.or_expr()
+            self.take(")")
+            return v
+        if kind == "num":
+            self.take()
+            return val
+        if kind == "name" and val == b"defined":
+            self.take()
+            paren = self.peek() == ("op", "(")
+            if paren:
+                self.take()
+            kind, val = self.take()
+            if kind != "name":
+                raise ValueError("defined needs a name")
+            if paren:
+                self.take(")")
+            return int(val in self.defs)
+        if kind == "name":
+            self.take()
+            body = self.defs.get(val)
+            if body is None or not body.strip():
+                return 0            # cpp: a name that is not a macro (or is empty) is 0
+            return _Condition(body, {k: v for k, v in self.defs.items() if k != val}).value()
+        raise ValueError("expression ends too early" if kind == "end" else f"unexpected {val!r}")
+
+
+def _condition(rest: bytes, defs: dict[bytes, bytes], name: str, no: int) -> bool:
+    try:
+        return _Condition(rest, defs).value() != 0
+    except (ValueError, RecursionError) as e:
+        raise SourceError(name, no, f"#if: {e}") from None
 
 
 def _include_target(rest: bytes) -> tuple[str | None, bool]:

@@ -12,7 +12,7 @@ import struct
 from ...errors import Throw
 from .. import layout as L
 from .table import snippet, special, word
-from ..cells import U
+from ..cells import U, P
 
 for _name in ("lit", "exit", "branch", "0branch", "(do)", "(?do)", "(loop)", "(+loop)",
               "leave", "?leave", "(sliteral)", "(to)", "execute", "(does>)"):
@@ -59,9 +59,13 @@ def catch(vm) -> None:
     depth, rdepth, rbase = len(s), len(rs), vm.rbase
     nsources, ncontrol, ntemp = len(vm.sources), len(vm.control), len(vm.temp_compiles)
     state = U(vm.mem, L.STATE)[0]
+    catcher = U(vm.mem, L.CATCHER)[0]
+    # paflof's CATCHER: the return-stack depth once CATCH has saved its two cells there
+    P(vm.mem, L.CATCHER, rdepth + 2)
     try:
         vm.execute(xt)
     except BaseException as e:  # every Forth error, including Ctrl-C, comes here
+        P(vm.mem, L.CATCHER, catcher)
         t = to_throw(e)
         if t is None:
             raise
@@ -79,6 +83,7 @@ def catch(vm) -> None:
         vm.last_error = carry(e, t)
         s.append(t.code)
         return
+    P(vm.mem, L.CATCHER, catcher)
     s.append(0)
 
 
@@ -87,6 +92,10 @@ def throw(vm) -> None:
     code = vm.s.pop()
     if code:
         if code == -2:
+            cstr = vm.cell(L.ABORT_CSTR)
+            if cstr and cstr != L.ABORT_BUF:    # a message Forth stored into ABORT"-STR
+                msg = vm.read(cstr + 1, vm.read(cstr, 1)[0]).decode("latin-1")
+                raise Throw(-2, msg)
             msg = vm.read(vm.cell(L.ABORT_STR), vm.cell(L.ABORT_LEN)).decode("latin-1")
             raise Throw(-2, msg)
         raise Throw(code)

@@ -218,11 +218,34 @@ def dollar_find(vm) -> None:
 
 
 def _store_to(vm, xt: int) -> None:
+    addr = vm.sysvalue_xt.get(xt)
+    if addr is not None:            # CURRENT, CONTEXT, IB, SOURCE-ID: a system cell
+        if vm.cell(L.STATE):
+            compile_literal(vm, addr)
+            D.comma(vm, vm.builtin_xt["(sysvalue!)"])
+        else:
+            store_sysvalue(vm, vm.s.pop(), addr)
+        return
+    if vm.cell(xt) >= L.PRIM_BASE:
+        raise Throw(-32, f"{D.xt_name(vm, xt)} is a built-in word, not a VALUE or DEFER")
     if vm.cell(L.STATE):
         D.comma(vm, vm.builtin_xt["(to)"])
         D.comma(vm, xt)
     else:
         vm.set_cell(xt + 8, vm.s.pop())
+
+
+def store_sysvalue(vm, value: int, addr: int) -> None:
+    vm.set_cell(addr, value)
+    if addr == L.CONTEXT:
+        vm.find_cache.clear()
+
+
+@word("(sysvalue!)", effect=-2)
+def sysvalue_store(vm) -> None:
+    # ( x addr -- ): what TO compiles for CURRENT, CONTEXT, IB and SOURCE-ID
+    addr = vm.s.pop()
+    store_sysvalue(vm, vm.s.pop(), addr)
 
 
 @word("to", immediate=True)
@@ -363,14 +386,14 @@ def unused(vm) -> None:
     vm.s.append(vm.cell(L.DICT_LIMIT) - vm.cell(L.DP))
 
 
-@word("last")
-def last(vm) -> None:
-    vm.s.append(L.LATEST)
+# LAST ( -- addr ): paflof's CURRENT CELL+, the head cell of the compilation wordlist
+snippet("last", f"s.append(U(mem, {L.CURRENT})[0] + 8)")
 
 
-@word("latest")
+@word("latest", effect=1)
 def latest(vm) -> None:
-    vm.s.append(vm.cell(L.LATEST))
+    # ( -- addr ): the variable holding the newest header's link address, in any wordlist
+    vm.s.append(L.LATEST)
 
 
 # SLOF's structures: struct ( -- 0 ) field ( off size "name" -- off+size ) end-struct
@@ -400,9 +423,10 @@ def plus_field(vm) -> None:
     field(vm)
 
 
-@word("end-struct")
+@word("end-struct", effect=-1)
 def end_struct(vm) -> None:
-    constant(vm)
+    # ( size -- ): as paflof, the size is dropped and no name parsed
+    vm.s.pop()
 
 
 @word("begin-structure")
@@ -428,8 +452,8 @@ def marker(vm) -> None:
     wids = []
     w = vm.cell(L.WORDLISTS)
     while w:
-        wids.append((w, vm.cell(w)))
-        w = vm.cell(w + 8)
+        wids.append((w, vm.cell(w + 8)))
+        w = vm.cell(w)
     dp = vm.cell(L.DP)
     saved = (dp, vm.cell(L.LATEST), vm.cell(L.WORDLISTS), wids,
              D.search_order(vm), vm.cell(L.CURRENT))
@@ -444,7 +468,7 @@ def marker(vm) -> None:
 def run_marker(vm, xt: int) -> None:
     dp, latest, wordlists, wids, order, current = vm.markers.pop(xt)
     for w, head in wids:
-        vm.set_cell(w, head)
+        vm.set_cell(w + 8, head)
     vm.set_cell(L.WORDLISTS, wordlists)
     vm.set_cell(L.DP, dp)
     vm.set_cell(L.LATEST, latest)

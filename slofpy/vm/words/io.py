@@ -7,7 +7,7 @@ from __future__ import annotations
 from ...errors import Throw
 from .. import layout as L
 from ..outer import evaluate_memory, include_named, parse_name
-from .table import word
+from .table import sysvalue, word
 
 
 class Bye(Exception):
@@ -93,8 +93,9 @@ def emit_str(vm, text: str) -> None:
         vm.execute(emit_xt)
 
 
-@word("cr")
+@word("(newline)")
 def cr(vm) -> None:
+    # ( -- ): end the output line; CR is a DEFER (kernel.fs) set to this, as in paflof
     emit_str(vm, "\n")
 
 
@@ -279,7 +280,7 @@ def pad(vm) -> None:
 
 
 # ---------------------------------------------------------------- input
-@word("key")
+@word("(key)")
 def key(vm) -> None:
     vm.flush()
     while not vm.key_buffer:
@@ -292,12 +293,12 @@ def key(vm) -> None:
     vm.key_buffer = vm.key_buffer[1:]
 
 
-@word("key?")
+@word("(key?)")
 def key_question(vm) -> None:
     vm.s.append(-1 if vm.key_buffer else 0)
 
 
-@word("accept")
+@word("(accept)")
 def accept(vm) -> None:
     n = vm.s.pop()
     a = vm.s.pop()
@@ -316,12 +317,41 @@ def accept(vm) -> None:
 @word("expect")
 def expect(vm) -> None:
     accept(vm)
-    vm.set_cell(L.SPAN, vm.s.pop())
+    vm.set_cell(L.SOURCE_LEN, vm.s.pop())
 
 
-@word("span")
+@word("span", effect=1)
 def span(vm) -> None:
-    vm.s.append(L.SPAN)
+    # ( -- addr ): as in paflof, the length of the input being interpreted (what EXPECT
+    # stores, and what SLOF's `"` and PARSE read as the end of the input)
+    vm.s.append(L.SOURCE_LEN)
+
+
+sysvalue("ib", L.SOURCE_ADDR)           # ( -- addr ): the input buffer
+
+
+@word("#ib", effect=1)
+def number_ib(vm) -> None:
+    # ( -- addr ): the input buffer's size (the line's length, or #TIB at the terminal)
+    vm.s.append(L.NIB)
+
+
+@word("terminal", effect=0)
+def terminal(vm) -> None:
+    # ( -- ): paflof's: the terminal input buffer becomes IB (#IB its size, SOURCE-ID 0).
+    # slofpy reads a line typed at its prompt through Machine.interpret_line instead; this
+    # only sets the cells
+    vm.set_cell(L.SOURCE_ADDR, L.TIB)
+    vm.set_cell(L.NIB, vm.cell(L.NTIB))
+    vm.set_cell(L.SOURCE_ID, 0)
+
+
+@word("interpret")
+def interpret_input(vm) -> None:
+    # ( -- ): interpret IB from its start to SPAN, as SOURCE-ID says it came (paflof's
+    # INTERPRET, which SLOF calls after setting IB, #IB and SPAN itself)
+    from ..outer import interpret_memory
+    interpret_memory(vm, vm.cell(L.SOURCE_ADDR), vm.cell(L.SOURCE_LEN), vm.cell(L.SOURCE_ID))
 
 
 @word("tib")
@@ -336,7 +366,8 @@ def number_tib(vm) -> None:
 
 @word("source")
 def source(vm) -> None:
-    vm.s.extend((vm.cell(L.SOURCE_ADDR), vm.cell(L.SOURCE_LEN)))
+    # ( -- addr len ): IB #IB @, as in paflof
+    vm.s.extend((vm.cell(L.SOURCE_ADDR), vm.cell(L.NIB)))
 
 
 @word(">in")
@@ -344,9 +375,7 @@ def to_in(vm) -> None:
     vm.s.append(L.TOIN)
 
 
-@word("source-id")
-def source_id(vm) -> None:
-    vm.s.append(vm.cell(L.SOURCE_ID))
+sysvalue("source-id", L.SOURCE_ID)
 
 
 @word("state")

@@ -164,8 +164,10 @@ def abort_quote(vm) -> None:
     D.comma(vm, vm.builtin_xt['(abort")'])
 
 
-@word("sliteral", immediate=True)
+@word("(sliteral-standard)", immediate=True)
 def sliteral(vm) -> None:
+    # Forth 2012's SLITERAL ( addr len -- ), compile-time: a VM made with standard=True finds
+    # it as SLITERAL (by default SLITERAL is paflof's run-time word, words/paflof.py)
     n = vm.s.pop()
     a = vm.s.pop()
     compile_string(vm, vm.read(a, n))
@@ -179,6 +181,12 @@ def paren(vm) -> None:
 
 @word("\\", immediate=True)
 def backslash(vm) -> None:
+    # as paflof, from the character after the backslash (one back from >IN, which parsing
+    # the backslash moved past its delimiter): a backslash right before the end of a line
+    # ends the comment there, instead of running on through the next line
+    toin = vm.cell(L.TOIN)
+    if toin > 0:
+        vm.set_cell(L.TOIN, toin - 1)
     parse(vm, 0x0A)
 
 

@@ -70,6 +70,30 @@ def word(name: str, immediate: bool = False, effect: int | None = None):
     return register
 
 
+# paflof's names for slofpy's run-time words (DOTO for (to), SEMICOLON for exit ...): name ->
+# the built-in word it names. Each gets a header of its own whose code field is the target's
+# kind, so threaded code, generated code and SEE treat it as the target.
+SYNONYMS: dict[str, str] = {}
+
+
+def synonym(name: str, target: str) -> None:
+    key = name.lower()
+    if key in _seen:
+        raise ValueError(f"built-in word {name!r} defined twice")
+    _seen.add(key)
+    SYNONYMS[name] = target.lower()
+
+
+# paflof's VALUEs that slofpy keeps in a system-variable cell (CURRENT, CONTEXT, IB,
+# SOURCE-ID): name -> the cell. The word is a snippet pushing the cell; TO stores into it.
+SYSVALUES: dict[str, int] = {}
+
+
+def sysvalue(name: str, addr: int) -> None:
+    snippet(name, f"s.append(U(mem, {addr})[0])")
+    SYSVALUES[name.lower()] = addr
+
+
 # signed wrap of an arbitrary Python int expression, for use inside snippets
 def W(expr: str) -> str:
     return f"((({expr}) + SB) & M) - SB"
