@@ -72,6 +72,23 @@ CASES = {
     "exit-in-do": (": f 10 0 do i 3 = if i exit then loop 99 ;", "1 2 f 7"),
     "exit-in-do-caught": (": f 5 0 do i 2 = if exit then loop ; : g 1 ['] f catch 2 ;", "g"),
     "unloop-exit-in-do": (": f 10 0 do i 3 = if i unloop exit then loop 99 ;", "1 2 f 7"),
+    # a DO loop whose passes reach under the cached items takes them into locals first;
+    # with too few there, the threaded code runs the loop and finds them missing
+    "do-pull": (": f 5 0 do i over xor rot + swap loop drop ;", "0 7 f"),
+    "do-pull-short": (": f 5 0 do i over xor rot + swap loop drop ;", "7 f"),
+    "do-pull-empty": (": f 5 0 do i over xor rot + swap loop drop ;", "f"),
+    "do-pull-throw": (": f 5 0 do i 3 = if -8 @ then i over xor rot + swap loop drop ;",
+                      "0 7 f"),
+    "do-pull-caught": (": f 5 0 do i 3 = if -8 @ then i over xor rot + swap loop drop ;"
+                       " : g 1 2 ['] f catch ;", "g"),
+    "qdo-pull": (": f 0 ?do i over xor rot + swap loop drop ;", "0 7 5 f  0 7 0 f"),
+    # / and MOD on cached items: the divisor is taken and checked before the dividend
+    "div-cached": (": f 1 2 3 swap / 7 mod - ;", "f"),
+    "div-zero": (": f 1 2 3 0 / ;", "f"),
+    "div-zero-alone": (": f 0 / ;", "f"),
+    "mod-zero-caught": (": f 5 swap mod 1+ ; : g 9 0 ['] f catch ;", "g"),
+    "div-underflow": (": f 3 / ;", "f"),
+    "div-wraps": (": f -8000000000000000 -1 / 7 -2 mod ;", "f"),
 }
 
 

@@ -31,14 +31,16 @@ variable var  0 var !
 : h-rs  >r r@ IF r> 2* EXIT THEN r> 1- ;
 : h-fail  1+ -8 @ ;
 : h-str ( a u n -- a' u' )  3 and 0 ?DO 1 /string LOOP ;
-: h-lit  #5 ;
+\ a literal in a compiled body that stores change (its loop keeps it from being inlined:
+\ code built on an inlined body that is changed while that code runs is not followed)
+: h-lit  #5 #0 #0 ?DO LOOP ;
 """
 
 NUMBERS = ["#0", "#1", "#-1", "#2", "#3", "#7", "#100", "$7fffffffffffffff",
            "$-8000000000000000", "$4000000000000000", "#-9"]
 UNARY = ["negate", "invert", "1+", "1-", "2*", "cells", "abs", "0=", "0<", "0<>", "2/", "char+"]
 BINARY = ["+", "-", "*", "and", "or", "xor", "=", "<>", "<", ">", "u<", "min", "max",
-          "lshift", "rshift"]
+          "lshift", "rshift", "/", "mod"]
 SHUFFLES = ["dup", "drop", "swap", "over", "rot", "-rot", "nip", "tuck", "2dup", "2drop",
             "2swap", "2over", "#0 pick", "#1 pick", "#2 pick"]
 MEMORY = ["#3 and cells buf + @", "#3 and cells buf + !", "#31 and buf + c@",

@@ -20,7 +20,7 @@ from ..words.table import BUILTINS
 from . import analysis
 from .convention import resume_address
 from .decoder import Instruction, NotCompilable, decode
-from .primitives import (BINARY, COMMA, FETCH, M, MAY_STORE, MODULAR, RS_FORBIDDEN, RS_PEEK,
+from .primitives import (BINARY, COMMA, DIVISION, FETCH, M, MAY_STORE, MODULAR, RS_FORBIDDEN, RS_PEEK,
                          RS_POP, RS_PUSH, SB, SHUFFLE, STORE, UNARY, snippet_parts)
 
 # Python's parser takes at most 100 levels of indentation: deeper code stays threaded (and
@@ -463,6 +463,13 @@ class Emitter:
             ln, a = self.take(depth), self.take(depth)
             self.result(depth, f"{a} + {k}", False, (a, k))
             self.result(depth, f"{ln} - {k}", False, (ln, k))
+        elif n in DIVISION:              # the divisor, its zero check, then the dividend
+            divisor = self.take(depth)
+            if not (_is_int(divisor) and int(divisor)):
+                self.emit(depth, f"if {divisor} == 0:\n    {self.spill(vs)}\n    raise Throw(-10)")
+            dividend = self.take(depth)
+            expr, wrap = DIVISION[n]
+            self.result(depth, expr.format(a=dividend, b=divisor), wrap)
         elif n in ("between", "within"):
             self.ensure(3, depth)
             h, lo, v = self.take(depth), self.take(depth), self.take(depth)
@@ -1050,7 +1057,20 @@ class Emitter:
         self._head = saved_head
         self.known.clear()
 
-    def do_loop_kept(self, p: int, e: int, depth: int) -> bool:
+    def pull_into_locals(self, count: int, depth: int, resume: int, above: list[str]) -> None:
+        """Take count items off the real stack into locals under the cached ones, before a
+        loop whose passes reach under them. When there are fewer, the threaded code runs from
+        resume (the loop's first instruction), with the cached items and then above put onto
+        the real stack, and finds them missing as it would."""
+        names = [self.tmp() for _ in range(count)]
+        self.emit(depth, f"if len(s) < {count}:\n    {self.spill(self.vs + above)}\n"
+                         f"    return RT({resume}, 0)\n" + _pop_into(names))
+        self.vs[:0] = names
+
+    def do_loop_kept(self, p: int, e: int, depth: int, pull: int = 0) -> bool:
+        """A DO loop whose passes leave the cached items as they found them. pull: as
+        begin_loop_kept's (the index and the limit go back onto the real stack for the
+        threaded code's (do) when the items are not there)."""
         if p in self.keep_failed:
             return False
         x, closing = self.ins[p], self.ins[e - 1]
@@ -1060,6 +1080,9 @@ class Emitter:
         try:
             first = self.take(depth)
             limit = self.take(depth)
+            if pull:
+                self.pull_into_locals(pull, depth, x.addr, [limit, first])
+            pops = self.pops
             self.emit(depth, f"{iv} = {first}\n{lv} = {limit}")
             names, check = self.enter_kept_loop(depth)
             inner = self.do_loop_head(x, closing, iv, lv, depth, self.emit)
@@ -1085,6 +1108,10 @@ class Emitter:
                 self.do_depth -= 1
                 self.loops.pop()
         except _Unclean:
+            reached = self.pops - pops
+            self.rollback(snap)
+            if not pull and reached > 0 and self.can_resume_threaded():
+                return self.do_loop_kept(p, e, depth, reached)
             return self.unkeep(p, snap)
         self.after_kept_loop(names, exits, check)
         return True

@@ -121,6 +121,9 @@ COMMA = {",": (8, "P(mem, {d}, {v})"), "l,": (4, "PL(mem, {d}, {v} & 0xffffffff)
 
 
 
+# ( a b -- r ) that throw -10 when b is 0: the expression, and whether it needs wrapping
+DIVISION = {"/": ("{a} // {b}", True), "mod": ("{a} % {b}", False)}
+
 # the change in depth of primitives handled by name (the rest: a snippet's pops and pushes,
 # a Python word's declared effect, or unknown)
 _DELTA: dict[str, int] = {"lit": 1, "(sliteral)": 2, "drop": -1, "dup": 1, "true": 1,
@@ -132,6 +135,7 @@ _DELTA: dict[str, int] = {"lit": 1, "(sliteral)": 2, "drop": -1, "dup": 1, "true
                           "allot": -1, "align": 0, "/string": -1}
 _DELTA.update({n: len(out) - k for n, (k, out) in SHUFFLE.items()})
 _DELTA.update({n: -1 for n in BINARY})
+_DELTA.update({n: -1 for n in DIVISION})
 _DELTA.update({n: 0 for n in UNARY})
 _DELTA.update({n: 0 for n in FETCH})
 _DELTA.update({n: -2 for n in STORE})
