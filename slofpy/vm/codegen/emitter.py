@@ -363,257 +363,352 @@ class Emitter:
 
     def cached(self, x: Instruction, depth: int) -> bool:
         """Carry out x on the cached stack top if it is one of the words that can be; True
-        if done."""
+        if done. Each kind of primitive has its lowering (_LOWERINGS); any other snippet
+        that pops its inputs and pushes its results is inlined on cached items."""
+        if x.name is None:
+            return self.cached_word(x, depth)
+        lowering = _LOWERINGS.get(x.name)
+        if lowering is None:
+            return self.cached_snippet(x, depth)
+        return lowering(self, x, depth)
+
+    def cached_word(self, x: Instruction, depth: int) -> bool:
+        """A variable, constant, buffer, value, CREATEd word or FIELD on the cached stack top;
+        True if done."""
+        vs = self.vs
+        k = x.kind
+        if k == L.K_VARIABLE:
+            vs.append(str(x.xt + 8))
+        elif k in (L.K_CONSTANT, L.K_BUFFER):
+            # the value as a literal: a store into the constant's cell drops this code
+            vs.append(str(U(self.vm.mem, x.xt + 8)[0]))
+            self.deps.append((x.xt + 8, x.xt + 16))
+        elif k == L.K_VALUE:
+            self.read_cell(depth, x.xt + 8)
+        elif k == L.K_CREATE:
+            does = U(self.vm.mem, x.xt + 8)[0]
+            if does == 0:
+                vs.append(str(x.xt + 16))
+            elif does == self.vm.field_does:
+                # a FIELD: its offset as a literal (a store into it drops this code)
+                off = U(self.vm.mem, x.xt + 16)[0]
+                self.deps.append((x.xt + 16, x.xt + 24))
+                self.ensure(1, depth)
+                if off:
+                    vs.append(str(off))
+                    self.binary(depth, "+")
+            else:
+                return False
+        else:
+            return False
+        return True
+
+    def lower_literal(self, x: Instruction, depth: int) -> bool:
+        vs = self.vs
+        vs.append(str(x.arg))
+        return True
+
+    def lower_string_literal(self, x: Instruction, depth: int) -> bool:
+        vs = self.vs
+        vs.extend((str(x.arg[0]), str(x.arg[1])))
+        return True
+
+    def lower_flag(self, x: Instruction, depth: int) -> bool:
         n = x.name
         vs = self.vs
-        if n is None:
-            k = x.kind
-            if k == L.K_VARIABLE:
-                vs.append(str(x.xt + 8))
-            elif k in (L.K_CONSTANT, L.K_BUFFER):
-                # the value as a literal: a store into the constant's cell drops this code
-                vs.append(str(U(self.vm.mem, x.xt + 8)[0]))
-                self.deps.append((x.xt + 8, x.xt + 16))
-            elif k == L.K_VALUE:
-                self.read_cell(depth, x.xt + 8)
-            elif k == L.K_CREATE:
-                does = U(self.vm.mem, x.xt + 8)[0]
-                if does == 0:
-                    vs.append(str(x.xt + 16))
-                elif does == self.vm.field_does:
-                    # a FIELD: its offset as a literal (a store into it drops this code)
-                    off = U(self.vm.mem, x.xt + 16)[0]
-                    self.deps.append((x.xt + 16, x.xt + 24))
-                    self.ensure(1, depth)
-                    if off:
-                        vs.append(str(off))
-                        self.binary(depth, "+")
-                else:
-                    return False
-            else:
-                return False
-            return True
-        if n == "lit":
-            vs.append(str(x.arg))
-        elif n == "(sliteral)":
-            vs.extend((str(x.arg[0]), str(x.arg[1])))
-        elif n in ("true", "false"):
-            vs.append("-1" if n == "true" else "0")
-        elif n == "i" or n == "j":
-            d = self.innermost_do()
-            if d < 0 or (n == "j" and self.do_depth < 2):
-                return False
-            vs.append(f"_i{d}" if n == "i" else f"_i{self.do_depth - 2}")
-        elif n in BINARY:
-            self.binary(depth, n)
-        elif n in UNARY:
-            expr, wrap = UNARY[n]
-            side = None
-            if n in MODULAR:
-                a = self.take_raw(depth)
-                wrap = wrap or a in self.unwrapped
-                step = _STEP.fullmatch(expr)
-                if step:
-                    side = self.side(a, int(step.group(2)) * (1 if step.group(1) == "+" else -1))
-            else:
-                a = self.take(depth)
-            self.result(depth, expr.format(a=a), wrap, (a,))
-            if side is not None and self.vs[-1] in self.unwrapped:
-                self.wrap_side[self.vs[-1]] = side
-        elif n == "dup":
-            if vs:
-                vs.append(vs[-1])
-            else:
-                t = self.tmp()
-                self.emit(depth, f"{t} = s[-1]")
-                vs.append(t)
-        elif n == "drop":
-            if not vs:
-                return False
-            vs.pop()
-        elif n in SHUFFLE:
-            k, out = SHUFFLE[n]
-            if len(vs) < k:
-                # the missing inputs are the deepest ones, on the real stack; the threaded
-                # shuffle throws before changing anything when they are not there, and so
-                # does this. Inputs the shuffle leaves where they are (the bottom of over,
-                # 2dup, 2over) are only read; the others come off the stack.
-                pull = k - len(vs)
-                names = [self.tmp() for _ in range(pull)]
-                stay = tuple(out[:pull]) == tuple(range(pull))
-                # (with nothing cached, reading the deepest one first is the check)
-                self.emit(depth, self.read_real("\n".join(f"{t} = s[{i - pull}]"
-                                                            for i, t in enumerate(names)))
-                                 + ("" if stay else f"\ndel s[-{pull}:]"))
-                if not stay:
-                    self.pops += pull
-                    self.touch += 1
-                ins = names + vs
-                vs.clear()
-                vs.extend(ins[i] for i in (out[pull:] if stay else out))
-            else:
-                ins = vs[-k:]
-                del vs[-k:]
-                vs.extend(ins[i] for i in out)
-        elif n == "/string":             # ( a n k -- a+k n-k ), unwrapped as threaded code leaves it
-            # the threaded word pops k, then finds a and n in place: an underflow there
-            # leaves the stack without k (read_real puts back what is cached under k)
-            k = self.take(depth)
-            self.read_missing(2, depth)
-            ln, a = self.take(depth), self.take(depth)
-            self.result(depth, f"{a} + {k}", False, (a, k))
-            self.result(depth, f"{ln} - {k}", False, (ln, k))
-        elif n in DIVISION:              # the divisor, its zero check, then the dividend
-            divisor = self.take(depth)
-            if not (_is_int(divisor) and int(divisor)):
-                self.emit(depth, f"if {divisor} == 0:\n    {self.spill(vs)}\n    raise Throw(-10)")
-            dividend = self.take(depth)
-            expr, wrap = DIVISION[n]
-            self.result(depth, expr.format(a=dividend, b=divisor), wrap)
-        elif n in ("between", "within"):
-            self.ensure(3, depth)
-            h, lo, v = self.take(depth), self.take(depth), self.take(depth)
-            expr = (f"-1 if {lo} <= {v} <= {h} else 0" if n == "between"
-                    else f"-1 if (({v} - {lo}) & M) < (({h} - {lo}) & M) else 0")
-            self.result(depth, expr, False)
-        elif n in FETCH:
-            self.ensure(1, depth)
-            size, expr = FETCH[n]
-            a = vs[-1]
-            if size == 8 and _is_int(a) and 0 <= int(a) <= self.vm.size - 8:
-                vs.pop()
-                self.read_cell(depth, int(a))
-                return True
-            sp = self.spill(vs)
-            vs.pop()
-            t = self.tmp()
-            self.access(depth, a, size, sp, f"{t} = {expr.format(a=a)}")
-            vs.append(t)
-        elif n in STORE:
-            self.ensure(2, depth)
-            size, stmt = STORE[n]
+        vs.append("-1" if n == "true" else "0")
+        return True
+
+    def lower_loop_index(self, x: Instruction, depth: int) -> bool:
+        n = x.name
+        vs = self.vs
+        d = self.innermost_do()
+        if d < 0 or (n == "j" and self.do_depth < 2):
+            return False
+        vs.append(f"_i{d}" if n == "i" else f"_i{self.do_depth - 2}")
+        return True
+
+    def lower_binary(self, x: Instruction, depth: int) -> bool:
+        n = x.name
+        self.binary(depth, n)
+        return True
+
+    def lower_unary(self, x: Instruction, depth: int) -> bool:
+        n = x.name
+        expr, wrap = UNARY[n]
+        side = None
+        if n in MODULAR:
             a = self.take_raw(depth)
-            v = self.take(depth)
-            check = (f"({a}) >> 3 in JC or ({a} + {size - 1}) >> 3 in JC" if size > 1
-                     else f"({a}) >> 3 in JC")
-            self.access(depth, a, size, self.spill(vs), stmt.format(a=a, v=v))
-            self.emit(depth, f"if CP[({a}) >> 12] and ({check}): vm.code_store({a}, {size})")
-            self.stored(a, size, v if size == 8 else None)
-        elif n == "+!":
-            self.ensure(2, depth)
-            a = self.take_raw(depth)
-            v = self.take_raw(depth)
-            self.access(depth, a, 8, self.spill(vs),
-                        f"P(mem, {a}, ((U(mem, {a})[0] + {v} + SB) & M) - SB)")
-            self.stored(a, 8, None)
-            self.emit(depth, f"if CP[({a}) >> 12] and (({a}) >> 3 in JC or ({a} + 7) >> 3 in JC): "
-                             f"vm.code_store({a}, 8)")
-        elif n == "move":
-            self.ensure(3, depth)
-            c, d, a = self.take(depth), self.take(depth), self.take(depth)
-            sp = self.spill(vs)
-            self.known.clear()
-            self.emit(depth, f"if {c}:\n"
-                             f"    if {c} < 0 or {a} < 0 or {a} + {c} > MS or {d} < 0 or {d} + {c} > MS:\n"
-                             f"        {sp}\n        raise Throw(-9)\n"
-                             f"    mem[{d}:{d} + {c}] = mem[{a}:{a} + {c}]\n"
-                             f"    if {c} > 4096 or CP[{d} >> 12] or CP[({d} + {c} - 1) >> 12]: "
-                             f"vm.code_store({d}, {c})")
-        elif n == "pick":
-            if not vs or not _is_int(vs[-1]) or int(vs[-1]) < 0:
-                return False
-            k = int(vs.pop())
-            if k < len(vs):
-                vs.append(vs[-1 - k])
-            else:
-                below = k - len(vs) + 1          # how deep into the real stack
-                t = self.tmp()
-                self.emit(depth, self.read_real(f"{t} = s[-{below}]"))
-                vs.append(t)
-        elif n == "(abort\")":
-            self.ensure(3, depth)
-            ln, a, flag = self.take(depth), self.take(depth), self.take(depth)
-            throw = (f"{self.spill(vs)}\n"
-                     f"P(mem, {L.ABORT_STR}, {a})\nP(mem, {L.ABORT_LEN}, {ln})\n"
-                     f"if {ln} < 0 or {a} < 0 or {a} + {ln} > MS: raise Throw(-9)\n"
-                     f"raise Throw(-2, bytes(mem[{a}:{a} + {ln}]).decode('latin-1'))")
-            if not _is_int(flag):
-                self.emit(depth, f"if {flag}:\n    " + throw.replace("\n", "\n    "))
-            elif int(flag):                  # ABORT" on a literal true: always throws
-                self.emit(depth, throw)
-        elif n == "str=":
-            self.ensure(4, depth)
-            m_, b, n_, a = self.take(depth), self.take(depth), self.take(depth), self.take(depth)
-            sp = self.spill(vs)
-            if not self.literal_string(b, m_) and self.literal_string(a, n_):
-                a, n_, b, m_ = b, m_, a, n_       # str= is symmetric
-            text = self.literal_string(b, m_)
-            if text:                  # against a string in this code: known, and inside memory
-                self.emit(depth, f"if {n_} > 0 and ({a} < 0 or {a} + {n_} > MS):\n    {sp}\n"
-                                 "    raise Throw(-9)")
-                self.result(depth, f"-1 if {n_} == {len(text)} and mem[{a}:{a} + {len(text)}] == "
-                                   f"{text!r} else 0", False)
-                return True
-            if n_ == m_:              # one length (as `2dup ... over str=`)
-                self.emit(depth, f"if {n_} > 0 and ({a} < 0 or {a} + {n_} > MS or {b} < 0 or "
-                                 f"{b} + {n_} > MS):\n    {sp}\n    raise Throw(-9)")
-                self.result(depth, f"-1 if {n_} <= 0 or mem[{a}:{a} + {n_}] == mem[{b}:{b} + {n_}] "
-                                   "else 0", False)
-                return True
-            self.emit(depth, f"if {m_} > 0 and ({b} < 0 or {b} + {m_} > MS):\n    {sp}\n    raise Throw(-9)\n"
-                             f"if {n_} > 0 and ({a} < 0 or {a} + {n_} > MS):\n    {sp}\n    raise Throw(-9)")
-            self.result(depth, f"(-1 if {n_} <= 0 and {m_} <= 0 else 0) if {n_} <= 0 or {m_} <= 0 "
-                               f"else (-1 if {n_} == {m_} and mem[{a}:{a} + {n_}] == mem[{b}:{b} + {m_}] "
-                               f"else 0)", False)
-        elif n == "(to)":
-            t = x.arg + 8
-            v = self.take(depth)
-            self.emit(depth, f"P(mem, {t}, {v})" + self.to_check(x.arg))
-            self.stored(str(t), 8, v)
-        elif n in COMMA:
-            size, store = COMMA[n]
-            self.ensure(1, depth)
-            v = self.take(depth)
-            under = self.spill(vs + [v])          # it throws before taking its value
-            d, e = self.reserve(depth, str(size), under)
-            self.emit(depth, f"if {d} > MS - {size}:\n    {under}\n    raise Throw(-9)\n"
-                             + store.format(d=d, v=v) + "\n"
-                             f"if CP[{d} >> 12] and ({d} >> 3 in JC or ({d} + {size - 1}) >> 3 in JC): "
-                             f"vm.code_store({d}, {size})")
-            self.known.clear()                    # HERE's cell lies below the dictionary
-            self.known[L.DP] = e
-        elif n == "allot":
-            self.ensure(1, depth)
-            size = self.take(depth)
-            self.reserve(depth, size, self.spill(vs))
-        elif n == "align":
-            d = self.here(depth)
-            e = self.tmp()
-            self.emit(depth, f"{e} = ({d} + 7) & -8")
-            self.reserve(depth, None, self.spill(vs), (d, e))
-        elif n in ("here", "get-current"):
-            self.read_cell(depth, L.DP if n == "here" else L.CURRENT)
-        elif n == "set-current":
-            v = self.take(depth)
-            self.emit(depth, f"P(mem, {L.CURRENT}, {v})")
-            self.stored(str(L.CURRENT), 8, v)
-        elif n in RS_PUSH or n in RS_POP or n in RS_PEEK:
-            return self.cached_rs(n, depth)
-        elif n == "voc-find" and len(vs) >= 3 and self.literal_string(vs[-3], vs[-2]):
-            # a name this code holds: the key is a constant, and the name is inside memory
-            key = self.literal_string(vs[-3], vs[-2]).lower()
-            wid = self.take(depth)
-            del vs[-2:]
-            # the snippet's own lookup of the wordlist's table, without its string check
-            body = snippet_parts(BUILTINS[x.kind - L.PRIM_BASE].code)[1]
-            code = "\n".join([f"wid = {wid}"] + [ln for ln in body if not ln.startswith("if n < 0")])
-            if vs:
-                code = ("try:\n    " + code.replace("\n", "\n    ")
-                        + f"\nexcept BaseException:\n    {self.spill(vs)}\n    raise")
-            self.emit(depth, code)
-            self.result(depth, f"c[1].get({key!r}, 0)", False)
+            wrap = wrap or a in self.unwrapped
+            step = _STEP.fullmatch(expr)
+            if step:
+                side = self.side(a, int(step.group(2)) * (1 if step.group(1) == "+" else -1))
         else:
+            a = self.take(depth)
+        self.result(depth, expr.format(a=a), wrap, (a,))
+        if side is not None and self.vs[-1] in self.unwrapped:
+            self.wrap_side[self.vs[-1]] = side
+        return True
+
+    def lower_dup(self, x: Instruction, depth: int) -> bool:
+        vs = self.vs
+        if vs:
+            vs.append(vs[-1])
+        else:
+            t = self.tmp()
+            self.emit(depth, f"{t} = s[-1]")
+            vs.append(t)
+        return True
+
+    def lower_drop(self, x: Instruction, depth: int) -> bool:
+        vs = self.vs
+        if not vs:
+            return False
+        vs.pop()
+        return True
+
+    def lower_shuffle(self, x: Instruction, depth: int) -> bool:
+        n = x.name
+        vs = self.vs
+        k, out = SHUFFLE[n]
+        if len(vs) < k:
+            # the missing inputs are the deepest ones, on the real stack; the threaded
+            # shuffle throws before changing anything when they are not there, and so
+            # does this. Inputs the shuffle leaves where they are (the bottom of over,
+            # 2dup, 2over) are only read; the others come off the stack.
+            pull = k - len(vs)
+            names = [self.tmp() for _ in range(pull)]
+            stay = tuple(out[:pull]) == tuple(range(pull))
+            # (with nothing cached, reading the deepest one first is the check)
+            self.emit(depth, self.read_real("\n".join(f"{t} = s[{i - pull}]"
+                                                        for i, t in enumerate(names)))
+                             + ("" if stay else f"\ndel s[-{pull}:]"))
+            if not stay:
+                self.pops += pull
+                self.touch += 1
+            ins = names + vs
+            vs.clear()
+            vs.extend(ins[i] for i in (out[pull:] if stay else out))
+        else:
+            ins = vs[-k:]
+            del vs[-k:]
+            vs.extend(ins[i] for i in out)
+        return True
+
+    def lower_slash_string(self, x: Instruction, depth: int) -> bool:
+        """( a n k -- a+k n-k ), unwrapped as the threaded code leaves it."""
+        # the threaded word pops k, then finds a and n in place: an underflow there
+        # leaves the stack without k (read_real puts back what is cached under k)
+        k = self.take(depth)
+        self.read_missing(2, depth)
+        ln, a = self.take(depth), self.take(depth)
+        self.result(depth, f"{a} + {k}", False, (a, k))
+        self.result(depth, f"{ln} - {k}", False, (ln, k))
+        return True
+
+    def lower_division(self, x: Instruction, depth: int) -> bool:
+        """/ MOD: the divisor, its zero check, then the dividend (as the snippet does)."""
+        n = x.name
+        vs = self.vs
+        divisor = self.take(depth)
+        if not (_is_int(divisor) and int(divisor)):
+            self.emit(depth, f"if {divisor} == 0:\n    {self.spill(vs)}\n    raise Throw(-10)")
+        dividend = self.take(depth)
+        expr, wrap = DIVISION[n]
+        self.result(depth, expr.format(a=dividend, b=divisor), wrap)
+        return True
+
+    def lower_range_test(self, x: Instruction, depth: int) -> bool:
+        n = x.name
+        self.ensure(3, depth)
+        h, lo, v = self.take(depth), self.take(depth), self.take(depth)
+        expr = (f"-1 if {lo} <= {v} <= {h} else 0" if n == "between"
+                else f"-1 if (({v} - {lo}) & M) < (({h} - {lo}) & M) else 0")
+        self.result(depth, expr, False)
+        return True
+
+    def lower_fetch(self, x: Instruction, depth: int) -> bool:
+        n = x.name
+        vs = self.vs
+        self.ensure(1, depth)
+        size, expr = FETCH[n]
+        a = vs[-1]
+        if size == 8 and _is_int(a) and 0 <= int(a) <= self.vm.size - 8:
+            vs.pop()
+            self.read_cell(depth, int(a))
+            return True
+        sp = self.spill(vs)
+        vs.pop()
+        t = self.tmp()
+        self.access(depth, a, size, sp, f"{t} = {expr.format(a=a)}")
+        vs.append(t)
+        return True
+
+    def lower_store(self, x: Instruction, depth: int) -> bool:
+        n = x.name
+        vs = self.vs
+        self.ensure(2, depth)
+        size, stmt = STORE[n]
+        a = self.take_raw(depth)
+        v = self.take(depth)
+        check = (f"({a}) >> 3 in JC or ({a} + {size - 1}) >> 3 in JC" if size > 1
+                 else f"({a}) >> 3 in JC")
+        self.access(depth, a, size, self.spill(vs), stmt.format(a=a, v=v))
+        self.emit(depth, f"if CP[({a}) >> 12] and ({check}): vm.code_store({a}, {size})")
+        self.stored(a, size, v if size == 8 else None)
+        return True
+
+    def lower_plus_store(self, x: Instruction, depth: int) -> bool:
+        vs = self.vs
+        self.ensure(2, depth)
+        a = self.take_raw(depth)
+        v = self.take_raw(depth)
+        self.access(depth, a, 8, self.spill(vs),
+                    f"P(mem, {a}, ((U(mem, {a})[0] + {v} + SB) & M) - SB)")
+        self.stored(a, 8, None)
+        self.emit(depth, f"if CP[({a}) >> 12] and (({a}) >> 3 in JC or ({a} + 7) >> 3 in JC): "
+                         f"vm.code_store({a}, 8)")
+        return True
+
+    def lower_move(self, x: Instruction, depth: int) -> bool:
+        vs = self.vs
+        self.ensure(3, depth)
+        c, d, a = self.take(depth), self.take(depth), self.take(depth)
+        sp = self.spill(vs)
+        self.known.clear()
+        self.emit(depth, f"if {c}:\n"
+                         f"    if {c} < 0 or {a} < 0 or {a} + {c} > MS or {d} < 0 or {d} + {c} > MS:\n"
+                         f"        {sp}\n        raise Throw(-9)\n"
+                         f"    mem[{d}:{d} + {c}] = mem[{a}:{a} + {c}]\n"
+                         f"    if {c} > 4096 or CP[{d} >> 12] or CP[({d} + {c} - 1) >> 12]: "
+                         f"vm.code_store({d}, {c})")
+        return True
+
+    def lower_pick(self, x: Instruction, depth: int) -> bool:
+        vs = self.vs
+        if not vs or not _is_int(vs[-1]) or int(vs[-1]) < 0:
+            return False
+        k = int(vs.pop())
+        if k < len(vs):
+            vs.append(vs[-1 - k])
+        else:
+            below = k - len(vs) + 1          # how deep into the real stack
+            t = self.tmp()
+            self.emit(depth, self.read_real(f"{t} = s[-{below}]"))
+            vs.append(t)
+        return True
+
+    def lower_abort_quote(self, x: Instruction, depth: int) -> bool:
+        vs = self.vs
+        self.ensure(3, depth)
+        ln, a, flag = self.take(depth), self.take(depth), self.take(depth)
+        throw = (f"{self.spill(vs)}\n"
+                 f"P(mem, {L.ABORT_STR}, {a})\nP(mem, {L.ABORT_LEN}, {ln})\n"
+                 f"if {ln} < 0 or {a} < 0 or {a} + {ln} > MS: raise Throw(-9)\n"
+                 f"raise Throw(-2, bytes(mem[{a}:{a} + {ln}]).decode('latin-1'))")
+        if not _is_int(flag):
+            self.emit(depth, f"if {flag}:\n    " + throw.replace("\n", "\n    "))
+        elif int(flag):                  # ABORT" on a literal true: always throws
+            self.emit(depth, throw)
+        return True
+
+    def lower_string_equal(self, x: Instruction, depth: int) -> bool:
+        vs = self.vs
+        self.ensure(4, depth)
+        m_, b, n_, a = self.take(depth), self.take(depth), self.take(depth), self.take(depth)
+        sp = self.spill(vs)
+        if not self.literal_string(b, m_) and self.literal_string(a, n_):
+            a, n_, b, m_ = b, m_, a, n_       # str= is symmetric
+        text = self.literal_string(b, m_)
+        if text:                  # against a string in this code: known, and inside memory
+            self.emit(depth, f"if {n_} > 0 and ({a} < 0 or {a} + {n_} > MS):\n    {sp}\n"
+                             "    raise Throw(-9)")
+            self.result(depth, f"-1 if {n_} == {len(text)} and mem[{a}:{a} + {len(text)}] == "
+                               f"{text!r} else 0", False)
+            return True
+        if n_ == m_:              # one length (as `2dup ... over str=`)
+            self.emit(depth, f"if {n_} > 0 and ({a} < 0 or {a} + {n_} > MS or {b} < 0 or "
+                             f"{b} + {n_} > MS):\n    {sp}\n    raise Throw(-9)")
+            self.result(depth, f"-1 if {n_} <= 0 or mem[{a}:{a} + {n_}] == mem[{b}:{b} + {n_}] "
+                               "else 0", False)
+            return True
+        self.emit(depth, f"if {m_} > 0 and ({b} < 0 or {b} + {m_} > MS):\n    {sp}\n    raise Throw(-9)\n"
+                         f"if {n_} > 0 and ({a} < 0 or {a} + {n_} > MS):\n    {sp}\n    raise Throw(-9)")
+        self.result(depth, f"(-1 if {n_} <= 0 and {m_} <= 0 else 0) if {n_} <= 0 or {m_} <= 0 "
+                           f"else (-1 if {n_} == {m_} and mem[{a}:{a} + {n_}] == mem[{b}:{b} + {m_}] "
+                           f"else 0)", False)
+        return True
+
+    def lower_to(self, x: Instruction, depth: int) -> bool:
+        t = x.arg + 8
+        v = self.take(depth)
+        self.emit(depth, f"P(mem, {t}, {v})" + self.to_check(x.arg))
+        self.stored(str(t), 8, v)
+        return True
+
+    def lower_comma(self, x: Instruction, depth: int) -> bool:
+        n = x.name
+        vs = self.vs
+        size, store = COMMA[n]
+        self.ensure(1, depth)
+        v = self.take(depth)
+        under = self.spill(vs + [v])          # it throws before taking its value
+        d, e = self.reserve(depth, str(size), under)
+        self.emit(depth, f"if {d} > MS - {size}:\n    {under}\n    raise Throw(-9)\n"
+                         + store.format(d=d, v=v) + "\n"
+                         f"if CP[{d} >> 12] and ({d} >> 3 in JC or ({d} + {size - 1}) >> 3 in JC): "
+                         f"vm.code_store({d}, {size})")
+        self.known.clear()                    # HERE's cell lies below the dictionary
+        self.known[L.DP] = e
+        return True
+
+    def lower_allot(self, x: Instruction, depth: int) -> bool:
+        vs = self.vs
+        self.ensure(1, depth)
+        size = self.take(depth)
+        self.reserve(depth, size, self.spill(vs))
+        return True
+
+    def lower_align(self, x: Instruction, depth: int) -> bool:
+        vs = self.vs
+        d = self.here(depth)
+        e = self.tmp()
+        self.emit(depth, f"{e} = ({d} + 7) & -8")
+        self.reserve(depth, None, self.spill(vs), (d, e))
+        return True
+
+    def lower_cell_read(self, x: Instruction, depth: int) -> bool:
+        n = x.name
+        self.read_cell(depth, L.DP if n == "here" else L.CURRENT)
+        return True
+
+    def lower_set_current(self, x: Instruction, depth: int) -> bool:
+        v = self.take(depth)
+        self.emit(depth, f"P(mem, {L.CURRENT}, {v})")
+        self.stored(str(L.CURRENT), 8, v)
+        return True
+
+    def lower_return_stack(self, x: Instruction, depth: int) -> bool:
+        n = x.name
+        return self.cached_rs(n, depth)
+        return True
+
+    def lower_voc_find(self, x: Instruction, depth: int) -> bool:
+        vs = self.vs
+        if not (len(vs) >= 3 and self.literal_string(vs[-3], vs[-2])):
             return self.cached_snippet(x, depth)
+        # a name this code holds: the key is a constant, and the name is inside memory
+        key = self.literal_string(vs[-3], vs[-2]).lower()
+        wid = self.take(depth)
+        del vs[-2:]
+        # the snippet's own lookup of the wordlist's table, without its string check
+        body = snippet_parts(BUILTINS[x.kind - L.PRIM_BASE].code)[1]
+        code = "\n".join([f"wid = {wid}"] + [ln for ln in body if not ln.startswith("if n < 0")])
+        if vs:
+            code = ("try:\n    " + code.replace("\n", "\n    ")
+                    + f"\nexcept BaseException:\n    {self.spill(vs)}\n    raise")
+        self.emit(depth, code)
+        self.result(depth, f"c[1].get({key!r}, 0)", False)
         return True
 
     def literal_string(self, a: str, n: str) -> bytes | None:
@@ -739,7 +834,6 @@ class Emitter:
             raise NotCompilable
         start_len = len(self.lines)
         p = lo
-        end = len(self.ins) - 1           # index of the final EXIT
         while p < hi:
             x = self.ins[p]
             n = x.name
@@ -1436,13 +1530,24 @@ class Emitter:
         return -1
 
     def simple(self, x: Instruction, p: int, depth: int) -> None:
-        vm = self.vm
-        n = x.name
+        """One instruction that is not control flow (p: its index): on the cached items where
+        it can be (cached), else on the real stack: a primitive (flushed_primitive) or any
+        other word (flushed_word)."""
         before, pops = len(self.vs), self.pops
         if self.cached(x, depth):
             if self.since_check is not None:
                 self.since_check += len(self.vs) - before - (self.pops - pops)
             return
+        if x.name is not None:
+            self.flushed_primitive(x, p, depth)
+        else:
+            self.flushed_word(x, depth)
+
+    def flushed_primitive(self, x: Instruction, p: int, depth: int) -> None:
+        """A primitive on the real stack: the ones the emitter handles by name (LIT, EXIT,
+        EXECUTE, the loop words, (DOES>), the return-stack words), else its snippet or a
+        call of its Python function."""
+        n = x.name
         if n == "lit":
             self.put(depth, f"s.append({x.arg})")
         elif n == "(sliteral)":
@@ -1455,14 +1560,7 @@ class Emitter:
         elif n == "(to)":
             self.put(depth, f"P(mem, {x.arg + 8}, s.pop())" + self.to_check(x.arg))
         elif n == "execute":
-            # a 2CONSTANT (a property) is pushed here; any other word runs through execute
-            # and a colon definition with generated code is called straight
-            v = self.take(depth)
-            k = self.tmp()
-            self.put(depth, f"{k} = U(mem, {v})[0] if 0 <= {v} <= MS - 24 else 0\n"
-                            f"if {k} == {L.K_2CONSTANT}: s.extend(U2(mem, {v} + 8))\n"
-                            f"elif {k} == {L.K_COLON} and {v} in JCODE: JCODE[{v}]()\n"
-                            f"else: EX({v})")
+            self.flushed_execute(depth)
         elif n == "i":
             d = self.innermost_do()
             if d < 0:
@@ -1491,36 +1589,43 @@ class Emitter:
             if self.rs_depth < 0 or (n in RS_PEEK and self.rs_depth < RS_PEEK[n]):
                 raise NotCompilable
             self.put(depth, BUILTINS[x.kind - L.PRIM_BASE].code)
-        elif n is not None:
-            b = BUILTINS[x.kind - L.PRIM_BASE]
-            if b.code is not None and b.inline:
-                self.put(depth, b.code)
-            elif b.func is not None:
-                fname = f"_w{x.kind}"
-                self.consts[fname] = vm.prims[x.kind]
-                if b.effect is not None and self.in_kept_loop() and \
-                        self.call_kept(depth, f"{fname}()", b.effect, None):
-                    return
-                grown = self.since_check
-                self.put(depth, f"{fname}()")
-                if grown is not None and b.effect is not None:
-                    self.since_check = grown + b.effect
-            else:
-                raise NotCompilable
-        elif x.kind == L.K_COLON:
-            if analysis.reads_callers_return_stack(vm, x.xt):
-                raise NotCompilable
-            if self.inline(x, depth):
+        else:
+            self.call_builtin(x, depth)
+
+    def flushed_execute(self, depth: int) -> None:
+        """EXECUTE: a 2CONSTANT (a property) is pushed here; any other word runs through
+        execute, and a colon definition with generated code is called straight."""
+        v = self.take(depth)
+        k = self.tmp()
+        self.put(depth, f"{k} = U(mem, {v})[0] if 0 <= {v} <= MS - 24 else 0\n"
+                        f"if {k} == {L.K_2CONSTANT}: s.extend(U2(mem, {v} + 8))\n"
+                        f"elif {k} == {L.K_COLON} and {v} in JCODE: JCODE[{v}]()\n"
+                        f"else: EX({v})")
+
+    def call_builtin(self, x: Instruction, depth: int) -> None:
+        """A primitive the emitter has no lowering for: its snippet inlined, or a call of
+        its Python function (inside a kept loop, with its declared effect, kept)."""
+        b = BUILTINS[x.kind - L.PRIM_BASE]
+        if b.code is not None and b.inline:
+            self.put(depth, b.code)
+        elif b.func is not None:
+            fname = f"_w{x.kind}"
+            self.consts[fname] = self.vm.prims[x.kind]
+            if b.effect is not None and self.in_kept_loop() and \
+                    self.call_kept(depth, f"{fname}()", b.effect, None):
                 return
-            # through the callee's slot: its generated code, or a runner of its threaded
-            # code while it has none (compile_definition and VM.drop_jit keep it current)
-            self.calls.add(x.xt)
-            if self.in_kept_loop():
-                d = analysis.definition_delta(vm, x.xt, [])
-                if isinstance(d, int) and self.call_kept(depth, f"_c{x.xt}()", d,
-                                                       resume_address(x.addr)):
-                    return
-            self.put(depth, f"_c{x.xt}()")
+            grown = self.since_check
+            self.put(depth, f"{fname}()")
+            if grown is not None and b.effect is not None:
+                self.since_check = grown + b.effect
+        else:
+            raise NotCompilable
+
+    def flushed_word(self, x: Instruction, depth: int) -> None:
+        """A word that is not a primitive, on the real stack."""
+        vm = self.vm
+        if x.kind == L.K_COLON:
+            self.call_colon(x, depth)
         elif x.kind == L.K_VARIABLE:
             self.put(depth, f"s.append({x.xt + 8})")
         elif x.kind in (L.K_CONSTANT, L.K_VALUE, L.K_BUFFER):
@@ -1540,3 +1645,49 @@ class Emitter:
         else:
             self.put(depth, f"EX({x.xt})")
 
+    def call_colon(self, x: Instruction, depth: int) -> None:
+        """A call of a colon definition: inlined when short, else through its slot."""
+        vm = self.vm
+        if analysis.reads_callers_return_stack(vm, x.xt):
+            raise NotCompilable
+        if self.inline(x, depth):
+            return
+        # through the callee's slot: its generated code, or a runner of its threaded
+        # code while it has none (compile_definition and VM.drop_jit keep it current)
+        self.calls.add(x.xt)
+        if self.in_kept_loop():
+            d = analysis.definition_delta(vm, x.xt, [])
+            if isinstance(d, int) and self.call_kept(depth, f"_c{x.xt}()", d,
+                                                   resume_address(x.addr)):
+                return
+        self.put(depth, f"_c{x.xt}()")
+
+# primitive name -> the Emitter method that lowers it onto cached items
+_LOWERINGS: dict = {}
+_LOWERINGS.update(dict.fromkeys(("lit",), Emitter.lower_literal))
+_LOWERINGS.update(dict.fromkeys(("(sliteral)",), Emitter.lower_string_literal))
+_LOWERINGS.update(dict.fromkeys(("true", "false",), Emitter.lower_flag))
+_LOWERINGS.update(dict.fromkeys(("i", "j",), Emitter.lower_loop_index))
+_LOWERINGS.update(dict.fromkeys(BINARY, Emitter.lower_binary))
+_LOWERINGS.update(dict.fromkeys(UNARY, Emitter.lower_unary))
+_LOWERINGS.update(dict.fromkeys(("dup",), Emitter.lower_dup))
+_LOWERINGS.update(dict.fromkeys(("drop",), Emitter.lower_drop))
+_LOWERINGS.update(dict.fromkeys(SHUFFLE, Emitter.lower_shuffle))
+_LOWERINGS.update(dict.fromkeys(("/string",), Emitter.lower_slash_string))
+_LOWERINGS.update(dict.fromkeys(DIVISION, Emitter.lower_division))
+_LOWERINGS.update(dict.fromkeys(("between", "within",), Emitter.lower_range_test))
+_LOWERINGS.update(dict.fromkeys(FETCH, Emitter.lower_fetch))
+_LOWERINGS.update(dict.fromkeys(STORE, Emitter.lower_store))
+_LOWERINGS.update(dict.fromkeys(("+!",), Emitter.lower_plus_store))
+_LOWERINGS.update(dict.fromkeys(("move",), Emitter.lower_move))
+_LOWERINGS.update(dict.fromkeys(("pick",), Emitter.lower_pick))
+_LOWERINGS.update(dict.fromkeys(("(abort\")",), Emitter.lower_abort_quote))
+_LOWERINGS.update(dict.fromkeys(("str=",), Emitter.lower_string_equal))
+_LOWERINGS.update(dict.fromkeys(("(to)",), Emitter.lower_to))
+_LOWERINGS.update(dict.fromkeys(COMMA, Emitter.lower_comma))
+_LOWERINGS.update(dict.fromkeys(("allot",), Emitter.lower_allot))
+_LOWERINGS.update(dict.fromkeys(("align",), Emitter.lower_align))
+_LOWERINGS.update(dict.fromkeys(("here", "get-current",), Emitter.lower_cell_read))
+_LOWERINGS.update(dict.fromkeys(("set-current",), Emitter.lower_set_current))
+_LOWERINGS.update(dict.fromkeys((*RS_PUSH, *RS_POP, *RS_PEEK,), Emitter.lower_return_stack))
+_LOWERINGS.update(dict.fromkeys(("voc-find",), Emitter.lower_voc_find))
