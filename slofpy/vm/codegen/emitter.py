@@ -840,12 +840,9 @@ class Emitter:
             if p in self.back_edges and self.back_edges[p] < hi and (
                     not self.loops or self.loops[-1][:2] != ("begin", self.back_edges[p] + 1)
                     or self._head != p):
-                q = self.back_edges[p]
-                self.flush_rs(depth)
-                if not self.begin_loop_kept(p, q, depth):
-                    self.begin_loop_flushed(p, q, depth)
-                p = q + 1
+                p = self.begin_loop(p, depth)
                 continue
+            dup = None
             if (n == "?dup" and self.vs and p + 1 < hi and self.ins[p + 1].name == "0branch"
                     and p + 1 not in self.back_edges and self.target(self.ins[p + 1].arg) > p + 1):
                 # ?dup IF / ?dup WHILE: the item is the flag, and stays only where the
@@ -853,93 +850,117 @@ class Emitter:
                 dup = self.take(depth)
                 p += 1
                 x, n = self.ins[p], "0branch"
-            else:
-                dup = None
             if n == "0branch":
-                t = self.target(x.arg)
-                if t <= p:
-                    raise NotCompilable
-                loop = self.loops[-1] if self.loops else None
-                if loop is not None and t == loop[1]:
-                    self.flush_rs(depth)
-                    if loop[2] is not None:
-                        self.emit(depth, f"if not {dup or self.cond_kept(depth)}:")
-                        self.leave_kept(loop, depth + 1)
-                    else:
-                        grown = self.since_check
-                        self.put(depth, f"if not {dup or self.cond(depth)}: break")
-                        # leaving the loop does not grow the stack: the flag is all it took
-                        self.since_check = None if grown is None or dup else grown - 1
-                    if dup:
-                        self.vs.append(dup)
-                    p += 1
-                elif self.is_end(t) and not self.inline_mode:
-                    self.put(depth, f"if not {dup or self.cond(depth)}: return")
-                    if dup:
-                        self.vs.append(dup)
-                        self.since_check = None
-                    p += 1
-                elif t <= hi:
-                    before = self.ins[t - 1] if t - 1 > p else None
-                    t2 = None
-                    if (before is not None and before.name == "branch"
-                            and before.arg > before.addr):
-                        t2 = self.target(before.arg)
-                        if not t < t2 <= hi:
-                            t2 = None
-                    elif tail and before is not None and before.name == "exit" and \
-                            not self.loops and not self.jumps_to(p + 1, t - 1, t):
-                        # IF ... EXIT THEN rest: IF ... ELSE rest THEN, both arms ending
-                        # where the definition returns
-                        t2 = hi
-                    arms_tail = tail and (t if t2 is None else t2) == hi
-                    if (t2 is not None or not self.if_throws(p, t, depth, dup)) and \
-                            not self.if_kept(p, t, t2, depth, dup, arms_tail):
-                        self.flush_rs(depth)
-                        if t2 is not None or not self.if_cold(p, t, depth, dup):
-                            self.if_flushed(p, t, t2, depth, dup, arms_tail)
-                    p = t if t2 is None else t2
-                else:
-                    raise NotCompilable
-                continue
-            if n == "branch":
-                self.flush_rs(depth)
-                t = self.target(x.arg)
-                loop = self.loops[-1] if self.loops else None
-                if loop is not None and t == loop[1]:
-                    if loop[2] is not None:
-                        self.leave_kept(loop, depth)
-                    else:
-                        self.put(depth, "break")
-                elif self.is_end(t) and not self.inline_mode:
-                    self.put(depth, "return")
-                elif loop is not None and loop[0] == "begin" and t == self._head:
-                    if loop[2] is not None:
-                        self.to_loop_state(loop[2], depth, "continue")
-                    else:
-                        self.put(depth, "continue")
-                else:
-                    raise NotCompilable
+                p = self.conditional_branch(p, hi, depth, dup, tail)
+            elif n == "branch":
+                self.unconditional_branch(x, depth)
                 p += 1
-                continue
-            if n in ("(do)", "(?do)"):
-                self.flush_rs(depth)
-                e = self.target(x.arg)
-                closing = self.ins[e - 1]
-                if closing.name not in ("(loop)", "(+loop)") or self.target(closing.arg) != p + 1:
-                    raise NotCompilable
-                if not self.do_loop_kept(p, e, depth):
-                    self.do_loop_flushed(p, e, depth)
-                p = e
-                continue
-            self.simple(x, p, depth)
-            p += 1
+            elif n in ("(do)", "(?do)"):
+                p = self.do_loop(p, depth)
+            else:
+                self.simple(x, p, depth)
+                p += 1
         if not flush_end:
             return
         self.flush(depth)
         self.flush_rs(depth)
         if len(self.lines) == start_len:
             self.emit(depth, "pass")
+
+    def begin_loop(self, p: int, depth: int) -> int:
+        """The BEGIN loop starting at p, kept if it can be; the index after it."""
+        q = self.back_edges[p]
+        self.flush_rs(depth)
+        if not self.begin_loop_kept(p, q, depth):
+            self.begin_loop_flushed(p, q, depth)
+        return q + 1
+
+    def do_loop(self, p: int, depth: int) -> int:
+        """The DO loop starting at p, kept if it can be; the index after it."""
+        self.flush_rs(depth)
+        e = self.target(self.ins[p].arg)
+        closing = self.ins[e - 1]
+        if closing.name not in ("(loop)", "(+loop)") or self.target(closing.arg) != p + 1:
+            raise NotCompilable
+        if not self.do_loop_kept(p, e, depth):
+            self.do_loop_flushed(p, e, depth)
+        return e
+
+    def conditional_branch(self, p: int, hi: int, depth: int, dup: str | None,
+                           tail: bool) -> int:
+        """The 0branch at p: a WHILE (or ?LEAVE-like exit) of the loop around, a return,
+        or an IF; the index after what it covers. dup: the flag of ?DUP IF."""
+        t = self.target(self.ins[p].arg)
+        if t <= p:
+            raise NotCompilable
+        loop = self.loops[-1] if self.loops else None
+        if loop is not None and t == loop[1]:
+            self.flush_rs(depth)
+            if loop[2] is not None:
+                self.emit(depth, f"if not {dup or self.cond_kept(depth)}:")
+                self.leave_kept(loop, depth + 1)
+            else:
+                grown = self.since_check
+                self.put(depth, f"if not {dup or self.cond(depth)}: break")
+                # leaving the loop does not grow the stack: the flag is all it took
+                self.since_check = None if grown is None or dup else grown - 1
+            if dup:
+                self.vs.append(dup)
+            return p + 1
+        if self.is_end(t) and not self.inline_mode:
+            self.put(depth, f"if not {dup or self.cond(depth)}: return")
+            if dup:
+                self.vs.append(dup)
+                self.since_check = None
+            return p + 1
+        if t > hi:
+            raise NotCompilable
+        return self.if_structure(p, t, hi, depth, dup, tail)
+
+    def if_structure(self, p: int, t: int, hi: int, depth: int, dup: str | None,
+                     tail: bool) -> int:
+        """IF (the 0branch at p) ... THEN (t), or with an ELSE: emitted by the first
+        strategy that can (an arm that always throws, kept, cold, flushed); the index after
+        it."""
+        before = self.ins[t - 1] if t - 1 > p else None
+        t2 = None
+        if before is not None and before.name == "branch" and before.arg > before.addr:
+            t2 = self.target(before.arg)
+            if not t < t2 <= hi:
+                t2 = None
+        elif tail and before is not None and before.name == "exit" and \
+                not self.loops and not self.jumps_to(p + 1, t - 1, t):
+            # IF ... EXIT THEN rest: IF ... ELSE rest THEN, both arms ending where the
+            # definition returns
+            t2 = hi
+        arms_tail = tail and (t if t2 is None else t2) == hi
+        if (t2 is not None or not self.if_throws(p, t, depth, dup)) and \
+                not self.if_kept(p, t, t2, depth, dup, arms_tail):
+            self.flush_rs(depth)
+            if t2 is not None or not self.if_cold(p, t, depth, dup):
+                self.if_flushed(p, t, t2, depth, dup, arms_tail)
+        return t if t2 is None else t2
+
+    def unconditional_branch(self, x: Instruction, depth: int) -> None:
+        """A branch: out of the loop around (LEAVE's way, REPEAT's exit), a return, or back
+        to the BEGIN of the loop around (a second REPEAT, say)."""
+        self.flush_rs(depth)
+        t = self.target(x.arg)
+        loop = self.loops[-1] if self.loops else None
+        if loop is not None and t == loop[1]:
+            if loop[2] is not None:
+                self.leave_kept(loop, depth)
+            else:
+                self.put(depth, "break")
+        elif self.is_end(t) and not self.inline_mode:
+            self.put(depth, "return")
+        elif loop is not None and loop[0] == "begin" and t == self._head:
+            if loop[2] is not None:
+                self.to_loop_state(loop[2], depth, "continue")
+            else:
+                self.put(depth, "continue")
+        else:
+            raise NotCompilable
 
     # Control structures are emitted one of two ways. Kept: the cached stack items stay in
     # locals through the structure; at the end of each IF arm, at every loop edge and exit
