@@ -460,13 +460,13 @@ class VM:
         n = self.jit_counts.get(xt, 0) + 1
         self.jit_counts[xt] = n
         if n == 3 or (n == 1 and self._has_loop(xt)):
-            from .codegen import compile_definition
+            from .codegen.generate import compile_definition
             if compile_definition(self, xt):
                 return self.jit_code[xt]
         return None
 
     def _has_loop(self, xt: int) -> bool:
-        from .codegen import has_loop
+        from .codegen.analysis import has_loop
         return has_loop(self, xt)
 
     def set_does(self, code_addr: int) -> None:

@@ -25,13 +25,8 @@ One concern per module, each calling only the ones above it in this list:
   loops, calls that always throw);
 * `emitter`: Python statements for one definition, with the stack kept in locals;
 * `generate`: `compile_definition`, which makes the function and files it.
+
+The package's own namespace stays empty: the engine (core.py) imports only `caches` with
+itself, and `generate` / `analysis` when a definition is first called; nothing here imports
+the engine.
 """
-from __future__ import annotations
-
-from .analysis import has_loop, reads_callers_return_stack
-from .caches import GeneratedCode
-from .decoder import NotCompilable
-from .generate import compile_definition
-
-__all__ = ["GeneratedCode", "NotCompilable", "compile_definition", "has_loop",
-           "reads_callers_return_stack"]

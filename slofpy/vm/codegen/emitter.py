@@ -13,6 +13,7 @@ have left there.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from .. import layout as L
 from ..cells import U
@@ -41,6 +42,22 @@ def _pop_into(names: list[str]) -> str:
         return f"{names[0]} = s.pop()"
     return f"{', '.join(names)}, = s[-{len(names)}:]\ndel s[-{len(names)}:]"
 
+
+
+@dataclass
+class _Snapshot:
+    """The emitter's state before an attempt at a kept structure (Emitter.snapshot)."""
+    line_count: int
+    last_line: list[str]
+    items: list[str]            # the cached data-stack items
+    return_items: list[str]     # the cached return-stack items
+    unwrapped: dict[str, int]
+    dep_count: int
+    consts: dict[str, object]
+    since_check: int | None
+    pops: int
+    touch: int
+    rs_depth: int
 
 
 class _Unclean(Exception):
@@ -969,26 +986,27 @@ class Emitter:
     # call, no word that needs the items on the real stack) and its arms or passes end with
     # as many items as they began with; otherwise the attempt is undone and the structure is
     # emitted flushed: the cached items go onto the real stack first, as before.
-    def snapshot(self) -> tuple:
-        # the last line too: test() may take it back
-        return ((len(self.lines), self.lines[-1:]), list(self.vs), len(self.deps), dict(self.consts),
-                self.since_check, self.pops, self.touch, self.rs_depth, dict(self.unwrapped),
-                list(self.rvs))
+    def snapshot(self) -> "_Snapshot":
+        """What rollback() needs to undo an attempt at a kept structure."""
+        return _Snapshot(len(self.lines), self.lines[-1:], list(self.vs), list(self.rvs),
+                         dict(self.unwrapped), len(self.deps), dict(self.consts),
+                         self.since_check, self.pops, self.touch, self.rs_depth)
 
-    def rollback(self, snap: tuple) -> None:
-        n_lines, vs, n_deps, consts, self.since_check, self.pops, self.touch, \
-            self.rs_depth, unwrapped, rvs = snap
-        self.rvs[:] = rvs
+    def rollback(self, snap: "_Snapshot") -> None:
+        """Back to where snapshot() was taken: the lines emitted since dropped (the last one
+        before put back: test() may have taken it), the cached items and counts restored."""
+        del self.lines[snap.line_count - len(snap.last_line):]
+        self.lines.extend(snap.last_line)
+        self.vs[:] = snap.items
+        self.rvs[:] = snap.return_items
         self.unwrapped.clear()
-        self.unwrapped.update(unwrapped)
+        self.unwrapped.update(snap.unwrapped)
         self.known.clear()
-        n_lines, last = n_lines
-        del self.lines[n_lines - len(last):]
-        self.lines.extend(last)
-        self.vs[:] = vs
-        del self.deps[n_deps:]
+        del self.deps[snap.dep_count:]
         self.consts.clear()
-        self.consts.update(consts)
+        self.consts.update(snap.consts)
+        self.since_check, self.pops = snap.since_check, snap.pops
+        self.touch, self.rs_depth = snap.touch, snap.rs_depth
 
     def assign(self, depth: int, names: list[str], values: list[str], wrap: bool = True) -> None:
         """names = values, all at once (a value may be one of the names); the values
