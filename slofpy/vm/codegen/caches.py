@@ -33,11 +33,13 @@ class GeneratedCode:
         self.effects: dict[int, tuple] = {}
         self.throwers: dict[int, tuple] = {}
         self.compiling: set[int] = set()        # definitions being compiled right now
+        # start of a body -> (its end, its bytes, its instructions): decoder.decode's memo
+        self.decoded: dict[int, tuple] = {}
 
     def reset(self) -> None:
         """Forget all generated code and every answer about threaded code (the VM's memory
         was replaced, say). The tables stay the same objects."""
         for table in (self.functions, self.call_counts, self.ranges, self.pages, self.cells,
                       self.depends_on, self.sources, self.callers, self.rs_readers,
-                      self.effects, self.throwers, self.compiling):
+                      self.effects, self.throwers, self.compiling, self.decoded):
             table.clear()

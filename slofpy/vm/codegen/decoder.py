@@ -38,7 +38,18 @@ class Instruction:
 
 def decode(vm, body: int) -> list[Instruction]:
     """The instructions of the colon body at body, up to its final EXIT (or the (does>)
-    that ends a defining word's part before DOES>)."""
+    that ends a defining word's part before DOES>). Remembered with the body's bytes (the
+    same list while they are unchanged: callers must not change it)."""
+    known = vm.codegen.decoded.get(body)
+    if known is not None and vm.mem[body:known[0]] == known[1]:
+        return known[2]
+    code = _read(vm, body)
+    end = code[-1].addr + 8
+    vm.codegen.decoded[body] = (end, bytes(vm.mem[body:end]), code)
+    return code
+
+
+def _read(vm, body: int) -> list[Instruction]:
     mem = vm.mem
     names = vm.builtin_names
     code: list[Instruction] = []
