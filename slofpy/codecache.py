@@ -1,11 +1,11 @@
 """slofpy's cache folder, and compiled Python code kept there between runs.
 
 The engine turns Python source it generates into code objects with compile(): the
-primitives written as snippets once per process, and hot colon definitions (jit.py) as they
+primitives written as snippets once per process, and hot colon definitions (vm/codegen/) as they
 warm up. The same source always compiles to the same code, so `compile_cached` keeps the
 results, by kind ("prims", "jit"), in one file per kind and engine version in the cache
 folder, the way Python keeps .pyc files: a later process loads them instead of compiling
-again. The generated source is still what jit.py records (vm.jit_sources) and threaded code
+again. The generated source is still what vm/codegen records (vm.jit_sources) and threaded code
 stays the definition; only compile()'s work is saved.
 
 A kind's file is read the first time that kind is asked for, and written back when the

@@ -7,7 +7,7 @@ the same sources build it, so the first Machine saves it and later ones (in any 
 load it: VM memory (the pages that are not zero) and the few Python-side tables that go
 with it (word names, markers, vocabularies, the built-in words' xts, the code the defining
 words point at). What is derived from memory is not saved and is rebuilt as it is needed:
-lookup caches and generated code (jit.py).
+lookup caches and generated code (vm/codegen/).
 
 An entry is keyed by a SHA-256 over everything that went into it: this module's format
 version and the Python version (marshal), the VM's memory and heap sizes, the engine (every

@@ -165,7 +165,7 @@ class Machine:
         if interrupted:
             vm.find_cache.clear()
             vm.wid_cache.clear()
-            _drop_generated_code(vm)
+            vm.forget_generated_code()
         from .vm.compiler import abandon_temp_compiles
         abandon_temp_compiles(vm, 0)
         vm.s.clear()
@@ -205,7 +205,7 @@ class Machine:
         vm.code_lines = dict(snap.code_lines)
         vm.find_cache.clear()
         vm.wid_cache.clear()
-        _drop_generated_code(vm)
+        vm.forget_generated_code()
         vm.control.clear()
         vm.sources.clear()
         vm.temp_compiles.clear()
@@ -254,19 +254,6 @@ class Machine:
 
     def add_include_dir(self, path: str | os.PathLike) -> None:
         self.vm.search_path.append(Path(path))
-
-
-def _drop_generated_code(vm: VM) -> None:
-    """Forget all generated code and what the VM keeps to invalidate it (rebuilt on demand)."""
-    vm.jit_code.clear()
-    vm.jit_ranges.clear()
-    vm.jit_counts.clear()
-    vm.jit_pages.clear()
-    vm.jit_cells.clear()
-    vm.jit_deps.clear()
-    vm.jit_callers.clear()
-    vm.rs_readers.clear()
-    vm.codepages[:] = bytes(len(vm.codepages))
 
 
 def _limit(seconds: float | None):

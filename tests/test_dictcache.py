@@ -32,6 +32,7 @@ NOT_SAVED = {
     "heap_size", "mem", "size", "s", "rs", "rbase", "codepages", "out_parts", "output",
     "input_line", "key_buffer", "hypervisor", "fdt_start", "term_input", "ns", "prims",
     "jit_code", "jit_counts", "jit_ranges", "jit_pages", "jit_cells", "jit_deps", "jit_enabled", "jit_sources", "jit_callers", "rs_readers",
+    "codegen",
     "builtin_names", "find_cache", "wid_cache", "control", "sources", "temp_compiles",
     "defining", "search_path", "last_error", "jit_line_tags", "code_line_index",
     "hash_used", "bm_allocators", "abort_copied", "started_ns", "dec_set_at",

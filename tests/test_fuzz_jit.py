@@ -1,12 +1,13 @@
 """Generated code against threaded code, on random definitions.
 
-jit.py promises that a definition's generated code leaves exactly what its threaded code
+The code generator (vm/codegen/) promises that a definition's generated code leaves exactly what its threaded code
 leaves: the same stack, the same memory, the same error, and after an error half way through
 the same stack for CATCH to hand back. test_jit_stack_cache.py checks that on chosen
 programs; here hypothesis builds colon definitions from the constructs the code generator
 treats specially (stack shuffles, arithmetic near the 64-bit limits, comparisons feeding
 branches, IF/ELSE and ?DUP IF arms, BEGIN and DO loops, >R ... R>, VALUEs, variables,
-CONSTANTs, fetches and stores, calls of short and looping helpers, errors) and runs each one
+CONSTANTs, fetches and stores, stores into a compiled body, calls of short and looping
+helpers, CATCH of helpers that may fail, errors) and runs each one
 four times on a random starting stack in two VMs, one with generated code and one without.
 See tests/README.md for the long run (SLOFPY_FUZZ_SCALE).
 """
@@ -28,19 +29,27 @@ variable var  0 var !
 : h-exit  dup 0< IF EXIT THEN 1+ ;
 : h-loop  0 swap 3 and 0 ?DO 1+ LOOP ;
 : h-rs  >r r@ IF r> 2* EXIT THEN r> 1- ;
+: h-fail  1+ -8 @ ;
+: h-str ( a u n -- a' u' )  3 and 0 ?DO 1 /string LOOP ;
+\ a literal in a compiled body that stores change (its loop keeps it from being inlined:
+\ code built on an inlined body that is changed while that code runs is not followed)
+: h-lit  #5 #0 #0 ?DO LOOP ;
 """
 
 NUMBERS = ["#0", "#1", "#-1", "#2", "#3", "#7", "#100", "$7fffffffffffffff",
            "$-8000000000000000", "$4000000000000000", "#-9"]
 UNARY = ["negate", "invert", "1+", "1-", "2*", "cells", "abs", "0=", "0<", "0<>", "2/", "char+"]
 BINARY = ["+", "-", "*", "and", "or", "xor", "=", "<>", "<", ">", "u<", "min", "max",
-          "lshift", "rshift"]
+          "lshift", "rshift", "/", "mod"]
 SHUFFLES = ["dup", "drop", "swap", "over", "rot", "-rot", "nip", "tuck", "2dup", "2drop",
             "2swap", "2over", "#0 pick", "#1 pick", "#2 pick"]
 MEMORY = ["#3 and cells buf + @", "#3 and cells buf + !", "#31 and buf + c@",
           "#31 and buf + c!", "#3 and cells buf + +!", "var @", "var !", "val", "to val",
-          "seven", "here drop", "-8 @", "buf #8 + buf #3 move", "#3 and buf + l@"]
-CALLS = ["h-sq", "h-exit", "h-loop", "h-rs"]
+          "seven", "here drop", "-8 @", "buf #8 + buf #3 move", "#3 and buf + l@",
+          # stores into a compiled body: h-lit's literal cell, and one byte of it
+          "['] h-lit #16 + !", "['] h-lit #23 + c!"]
+CALLS = ["h-sq", "h-exit", "h-loop", "h-rs", "h-lit", "h-str",
+         "['] h-fail catch", "['] h-str catch", "['] h-sq catch", "['] h-exit catch"]
 
 # the recursive strategy below describes itself at length; that is not a problem here
 pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")

@@ -1,4 +1,4 @@
-"""Generated code keeps the top of the data stack in Python locals (jit.py, stack caching).
+"""Generated code keeps the top of the data stack in Python locals (vm/codegen/, stack caching).
 Whatever a definition does, and wherever it throws, the generated code must leave exactly
 what the threaded code leaves: these run the same words both ways and compare, including the
 stack CATCH hands back after an error half way through."""

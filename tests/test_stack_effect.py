@@ -1,4 +1,4 @@
-"""stack_effect.py tells the code generator how much a piece of threaded code changes the
+"""codegen/analysis.py tells the code generator how much a piece of threaded code changes the
 depth of the data stack; a wrong answer would make generated code take the wrong items back
 into locals, so every kind of code it follows is checked here, and so are the ones it must
 refuse."""
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from slofpy import Machine
-from slofpy.vm import stack_effect
+from slofpy.vm.codegen import analysis as stack_effect
 from slofpy.vm.dictionary import find
 
 WORDS = r"""
@@ -89,11 +89,11 @@ def test_a_definition_that_always_throws(machine):
     vm = machine.vm
     for word in ("fails", "only-fails"):
         xt = find(vm, word.encode())[0]
-        # its generated code (made on demand) ends every path in a throw, the check on entry
-        # near the stack limit (which hands over to the threaded code) included
-        assert stack_effect._always_throws(vm, xt) is not None
-        assert "return RT(" in vm.jit_sources[xt]
-    from slofpy.vm.jit import _Ins  # noqa: F401  (the instruction type words are read as)
+        # every path through it ends in a throw: read from its threaded code, without
+        # compiling it to find out
+        assert stack_effect.call_always_throws(vm, xt) is not None
+        assert xt not in vm.jit_code
+    from slofpy.vm.codegen.decoder import Instruction  # noqa: F401  (what words are read as)
     checked = find(vm, b"checked")[0]
     deps: list = []
     assert stack_effect.definition_delta(vm, checked, deps) == 0

@@ -3,7 +3,7 @@
 A colon definition is threaded code in VM memory: a sequence of cells, each an xt, some
 followed by inline data (LIT's number, a branch target, a string). `run_threaded` walks it
 with an explicit return stack of real addresses, so return-stack tricks behave as in a
-classic threaded Forth. Hot definitions may also get generated Python code (see jit.py);
+classic threaded Forth. Hot definitions may also get generated Python code (see codegen/);
 that is a cache of the threaded form and is dropped when a store lands in its range.
 """
 from __future__ import annotations
@@ -19,6 +19,7 @@ from ..errors import Throw
 from . import layout as L
 from . import words as _words  # noqa: F401  (fills the table)
 from .words.table import BUILTINS, HELPERS
+from .codegen.caches import GeneratedCode
 
 from .cells import OUTSIDE, U, U2, P, UU, PU, UL, PL, UW, PW
 M = L.MASK64
@@ -94,10 +95,11 @@ class VM:
     # ------------------------------------------------------------------ namespace & prims
     def _build_namespace(self) -> None:
         ns = self.ns
-        # cell numbers (address >> 3) inside compiled bodies: most stores to a page with
-        # code hit a VALUE or VARIABLE next to it, and this tells them apart (stale entries
-        # only send a store on to code_store's exact check). Stores check it inline (JC).
-        self.jit_cells: set[int] = set()
+        # what this VM keeps of its generated code (codegen/caches.py); the tables the inner
+        # interpreter and the stores read are bound under the names below too. jit_cells:
+        # cell numbers (address >> 3) inside compiled bodies, which stores check inline (JC)
+        self.codegen = GeneratedCode()
+        self.jit_cells: set[int] = self.codegen.cells
         ns.update(s=self.s, rs=self.rs, mem=self.mem, vm=self, MS=self.size, U=U, U2=U2, P=P,
                   UU=UU, PU=PU, UL=UL, PL=PL, UW=UW, PW=PW, SB=SB, M=M, CP=self.codepages,
                   JC=self.jit_cells, Throw=Throw, OUTSIDE=OUTSIDE, **HELPERS)
@@ -108,23 +110,17 @@ class VM:
                 self.prims[L.PRIM_BASE + i] = ns[f"_p{i}"]
             elif b.func is not None:
                 self.prims[L.PRIM_BASE + i] = types.MethodType(b.func, self)
-        self.jit_code: dict[int, Callable[[], None]] = {}
-        self.jit_counts: dict[int, int] = {}
-        self.jit_ranges: dict[int, int] = {}   # start of compiled body -> end
-        # page number -> starts of compiled bodies on that page (entries whose body is no
-        # longer in jit_ranges are stale and are dropped when met)
-        self.jit_pages: dict[int, set[int]] = {}
-        # start of compiled body -> the threaded bodies (start, end) its code has inlined
-        self.jit_deps: dict[int, list[tuple[int, int]]] = {}
+        codegen = self.codegen
+        self.jit_code: dict[int, Callable[[], None]] = codegen.functions
+        self.jit_counts: dict[int, int] = codegen.call_counts
+        self.jit_ranges: dict[int, int] = codegen.ranges
+        self.jit_pages: dict[int, set[int]] = codegen.pages
+        self.jit_deps: dict[int, list[tuple[int, int]]] = codegen.depends_on
+        self.jit_sources: dict[int, str] = codegen.sources
+        self.jit_line_tags: dict[int, list[int]] = codegen.line_tags
+        self.jit_callers: dict[int, list[dict]] = codegen.callers
+        self.rs_readers: dict[int, bool] = codegen.rs_readers
         self.jit_enabled = True
-        self.jit_sources: dict[int, str] = {}
-        # xt -> where in its generated body each threaded instruction's lines begin, and the
-        # cells they come from (backtrace.TaggedLines): what a backtrace through generated
-        # code reads
-        self.jit_line_tags: dict[int, list[int]] = {}
-        # xt -> the globals of generated code that calls it through a slot (jit.py)
-        self.jit_callers: dict[int, list[dict]] = {}
-        self.rs_readers: dict[int, bool] = {}
         self.builtin_names = {L.PRIM_BASE + i: b.name.lower() for i, b in enumerate(BUILTINS)}
 
     def _init_state(self, bootstrap: bool = True) -> None:
@@ -241,6 +237,11 @@ class VM:
                     deps = self.jit_deps.get(start)
                     if deps and any(lo < end and addr < hi for lo, hi in deps):
                         self.drop_jit(start)
+
+    def forget_generated_code(self) -> None:
+        """Drop all generated code and what is kept to invalidate it (rebuilt on demand)."""
+        self.codegen.reset()
+        self.codepages[:] = bytes(len(self.codepages))
 
     def drop_jit(self, body: int) -> None:
         xt = body - 8
@@ -474,17 +475,17 @@ class VM:
 
     def count_call(self, xt: int):
         """Definitions called a few times, or on their first call when they loop, get
-        generated code (jit.py)."""
+        generated code (codegen/)."""
         n = self.jit_counts.get(xt, 0) + 1
         self.jit_counts[xt] = n
         if n == 3 or (n == 1 and self._has_loop(xt)):
-            from .jit import compile_definition
+            from .codegen.generate import compile_definition
             if compile_definition(self, xt):
                 return self.jit_code[xt]
         return None
 
     def _has_loop(self, xt: int) -> bool:
-        from .jit import has_loop
+        from .codegen.analysis import has_loop
         return has_loop(self, xt)
 
     def set_does(self, code_addr: int) -> None:

@@ -165,6 +165,7 @@ def buffer_colon(vm) -> None:
     D.align(vm)
     a = D.allot(vm, max(n, 0))
     vm.mem[a:a + max(n, 0)] = bytes(max(n, 0))
+    vm.code_store(a, max(n, 0))
     vm.set_cell(xt + 8, a)
 
 

@@ -190,6 +190,7 @@ def _hold(vm, c: int) -> None:
     if h < L.HOLD_END - 0x100:
         raise Throw(-17)
     vm.mem[h] = c & 0xFF
+    vm.code_store(h, 1)          # HLD may have been pointed into a compiled body
     vm.set_cell(L.HLD, h)
 
 

@@ -1,4 +1,5 @@
 """Data and return stack words (CORE, CORE EXT and SLOF's extras such as 3dup or -roll)."""
+from .. import layout as L
 from .table import snippet, word
 
 snippet("dup", "s.append(s[-1])")
@@ -32,11 +33,13 @@ snippet("depth!", "n = s.pop()\nif n < 0: raise Throw(-4)\nif n > 4096: raise Th
         "if n <= len(s): del s[n:]\nelse: s.extend([0] * (n - len(s)))")
 
 
-snippet(">r", "rs.append(s.pop())")
+# pushes onto the return stack check its room first (-5), as a call does (core.run_threaded)
+snippet(">r", f"if len(rs) >= {L.RETURN_STACK_CELLS}: raise Throw(-5)\nrs.append(s.pop())")
 snippet("r>", "if len(rs) <= vm.rbase: raise Throw(-6)\ns.append(rs.pop())")
 snippet("r@", "if len(rs) <= vm.rbase: raise Throw(-6)\ns.append(rs[-1])")
 snippet("rdrop", "if len(rs) <= vm.rbase: raise Throw(-6)\nrs.pop()")
-snippet("2>r", "b = s.pop()\nrs.append(s.pop())\nrs.append(b)")
+snippet("2>r", f"if len(rs) > {L.RETURN_STACK_CELLS - 2}: raise Throw(-5)\n"
+        "b = s.pop()\nrs.append(s.pop())\nrs.append(b)")
 snippet("2r>", "if len(rs) < vm.rbase + 2: raise Throw(-6)\ns.extend(rs[-2:])\ndel rs[-2:]")
 snippet("2r@", "if len(rs) < vm.rbase + 2: raise Throw(-6)\ns.extend(rs[-2:])")
 snippet("rpick", "n = s.pop()\nif n < 0 or n >= len(rs) - vm.rbase: raise Throw(-6)\ns.append(rs[-1 - n])")

@@ -341,26 +341,34 @@ def _cmp(x: bytes, y: bytes) -> int:
     return 0 if x == y else (-1 if x < y else 1)
 
 
-@word("compare")
-def compare(vm) -> None:
-    y = _str(vm)
-    x = _str(vm)
-    vm.s.append(_cmp(x, y))
+def _bytes_at(mem: bytearray, size: int, a: int, n: int) -> bytes:
+    """The n bytes at a (none when n is not positive); -9 outside memory."""
+    if n <= 0:
+        return b""
+    if a < 0 or a + n > size:
+        raise Throw(-9)
+    return mem[a:a + n]
 
 
-@word("search")
-def search(vm) -> None:
-    y = _str(vm)
-    n1 = vm.s[-1]
-    a1 = vm.s[-2]
-    x = vm.read(a1, max(n1, 0))
-    k = x.find(y)
-    if k < 0:
-        vm.s.append(0)
-    else:
-        vm.s[-2] = a1 + k
-        vm.s[-1] = n1 - k
-        vm.s.append(-1)
+def _compare(mem: bytearray, size: int, a1: int, n1: int, a2: int, n2: int) -> int:
+    return _cmp(_bytes_at(mem, size, a1, n1), _bytes_at(mem, size, a2, n2))
+
+
+def _search(mem: bytearray, size: int, a1: int, n1: int, a2: int, n2: int) -> tuple:
+    """( a1 n1 a2 n2 -- a3 n3 flag ) as a tuple: where the second string starts in the
+    first, and true; or the first string and false."""
+    found = _bytes_at(mem, size, a1, n1).find(_bytes_at(mem, size, a2, n2))
+    return (a1, n1, 0) if found < 0 else (a1 + found, n1 - found, -1)
+
+
+# COMPARE and SEARCH take their four inputs first (an address outside memory throws -9 with
+# them taken), so the code generator can inline them on cached items
+helper("COMPARE", _compare)
+helper("SEARCH", _search)
+snippet("compare", "n2 = s.pop()\na2 = s.pop()\nn1 = s.pop()\na1 = s.pop()\n"
+        "s.append(COMPARE(mem, MS, a1, n1, a2, n2))")
+snippet("search", "n2 = s.pop()\na2 = s.pop()\nn1 = s.pop()\na1 = s.pop()\n"
+        "r = SEARCH(mem, MS, a1, n1, a2, n2)\ns.append(r[0])\ns.append(r[1])\ns.append(r[2])")
 
 
 def _check_string(vm, a: int, n: int) -> None:

@@ -59,7 +59,7 @@ def special(name: str) -> None:
 def word(name: str, immediate: bool = False, effect: int | None = None):
     """Decorator: a word carried out by the Python function f(vm). effect: how much deeper
     (or, negative, shallower) it always leaves the data stack when it returns, if it does
-    (what the code generator may count on: stack_effect.py)."""
+    (what the code generator may count on: codegen/analysis.py)."""
     def register(func):
         key = name.lower()
         if key in _seen:

@@ -1,72 +1,40 @@
-"""Generated Python code for hot colon definitions.
+"""The emitter: Python source for one colon definition, from its instructions.
 
-The threaded code in VM memory is the definition; this module builds a cache of it: after a
-few calls a definition is decoded, its branches are turned back into Python `if`/`while`
-statements, primitives written as snippets are inlined, and the result is compiled into a
-Python function. Definitions the cache cannot stand in for faithfully keep running threaded:
-those that touch their caller's return-stack entries (on some path an r> without a matching
->r, rdepth, rpick, compile), that call such a word, that have a DOES> anywhere but at their
-end, or whose branches do not form plain nested structures. A store into a compiled body
-drops its code (VM.code_store).
-
-The emitter keeps the top stack items in Python locals instead of the list (stack
-caching): literals, constants, values, loop indexes, stack shuffles, arithmetic, comparisons,
-fetches and stores work on those locals, and the items are pushed onto the real stack before
-anything that needs them there runs (a call, a word it does not know this way). IF arms and
-loops that leave the real stack alone keep the items in locals through them ("kept"
-structures, see block()). Results of + - * are wrapped to 64 bits only where a word needs
-the 64-bit value. Whenever something can throw, the real stack is made exactly what the
-threaded code would have left there at that point, so CATCH and errors see no difference.
-Calls go through a slot per callee in the generated function's globals, which holds the
-callee's generated code or a runner of its threaded code (VM.drop_jit keeps it current).
-DOES> code is compiled like a colon body, filed under the cell before it.
+See codegen/__init__.py for what generated code promises. The emitter walks a definition's
+instructions once, keeping the top items of the data stack in Python locals (stack caching),
+and writes statements for each word: inlined snippets, lowerings of the primitives it knows
+(primitives.py), calls through slots. Loops and IF arms are "kept" (their items stay in
+locals through them) where that is possible, else "flushed" (the items go onto the real stack
+first); an IF arm that leaves the depth alone runs "cold" (flushed inside, items taken back
+after); an arm that always throws (analysis.py) lets the code after it go on as if it were
+not taken. Whenever something can throw, the real stack is made what the threaded code would
+have left there.
 """
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from ..codecache import compile_cached
-from .backtrace import MARK_SHIFT, TaggedLines
-from ..errors import Throw
-from . import layout as L
-from .cells import U
-from .words.table import BUILTINS, HELPERS
-
-SB = L.SIGN64
-M = L.MASK64
-
-# words whose use of the return stack reaches outside their own pushes
-_RS_PUSH = {">r": 1, "2>r": 2}
-_RS_POP = {"r>": 1, "rdrop": 1, "2r>": 2}
-_RS_PEEK = {"r@": 1, "2r@": 2}
-_RS_FORBIDDEN = {"rpick", "rdepth", "rdepth!", "compile", "i'", "(does>)"}
-_RS_CALLERS = _RS_FORBIDDEN - {"(does>)"}
-
+from .. import layout as L
+from ..backtrace import MARK_SHIFT, TaggedLines
+from ..cells import U
+from ..words.table import BUILTINS
+from . import analysis
+from .convention import resume_address
+from .decoder import Instruction, NotCompilable, decode
+from .primitives import (BINARY, COMMA, DIVISION, FETCH, M, MAY_STORE, MODULAR, RS_FORBIDDEN, RS_PEEK,
+                         RS_POP, RS_PUSH, SB, SHUFFLE, STORE, UNARY, snippet_parts)
 
 # Python's parser takes at most 100 levels of indentation: deeper code stays threaded (and
 # is given up on before the work of emitting it)
 _MAX_DEPTH = 90
 
 # data stack overflow, checked on entry and at the top of every loop (see layout.py)
-_STACK_CHECK = f"if len(s) > {L.DATA_STACK_CELLS}: raise Throw(-3)"
+STACK_CHECK = f"if len(s) > {L.DATA_STACK_CELLS}: raise Throw(-3)"
 
-# primitives whose snippet takes its inputs and leaves its results in these forms (see
-# _Emitter.cached_snippet)
-_POP_LINE = re.compile(r"(\w+) = s\.pop\(\)( & M)?")
-_PUSH_LINE = re.compile(r"s\.append\((.*)\)")
-_USES_STACK = re.compile(r"\bs\b|\brs\b|\bvm\.rbase\b")
-_MAY_THROW = re.compile(r"\w\s*[(\[]|\braise\b")
-# a snippet that may write memory: a pack, an assignment into mem, or a call given the VM
-_MAY_STORE = re.compile(r"\bP[LWU]?\(|\bmem\[[^\]]*\]\s*=|\(vm\b|\bvm\.")
-_snippet_cache: dict[str, tuple | None] = {}
-_CALL_LINE = re.compile(r"_c(\d+)\(\)")
 _STEP = re.compile(r"\{a\} ([+-]) (\d+)")
 _CHECK_LINE = re.compile(r"( *)if len\(s\) > (\d+):")
 _PLAIN_CALL = re.compile(r"_[cw]\d+\(\)")
-# a way out of generated code other than a throw; not `return RT(...)`, which hands the rest
-# of the definition to its threaded code (that does what the generated code would)
-_RETURN_LINE = re.compile(r"(^|:)\s*return\b(?! RT\()")
-_compiling: set[int] = set()        # definitions being compiled (a callee asked about may be one)
 
 
 def _pop_into(names: list[str]) -> str:
@@ -76,217 +44,30 @@ def _pop_into(names: list[str]) -> str:
     return f"{', '.join(names)}, = s[-{len(names)}:]\ndel s[-{len(names)}:]"
 
 
-def _snippet_parts(code: str):
-    """(pops, body, pushes, safe) of a snippet made of "x = s.pop()" lines, lines that do
-    not touch the stacks, and "s.append(expr)" lines, in that order; safe when nothing in
-    it can throw. None for any other snippet."""
-    if code in _snippet_cache:
-        return _snippet_cache[code]
-    lines = code.split("\n")
-    pops = []
-    while lines and (m := _POP_LINE.fullmatch(lines[0])):
-        pops.append((m.group(1), m.group(2) or ""))
-        lines.pop(0)
-    pushes: list[str] = []
-    while lines and (m := _PUSH_LINE.fullmatch(lines[-1])):
-        pushes.insert(0, m.group(1))
-        lines.pop()
-    parts = None
-    if (pops or pushes) and not any(_USES_STACK.search(x) for x in lines + pushes):
-        parts = (pops, lines, pushes, not lines and not any(_MAY_THROW.search(p) for p in pushes))
-    _snippet_cache[code] = parts
-    return parts
 
-
-class NotCompilable(Exception):
-    pass
+@dataclass
+class _Snapshot:
+    """The emitter's state before an attempt at a kept structure (Emitter.snapshot)."""
+    line_count: int
+    last_line: list[str]
+    items: list[str]            # the cached data-stack items
+    return_items: list[str]     # the cached return-stack items
+    unwrapped: dict[str, int]
+    dep_count: int
+    consts: dict[str, object]
+    since_check: int | None
+    pops: int
+    touch: int
+    rs_depth: int
 
 
 class _Unclean(Exception):
     """A control structure cannot keep the cached stack items in locals (see block())."""
 
 
-class _Ins:
-    __slots__ = ("addr", "xt", "kind", "name", "arg")
-
-    def __init__(self, addr, xt, kind, name, arg=None):
-        self.addr, self.xt, self.kind, self.name, self.arg = addr, xt, kind, name, arg
-
-
-def _decode(vm, body: int) -> list[_Ins]:
-    """The instructions of a colon body, up to its final EXIT."""
-    mem = vm.mem
-    names = vm.builtin_names
-    out: list[_Ins] = []
-    ip = body
-    furthest = body
-    for _ in range(20000):
-        x = U(mem, ip)[0]
-        if x < 0 or x > vm.size - 8:
-            raise NotCompilable
-        k = U(mem, x)[0]
-        name = names.get(k) if k >= L.PRIM_BASE else None
-        ins = _Ins(ip, x, k, name)
-        ip += 8
-        if name in ("lit", "(to)"):
-            ins.arg = U(mem, ip)[0]
-            ip += 8
-        elif name in ("branch", "0branch", "(do)", "(?do)", "(loop)", "(+loop)"):
-            ins.arg = U(mem, ip)[0]
-            ip += 8
-            if ins.arg > furthest:
-                furthest = ins.arg
-        elif name == "(sliteral)":
-            n = U(mem, ip)[0]
-            ins.arg = (ip + 8, n)
-            ip = (ip + 8 + n + 7) & ~7
-        out.append(ins)
-        if name in ("exit", "(does>)") and ip > furthest:
-            return out          # (DOES> code after a (does>) is code of its own)
-    raise NotCompilable
-
-
-def has_loop(vm, xt: int) -> bool:
-    """Does the colon body at xt contain a loop (worth compiling on its first call)?"""
-    try:
-        ins = _decode(vm, xt + 8)
-    except NotCompilable:
-        return False
-    for x in ins:
-        if x.name in ("(do)", "(?do)") or (x.name in ("branch", "0branch") and x.arg <= x.addr):
-            return True
-    return False
-
-
-def reads_callers_return_stack(vm, xt: int) -> bool:
-    """Does the word at xt pop or peek return-stack entries it did not push?"""
-    cache = vm.rs_readers
-    if xt in cache:
-        return cache[xt]
-    cache[xt] = True          # while we look (recursion), assume the worst
-    try:
-        result = _rs_unbalanced(_decode(vm, xt + 8))
-    except NotCompilable:
-        result = True
-    cache[xt] = result
-    return result
-
-
-def _rs_unbalanced(code: list[_Ins]) -> bool:
-    """Does some path through code pop or peek a return-stack entry it did not push, or
-    end with entries of its own left? Each branch is followed with the number of entries
-    pushed so far, which must be the same on every path into an instruction."""
-    index = {x.addr: i for i, x in enumerate(code)}
-    end = code[-1].addr + 8
-    names = {x.name for x in code}
-    if names & _RS_CALLERS:
-        return True
-    if names & {"leave", "?leave", "unloop"} and names & (set(_RS_PUSH) | set(_RS_POP)):
-        return True             # LEAVE's jump is not followed here: no mixing
-    depth_at = {0: 0}
-    work = [0]
-    while work:
-        i = work.pop()
-        d = depth_at[i]
-        x = code[i]
-        n = x.name
-        if n in _RS_PUSH:
-            d += _RS_PUSH[n]
-        elif n in _RS_POP:
-            d -= _RS_POP[n]
-        elif n in _RS_PEEK and d < _RS_PEEK[n]:
-            return True
-        if d < 0:
-            return True
-        if n in ("exit", "(does>)"):
-            if d:
-                return True
-            continue
-        nexts = []
-        if n in ("branch", "0branch", "(?do)", "(loop)", "(+loop)"):
-            if x.arg == end:
-                if d:
-                    return True
-            elif x.arg in index:
-                nexts.append(index[x.arg])
-            else:
-                return True
-        if n not in ("branch", "leave"):
-            nexts.append(i + 1)
-        for j in nexts:
-            if j >= len(code):
-                return True
-            seen = depth_at.get(j)
-            if seen is None:
-                depth_at[j] = d
-                work.append(j)
-            elif seen != d:
-                return True
-    return False
-
-
 def _is_int(x: str) -> bool:
     return x.lstrip("-").isdigit()
 
-
-# ( a b -- r ): the expression, and whether it needs wrapping to 64 bits
-_BINARY = {
-    "+": ("{a} + {b}", True), "-": ("{a} - {b}", True), "*": ("{a} * {b}", True),
-    "and": ("{a} & {b}", False), "or": ("{a} | {b}", False), "xor": ("{a} ^ {b}", False),
-    "min": ("{b} if {b} < {a} else {a}", False), "max": ("{b} if {b} > {a} else {a}", False),
-    "lshift": ("({a} << {b}) if 0 <= {b} < 64 else 0", True),
-    "<<": ("({a} << {b}) if 0 <= {b} < 64 else 0", True),
-    "rshift": ("(({a} & M) >> {b}) if 0 <= {b} < 64 else 0", True),
-    ">>": ("(({a} & M) >> {b}) if 0 <= {b} < 64 else 0", True),
-}
-for _n, _op in (("=", "=="), ("<>", "!="), ("<", "<"), (">", ">"), ("<=", "<="), (">=", ">=")):
-    _BINARY[_n] = (f"-1 if {{a}} {_op} {{b}} else 0", False)
-for _n, _op in (("u<", "<"), ("u>", ">"), ("u<=", "<="), ("u>=", ">=")):
-    _BINARY[_n] = (f"-1 if ({{a}} & M) {_op} ({{b}} & M) else 0", False)
-
-# ( a -- r )
-_UNARY = {
-    "negate": ("-{a}", True), "invert": ("~{a}", False), "not": ("~{a}", False),
-    "abs": ("abs({a})", True), "2/": ("{a} >> 1", False), "u2/": ("({a} & M) >> 1", False),
-    "2*": ("{a} * 2", True), "cells": ("{a} * 8", True), "/n*": ("{a} * 8", True),
-    "/x*": ("{a} * 8", True), "/l*": ("{a} * 4", True), "/w*": ("{a} * 2", True),
-}
-for _n, _d in (("1+", "+ 1"), ("1-", "- 1"), ("2+", "+ 2"), ("2-", "- 2"), ("cell+", "+ 8"),
-               ("cell-", "- 8"), ("char+", "+ 1"), ("char-", "- 1"), ("ca1+", "+ 1"),
-               ("wa1+", "+ 2"), ("la1+", "+ 4"), ("xa1+", "+ 8"), ("na1+", "+ 8")):
-    _UNARY[_n] = (f"{{a}} {_d}", True)
-for _n, _op in (("0=", "== 0"), ("0<>", "!= 0"), ("0<", "< 0"), ("0>", "> 0"),
-                ("0<=", "<= 0"), ("0>=", ">= 0")):
-    _UNARY[_n] = (f"-1 if {{a}} {_op} else 0", False)
-
-# words whose 64-bit result is the same whether or not their inputs were wrapped first
-_MODULAR = {"+", "-", "*", "and", "or", "xor", "negate", "invert", "not", "2*", "cells", "/n*",
-            "/x*", "/l*", "/w*", "1+", "1-", "2+", "2-", "cell+", "cell-", "char+", "char-",
-            "ca1+", "wa1+", "la1+", "xa1+", "na1+"}
-
-# stack shuffles done on cached items only: ( inputs -- outputs ) as indexes into the inputs
-_SHUFFLE = {
-    "swap": (2, (1, 0)), "over": (2, (0, 1, 0)), "nip": (2, (1,)), "tuck": (2, (1, 0, 1)),
-    "rot": (3, (1, 2, 0)), "-rot": (3, (2, 0, 1)), "2dup": (2, (0, 1, 0, 1)),
-    "2drop": (2, ()), "2swap": (4, (2, 3, 0, 1)), "2over": (4, (0, 1, 2, 3, 0, 1)),
-    "3drop": (3, ()), "chars": (1, (0,)), "/c*": (1, (0,)),
-}
-
-# fetches ( a -- x ): cell size and expression
-_FETCH = {"@": (8, "U(mem, {a})[0]"), "x@": (8, "U(mem, {a})[0]"), "l@": (4, "UL(mem, {a})[0]"),
-          "w@": (2, "UW(mem, {a})[0]"), "c@": (1, "mem[{a}]"),
-          "unaligned-l@": (4, "UL(mem, {a})[0]"), "unaligned-w@": (2, "UW(mem, {a})[0]")}
-# stores ( x a -- ): size and statement
-_STORE = {"!": (8, "P(mem, {a}, {v})"), "x!": (8, "P(mem, {a}, {v})"),
-          "l!": (4, "PL(mem, {a}, {v} & 0xffffffff)"), "w!": (2, "PW(mem, {a}, {v} & 0xffff)"),
-          "c!": (1, "mem[{a}] = {v} & 0xff"),
-          "unaligned-l!": (4, "PL(mem, {a}, {v} & 0xffffffff)"),
-          "unaligned-w!": (2, "PW(mem, {a}, {v} & 0xffff)")}
-
-
-# data-space stores ( x -- ): size and the store of v at d
-_COMMA = {",": (8, "P(mem, {d}, {v})"), "l,": (4, "PL(mem, {d}, {v} & 0xffffffff)"),
-          "w,": (2, "PW(mem, {d}, {v} & 0xffff)"), "c,": (1, "mem[{d}] = {v} & 0xff")}
 
 
 # Short colon definitions (straight code and IF/ELSE, no loops, an EXIT before the end only
@@ -300,8 +81,8 @@ _NOT_INLINED = {"(do)", "(?do)", "(loop)", "(+loop)", "leave", "?leave", "unloop
                 "i", "j", "(does>)"}
 
 
-class _Emitter:
-    def __init__(self, vm, ins: list[_Ins], parent: "_Emitter | None" = None, xt: int = 0):
+class Emitter:
+    def __init__(self, vm, ins: list[Instruction], parent: "Emitter | None" = None, xt: int = 0):
         self.vm = vm
         self.ins = ins
         self.index = {x.addr: i for i, x in enumerate(ins)}
@@ -380,7 +161,7 @@ class _Emitter:
     def put(self, depth: int, code: str) -> None:
         """Emit code that sees the real stack: the cached items go onto it first. Cached
         return-stack items too, unless it is a call (a colon definition or Python word
-        leaves its caller's return-stack items alone: jit.reads_callers_return_stack)."""
+        leaves its caller's return-stack items alone: analysis.reads_callers_return_stack)."""
         if self.vs:
             self.flush(depth)
         if self.rvs and not _PLAIN_CALL.fullmatch(code):
@@ -388,7 +169,11 @@ class _Emitter:
         self.emit(depth, code)
         self.touch += 1
         self.known.clear()
-        self.since_check = 0 if code == _STACK_CHECK else None
+        self.since_check = 0 if code == STACK_CHECK else None
+
+    def text(self) -> str:
+        """The statements emitted, as the generated function's body."""
+        return "\n".join(self.lines)
 
     def emit(self, depth: int, code: str) -> None:
         pad = "    " * depth
@@ -476,6 +261,20 @@ class _Emitter:
             self.touch += 1
             vs.insert(0, t)
 
+    def read_missing(self, k: int, depth: int) -> None:
+        """At least k items cached: the missing ones read off the real stack, the deepest
+        first, and only then taken off it; an underflow leaves the real stack as it was,
+        with the cached items put onto it."""
+        missing = k - len(self.vs)
+        if missing <= 0:
+            return
+        names = [self.tmp() for _ in range(missing)]
+        reads = "\n".join(f"{name} = s[-{missing - i}]" for i, name in enumerate(names))
+        self.emit(depth, self.read_real(f"{reads}\ndel s[-{missing}:]"))
+        self.pops += missing
+        self.touch += 1
+        self.vs[:0] = names
+
     def result(self, depth: int, expr: str, wrap: bool, inputs: tuple[str, ...] = ()) -> None:
         if inputs and all(_is_int(i) for i in inputs):
             # literals only: the result is a literal too
@@ -561,10 +360,10 @@ class _Emitter:
         return flag
 
     def binary(self, depth: int, n: str) -> None:
-        """A primitive of _BINARY on the two cached top items (taken off by ensure first)."""
-        expr, wrap = _BINARY[n]
+        """A primitive of BINARY on the two cached top items (taken off by ensure first)."""
+        expr, wrap = BINARY[n]
         side = None
-        if n in _MODULAR:
+        if n in MODULAR:
             b = self.take_raw(depth)
             a = self.take_raw(depth)
             wrap = wrap or a in self.unwrapped or b in self.unwrapped
@@ -581,249 +380,356 @@ class _Emitter:
         if side is not None and self.vs[-1] in self.unwrapped:
             self.wrap_side[self.vs[-1]] = side
 
-    def cached(self, x: _Ins, depth: int) -> bool:
+    def cached(self, x: Instruction, depth: int) -> bool:
         """Carry out x on the cached stack top if it is one of the words that can be; True
-        if done."""
+        if done. Each kind of primitive has its lowering (_LOWERINGS); any other snippet
+        that pops its inputs and pushes its results is inlined on cached items."""
+        if x.name is None:
+            return self.cached_word(x, depth)
+        lowering = _LOWERINGS.get(x.name)
+        if lowering is None:
+            return self.cached_snippet(x, depth)
+        return lowering(self, x, depth)
+
+    def cached_word(self, x: Instruction, depth: int) -> bool:
+        """A variable, constant, buffer, value, CREATEd word or FIELD on the cached stack top;
+        True if done."""
+        vs = self.vs
+        k = x.kind
+        if k == L.K_VARIABLE:
+            vs.append(str(x.xt + 8))
+        elif k in (L.K_CONSTANT, L.K_BUFFER):
+            # the value as a literal: a store into the constant's cell drops this code
+            vs.append(str(U(self.vm.mem, x.xt + 8)[0]))
+            self.deps.append((x.xt + 8, x.xt + 16))
+        elif k == L.K_VALUE:
+            self.read_cell(depth, x.xt + 8)
+        elif k == L.K_CREATE:
+            does = U(self.vm.mem, x.xt + 8)[0]
+            if does == 0:
+                vs.append(str(x.xt + 16))
+            elif does == self.vm.field_does:
+                # a FIELD: its offset as a literal (a store into it drops this code)
+                off = U(self.vm.mem, x.xt + 16)[0]
+                self.deps.append((x.xt + 16, x.xt + 24))
+                self.ensure(1, depth)
+                if off:
+                    vs.append(str(off))
+                    self.binary(depth, "+")
+            else:
+                return False
+        else:
+            return False
+        return True
+
+    def lower_literal(self, x: Instruction, depth: int) -> bool:
+        vs = self.vs
+        vs.append(str(x.arg))
+        return True
+
+    def lower_string_literal(self, x: Instruction, depth: int) -> bool:
+        vs = self.vs
+        vs.extend((str(x.arg[0]), str(x.arg[1])))
+        return True
+
+    def lower_flag(self, x: Instruction, depth: int) -> bool:
         n = x.name
         vs = self.vs
-        if n is None:
-            k = x.kind
-            if k == L.K_VARIABLE:
-                vs.append(str(x.xt + 8))
-            elif k in (L.K_CONSTANT, L.K_BUFFER):
-                # the value as a literal: a store into the constant's cell drops this code
-                vs.append(str(U(self.vm.mem, x.xt + 8)[0]))
-                self.deps.append((x.xt + 8, x.xt + 16))
-            elif k == L.K_VALUE:
-                self.read_cell(depth, x.xt + 8)
-            elif k == L.K_CREATE:
-                does = U(self.vm.mem, x.xt + 8)[0]
-                if does == 0:
-                    vs.append(str(x.xt + 16))
-                elif does == self.vm.field_does:
-                    # a FIELD: its offset as a literal (a store into it drops this code)
-                    off = U(self.vm.mem, x.xt + 16)[0]
-                    self.deps.append((x.xt + 16, x.xt + 24))
-                    self.ensure(1, depth)
-                    if off:
-                        vs.append(str(off))
-                        self.binary(depth, "+")
-                else:
-                    return False
-            else:
-                return False
-            return True
-        if n == "lit":
-            vs.append(str(x.arg))
-        elif n == "(sliteral)":
-            vs.extend((str(x.arg[0]), str(x.arg[1])))
-        elif n in ("true", "false"):
-            vs.append("-1" if n == "true" else "0")
-        elif n == "i" or n == "j":
-            d = self.innermost_do()
-            if d < 0 or (n == "j" and self.do_depth < 2):
-                return False
-            vs.append(f"_i{d}" if n == "i" else f"_i{self.do_depth - 2}")
-        elif n in _BINARY:
-            self.binary(depth, n)
-        elif n in _UNARY:
-            expr, wrap = _UNARY[n]
-            side = None
-            if n in _MODULAR:
-                a = self.take_raw(depth)
-                wrap = wrap or a in self.unwrapped
-                step = _STEP.fullmatch(expr)
-                if step:
-                    side = self.side(a, int(step.group(2)) * (1 if step.group(1) == "+" else -1))
-            else:
-                a = self.take(depth)
-            self.result(depth, expr.format(a=a), wrap, (a,))
-            if side is not None and self.vs[-1] in self.unwrapped:
-                self.wrap_side[self.vs[-1]] = side
-        elif n == "dup":
-            if vs:
-                vs.append(vs[-1])
-            else:
-                t = self.tmp()
-                self.emit(depth, f"{t} = s[-1]")
-                vs.append(t)
-        elif n == "drop":
-            if not vs:
-                return False
-            vs.pop()
-        elif n in _SHUFFLE:
-            k, out = _SHUFFLE[n]
-            if len(vs) < k:
-                # the missing inputs are the deepest ones, on the real stack; the threaded
-                # shuffle throws before changing anything when they are not there, and so
-                # does this. Inputs the shuffle leaves where they are (the bottom of over,
-                # 2dup, 2over) are only read; the others come off the stack.
-                pull = k - len(vs)
-                names = [self.tmp() for _ in range(pull)]
-                stay = tuple(out[:pull]) == tuple(range(pull))
-                # (with nothing cached, reading the deepest one first is the check)
-                self.emit(depth, self.read_real("\n".join(f"{t} = s[{i - pull}]"
-                                                            for i, t in enumerate(names)))
-                                 + ("" if stay else f"\ndel s[-{pull}:]"))
-                if not stay:
-                    self.pops += pull
-                    self.touch += 1
-                ins = names + vs
-                vs.clear()
-                vs.extend(ins[i] for i in (out[pull:] if stay else out))
-            else:
-                ins = vs[-k:]
-                del vs[-k:]
-                vs.extend(ins[i] for i in out)
-        elif n == "/string":             # ( a n k -- a+k n-k ), unwrapped as threaded code leaves it
-            self.ensure(3, depth)
-            k, ln, a = self.take(depth), self.take(depth), self.take(depth)
-            self.result(depth, f"{a} + {k}", False, (a, k))
-            self.result(depth, f"{ln} - {k}", False, (ln, k))
-        elif n in ("between", "within"):
-            self.ensure(3, depth)
-            h, lo, v = self.take(depth), self.take(depth), self.take(depth)
-            expr = (f"-1 if {lo} <= {v} <= {h} else 0" if n == "between"
-                    else f"-1 if (({v} - {lo}) & M) < (({h} - {lo}) & M) else 0")
-            self.result(depth, expr, False)
-        elif n in _FETCH:
-            self.ensure(1, depth)
-            size, expr = _FETCH[n]
-            a = vs[-1]
-            if size == 8 and _is_int(a) and 0 <= int(a) <= self.vm.size - 8:
-                vs.pop()
-                self.read_cell(depth, int(a))
-                return True
-            sp = self.spill(vs)
-            vs.pop()
-            t = self.tmp()
-            self.access(depth, a, size, sp, f"{t} = {expr.format(a=a)}")
-            vs.append(t)
-        elif n in _STORE:
-            self.ensure(2, depth)
-            size, stmt = _STORE[n]
+        vs.append("-1" if n == "true" else "0")
+        return True
+
+    def lower_loop_index(self, x: Instruction, depth: int) -> bool:
+        n = x.name
+        vs = self.vs
+        d = self.innermost_do()
+        if d < 0 or (n == "j" and self.do_depth < 2):
+            return False
+        vs.append(f"_i{d}" if n == "i" else f"_i{self.do_depth - 2}")
+        return True
+
+    def lower_binary(self, x: Instruction, depth: int) -> bool:
+        n = x.name
+        self.binary(depth, n)
+        return True
+
+    def lower_unary(self, x: Instruction, depth: int) -> bool:
+        n = x.name
+        expr, wrap = UNARY[n]
+        side = None
+        if n in MODULAR:
             a = self.take_raw(depth)
-            v = self.take(depth)
-            check = (f"({a}) >> 3 in JC or ({a} + {size - 1}) >> 3 in JC" if size > 1
-                     else f"({a}) >> 3 in JC")
-            self.access(depth, a, size, self.spill(vs), stmt.format(a=a, v=v))
-            self.emit(depth, f"if CP[({a}) >> 12] and ({check}): vm.code_store({a}, {size})")
-            self.stored(a, size, v if size == 8 else None)
-        elif n == "+!":
-            self.ensure(2, depth)
-            a = self.take_raw(depth)
-            v = self.take_raw(depth)
-            self.access(depth, a, 8, self.spill(vs),
-                        f"P(mem, {a}, ((U(mem, {a})[0] + {v} + SB) & M) - SB)")
-            self.stored(a, 8, None)
-            self.emit(depth, f"if CP[({a}) >> 12] and (({a}) >> 3 in JC or ({a} + 7) >> 3 in JC): "
-                             f"vm.code_store({a}, 8)")
-        elif n == "move":
-            self.ensure(3, depth)
-            c, d, a = self.take(depth), self.take(depth), self.take(depth)
-            sp = self.spill(vs)
-            self.known.clear()
-            self.emit(depth, f"if {c}:\n"
-                             f"    if {c} < 0 or {a} < 0 or {a} + {c} > MS or {d} < 0 or {d} + {c} > MS:\n"
-                             f"        {sp}\n        raise Throw(-9)\n"
-                             f"    mem[{d}:{d} + {c}] = mem[{a}:{a} + {c}]\n"
-                             f"    if {c} > 4096 or CP[{d} >> 12] or CP[({d} + {c} - 1) >> 12]: "
-                             f"vm.code_store({d}, {c})")
-        elif n == "pick":
-            if not vs or not _is_int(vs[-1]) or int(vs[-1]) < 0:
-                return False
-            k = int(vs.pop())
-            if k < len(vs):
-                vs.append(vs[-1 - k])
-            else:
-                below = k - len(vs) + 1          # how deep into the real stack
-                t = self.tmp()
-                self.emit(depth, self.read_real(f"{t} = s[-{below}]"))
-                vs.append(t)
-        elif n == "(abort\")":
-            self.ensure(3, depth)
-            ln, a, flag = self.take(depth), self.take(depth), self.take(depth)
-            throw = (f"{self.spill(vs)}\n"
-                     f"P(mem, {L.ABORT_STR}, {a})\nP(mem, {L.ABORT_LEN}, {ln})\n"
-                     f"if {ln} < 0 or {a} < 0 or {a} + {ln} > MS: raise Throw(-9)\n"
-                     f"raise Throw(-2, bytes(mem[{a}:{a} + {ln}]).decode('latin-1'))")
-            if not _is_int(flag):
-                self.emit(depth, f"if {flag}:\n    " + throw.replace("\n", "\n    "))
-            elif int(flag):                  # ABORT" on a literal true: always throws
-                self.emit(depth, throw)
-        elif n == "str=":
-            self.ensure(4, depth)
-            m_, b, n_, a = self.take(depth), self.take(depth), self.take(depth), self.take(depth)
-            sp = self.spill(vs)
-            if not self.literal_string(b, m_) and self.literal_string(a, n_):
-                a, n_, b, m_ = b, m_, a, n_       # str= is symmetric
-            text = self.literal_string(b, m_)
-            if text:                  # against a string in this code: known, and inside memory
-                self.emit(depth, f"if {n_} > 0 and ({a} < 0 or {a} + {n_} > MS):\n    {sp}\n"
-                                 "    raise Throw(-9)")
-                self.result(depth, f"-1 if {n_} == {len(text)} and mem[{a}:{a} + {len(text)}] == "
-                                   f"{text!r} else 0", False)
-                return True
-            if n_ == m_:              # one length (as `2dup ... over str=`)
-                self.emit(depth, f"if {n_} > 0 and ({a} < 0 or {a} + {n_} > MS or {b} < 0 or "
-                                 f"{b} + {n_} > MS):\n    {sp}\n    raise Throw(-9)")
-                self.result(depth, f"-1 if {n_} <= 0 or mem[{a}:{a} + {n_}] == mem[{b}:{b} + {n_}] "
-                                   "else 0", False)
-                return True
-            self.emit(depth, f"if {m_} > 0 and ({b} < 0 or {b} + {m_} > MS):\n    {sp}\n    raise Throw(-9)\n"
-                             f"if {n_} > 0 and ({a} < 0 or {a} + {n_} > MS):\n    {sp}\n    raise Throw(-9)")
-            self.result(depth, f"(-1 if {n_} <= 0 and {m_} <= 0 else 0) if {n_} <= 0 or {m_} <= 0 "
-                               f"else (-1 if {n_} == {m_} and mem[{a}:{a} + {n_}] == mem[{b}:{b} + {m_}] "
-                               f"else 0)", False)
-        elif n == "(to)":
-            t = x.arg + 8
-            v = self.take(depth)
-            self.emit(depth, f"P(mem, {t}, {v})" + self.to_check(x.arg))
-            self.stored(str(t), 8, v)
-        elif n in _COMMA:
-            size, store = _COMMA[n]
-            self.ensure(1, depth)
-            v = self.take(depth)
-            under = self.spill(vs + [v])          # it throws before taking its value
-            d, e = self.reserve(depth, str(size), under)
-            self.emit(depth, f"if {d} > MS - {size}:\n    {under}\n    raise Throw(-9)\n"
-                             + store.format(d=d, v=v) + "\n"
-                             f"if CP[{d} >> 12] and ({d} >> 3 in JC or ({d} + {size - 1}) >> 3 in JC): "
-                             f"vm.code_store({d}, {size})")
-            self.known.clear()                    # HERE's cell lies below the dictionary
-            self.known[L.DP] = e
-        elif n == "allot":
-            self.ensure(1, depth)
-            size = self.take(depth)
-            self.reserve(depth, size, self.spill(vs))
-        elif n == "align":
-            d = self.here(depth)
-            e = self.tmp()
-            self.emit(depth, f"{e} = ({d} + 7) & -8")
-            self.reserve(depth, None, self.spill(vs), (d, e))
-        elif n in ("here", "get-current"):
-            self.read_cell(depth, L.DP if n == "here" else L.CURRENT)
-        elif n == "set-current":
-            v = self.take(depth)
-            self.emit(depth, f"P(mem, {L.CURRENT}, {v})")
-            self.stored(str(L.CURRENT), 8, v)
-        elif n in _RS_PUSH or n in _RS_POP or n in _RS_PEEK:
-            return self.cached_rs(n, depth)
-        elif n == "voc-find" and len(vs) >= 3 and self.literal_string(vs[-3], vs[-2]):
-            # a name this code holds: the key is a constant, and the name is inside memory
-            key = self.literal_string(vs[-3], vs[-2]).lower()
-            wid = self.take(depth)
-            del vs[-2:]
-            # the snippet's own lookup of the wordlist's table, without its string check
-            body = _snippet_parts(BUILTINS[x.kind - L.PRIM_BASE].code)[1]
-            code = "\n".join([f"wid = {wid}"] + [ln for ln in body if not ln.startswith("if n < 0")])
-            if vs:
-                code = ("try:\n    " + code.replace("\n", "\n    ")
-                        + f"\nexcept BaseException:\n    {self.spill(vs)}\n    raise")
-            self.emit(depth, code)
-            self.result(depth, f"c[1].get({key!r}, 0)", False)
+            wrap = wrap or a in self.unwrapped
+            step = _STEP.fullmatch(expr)
+            if step:
+                side = self.side(a, int(step.group(2)) * (1 if step.group(1) == "+" else -1))
         else:
+            a = self.take(depth)
+        self.result(depth, expr.format(a=a), wrap, (a,))
+        if side is not None and self.vs[-1] in self.unwrapped:
+            self.wrap_side[self.vs[-1]] = side
+        return True
+
+    def lower_dup(self, x: Instruction, depth: int) -> bool:
+        vs = self.vs
+        if vs:
+            vs.append(vs[-1])
+        else:
+            t = self.tmp()
+            self.emit(depth, f"{t} = s[-1]")
+            vs.append(t)
+        return True
+
+    def lower_drop(self, x: Instruction, depth: int) -> bool:
+        vs = self.vs
+        if not vs:
+            return False
+        vs.pop()
+        return True
+
+    def lower_shuffle(self, x: Instruction, depth: int) -> bool:
+        n = x.name
+        vs = self.vs
+        k, out = SHUFFLE[n]
+        if len(vs) < k:
+            # the missing inputs are the deepest ones, on the real stack; the threaded
+            # shuffle throws before changing anything when they are not there, and so
+            # does this. Inputs the shuffle leaves where they are (the bottom of over,
+            # 2dup, 2over) are only read; the others come off the stack.
+            pull = k - len(vs)
+            names = [self.tmp() for _ in range(pull)]
+            stay = tuple(out[:pull]) == tuple(range(pull))
+            # (with nothing cached, reading the deepest one first is the check)
+            self.emit(depth, self.read_real("\n".join(f"{t} = s[{i - pull}]"
+                                                        for i, t in enumerate(names)))
+                             + ("" if stay else f"\ndel s[-{pull}:]"))
+            if not stay:
+                self.pops += pull
+                self.touch += 1
+            ins = names + vs
+            vs.clear()
+            vs.extend(ins[i] for i in (out[pull:] if stay else out))
+        else:
+            ins = vs[-k:]
+            del vs[-k:]
+            vs.extend(ins[i] for i in out)
+        return True
+
+    def lower_slash_string(self, x: Instruction, depth: int) -> bool:
+        """( a n k -- a+k n-k ), unwrapped as the threaded code leaves it."""
+        # the threaded word pops k, then finds a and n in place: an underflow there
+        # leaves the stack without k (read_real puts back what is cached under k)
+        k = self.take(depth)
+        self.read_missing(2, depth)
+        ln, a = self.take(depth), self.take(depth)
+        self.result(depth, f"{a} + {k}", False, (a, k))
+        self.result(depth, f"{ln} - {k}", False, (ln, k))
+        return True
+
+    def lower_division(self, x: Instruction, depth: int) -> bool:
+        """/ MOD: the divisor, its zero check, then the dividend (as the snippet does)."""
+        n = x.name
+        vs = self.vs
+        divisor = self.take(depth)
+        if not (_is_int(divisor) and int(divisor)):
+            self.emit(depth, f"if {divisor} == 0:\n    {self.spill(vs)}\n    raise Throw(-10)")
+        dividend = self.take(depth)
+        expr, wrap = DIVISION[n]
+        self.result(depth, expr.format(a=dividend, b=divisor), wrap)
+        return True
+
+    def lower_range_test(self, x: Instruction, depth: int) -> bool:
+        n = x.name
+        self.ensure(3, depth)
+        h, lo, v = self.take(depth), self.take(depth), self.take(depth)
+        expr = (f"-1 if {lo} <= {v} <= {h} else 0" if n == "between"
+                else f"-1 if (({v} - {lo}) & M) < (({h} - {lo}) & M) else 0")
+        self.result(depth, expr, False)
+        return True
+
+    def lower_fetch(self, x: Instruction, depth: int) -> bool:
+        n = x.name
+        vs = self.vs
+        self.ensure(1, depth)
+        size, expr = FETCH[n]
+        a = vs[-1]
+        if size == 8 and _is_int(a) and 0 <= int(a) <= self.vm.size - 8:
+            vs.pop()
+            self.read_cell(depth, int(a))
+            return True
+        sp = self.spill(vs)
+        vs.pop()
+        t = self.tmp()
+        self.access(depth, a, size, sp, f"{t} = {expr.format(a=a)}")
+        vs.append(t)
+        return True
+
+    def lower_store(self, x: Instruction, depth: int) -> bool:
+        n = x.name
+        vs = self.vs
+        self.ensure(2, depth)
+        size, stmt = STORE[n]
+        a = self.take_raw(depth)
+        v = self.take(depth)
+        check = (f"({a}) >> 3 in JC or ({a} + {size - 1}) >> 3 in JC" if size > 1
+                 else f"({a}) >> 3 in JC")
+        self.access(depth, a, size, self.spill(vs), stmt.format(a=a, v=v))
+        self.emit(depth, f"if CP[({a}) >> 12] and ({check}): vm.code_store({a}, {size})")
+        self.stored(a, size, v if size == 8 else None)
+        return True
+
+    def lower_plus_store(self, x: Instruction, depth: int) -> bool:
+        vs = self.vs
+        self.ensure(2, depth)
+        a = self.take_raw(depth)
+        v = self.take_raw(depth)
+        self.access(depth, a, 8, self.spill(vs),
+                    f"P(mem, {a}, ((U(mem, {a})[0] + {v} + SB) & M) - SB)")
+        self.stored(a, 8, None)
+        self.emit(depth, f"if CP[({a}) >> 12] and (({a}) >> 3 in JC or ({a} + 7) >> 3 in JC): "
+                         f"vm.code_store({a}, 8)")
+        return True
+
+    def lower_move(self, x: Instruction, depth: int) -> bool:
+        vs = self.vs
+        self.ensure(3, depth)
+        c, d, a = self.take(depth), self.take(depth), self.take(depth)
+        sp = self.spill(vs)
+        self.known.clear()
+        self.emit(depth, f"if {c}:\n"
+                         f"    if {c} < 0 or {a} < 0 or {a} + {c} > MS or {d} < 0 or {d} + {c} > MS:\n"
+                         f"        {sp}\n        raise Throw(-9)\n"
+                         f"    mem[{d}:{d} + {c}] = mem[{a}:{a} + {c}]\n"
+                         f"    if {c} > 4096 or CP[{d} >> 12] or CP[({d} + {c} - 1) >> 12]: "
+                         f"vm.code_store({d}, {c})")
+        return True
+
+    def lower_pick(self, x: Instruction, depth: int) -> bool:
+        vs = self.vs
+        if not vs or not _is_int(vs[-1]) or int(vs[-1]) < 0:
+            return False
+        k = int(vs.pop())
+        if k < len(vs):
+            vs.append(vs[-1 - k])
+        else:
+            below = k - len(vs) + 1          # how deep into the real stack
+            t = self.tmp()
+            self.emit(depth, self.read_real(f"{t} = s[-{below}]"))
+            vs.append(t)
+        return True
+
+    def lower_abort_quote(self, x: Instruction, depth: int) -> bool:
+        vs = self.vs
+        self.ensure(3, depth)
+        ln, a, flag = self.take(depth), self.take(depth), self.take(depth)
+        throw = (f"{self.spill(vs)}\n"
+                 f"P(mem, {L.ABORT_STR}, {a})\nP(mem, {L.ABORT_LEN}, {ln})\n"
+                 f"if {ln} < 0 or {a} < 0 or {a} + {ln} > MS: raise Throw(-9)\n"
+                 f"raise Throw(-2, bytes(mem[{a}:{a} + {ln}]).decode('latin-1'))")
+        if not _is_int(flag):
+            self.emit(depth, f"if {flag}:\n    " + throw.replace("\n", "\n    "))
+        elif int(flag):                  # ABORT" on a literal true: always throws
+            self.emit(depth, throw)
+        return True
+
+    def lower_string_equal(self, x: Instruction, depth: int) -> bool:
+        vs = self.vs
+        self.ensure(4, depth)
+        m_, b, n_, a = self.take(depth), self.take(depth), self.take(depth), self.take(depth)
+        sp = self.spill(vs)
+        if not self.literal_string(b, m_) and self.literal_string(a, n_):
+            a, n_, b, m_ = b, m_, a, n_       # str= is symmetric
+        text = self.literal_string(b, m_)
+        if text:                  # against a string in this code: known, and inside memory
+            self.emit(depth, f"if {n_} > 0 and ({a} < 0 or {a} + {n_} > MS):\n    {sp}\n"
+                             "    raise Throw(-9)")
+            self.result(depth, f"-1 if {n_} == {len(text)} and mem[{a}:{a} + {len(text)}] == "
+                               f"{text!r} else 0", False)
+            return True
+        if n_ == m_:              # one length (as `2dup ... over str=`)
+            self.emit(depth, f"if {n_} > 0 and ({a} < 0 or {a} + {n_} > MS or {b} < 0 or "
+                             f"{b} + {n_} > MS):\n    {sp}\n    raise Throw(-9)")
+            self.result(depth, f"-1 if {n_} <= 0 or mem[{a}:{a} + {n_}] == mem[{b}:{b} + {n_}] "
+                               "else 0", False)
+            return True
+        self.emit(depth, f"if {m_} > 0 and ({b} < 0 or {b} + {m_} > MS):\n    {sp}\n    raise Throw(-9)\n"
+                         f"if {n_} > 0 and ({a} < 0 or {a} + {n_} > MS):\n    {sp}\n    raise Throw(-9)")
+        self.result(depth, f"(-1 if {n_} <= 0 and {m_} <= 0 else 0) if {n_} <= 0 or {m_} <= 0 "
+                           f"else (-1 if {n_} == {m_} and mem[{a}:{a} + {n_}] == mem[{b}:{b} + {m_}] "
+                           f"else 0)", False)
+        return True
+
+    def lower_to(self, x: Instruction, depth: int) -> bool:
+        # a VALUE's cell after its code field; CURRENT, CONTEXT, IB and SOURCE-ID store into
+        # their system cell, as the threaded DOTO does
+        t = self.vm.sysvalue_xt.get(x.arg, x.arg + 8)
+        v = self.take(depth)
+        self.emit(depth, f"P(mem, {t}, {v})" + self.to_check(x.arg))
+        self.stored(str(t), 8, v)
+        return True
+
+    def lower_comma(self, x: Instruction, depth: int) -> bool:
+        n = x.name
+        vs = self.vs
+        size, store = COMMA[n]
+        self.ensure(1, depth)
+        v = self.take(depth)
+        under = self.spill(vs + [v])          # it throws before taking its value
+        d, e = self.reserve(depth, str(size), under)
+        self.emit(depth, f"if {d} > MS - {size}:\n    {under}\n    raise Throw(-9)\n"
+                         + store.format(d=d, v=v) + "\n"
+                         f"if CP[{d} >> 12] and ({d} >> 3 in JC or ({d} + {size - 1}) >> 3 in JC): "
+                         f"vm.code_store({d}, {size})")
+        self.known.clear()                    # HERE's cell lies below the dictionary
+        self.known[L.DP] = e
+        return True
+
+    def lower_allot(self, x: Instruction, depth: int) -> bool:
+        vs = self.vs
+        self.ensure(1, depth)
+        size = self.take(depth)
+        self.reserve(depth, size, self.spill(vs))
+        return True
+
+    def lower_align(self, x: Instruction, depth: int) -> bool:
+        vs = self.vs
+        d = self.here(depth)
+        e = self.tmp()
+        self.emit(depth, f"{e} = ({d} + 7) & -8")
+        self.reserve(depth, None, self.spill(vs), (d, e))
+        return True
+
+    def lower_cell_read(self, x: Instruction, depth: int) -> bool:
+        n = x.name
+        self.read_cell(depth, L.DP if n == "here" else L.CURRENT)
+        return True
+
+    def lower_set_current(self, x: Instruction, depth: int) -> bool:
+        v = self.take(depth)
+        self.emit(depth, f"P(mem, {L.CURRENT}, {v})")
+        self.stored(str(L.CURRENT), 8, v)
+        return True
+
+    def lower_return_stack(self, x: Instruction, depth: int) -> bool:
+        n = x.name
+        return self.cached_rs(n, depth)
+        return True
+
+    def lower_voc_find(self, x: Instruction, depth: int) -> bool:
+        vs = self.vs
+        if not (len(vs) >= 3 and self.literal_string(vs[-3], vs[-2])):
             return self.cached_snippet(x, depth)
+        # a name this code holds: the key is a constant, and the name is inside memory
+        key = self.literal_string(vs[-3], vs[-2]).lower()
+        wid = self.take(depth)
+        del vs[-2:]
+        # the snippet's own lookup of the wordlist's table, without its string check
+        body = snippet_parts(BUILTINS[x.kind - L.PRIM_BASE].code)[1]
+        code = "\n".join([f"wid = {wid}"] + [ln for ln in body if not ln.startswith("if n < 0")])
+        if vs:
+            code = ("try:\n    " + code.replace("\n", "\n    ")
+                    + f"\nexcept BaseException:\n    {self.spill(vs)}\n    raise")
+        self.emit(depth, code)
+        self.result(depth, f"c[1].get({key!r}, 0)", False)
         return True
 
     def literal_string(self, a: str, n: str) -> bytes | None:
@@ -868,7 +774,7 @@ class _Emitter:
         self.stored(str(L.DP), 8, e)
         return d, e
 
-    def cached_snippet(self, x: _Ins, depth: int) -> bool:
+    def cached_snippet(self, x: Instruction, depth: int) -> bool:
         """A primitive whose snippet pops its inputs first and pushes its results last,
         with the inputs taken from the cached items and the results left cached. The
         items under the inputs go onto the real stack first when the snippet can throw, so
@@ -876,7 +782,7 @@ class _Emitter:
         b = BUILTINS[x.kind - L.PRIM_BASE]
         if not b.inline or b.code is None:
             return False
-        parts = _snippet_parts(b.code)
+        parts = snippet_parts(b.code)
         if parts is None:
             return False
         pops, body, pushes, safe = parts
@@ -889,7 +795,7 @@ class _Emitter:
             pushes = names
         code = "\n".join(lines)
         if not safe:
-            if _MAY_STORE.search(code):
+            if MAY_STORE.search(code):
                 self.known.clear()           # it may store anywhere
             if self.vs:
                 # the items under the inputs go onto the real stack only if it throws
@@ -909,23 +815,23 @@ class _Emitter:
         """>r r> r@ rdrop 2>r 2r> 2r@ on the cached stack top. The return stack is the real
         one; its underflow check stays, with the data stack put right before the throw."""
         vs, rvs = self.vs, self.rvs
-        self.rs_depth += _RS_PUSH.get(n, 0) - _RS_POP.get(n, 0)
-        if self.rs_depth < 0 or (n in _RS_PEEK and self.rs_depth < _RS_PEEK[n]):
+        self.rs_depth += RS_PUSH.get(n, 0) - RS_POP.get(n, 0)
+        if self.rs_depth < 0 or (n in RS_PEEK and self.rs_depth < RS_PEEK[n]):
             raise NotCompilable
-        if n in _RS_PUSH:                # onto the cached return-stack items: no code
-            self.ensure(_RS_PUSH[n], depth)
-            items = [self.take(depth) for _ in range(_RS_PUSH[n])]
+        if n in RS_PUSH:                # onto the cached return-stack items: no code
+            self.ensure(RS_PUSH[n], depth)
+            items = [self.take(depth) for _ in range(RS_PUSH[n])]
             rvs.extend(reversed(items))
             return True
-        k = _RS_POP.get(n) or _RS_PEEK[n]
+        k = RS_POP.get(n) or RS_PEEK[n]
         if len(rvs) >= k:
             if n != "rdrop":
                 vs.extend(rvs[-k:])
-            if n not in _RS_PEEK:
+            if n not in RS_PEEK:
                 del rvs[-k:]
             return True
         self.flush_rs(depth)
-        # no underflow check: the code pushed what it takes (_rs_unbalanced, rs_depth)
+        # no underflow check: the code pushed what it takes (analysis.return_stack_unbalanced, rs_depth)
         if n == "rdrop":
             self.emit(depth, "rs.pop()")
         elif n == "r>":
@@ -949,7 +855,6 @@ class _Emitter:
             raise NotCompilable
         start_len = len(self.lines)
         p = lo
-        end = len(self.ins) - 1           # index of the final EXIT
         while p < hi:
             x = self.ins[p]
             self.lines.marks.append(len(self.lines) << MARK_SHIFT | self.site << 32 | x.addr)
@@ -957,12 +862,9 @@ class _Emitter:
             if p in self.back_edges and self.back_edges[p] < hi and (
                     not self.loops or self.loops[-1][:2] != ("begin", self.back_edges[p] + 1)
                     or self._head != p):
-                q = self.back_edges[p]
-                self.flush_rs(depth)
-                if not self.begin_loop_kept(p, q, depth):
-                    self.begin_loop_flushed(p, q, depth)
-                p = q + 1
+                p = self.begin_loop(p, depth)
                 continue
+            dup = None
             if (n == "?dup" and self.vs and p + 1 < hi and self.ins[p + 1].name == "0branch"
                     and p + 1 not in self.back_edges and self.target(self.ins[p + 1].arg) > p + 1):
                 # ?dup IF / ?dup WHILE: the item is the flag, and stays only where the
@@ -970,93 +872,117 @@ class _Emitter:
                 dup = self.take(depth)
                 p += 1
                 x, n = self.ins[p], "0branch"
-            else:
-                dup = None
             if n == "0branch":
-                t = self.target(x.arg)
-                if t <= p:
-                    raise NotCompilable
-                loop = self.loops[-1] if self.loops else None
-                if loop is not None and t == loop[1]:
-                    self.flush_rs(depth)
-                    if loop[2] is not None:
-                        self.emit(depth, f"if not {dup or self.cond_kept(depth)}:")
-                        self.leave_kept(loop, depth + 1)
-                    else:
-                        grown = self.since_check
-                        self.put(depth, f"if not {dup or self.cond(depth)}: break")
-                        # leaving the loop does not grow the stack: the flag is all it took
-                        self.since_check = None if grown is None or dup else grown - 1
-                    if dup:
-                        self.vs.append(dup)
-                    p += 1
-                elif self.is_end(t) and not self.inline_mode:
-                    self.put(depth, f"if not {dup or self.cond(depth)}: return")
-                    if dup:
-                        self.vs.append(dup)
-                        self.since_check = None
-                    p += 1
-                elif t <= hi:
-                    before = self.ins[t - 1] if t - 1 > p else None
-                    t2 = None
-                    if (before is not None and before.name == "branch"
-                            and before.arg > before.addr):
-                        t2 = self.target(before.arg)
-                        if not t < t2 <= hi:
-                            t2 = None
-                    elif tail and before is not None and before.name == "exit" and \
-                            not self.loops and not self.jumps_to(p + 1, t - 1, t):
-                        # IF ... EXIT THEN rest: IF ... ELSE rest THEN, both arms ending
-                        # where the definition returns
-                        t2 = hi
-                    arms_tail = tail and (t if t2 is None else t2) == hi
-                    if (t2 is not None or not self.if_throws(p, t, depth, dup)) and \
-                            not self.if_kept(p, t, t2, depth, dup, arms_tail):
-                        self.flush_rs(depth)
-                        if t2 is not None or not self.if_cold(p, t, depth, dup):
-                            self.if_flushed(p, t, t2, depth, dup, arms_tail)
-                    p = t if t2 is None else t2
-                else:
-                    raise NotCompilable
-                continue
-            if n == "branch":
-                self.flush_rs(depth)
-                t = self.target(x.arg)
-                loop = self.loops[-1] if self.loops else None
-                if loop is not None and t == loop[1]:
-                    if loop[2] is not None:
-                        self.leave_kept(loop, depth)
-                    else:
-                        self.put(depth, "break")
-                elif self.is_end(t) and not self.inline_mode:
-                    self.put(depth, "return")
-                elif loop is not None and loop[0] == "begin" and t == self._head:
-                    if loop[2] is not None:
-                        self.to_loop_state(loop[2], depth, "continue")
-                    else:
-                        self.put(depth, "continue")
-                else:
-                    raise NotCompilable
+                p = self.conditional_branch(p, hi, depth, dup, tail)
+            elif n == "branch":
+                self.unconditional_branch(x, depth)
                 p += 1
-                continue
-            if n in ("(do)", "(?do)"):
-                self.flush_rs(depth)
-                e = self.target(x.arg)
-                closing = self.ins[e - 1]
-                if closing.name not in ("(loop)", "(+loop)") or self.target(closing.arg) != p + 1:
-                    raise NotCompilable
-                if not self.do_loop_kept(p, e, depth):
-                    self.do_loop_flushed(p, e, depth)
-                p = e
-                continue
-            self.simple(x, p, depth)
-            p += 1
+            elif n in ("(do)", "(?do)"):
+                p = self.do_loop(p, depth)
+            else:
+                self.simple(x, p, depth)
+                p += 1
         if not flush_end:
             return
         self.flush(depth)
         self.flush_rs(depth)
         if len(self.lines) == start_len:
             self.emit(depth, "pass")
+
+    def begin_loop(self, p: int, depth: int) -> int:
+        """The BEGIN loop starting at p, kept if it can be; the index after it."""
+        q = self.back_edges[p]
+        self.flush_rs(depth)
+        if not self.begin_loop_kept(p, q, depth):
+            self.begin_loop_flushed(p, q, depth)
+        return q + 1
+
+    def do_loop(self, p: int, depth: int) -> int:
+        """The DO loop starting at p, kept if it can be; the index after it."""
+        self.flush_rs(depth)
+        e = self.target(self.ins[p].arg)
+        closing = self.ins[e - 1]
+        if closing.name not in ("(loop)", "(+loop)") or self.target(closing.arg) != p + 1:
+            raise NotCompilable
+        if not self.do_loop_kept(p, e, depth):
+            self.do_loop_flushed(p, e, depth)
+        return e
+
+    def conditional_branch(self, p: int, hi: int, depth: int, dup: str | None,
+                           tail: bool) -> int:
+        """The 0branch at p: a WHILE (or ?LEAVE-like exit) of the loop around, a return,
+        or an IF; the index after what it covers. dup: the flag of ?DUP IF."""
+        t = self.target(self.ins[p].arg)
+        if t <= p:
+            raise NotCompilable
+        loop = self.loops[-1] if self.loops else None
+        if loop is not None and t == loop[1]:
+            self.flush_rs(depth)
+            if loop[2] is not None:
+                self.emit(depth, f"if not {dup or self.cond_kept(depth)}:")
+                self.leave_kept(loop, depth + 1)
+            else:
+                grown = self.since_check
+                self.put(depth, f"if not {dup or self.cond(depth)}: break")
+                # leaving the loop does not grow the stack: the flag is all it took
+                self.since_check = None if grown is None or dup else grown - 1
+            if dup:
+                self.vs.append(dup)
+            return p + 1
+        if self.is_end(t) and not self.inline_mode:
+            self.put(depth, f"if not {dup or self.cond(depth)}: return")
+            if dup:
+                self.vs.append(dup)
+                self.since_check = None
+            return p + 1
+        if t > hi:
+            raise NotCompilable
+        return self.if_structure(p, t, hi, depth, dup, tail)
+
+    def if_structure(self, p: int, t: int, hi: int, depth: int, dup: str | None,
+                     tail: bool) -> int:
+        """IF (the 0branch at p) ... THEN (t), or with an ELSE: emitted by the first
+        strategy that can (an arm that always throws, kept, cold, flushed); the index after
+        it."""
+        before = self.ins[t - 1] if t - 1 > p else None
+        t2 = None
+        if before is not None and before.name == "branch" and before.arg > before.addr:
+            t2 = self.target(before.arg)
+            if not t < t2 <= hi:
+                t2 = None
+        elif tail and before is not None and before.name == "exit" and \
+                not self.loops and not self.jumps_to(p + 1, t - 1, t):
+            # IF ... EXIT THEN rest: IF ... ELSE rest THEN, both arms ending where the
+            # definition returns
+            t2 = hi
+        arms_tail = tail and (t if t2 is None else t2) == hi
+        if (t2 is not None or not self.if_throws(p, t, depth, dup)) and \
+                not self.if_kept(p, t, t2, depth, dup, arms_tail):
+            self.flush_rs(depth)
+            if t2 is not None or not self.if_cold(p, t, depth, dup):
+                self.if_flushed(p, t, t2, depth, dup, arms_tail)
+        return t if t2 is None else t2
+
+    def unconditional_branch(self, x: Instruction, depth: int) -> None:
+        """A branch: out of the loop around (LEAVE's way, REPEAT's exit), a return, or back
+        to the BEGIN of the loop around (a second REPEAT, say)."""
+        self.flush_rs(depth)
+        t = self.target(x.arg)
+        loop = self.loops[-1] if self.loops else None
+        if loop is not None and t == loop[1]:
+            if loop[2] is not None:
+                self.leave_kept(loop, depth)
+            else:
+                self.put(depth, "break")
+        elif self.is_end(t) and not self.inline_mode:
+            self.put(depth, "return")
+        elif loop is not None and loop[0] == "begin" and t == self._head:
+            if loop[2] is not None:
+                self.to_loop_state(loop[2], depth, "continue")
+            else:
+                self.put(depth, "continue")
+        else:
+            raise NotCompilable
 
     # Control structures are emitted one of two ways. Kept: the cached stack items stay in
     # locals through the structure; at the end of each IF arm, at every loop edge and exit
@@ -1065,26 +991,27 @@ class _Emitter:
     # call, no word that needs the items on the real stack) and its arms or passes end with
     # as many items as they began with; otherwise the attempt is undone and the structure is
     # emitted flushed: the cached items go onto the real stack first, as before.
-    def snapshot(self) -> tuple:
-        # the last line too: test() may take it back
-        return ((len(self.lines), self.lines[-1:]), list(self.vs), len(self.deps), dict(self.consts),
-                self.since_check, self.pops, self.touch, self.rs_depth, dict(self.unwrapped),
-                list(self.rvs))
+    def snapshot(self) -> "_Snapshot":
+        """What rollback() needs to undo an attempt at a kept structure."""
+        return _Snapshot(len(self.lines), self.lines[-1:], list(self.vs), list(self.rvs),
+                         dict(self.unwrapped), len(self.deps), dict(self.consts),
+                         self.since_check, self.pops, self.touch, self.rs_depth)
 
-    def rollback(self, snap: tuple) -> None:
-        n_lines, vs, n_deps, consts, self.since_check, self.pops, self.touch, \
-            self.rs_depth, unwrapped, rvs = snap
-        self.rvs[:] = rvs
+    def rollback(self, snap: "_Snapshot") -> None:
+        """Back to where snapshot() was taken: the lines emitted since dropped (the last one
+        before put back: test() may have taken it), the cached items and counts restored."""
+        del self.lines[snap.line_count - len(snap.last_line):]
+        self.lines.extend(snap.last_line)
+        self.vs[:] = snap.items
+        self.rvs[:] = snap.return_items
         self.unwrapped.clear()
-        self.unwrapped.update(unwrapped)
+        self.unwrapped.update(snap.unwrapped)
         self.known.clear()
-        n_lines, last = n_lines
-        del self.lines[n_lines - len(last):]
-        self.lines.extend(last)
-        self.vs[:] = vs
-        del self.deps[n_deps:]
+        del self.deps[snap.dep_count:]
         self.consts.clear()
-        self.consts.update(consts)
+        self.consts.update(snap.consts)
+        self.since_check, self.pops = snap.since_check, snap.pops
+        self.touch, self.rs_depth = snap.touch, snap.rs_depth
 
     def assign(self, depth: int, names: list[str], values: list[str], wrap: bool = True) -> None:
         """names = values, all at once (a value may be one of the names); the values
@@ -1256,7 +1183,7 @@ class _Emitter:
         closing = self.ins[q]
         self.put(depth, "while True:")
         head = len(self.lines) - 1
-        self.put(depth + 1, _STACK_CHECK)
+        self.put(depth + 1, STACK_CHECK)
         self.loops.append(("begin", q + 1, None, None))
         saved_head, self._head = self._head, p
         self.block_loop_body(p, q, depth + 1)
@@ -1268,7 +1195,20 @@ class _Emitter:
         self._head = saved_head
         self.known.clear()
 
-    def do_loop_kept(self, p: int, e: int, depth: int) -> bool:
+    def pull_into_locals(self, count: int, depth: int, resume: int, above: list[str]) -> None:
+        """Take count items off the real stack into locals under the cached ones, before a
+        loop whose passes reach under them. When there are fewer, the threaded code runs from
+        resume (the loop's first instruction), with the cached items and then above put onto
+        the real stack, and finds them missing as it would."""
+        names = [self.tmp() for _ in range(count)]
+        self.emit(depth, f"if len(s) < {count}:\n    {self.spill(self.vs + above)}\n"
+                         f"    return RT({resume}, 0)\n" + _pop_into(names))
+        self.vs[:0] = names
+
+    def do_loop_kept(self, p: int, e: int, depth: int, pull: int = 0) -> bool:
+        """A DO loop whose passes leave the cached items as they found them. pull: as
+        begin_loop_kept's (the index and the limit go back onto the real stack for the
+        threaded code's (do) when the items are not there)."""
         if p in self.keep_failed:
             return False
         x, closing = self.ins[p], self.ins[e - 1]
@@ -1278,6 +1218,9 @@ class _Emitter:
         try:
             first = self.take(depth)
             limit = self.take(depth)
+            if pull:
+                self.pull_into_locals(pull, depth, x.addr, [limit, first])
+            pops = self.pops
             self.emit(depth, f"{iv} = {first}\n{lv} = {limit}")
             names, check = self.enter_kept_loop(depth)
             inner = self.do_loop_head(x, closing, iv, lv, depth, self.emit)
@@ -1303,12 +1246,16 @@ class _Emitter:
                 self.do_depth -= 1
                 self.loops.pop()
         except _Unclean:
+            reached = self.pops - pops
+            self.rollback(snap)
+            if not pull and reached > 0 and self.can_resume_threaded():
+                return self.do_loop_kept(p, e, depth, reached)
             return self.unkeep(p, snap)
         self.after_kept_loop(names, exits, check)
         return True
 
     @staticmethod
-    def do_loop_head(x: _Ins, closing: _Ins, iv: str, lv: str, depth: int, out) -> int:
+    def do_loop_head(x: Instruction, closing: Instruction, iv: str, lv: str, depth: int, out) -> int:
         """Emit through out (emit or put) what starts a DO loop once its index and limit are
         set: ?DO's test and the loop over the passes. Returns the depth of the body."""
         inner = depth
@@ -1340,7 +1287,7 @@ class _Emitter:
             self.put(depth, f"{iv} = s.pop()\n{lv} = s.pop()")
         inner = self.do_loop_head(x, closing, iv, lv, depth, self.put)
         head = len(self.lines) - 1
-        self.put(inner + 1, _STACK_CHECK)
+        self.put(inner + 1, STACK_CHECK)
         self.loops.append(("do", e, None, None))
         self.do_depth += 1
         saved_head, self._head = self._head, None
@@ -1369,6 +1316,10 @@ class _Emitter:
                     x.name in ("branch", "0branch") and not p < self.target(x.arg) < t):
                 self.throw_failed.add(p)
                 return False
+        throwers = analysis.range_always_throws(self.vm, self.ins, p + 1, t)
+        if throwers is None:
+            self.throw_failed.add(p)
+            return False
         snap = self.snapshot()
         try:
             self.emit(depth, f"if {dup or self.cond_kept(depth)}:")
@@ -1379,8 +1330,6 @@ class _Emitter:
                 self.vs.append(dup)
                 self.since_check = None
             self.block(p + 1, t, depth + 1, flush_end=False)
-            if not self.ends_in_throw(depth + 1):
-                raise NotCompilable
         except (NotCompilable, _Unclean):
             self.throw_failed.add(p)
             self.rollback(snap)
@@ -1392,18 +1341,18 @@ class _Emitter:
         self.since_check, self.pops, self.touch, self.rs_depth = state
         self.known.clear()
         self.known.update(known)      # nothing the arm stored is seen past it
+        self.deps.extend(throwers)    # a store into a word counted on to throw drops this
         return True
 
     def if_cold(self, p: int, t: int, depth: int, dup: str | None) -> bool:
         """IF ... THEN whose arm cannot be kept (it calls, say) but leaves the stack as deep
-        as it found it (stack_effect.py): the arm puts the cached items onto the real stack
+        as it found it (analysis.range_delta): the arm puts the cached items onto the real stack
         when it starts and takes as many back into locals when it ends, so the code around
         it keeps them cached. False, with nothing emitted, if the arm's effect is not that."""
         if not self.vs or p in self.cold_failed:
             return False
-        from .stack_effect import range_delta
         deps: list = []
-        if range_delta(self.vm, self.ins, p + 1, t, deps) != (-1 if dup else 0):
+        if analysis.range_delta(self.vm, self.ins, p + 1, t, deps) != (-1 if dup else 0):
             return False
         snap = self.snapshot()
         try:
@@ -1441,23 +1390,6 @@ class _Emitter:
         # between does not count)
         self.since_check = check      # the arm leaves the stack as deep as it found it
         self.touch, self.pops = touch, pops
-        return True
-
-    def ends_in_throw(self, depth: int) -> bool:
-        """Is the last statement emitted, at this depth, a throw (a raise, or a call of a
-        word whose generated code always throws)?"""
-        pad = "    " * depth
-        last = self.lines[-1]
-        if last.startswith(pad + "raise "):
-            return True
-        m = _CALL_LINE.fullmatch(last[len(pad):]) if last.startswith(pad) else None
-        if m is None:
-            return False
-        chain = throwing_callees(self.vm, int(m.group(1)))
-        if chain is None:
-            return False
-        # this code counts on them throwing: a store into their bodies drops this code
-        self.deps.extend((w + 8, self.vm.jit_ranges[w + 8]) for w in chain)
         return True
 
     def if_kept(self, p: int, t: int, t2: int | None, depth: int, dup: str | None = None,
@@ -1562,11 +1494,11 @@ class _Emitter:
         and exits only), the check before the first pass is the only one that can fire:
         it moves in front of the loop."""
         grown = self.since_check
-        if grown is not None and grown <= 0 and self.lines[head + 1].strip() == _STACK_CHECK:
+        if grown is not None and grown <= 0 and self.lines[head + 1].strip() == STACK_CHECK:
             del self.lines[head + 1]
-            self.lines.insert(head, "    " * depth + _STACK_CHECK)
+            self.lines.insert(head, "    " * depth + STACK_CHECK)
 
-    def inline(self, x: _Ins, depth: int) -> bool:
+    def inline(self, x: Instruction, depth: int) -> bool:
         """Emit the colon definition x calls in place of the call, if it is short and plain
         enough; False (nothing emitted) if not."""
         vm = self.vm
@@ -1576,7 +1508,7 @@ class _Emitter:
                 or L.COMP_BUFFER <= body < L.COMP_BUFFER_END):
             return False
         try:
-            ins = _decode(vm, body)
+            ins = decode(vm, body)
         except NotCompilable:
             return False
         if len(ins) > MAX_INLINE + 1 or ins[-1].name != "exit":     # not one ending in DOES>
@@ -1585,7 +1517,7 @@ class _Emitter:
             if i.name in _NOT_INLINED or (i.name in ("branch", "0branch") and i.arg <= i.addr):
                 return False
         saved = self.snapshot()
-        sub = _Emitter(vm, ins, parent=self)
+        sub = Emitter(vm, ins, parent=self)
         try:
             # a call checks the data stack on entry; so does the inlined body, unless the
             # stack cannot have grown since the last check
@@ -1641,14 +1573,25 @@ class _Emitter:
                 return self.do_depth - 1
         return -1
 
-    def simple(self, x: _Ins, p: int, depth: int) -> None:
-        vm = self.vm
-        n = x.name
+    def simple(self, x: Instruction, p: int, depth: int) -> None:
+        """One instruction that is not control flow (p: its index): on the cached items where
+        it can be (cached), else on the real stack: a primitive (flushed_primitive) or any
+        other word (flushed_word)."""
         before, pops = len(self.vs), self.pops
         if self.cached(x, depth):
             if self.since_check is not None:
                 self.since_check += len(self.vs) - before - (self.pops - pops)
             return
+        if x.name is not None:
+            self.flushed_primitive(x, p, depth)
+        else:
+            self.flushed_word(x, depth)
+
+    def flushed_primitive(self, x: Instruction, p: int, depth: int) -> None:
+        """A primitive on the real stack: the ones the emitter handles by name (LIT, EXIT,
+        EXECUTE, the loop words, (DOES>), the return-stack words), else its snippet or a
+        call of its Python function."""
+        n = x.name
         if n == "lit":
             self.put(depth, f"s.append({x.arg})")
         elif n == "(sliteral)":
@@ -1661,14 +1604,7 @@ class _Emitter:
         elif n == "(to)":
             self.put(depth, f"P(mem, {x.arg + 8}, s.pop())" + self.to_check(x.arg))
         elif n == "execute":
-            # a 2CONSTANT (a property) is pushed here; any other word runs through execute
-            # and a colon definition with generated code is called straight
-            v = self.take(depth)
-            k = self.tmp()
-            self.put(depth, f"{k} = U(mem, {v})[0] if 0 <= {v} <= MS - 24 else 0\n"
-                            f"if {k} == {L.K_2CONSTANT}: s.extend(U2(mem, {v} + 8))\n"
-                            f"elif {k} == {L.K_COLON} and {v} in JCODE: JCODE[{v}]()\n"
-                            f"else: EX({v})")
+            self.flushed_execute(depth)
         elif n == "i":
             d = self.innermost_do()
             if d < 0:
@@ -1690,43 +1626,50 @@ class _Emitter:
                 raise NotCompilable
             # the newest word runs the code after this one; the definition ends here
             self.put(depth, f"vm.set_does({x.addr + 8})")
-        elif n in _RS_FORBIDDEN:
+        elif n in RS_FORBIDDEN:
             raise NotCompilable
-        elif n in _RS_PUSH or n in _RS_POP or n in _RS_PEEK:
-            self.rs_depth += _RS_PUSH.get(n, 0) - _RS_POP.get(n, 0)
-            if self.rs_depth < 0 or (n in _RS_PEEK and self.rs_depth < _RS_PEEK[n]):
+        elif n in RS_PUSH or n in RS_POP or n in RS_PEEK:
+            self.rs_depth += RS_PUSH.get(n, 0) - RS_POP.get(n, 0)
+            if self.rs_depth < 0 or (n in RS_PEEK and self.rs_depth < RS_PEEK[n]):
                 raise NotCompilable
             self.put(depth, BUILTINS[x.kind - L.PRIM_BASE].code)
-        elif n is not None:
-            b = BUILTINS[x.kind - L.PRIM_BASE]
-            if b.code is not None and b.inline:
-                self.put(depth, b.code)
-            elif b.func is not None:
-                fname = f"_w{x.kind}"
-                self.consts[fname] = vm.prims[x.kind]
-                if b.effect is not None and self.in_kept_loop() and \
-                        self.call_kept(depth, f"{fname}()", b.effect, None):
-                    return
-                grown = self.since_check
-                self.put(depth, f"{fname}()")
-                if grown is not None and b.effect is not None:
-                    self.since_check = grown + b.effect
-            else:
-                raise NotCompilable
-        elif x.kind == L.K_COLON:
-            if reads_callers_return_stack(vm, x.xt):
-                raise NotCompilable
-            if self.inline(x, depth):
+        else:
+            self.call_builtin(x, depth)
+
+    def flushed_execute(self, depth: int) -> None:
+        """EXECUTE: a 2CONSTANT (a property) is pushed here; any other word runs through
+        execute, and a colon definition with generated code is called straight."""
+        v = self.take(depth)
+        k = self.tmp()
+        self.put(depth, f"{k} = U(mem, {v})[0] if 0 <= {v} <= MS - 24 else 0\n"
+                        f"if {k} == {L.K_2CONSTANT}: s.extend(U2(mem, {v} + 8))\n"
+                        f"elif {k} == {L.K_COLON} and {v} in JCODE: JCODE[{v}]()\n"
+                        f"else: EX({v})")
+
+    def call_builtin(self, x: Instruction, depth: int) -> None:
+        """A primitive the emitter has no lowering for: its snippet inlined, or a call of
+        its Python function (inside a kept loop, with its declared effect, kept)."""
+        b = BUILTINS[x.kind - L.PRIM_BASE]
+        if b.code is not None and b.inline:
+            self.put(depth, b.code)
+        elif b.func is not None:
+            fname = f"_w{x.kind}"
+            self.consts[fname] = self.vm.prims[x.kind]
+            if b.effect is not None and self.in_kept_loop() and \
+                    self.call_kept(depth, f"{fname}()", b.effect, None):
                 return
-            # through the callee's slot: its generated code, or a runner of its threaded
-            # code while it has none (compile_definition and VM.drop_jit keep it current)
-            self.calls.add(x.xt)
-            if self.in_kept_loop():
-                from .stack_effect import definition_delta
-                d = definition_delta(vm, x.xt, [])
-                if isinstance(d, int) and self.call_kept(depth, f"_c{x.xt}()", d, x.addr + 8):
-                    return
-            self.put(depth, f"_c{x.xt}()")
+            grown = self.since_check
+            self.put(depth, f"{fname}()")
+            if grown is not None and b.effect is not None:
+                self.since_check = grown + b.effect
+        else:
+            raise NotCompilable
+
+    def flushed_word(self, x: Instruction, depth: int) -> None:
+        """A word that is not a primitive, on the real stack."""
+        vm = self.vm
+        if x.kind == L.K_COLON:
+            self.call_colon(x, depth)
         elif x.kind == L.K_VARIABLE:
             self.put(depth, f"s.append({x.xt + 8})")
         elif x.kind in (L.K_CONSTANT, L.K_VALUE, L.K_BUFFER):
@@ -1746,118 +1689,49 @@ class _Emitter:
         else:
             self.put(depth, f"EX({x.xt})")
 
-
-def _wrapping_indexes(i: int, limit: int):
-    """The indexes of a DO ... LOOP whose start is not below its limit: on through the
-    64-bit wrap-around until the limit comes round."""
-    sb = L.SIGN64
-    while True:
-        yield i
-        i += 1
-        if i == sb:
-            i = -sb
-        if i == limit:
+    def call_colon(self, x: Instruction, depth: int) -> None:
+        """A call of a colon definition: inlined when short, else through its slot."""
+        vm = self.vm
+        if analysis.reads_callers_return_stack(vm, x.xt):
+            raise NotCompilable
+        if self.inline(x, depth):
             return
+        # through the callee's slot: its generated code, or a runner of its threaded
+        # code while it has none (compile_definition and VM.drop_jit keep it current)
+        self.calls.add(x.xt)
+        if self.in_kept_loop():
+            d = analysis.definition_delta(vm, x.xt, [])
+            if isinstance(d, int) and self.call_kept(depth, f"_c{x.xt}()", d,
+                                                   resume_address(x.addr)):
+                return
+        self.put(depth, f"_c{x.xt}()")
 
-
-_PARAMS = ("s", "rs", "mem", "vm", "U", "U2", "P", "UU", "PU", "UL", "PL", "UW", "PW", "SB", "M",
-           "MS", "CP", "JC", "Throw", "OUTSIDE")
-
-
-def _always_throws(vm, xt: int, seen: tuple = ()) -> tuple | None:
-    """If the generated code of xt has no way out but a throw (no return; its last
-    statement a raise, or a call of a word that always throws), the words that makes
-    so (xt and the words it ends calling); else None."""
-    src = vm.jit_sources.get(xt)
-    if xt not in vm.jit_code or src is None or xt in seen:
-        return None
-    lines = src.rstrip("\n").split("\n")[1:]
-    if any(_RETURN_LINE.search(x) for x in lines):
-        return None
-    last = lines[-1]
-    if last.startswith("    raise "):
-        return seen + (xt,)
-    m = _CALL_LINE.fullmatch(last[4:])
-    return None if m is None else _always_throws(vm, int(m.group(1)), seen + (xt,))
-
-
-def throwing_callees(vm, xt: int) -> tuple | None:
-    """_always_throws for a call of xt, its generated code made first if it has none yet
-    (and can have some); None when it does not always throw."""
-    if xt not in vm.jit_code and (vm.jit_counts.get(xt, 0) < -500_000
-                                   or not compile_definition(vm, xt)):
-        return None
-    return _always_throws(vm, xt)
-
-
-def compile_definition(vm, xt: int) -> bool:
-    """Try to generate Python code for the colon definition at xt; True if it now has some."""
-    body = xt + 8
-    if L.COMP_BUFFER <= body < L.COMP_BUFFER_END or xt in vm.jit_code or xt in _compiling:
-        return xt in vm.jit_code
-    _compiling.add(xt)
-    try:
-        ins = _decode(vm, body)
-        if reads_callers_return_stack(vm, xt):
-            raise NotCompilable
-        em = _Emitter(vm, ins, xt=xt)
-        em.since_check = -HEADROOM    # what the check on entry (below) leaves room for
-        em.block(0, len(ins), 1, tail=True)
-        if em.rs_depth != 0:
-            raise NotCompilable
-    except (NotCompilable, Throw, RecursionError):
-        vm.jit_counts[xt] = -1_000_000
-        return False
-    finally:
-        _compiling.discard(xt)
-    end = ins[-1].addr + 8
-    ns = vm.ns
-    consts = dict(em.consts)
-    consts.update(EX=vm.execute, WR=_wrapping_indexes, RT=vm.run_threaded, JCODE=vm.jit_code)
-    # on entry: HEADROOM cells free, so the checks the calls it inlines make cannot fire
-    # until it has grown by that much (since_check); nearer the limit the threaded code
-    # runs instead, which checks at every call
-    check = (f"    if len(s) > {L.DATA_STACK_CELLS - HEADROOM}:\n"
-             f"        {_STACK_CHECK}\n"
-             f"        return RT({body}, 0)\n")
-    body_src = check + "\n".join(em.lines) + "\n"
-    # bound as defaults (fast locals), but only the names the body uses: a call fills in
-    # every default
-    used = set(re.findall(r"[A-Za-z_]\w*", body_src))
-    params = [p for p in list(_PARAMS) + sorted(HELPERS) + sorted(consts) if p in used]
-    head = f"def _jit_{xt}(" + ", ".join(f"{p}={p}" for p in params) + "):\n"
-    src = head + body_src
-    local = {p: ns[p] for p in params if p in ns}
-    local.update(consts)
-    # the function's own globals hold the slots of the definitions it calls
-    slots: dict = {f"_c{callee}": vm.jit_code.get(callee) or vm.threaded_runner(callee)
-                   for callee in em.calls}
-    try:
-        code = compile_cached(src, f"<jit {xt:x}>", "jit")
-        exec(code, slots, local)  # noqa: S102 - code generated from the VM's own threaded code
-    except SyntaxError:
-        vm.jit_counts[xt] = -1_000_000
-        return False
-    fn = local[f"_jit_{xt}"]
-    for callee in em.calls:
-        vm.jit_callers.setdefault(callee, []).append(slots)
-    vm.jit_code[xt] = fn
-    for caller in vm.jit_callers.get(xt, ()):
-        caller[f"_c{xt}"] = fn
-    vm.jit_ranges[body] = end
-    for page in range(body >> 12, ((end - 1) >> 12) + 1):
-        vm.codepages[page] = 1
-        vm.jit_pages.setdefault(page, set()).add(body)
-    vm.jit_cells.update(range(body >> 3, (end + 7) >> 3))
-    if em.deps:         # inlined callees: a store into one of them drops this code too
-        vm.jit_deps[body] = list(em.deps)
-        for lo, hi in em.deps:
-            for page in range(lo >> 12, ((hi - 1) >> 12) + 1):
-                vm.codepages[page] = 1
-                vm.jit_pages.setdefault(page, set()).add(body)
-            vm.jit_cells.update(range(lo >> 3, (hi + 7) >> 3))
-    else:
-        vm.jit_deps.pop(body, None)
-    vm.jit_sources[xt] = src
-    vm.jit_line_tags[xt] = em.lines.marks
-    return True
+# primitive name -> the Emitter method that lowers it onto cached items
+_LOWERINGS: dict = {}
+_LOWERINGS.update(dict.fromkeys(("lit",), Emitter.lower_literal))
+_LOWERINGS.update(dict.fromkeys(("(sliteral)",), Emitter.lower_string_literal))
+_LOWERINGS.update(dict.fromkeys(("true", "false",), Emitter.lower_flag))
+_LOWERINGS.update(dict.fromkeys(("i", "j",), Emitter.lower_loop_index))
+_LOWERINGS.update(dict.fromkeys(BINARY, Emitter.lower_binary))
+_LOWERINGS.update(dict.fromkeys(UNARY, Emitter.lower_unary))
+_LOWERINGS.update(dict.fromkeys(("dup",), Emitter.lower_dup))
+_LOWERINGS.update(dict.fromkeys(("drop",), Emitter.lower_drop))
+_LOWERINGS.update(dict.fromkeys(SHUFFLE, Emitter.lower_shuffle))
+_LOWERINGS.update(dict.fromkeys(("/string",), Emitter.lower_slash_string))
+_LOWERINGS.update(dict.fromkeys(DIVISION, Emitter.lower_division))
+_LOWERINGS.update(dict.fromkeys(("between", "within",), Emitter.lower_range_test))
+_LOWERINGS.update(dict.fromkeys(FETCH, Emitter.lower_fetch))
+_LOWERINGS.update(dict.fromkeys(STORE, Emitter.lower_store))
+_LOWERINGS.update(dict.fromkeys(("+!",), Emitter.lower_plus_store))
+_LOWERINGS.update(dict.fromkeys(("move",), Emitter.lower_move))
+_LOWERINGS.update(dict.fromkeys(("pick",), Emitter.lower_pick))
+_LOWERINGS.update(dict.fromkeys(("(abort\")",), Emitter.lower_abort_quote))
+_LOWERINGS.update(dict.fromkeys(("str=",), Emitter.lower_string_equal))
+_LOWERINGS.update(dict.fromkeys(("(to)",), Emitter.lower_to))
+_LOWERINGS.update(dict.fromkeys(COMMA, Emitter.lower_comma))
+_LOWERINGS.update(dict.fromkeys(("allot",), Emitter.lower_allot))
+_LOWERINGS.update(dict.fromkeys(("align",), Emitter.lower_align))
+_LOWERINGS.update(dict.fromkeys(("here", "get-current",), Emitter.lower_cell_read))
+_LOWERINGS.update(dict.fromkeys(("set-current",), Emitter.lower_set_current))
+_LOWERINGS.update(dict.fromkeys((*RS_PUSH, *RS_POP, *RS_PEEK,), Emitter.lower_return_stack))
+_LOWERINGS.update(dict.fromkeys(("voc-find",), Emitter.lower_voc_find))

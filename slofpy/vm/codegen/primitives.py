@@ -1,0 +1,158 @@
+"""What the code generator knows of the primitives: their stack effects, and how each kind
+of primitive is lowered onto cached stack items.
+
+The primitives themselves are defined once, in vm/words/ (see words/table.py): a snippet of
+Python statements on the real stacks, or a Python function. This module holds the tables the
+code generator lowers them by when their operands are Python locals (the expression of a
+binary or unary word and whether its result needs wrapping to 64 bits, the cell size and
+expression of a fetch or store, the permutation a shuffle makes), reads a snippet written as
+pops, plain statements and pushes into those parts (`snippet_parts`), and gives the change in
+data-stack depth of each primitive (`primitive_delta`) and its use of the return stack.
+"""
+from __future__ import annotations
+
+import re
+
+from .. import layout as L
+from ..words.table import BUILTINS
+
+SB = L.SIGN64
+M = L.MASK64
+
+# words whose use of the return stack reaches outside their own pushes
+RS_PUSH = {">r": 1, "2>r": 2}
+RS_POP = {"r>": 1, "rdrop": 1, "2r>": 2}
+RS_PEEK = {"r@": 1, "2r@": 2}
+RS_FORBIDDEN = {"rpick", "rdepth", "rdepth!", "compile", "i'", "(does>)"}
+RS_CALLERS = RS_FORBIDDEN - {"(does>)"}
+
+# primitives whose snippet takes its inputs and leaves its results in these forms (see
+# Emitter.cached_snippet)
+_POP_LINE = re.compile(r"(\w+) = s\.pop\(\)( & M)?")
+_PUSH_LINE = re.compile(r"s\.append\((.*)\)")
+_USES_STACK = re.compile(r"\bs\b|\brs\b|\bvm\.rbase\b")
+_MAY_THROW = re.compile(r"\w\s*[(\[]|\braise\b")
+# a snippet that may write memory: a pack, an assignment into mem, or a call given the VM
+MAY_STORE = re.compile(r"\bP[LWU]?\(|\bmem\[[^\]]*\]\s*=|\(vm\b|\bvm\.")
+_snippet_cache: dict[str, tuple | None] = {}
+
+
+def snippet_parts(code: str):
+    """(pops, body, pushes, safe) of a snippet made of "x = s.pop()" lines, lines that do
+    not touch the stacks, and "s.append(expr)" lines, in that order; safe when nothing in
+    it can throw. None for any other snippet."""
+    if code in _snippet_cache:
+        return _snippet_cache[code]
+    lines = code.split("\n")
+    pops = []
+    while lines and (m := _POP_LINE.fullmatch(lines[0])):
+        pops.append((m.group(1), m.group(2) or ""))
+        lines.pop(0)
+    pushes: list[str] = []
+    while lines and (m := _PUSH_LINE.fullmatch(lines[-1])):
+        pushes.insert(0, m.group(1))
+        lines.pop()
+    parts = None
+    if (pops or pushes) and not any(_USES_STACK.search(x) for x in lines + pushes):
+        parts = (pops, lines, pushes, not lines and not any(_MAY_THROW.search(p) for p in pushes))
+    _snippet_cache[code] = parts
+    return parts
+
+
+
+# ( a b -- r ): the expression, and whether it needs wrapping to 64 bits
+BINARY = {
+    "+": ("{a} + {b}", True), "-": ("{a} - {b}", True), "*": ("{a} * {b}", True),
+    "and": ("{a} & {b}", False), "or": ("{a} | {b}", False), "xor": ("{a} ^ {b}", False),
+    "min": ("{b} if {b} < {a} else {a}", False), "max": ("{b} if {b} > {a} else {a}", False),
+    "lshift": ("({a} << {b}) if 0 <= {b} < 64 else 0", True),
+    "<<": ("({a} << {b}) if 0 <= {b} < 64 else 0", True),
+    "rshift": ("(({a} & M) >> {b}) if 0 <= {b} < 64 else 0", True),
+    ">>": ("(({a} & M) >> {b}) if 0 <= {b} < 64 else 0", True),
+}
+for _n, _op in (("=", "=="), ("<>", "!="), ("<", "<"), (">", ">"), ("<=", "<="), (">=", ">=")):
+    BINARY[_n] = (f"-1 if {{a}} {_op} {{b}} else 0", False)
+for _n, _op in (("u<", "<"), ("u>", ">"), ("u<=", "<="), ("u>=", ">=")):
+    BINARY[_n] = (f"-1 if ({{a}} & M) {_op} ({{b}} & M) else 0", False)
+
+# ( a -- r )
+UNARY = {
+    "negate": ("-{a}", True), "invert": ("~{a}", False), "not": ("~{a}", False),
+    "abs": ("abs({a})", True), "2/": ("{a} >> 1", False), "u2/": ("({a} & M) >> 1", False),
+    "2*": ("{a} * 2", True), "cells": ("{a} * 8", True), "/n*": ("{a} * 8", True),
+    "/x*": ("{a} * 8", True), "/l*": ("{a} * 4", True), "/w*": ("{a} * 2", True),
+}
+for _n, _d in (("1+", "+ 1"), ("1-", "- 1"), ("2+", "+ 2"), ("2-", "- 2"), ("cell+", "+ 8"),
+               ("cell-", "- 8"), ("char+", "+ 1"), ("char-", "- 1"), ("ca1+", "+ 1"),
+               ("wa1+", "+ 2"), ("la1+", "+ 4"), ("xa1+", "+ 8"), ("na1+", "+ 8")):
+    UNARY[_n] = (f"{{a}} {_d}", True)
+for _n, _op in (("0=", "== 0"), ("0<>", "!= 0"), ("0<", "< 0"), ("0>", "> 0"),
+                ("0<=", "<= 0"), ("0>=", ">= 0")):
+    UNARY[_n] = (f"-1 if {{a}} {_op} else 0", False)
+
+# words whose 64-bit result is the same whether or not their inputs were wrapped first
+MODULAR = {"+", "-", "*", "and", "or", "xor", "negate", "invert", "not", "2*", "cells", "/n*",
+            "/x*", "/l*", "/w*", "1+", "1-", "2+", "2-", "cell+", "cell-", "char+", "char-",
+            "ca1+", "wa1+", "la1+", "xa1+", "na1+"}
+
+# stack shuffles done on cached items only: ( inputs -- outputs ) as indexes into the inputs
+SHUFFLE = {
+    "swap": (2, (1, 0)), "over": (2, (0, 1, 0)), "nip": (2, (1,)), "tuck": (2, (1, 0, 1)),
+    "rot": (3, (1, 2, 0)), "-rot": (3, (2, 0, 1)), "2dup": (2, (0, 1, 0, 1)),
+    "2drop": (2, ()), "2swap": (4, (2, 3, 0, 1)), "2over": (4, (0, 1, 2, 3, 0, 1)),
+    "3drop": (3, ()), "chars": (1, (0,)), "/c*": (1, (0,)),
+}
+
+# fetches ( a -- x ): cell size and expression
+FETCH = {"@": (8, "U(mem, {a})[0]"), "x@": (8, "U(mem, {a})[0]"), "l@": (4, "UL(mem, {a})[0]"),
+          "w@": (2, "UW(mem, {a})[0]"), "c@": (1, "mem[{a}]"),
+          "unaligned-l@": (4, "UL(mem, {a})[0]"), "unaligned-w@": (2, "UW(mem, {a})[0]")}
+# stores ( x a -- ): size and statement
+STORE = {"!": (8, "P(mem, {a}, {v})"), "x!": (8, "P(mem, {a}, {v})"),
+          "l!": (4, "PL(mem, {a}, {v} & 0xffffffff)"), "w!": (2, "PW(mem, {a}, {v} & 0xffff)"),
+          "c!": (1, "mem[{a}] = {v} & 0xff"),
+          "unaligned-l!": (4, "PL(mem, {a}, {v} & 0xffffffff)"),
+          "unaligned-w!": (2, "PW(mem, {a}, {v} & 0xffff)")}
+
+
+# data-space stores ( x -- ): size and the store of v at d
+COMMA = {",": (8, "P(mem, {d}, {v})"), "l,": (4, "PL(mem, {d}, {v} & 0xffffffff)"),
+          "w,": (2, "PW(mem, {d}, {v} & 0xffff)"), "c,": (1, "mem[{d}] = {v} & 0xff")}
+
+
+
+# ( a b -- r ) that throw -10 when b is 0: the expression, and whether it needs wrapping
+DIVISION = {"/": ("{a} // {b}", True), "mod": ("{a} % {b}", False)}
+
+# the change in depth of primitives handled by name (the rest: a snippet's pops and pushes,
+# a Python word's declared effect, or unknown)
+_DELTA: dict[str, int] = {"lit": 1, "(sliteral)": 2, "drop": -1, "dup": 1, "true": 1,
+                          "false": 1, "between": -2, "within": -2, "+!": -2, "move": -3,
+                          "(abort\")": -3, "str=": -3, "(to)": -1, "here": 1,
+                          "get-current": 1, "set-current": -1, ">r": -1, "r>": 1, "r@": 1,
+                          "2>r": -2, "2r>": 2, "2r@": 2, "rdrop": 0, "pick": 0, "roll": -1,
+                          "i": 1, "j": 1, ",": -1, "c,": -1, "w,": -1, "l,": -1,
+                          "allot": -1, "align": 0, "/string": -1}
+_DELTA.update({n: len(out) - k for n, (k, out) in SHUFFLE.items()})
+_DELTA.update({n: -1 for n in BINARY})
+_DELTA.update({n: -1 for n in DIVISION})
+_DELTA.update({n: 0 for n in UNARY})
+_DELTA.update({n: 0 for n in FETCH})
+_DELTA.update({n: -2 for n in STORE})
+_UNKNOWN_DELTA = {"execute", "(do)", "(?do)", "(loop)", "(+loop)", "leave", "?leave",
+                  "unloop", "(does>)", "branch", "?dup", "depth", "clear", "depth!"}
+
+
+def primitive_delta(name: str, kind: int) -> int | None:
+    """How much deeper (negative: shallower) the primitive leaves the data stack, when that
+    is always the same; None when it is not, or not known."""
+    if name in _UNKNOWN_DELTA:
+        return None
+    delta = _DELTA.get(name)
+    if delta is not None:
+        return delta
+    builtin = BUILTINS[kind - L.PRIM_BASE]
+    if builtin.code is None:
+        return builtin.effect
+    parts = snippet_parts(builtin.code)
+    return None if parts is None else len(parts[2]) - len(parts[0])
