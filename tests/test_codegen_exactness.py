@@ -111,3 +111,16 @@ def test_return_stack_pushes_in_a_loop_end_in_return_stack_overflow(body, jit):
     assert len(m.vm.rs) <= L.RETURN_STACK_CELLS
     m.evaluate("1 2 + ")                        # and the VM goes on
     assert m.stack[-1] == 3
+
+
+def test_a_doto_laid_by_hand_on_a_system_value_stores_into_its_system_cell():
+    """SLOF's TO lays DOTO with the word's xt; for CURRENT, CONTEXT, IB and SOURCE-ID the
+    value lives in a system cell, and generated code must store there as threaded code does
+    (not into the cell after the word's code field)."""
+    setup = ("' source-id constant sid  "
+             ": put ( x -- ) [ ' (to) , sid , ] ;  "
+             ": f ( -- old new ) source-id dup 1+ put source-id over put ;")
+    threaded, generated = _both(setup, "f")
+    assert threaded == generated
+    (stack, code), = set((tuple(s), c) for s, c in threaded)
+    assert code is None and stack[1] == stack[0] + 1
