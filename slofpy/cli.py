@@ -92,14 +92,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args) -> int:
     out = sys.stdout
-    machine = Machine(include_path=args.include, output=lambda text: (out.write(text), out.flush()))
+    machine = Machine(include_path=args.include, output=_console_output)
     try:
         with machine.time_limit(args.timeout):
             for kind, value in getattr(args, "program", None) or []:
                 if kind == "file":
                     machine.include(value)
                 else:
-                    machine.evaluate(value, name="-e")
+                    # the command line's text as the bytes it came as (UTF-8)
+                    machine.evaluate(value.encode("utf-8", "surrogateescape"), name="-e")
     except Bye:
         return 0
     except ForthError as e:
@@ -117,7 +118,16 @@ def _run(args) -> int:
 
 
 def _console_output(text: str) -> None:
-    sys.stdout.write(text)
+    """Forth's output: each character is one byte (Latin-1), written as that byte, so what a
+    source file holds (UTF-8, say) prints as it was written."""
+    raw = getattr(sys.stdout, "buffer", None)
+    if raw is None:
+        sys.stdout.write(text)
+    else:
+        sys.stdout.flush()
+        raw.write(text.encode("latin-1", "replace"))
+        raw.flush()
+        return
     sys.stdout.flush()
 
 
@@ -158,7 +168,7 @@ def _repl(args) -> int:
     try:
         if sys.stdin.isatty() and sys.stdout.isatty():
             return repl.run_interactive(machine)
-        return repl.run_batch(machine, sys.stdin)
+        return repl.run_batch(machine, getattr(sys.stdin, "buffer", sys.stdin))
     except KeyboardInterrupt:
         print("slofpy: interrupted", file=sys.stderr)
         return 1

@@ -44,6 +44,20 @@ class Snapshot:
     headers: list
 
 
+
+def _text_bytes(text: str, name: str | None, line: int) -> bytes:
+    """`text` as Forth bytes (Latin-1), or a ForthError naming the first character that is
+    not a byte and where it is."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError as e:
+        char = text[e.start]
+        where = line + text.count("\n", 0, e.start)
+        column = e.start - (text.rfind("\n", 0, e.start) + 1) + 1
+        raise ForthError(-12, f"column {column}: character {char!r} (U+{ord(char):04X}) is not "
+                         "a byte; Forth reads bytes (pass bytes, e.g. the text encoded as UTF-8)",
+                         name or "<string>", where) from None
+
 class Machine:
     """A Forth VM with SLOF's dialect. Output goes to `output` (a function taking text) or,
     without one, is collected for `take_output()`."""
@@ -69,11 +83,16 @@ class Machine:
                                         dictionary_cache)
 
     # ---------------------------------------------------------------- running Forth
-    def evaluate(self, text: str, name: str | None = None, line: int = 1,
+    def evaluate(self, text: str | bytes, name: str | None = None, line: int = 1,
                  timeout: float | None = None) -> None:
         """Interpret Forth text. With a name, errors are reported as name:line. With a
-        timeout (seconds), running longer ends in ForthError code -256."""
-        self._run(lambda: evaluate_text(self.vm, text.encode("latin-1"), name=name,
+        timeout (seconds), running longer ends in ForthError code -256.
+
+        Forth reads bytes, as SLOF does: bytes are taken as they are; a str is one byte per
+        character (Latin-1), and a character above U+00FF is a ForthError saying where it
+        is (encode such text yourself, e.g. as UTF-8, which is what the command line does)."""
+        data = text if isinstance(text, (bytes, bytearray)) else _text_bytes(text, name, line)
+        self._run(lambda: evaluate_text(self.vm, bytes(data), name=name,
                                         first_line=line), timeout)
 
     def include(self, path: str | os.PathLike, timeout: float | None = None) -> None:
