@@ -2,7 +2,7 @@
 
     slofpy run FILE... [-e CODE] [-I DIR] [--timeout SECONDS]
     slofpy repl [--bare] [--seed FILE] [--host NAME] [-I DIR]
-    slofpy test PATH... [--seed FILE] [-I DIR] [-v]
+    slofpy test PATH... [--seed FILE] [-I DIR] [-v] [--timeout SECONDS]
 
 Exit status: 0 on success, 1 on an uncaught Forth error (one line on stderr saying what and
 where), a failed line (repl reading a pipe) or a failed test, 2 on a usage error.
@@ -54,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
                       help="add DIR to the #include search path")
     test.add_argument("-v", "--verbose", action="store_true", help="name every test")
+    from .forthtest import DEFAULT_TIME_LIMIT
+    test.add_argument("--timeout", type=positive_seconds, default=DEFAULT_TIME_LIMIT,
+                      metavar="SECONDS", help="time limit of one test, set-up lines replayed "
+                      f"for it included (default {DEFAULT_TIME_LIMIT:g})")
 
     from . import boot_command
     boot = sub.add_parser("boot", help="boot the QEMU pseries board on a seed and quiesce")
@@ -196,7 +200,7 @@ def _test(args) -> int:
             print(f"slofpy: {e}", file=sys.stderr)
             failed += 1
             continue
-        run = FileRun(tf, lambda: Machine(include_path=include), boots, seed)
+        run = FileRun(tf, lambda: Machine(include_path=include), boots, seed, args.timeout)
         for k, piece in enumerate(tf.tests):
             try:
                 outcome = run.run(piece)
