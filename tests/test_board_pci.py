@@ -17,8 +17,8 @@ from slofpy.fdt.blob import parse_blob
 
 SEEDS = Path(__file__).parent / "data" / "seeds"
 DIFFERENCES = Path(__file__).parent / "data" / "board-differences"
-NEW = ["bridges2", "bridges3", "vserial-legacy", "vserial-modern", "pci-drivers", "pci-vga",
-       "pci-nics"]
+NEW = ["bridges2", "bridges3", "vserial-legacy", "vserial-modern", "pci-drivers", "pci-drivers2",
+       "pci-vga", "pci-nics"]
 PHB = "/pci@800000020000000"
 
 
@@ -86,6 +86,7 @@ def test_virtio_serial_is_a_serial_device_and_the_first_is_vsterm(name, nodes):
     ("pci-drivers", "usb-ehci@2", ["device_type", "#address-cells", "#size-cells"]),
     ("pci-drivers", "scsi@3", ["device_type"]),
     ("pci-drivers", "scsi@4", ["#address-cells", "#size-cells"]),
+    ("pci-drivers2", "virtio-9p@0", ["device_type"]),
     ("pci-vga", "vga@0", ["compatible", "device_type", "character-set", "depth", "linebytes",
                           "height", "width", "assigned-addresses"]),
     ("pci-vga", "vga@1", ["device_type", "character-set", "depth", "linebytes", "height",
@@ -100,6 +101,16 @@ def test_driver_table_sets_what_slofs_drivers_set(name, node, keys):
     for key in keys:
         assert key in real[path], (path, key)
         assert ours[path].get(key) == real[path][key], (path, key)
+
+
+def test_storage_without_a_slof_driver_gets_nothing():
+    """LSI SCSI and AHCI: SLOF has no driver, and its generic setup adds no device_type and
+    no alias for them."""
+    real, ours = trees("pci-drivers2")
+    for node in ("scsi@1", "sata@2"):
+        path = f"{PHB}/{node}"
+        assert "device_type" not in real[path] and "device_type" not in ours[path]
+        assert set(ours[path]) == set(real[path])
 
 
 def reviewed_missing(name: str) -> set[tuple[str, str]]:

@@ -356,3 +356,20 @@ def test_seed_mutations_through_slofpy_boot_end_in_exit_0_or_one_line(capsys, tm
         leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
         assert leftovers == [], f"case {case}: temporary files left: {leftovers}"
     report(f"slofpy boot seed mutations: {outcomes}")
+
+
+def test_a_seed_too_big_for_the_heap_says_what_ran_out():
+    """The 20,000-node seed of the issue, scaled down with the heap (3,000 nodes of 300
+    bytes, a 2 MiB heap): flattening runs out of heap, and the error says so instead of
+    "no service 'quiesce'"."""
+    from slofpy import ForthError
+    from slofpy.fdt.blob import Node, build_blob, parse_blob
+    root, reserved, _ = parse_blob(DEFAULT)
+    extra = Node("extra", [])
+    extra.children += [Node(f"n{i}", [("data", bytes(300))]) for i in range(3000)]
+    root.children.append(extra)
+    fw = boot_machine(build_blob(root, reserved), heap_size=2 << 20)
+    with pytest.raises(ForthError) as info:
+        fw.quiesce()
+    assert str(info.value) == ("client interface: 'quiesce' failed: "
+                               "Out of memory while flattening the device tree")

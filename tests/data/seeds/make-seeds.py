@@ -185,6 +185,15 @@ CONFIGS: list[dict] = [
                "-device", "virtio-gpu-pci"],
          what="Displays: QEMU's std VGA (1234:1111), Cirrus (1013:00b8) and "
               "virtio-gpu (1af4:1050)."),
+    dict(name="pci-drivers2",
+         args=["-m", "512",
+               "-fsdev", "local,id=fs0,path=.,security_model=none",
+               "-device", "virtio-9p-pci,fsdev=fs0,mount_tag=share,disable-legacy=on",
+               "-device", "lsi53c895a",
+               "-device", "ich9-ahci"],
+         what="More of SLOF's driver table: modern virtio-9p (1af4:1049), "
+              "and storage controllers SLOF has no driver for (LSI SCSI, "
+              "AHCI). (Debian's QEMU 7.2 has no virtio-vga to capture.)"),
     dict(name="vio",
          args=["-m", "512",
                "-device", "spapr-vscsi,id=vscsi1",
