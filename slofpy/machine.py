@@ -277,6 +277,10 @@ def _limit(seconds: float | None):
     return _thread_limit(seconds)
 
 
+ALARM_REPEAT = 0.05
+"""Seconds between repeats of a time limit's alarm once it has run out."""
+
+
 @contextmanager
 def _alarm_limit(seconds: float):
     """A SIGALRM one-shot timer raising TimeLimitExceeded, nesting inside an enclosing one."""
@@ -297,7 +301,9 @@ def _alarm_limit(seconds: float):
 
     signal.signal(signal.SIGALRM, on_alarm)
     first = seconds if outer_deadline is None else min(seconds, outer_delay)
-    signal.setitimer(signal.ITIMER_REAL, first)
+    # and again every ALARM_REPEAT seconds until the block is left: an exception raised
+    # where Python ignores it (a gc callback, a __del__) must not leave Forth running free
+    signal.setitimer(signal.ITIMER_REAL, first, ALARM_REPEAT)
     try:
         yield
     finally:
