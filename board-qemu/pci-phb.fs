@@ -103,22 +103,56 @@ create assigned 100 allot  0 value assigned-len
 : pci-class ( ph -- class )  s" class-code" rot get-property IF 0 ELSE decode-int nip nip THEN ;
 
 \ ---- what SLOF's drivers set on the devices they know, by vendor and device ID or class
+\ (SLOF's pci-device_VVVV_DDDD.fs and pci-class_CC.fs files; only what they set without
+\ talking to the device). Each also says which alias pci-alias makes for the function:
+0 value pci-alias-kind  \ 0 none, 1 net, 2 disk (next free), 3 netN (no driver), 4 usbN,
+                        \ 5 vsterm, 7 screen (when there is none yet), 6 virtfs
+0 value pci-net-num     \ NICs SLOF has no driver for: net0, net1 ...
+0 value usb-alias-num   \ USB host controllers: usb0, usb1 ...
+
 : pci-id ( -- vendor device )
   s" vendor-id" get-node get-property IF 0 ELSE decode-int nip nip THEN
   s" device-id" get-node get-property IF 0 ELSE decode-int nip nip THEN ;
 : int-prop ( n name len -- )  rot encode-int 2swap property ;
+: scsi-host ( -- )  2 s" #address-cells" int-prop 0 s" #size-cells" int-prop ;
+: usb-host ( type len -- )
+  device-type 1 s" #address-cells" int-prop 0 s" #size-cells" int-prop 4 to pci-alias-kind ;
+: display-props ( -- )  \ SLOF's VGA drivers: an 800x600 screen, 32 bits a pixel
+  d# 800 s" width" int-prop  d# 600 s" height" int-prop  d# 3200 s" linebytes" int-prop
+  d# 32 s" depth" int-prop  s" ISO8859-1" encode-string s" character-set" property
+  s" display" device-type 7 to pci-alias-kind ;
+: legacy-vga, ( prop len space addr size -- prop len )  \ one reg entry of the VGA ranges
+  >r >r get-node >space ffff00 and or encode-int+ 0 encode-int+ r> encode-int+
+  0 encode-int+ r> encode-int+ ;
+: cirrus-reg ( -- )  \ Cirrus: the legacy VGA I/O ports and frame buffer added to "reg"
+  s" reg" get-node get-property IF EXIT THEN encode-bytes
+  a1000000 1ce 4 legacy-vga,  a1000000 3b0 c legacy-vga,  a1000000 3c0 20 legacy-vga,
+  a2000000 a0000 20000 legacy-vga,  s" reg" property ;
+: virtio-driver ( device -- )
+  CASE
+     1000 OF s" network" device-type 1 to pci-alias-kind ENDOF
+     1041 OF s" network" device-type 1 to pci-alias-kind ENDOF
+     1001 OF s" block" device-type 2 to pci-alias-kind ENDOF
+     1042 OF s" block" device-type 2 to pci-alias-kind ENDOF
+     1003 OF s" serial" device-type 5 to pci-alias-kind ENDOF
+     1043 OF s" serial" device-type 5 to pci-alias-kind ENDOF
+     1004 OF scsi-host ENDOF
+     1048 OF scsi-host ENDOF
+     1009 OF s" virtio-9p" device-name s" network" device-type 6 to pci-alias-kind ENDOF
+     1049 OF s" virtio-9p" device-name s" network" device-type 6 to pci-alias-kind ENDOF
+  ENDCASE ;
 : pci-driver ( -- )  \ on the active function node
-  pci-id swap 1af4 = IF CASE
-     1000 OF s" network" device-type ENDOF   1041 OF s" network" device-type ENDOF
-     1001 OF s" block" device-type ENDOF     1042 OF s" block" device-type ENDOF
-     1004 OF 2 s" #address-cells" int-prop 0 s" #size-cells" int-prop ENDOF
-     1048 OF 2 s" #address-cells" int-prop 0 s" #size-cells" int-prop ENDOF
-  ENDCASE EXIT THEN drop
-  get-node pci-class CASE
-     020000 OF s" network" device-type ENDOF
-     0c0330 OF s" xhci" device-type 1 s" #address-cells" int-prop 0 s" #size-cells" int-prop ENDOF
-     0c0320 OF s" ehci" device-type 1 s" #address-cells" int-prop 0 s" #size-cells" int-prop ENDOF
-     0c0310 OF s" ohci" device-type 1 s" #address-cells" int-prop 0 s" #size-cells" int-prop ENDOF
+  0 to pci-alias-kind
+  pci-id over 1af4 = IF nip virtio-driver EXIT THEN
+  2dup 8086 100e d= IF 2drop s" network" device-type 1 to pci-alias-kind EXIT THEN
+  2dup 1234 1111 d= IF 2drop display-props s" qemu,std-vga" compatible EXIT THEN
+  2dup 1013 b8 d= IF 2drop cirrus-reg display-props EXIT THEN
+  2drop
+  get-node pci-class dup 10 rshift 2 = IF drop s" network" device-type 3 to pci-alias-kind EXIT THEN
+  CASE
+     0c0330 OF s" xhci" usb-host ENDOF
+     0c0320 OF s" ehci" usb-host ENDOF
+     0c0310 OF s" ohci" usb-host ENDOF
   ENDCASE ;
 
 : pci-function-bars ( ph -- )  \ BARs of one function, then what SLOF sets on it
@@ -137,12 +171,29 @@ create assigned 100 allot  0 value assigned-len
   s" ibm,req#msi-x" get-node get-property 0= IF encode-bytes s" ibm,req#msi-x" property THEN
   pci-driver drop ;
 
-\ ---- aliases for what SLOF recognises by class code
-: pci-alias ( ph -- )  \ net and disk aliases, from what the driver made of the device
-  s" device_type" 2 pick get-property IF drop EXIT THEN 1- 0 max
-  2dup s" network" str= IF 2drop s" net" ELSE
-  2dup s" block" str= IF 2drop s" disk" ELSE 2drop drop EXIT THEN THEN
-  get-next-alias dup 0= IF 2drop EXIT THEN rot node>path set-alias ;
+\ ---- aliases, as SLOF's drivers and its generic PCI setup make them
+create pci-alias-text d# 40 allot
+: numbered-alias ( str len n -- str' len' )  \ "net" 0 -> "net0" (the number in hex)
+  base @ >r hex (u.) r> base !
+  2swap dup >r pci-alias-text swap move
+  pci-alias-text r@ + swap dup >r move
+  pci-alias-text r> r> + ;
+: alias-to ( alias len ph -- )  node>path set-alias ;
+: next-alias-to ( alias len ph -- )  \ "net", else "net1", "net2" ...
+  >r get-next-alias dup IF r> alias-to ELSE drop r> drop THEN ;
+: first-alias-to ( alias len ph -- )  \ only when there is no such alias yet
+  >r 2dup find-alias ?dup IF 2drop 2drop r> drop ELSE r> alias-to THEN ;
+: pci-alias ( ph -- )  \ after the function's setup: the alias pci-driver asked for
+  pci-alias-kind 0 to pci-alias-kind CASE
+     1 OF s" net" rot next-alias-to ENDOF
+     2 OF s" disk" rot next-alias-to ENDOF
+     3 OF >r s" net" pci-net-num dup 1+ to pci-net-num numbered-alias r> alias-to ENDOF
+     4 OF >r s" usb" usb-alias-num dup 1+ to usb-alias-num numbered-alias r> alias-to ENDOF
+     5 OF s" vsterm" rot first-alias-to ENDOF
+     6 OF s" virtfs" rot alias-to ENDOF
+     7 OF s" screen" rot first-alias-to ENDOF
+     nip
+  ENDCASE ;
 
 : phb-methods ( -- )  \ on the active bridge node
   s" : decode-unit ( str len -- phys.lo phys.mid phys.hi ) pci-decode-unit ;" evaluate
@@ -156,10 +207,12 @@ create assigned 100 allot  0 value assigned-len
   s" : config-l! ( l config-addr -- ) my-puid 4 rtas-config! ;" evaluate ;
 
 \ ---- PCI-to-PCI bridges: their children first, inside windows the bridge then forwards
-\ (I/O in 4 KiB units; 32-bit memory in 1 MiB units with 1 MiB to spare; prefetchable
-\ 64-bit memory in 4 GiB units, as SLOF set up QEMU 7.2's pci-bridge), then the bridge's
-\ own BARs after its windows, bus numbers, "ranges" and an interrupt-map that swizzles
-\ INTA-INTD by slot onto the parent bus.
+\ (I/O in 4 KiB units and prefetchable 64-bit memory in 4 GiB units, both starting on a
+\ unit and always ending past what they hold, a whole unit past when that ends on a unit;
+\ 32-bit memory in 1 MiB units with 1 MiB to spare: as SLOF set up QEMU 7.2's pci-bridge,
+\ nested too), then the bridge's own BARs after its windows, bus numbers, "ranges" and an
+\ interrupt-map that swizzles INTA-INTD by slot onto the parent bus, whose unit address is
+\ the bridge's device and function only (no bus number), as SLOF's is.
 defer pci-setup-function ( ph -- )
 : bridge? ( ph -- flag )  pci-class ffff00 and 060400 = ;
 : pci-bus ( ph -- bus )  >space 10 rshift ff and ;
@@ -171,6 +224,8 @@ defer pci-setup-function ( ph -- )
 
 : window ( start end unit extra -- start size )  \ a bridge window, at least one unit
   >r >r over - r> tuck align-up swap max r> + ;
+: window-past ( start end unit -- start size )  \ whole units, always reaching past the end
+  >r over - r@ / 1+ r> * ;                      \ (SLOF's I/O and 64-bit windows)
 
 : bridge-slot-mask ( bridge -- mask )
   0 swap child BEGIN ?dup WHILE dup >space b rshift 1f and 1f swap - 1 swap lshift
@@ -180,7 +235,7 @@ defer pci-setup-function ( ph -- )
 0 value imap-child
 : imap-entry ( prop len pin -- prop len )
   >r imap-child >space f800 and encode-int+ 0 encode-int+ 0 encode-int+ r@ encode-int+
-  imap-bridge parent encode-int+ imap-bridge >space ffff00 and encode-int+ 0 encode-int+ 0 encode-int+
+  imap-bridge parent encode-int+ imap-bridge >space ff00 and encode-int+ 0 encode-int+ 0 encode-int+
   r> 1- imap-child >space b rshift 1f and + 3 and 1+ encode-int+ ;
 : bridge-interrupt-map ( bridge -- prop len )
   dup to imap-bridge encode-start rot child BEGIN ?dup WHILE
@@ -201,12 +256,12 @@ defer pci-setup-function ( ph -- )
   0 0 s" udf-supported" property  s" pci" device-type
   1000 io-next bar-take dup to io-next >r
   mem32-next 100000 align-up dup to mem32-next >r
-  mem64-next 100000 align-up dup to mem64-next >r
+  mem64-next 100000000 align-up dup to mem64-next >r
   dup child BEGIN ?dup WHILE dup pci-setup-function dup pci-alias node>peer @ REPEAT
   r> r> r> ( bridge m64 m32 io )
-  io-next 1000 0 window 2dup + to io-next to br-io-size to br-io
+  io-next 1000 window-past 2dup + to io-next to br-io-size to br-io
   mem32-next 100000 100000 window 2dup + to mem32-next to br-m32-size to br-m32
-  mem64-end IF mem64-next 100000000 0 window 2dup + to mem64-next ELSE drop 0 0 THEN
+  mem64-end IF mem64-next 100000000 window-past 2dup + to mem64-next ELSE drop 0 0 THEN
   to br-m64-size to br-m64
   dup set-node
   dup pci-bus dup s" primary-bus" int-prop

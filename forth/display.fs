@@ -35,7 +35,14 @@
 : show-devs ( "path<eol>" -- )
   rest-of-line path-or-root ls-prefix text-clear (ls-children) ;
 
+\ lsprop, as SLOF prints it: "node: PATH" and the properties, then each child one level (4
+\ spaces) deeper, headed "node: NAME@UNIT", every line of it indented.
+: .lsprop-head ( ph -- ph )
+  prop-cr ." node: " prop-indent IF dup node>qname type ELSE dup .node THEN ;
 : (lsprop) ( ph -- )
-  dup cr .node dup (.properties) cr
-  child BEGIN ?dup WHILE dup recurse node>peer @ REPEAT ;
-: lsprop ( "path<eol>" -- )  rest-of-line path-or-root (lsprop) ;
+  .lsprop-head dup (.properties) cr
+  prop-indent 4 + to prop-indent
+  child BEGIN ?dup WHILE dup recurse node>peer @ REPEAT
+  prop-indent 4 - to prop-indent ;
+: lsprop ( "path<eol>" -- )
+  rest-of-line path-or-root 0 to prop-indent ['] (lsprop) catch 0 to prop-indent throw ;

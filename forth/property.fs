@@ -9,15 +9,17 @@
 \ newest first.
 
 \ ---- printing a value as SLOF's .properties does
+0 value prop-indent   \ spaces in front of every line a property prints (lsprop's levels)
+: prop-cr ( -- )  cr prop-indent spaces ;
 : .prop-dump ( data len -- )  \ bytes as hex, 4 to a group, 4 groups to a line
   base @ >r hex
   0 ?DO dup i + c@ 2 0.r
-     i 3 and 3 = IF i f and f = IF cr d# 33 spaces ELSE 2 spaces THEN THEN
+     i 3 and 3 = IF i f and f = IF prop-cr d# 33 spaces ELSE 2 spaces THEN THEN
   LOOP drop  r> base ! ;
 : .prop-bytes ( data len -- )  dup IF space .prop-dump ELSE 2drop THEN ;
 : .prop-int ( data len -- )  .prop-bytes ;
 : .prop-string ( data len -- )
-  dup IF space 2dup type cr d# 33 spaces .prop-dump ELSE 2drop THEN ;
+  dup IF space 2dup type prop-cr d# 33 spaces .prop-dump ELSE 2drop THEN ;
 
 \ ---- encoding
 true value encode-first?   ( -- flag )
@@ -92,7 +94,7 @@ true value encode-first?   ( -- flag )
   cell- @ dup ['] .prop-string = over ['] .prop-int = or IF EXIT THEN
   drop ['] .prop-bytes ;
 : .property ( lfa -- )
-  cr dup link>name name>string dup >r type d# 32 r> - 0 max spaces
+  prop-cr dup link>name name>string dup >r type d# 32 r> - 0 max spaces
   link> execute over prop-printer execute ;
 : (.properties) ( ph -- )
   (property-wid) cell+ @ BEGIN ?dup WHILE dup .property @ REPEAT ;

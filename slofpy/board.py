@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from .errors import ForthError
 from .fdt.blob import BlobError
@@ -38,19 +38,31 @@ def default_seed() -> bytes:
     return resources.files("slofpy").joinpath("data/default.seed.dtb").read_bytes()
 
 
-def load_seed(path: str | os.PathLike) -> bytes:
-    """A seed from a .dtb file or a .dts source (compiled with slofpy's DTS compiler).
+MAX_SEED_BYTES = 64 << 20
+"""The largest seed file read (QEMU's own trees are tens of KiB; its limit is 1 MiB)."""
+
+
+def load_seed(path: str | os.PathLike, include_dirs: Sequence[str] = (),
+              read_dirs: Sequence[str] | None = ()) -> bytes:
+    """A seed from a .dtb file or a .dts source (compiled with slofpy's DTS compiler, whose
+    /include/ and /incbin/ read only from the seed's folder, `include_dirs` and `read_dirs`).
     Raises SeedFileError with one line saying what is wrong and where."""
     p = Path(path)
     try:
-        data = p.read_bytes()
+        with open(p, "rb") as f:
+            if os.fstat(f.fileno()).st_size > MAX_SEED_BYTES:
+                raise SeedFileError(f"{p}: more than {MAX_SEED_BYTES} bytes, too big for a seed")
+            data = f.read(MAX_SEED_BYTES + 1)
     except OSError as e:
         raise SeedFileError(f"{p}: {e.strerror or e}") from None
+    if len(data) > MAX_SEED_BYTES:
+        raise SeedFileError(f"{p}: more than {MAX_SEED_BYTES} bytes, too big for a seed")
     if p.suffix == ".dts" or not data.startswith(b"\xd0\x0d\xfe\xed") and data[:1] in (b"/", b" "):
-        from .fdt.dts_compiler import compile_dts_file
+        from .fdt.dts_compiler import compile_dts
         from .fdt.dts_source import DtsError
         try:
-            return compile_dts_file(p)
+            text = data.decode("utf-8", "surrogateescape")
+            return compile_dts(text, str(p), include_dirs=include_dirs, read_dirs=read_dirs)
         except DtsError as e:
             raise SeedFileError(str(e)) from None
     return data

@@ -3,15 +3,16 @@ host ended up with.
 
     slofpy boot [--seed FILE.dtb|FILE.dts] [--host NAME[:OPTIONS]] [-o OUT.dtb] [--dts OUT.dts] [-q]
                 [--client linux [--no-quiesce] [--hotplug-phb INDEX] [--client-tree OUT.dtb]]
+                [--timeout SECONDS] [-I DIR] [--allow-read DIR]
 
 Exit status: 0 when the host accepted the flattened tree, 1 with one line on stderr for a
-firmware error, a bad seed or a rejected blob, 2 for usage errors (argparse).
+firmware error, a bad seed, a rejected blob, an output file that cannot be written or a
+timeout, 2 for usage errors (argparse). Output files are written atomically (slofpy.outfile).
 """
 from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 from .errors import ForthError, TimeLimitExceeded
 from .machine import _limit
@@ -38,13 +39,19 @@ def add_arguments(p) -> None:
                    help="stop a boot that runs longer (a firmware that never finishes)")
     from . import client_boot
     client_boot.add_arguments(p)
+    p.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
+                   help="a .dts seed's /include/ and /incbin/ search folder")
+    p.add_argument("--allow-read", dest="allow_read", action="append", default=[], metavar="DIR",
+                   help="let a .dts seed's /include/ and /incbin/ read files in DIR too "
+                        "(by default only the seed's folder and -I folders)")
 
 
 def counts(blob: bytes) -> tuple[int, int]:
-    from .fdt.blob import parse_blob
-    root, _, _ = parse_blob(blob)
-    nodes = list(root.walk())
-    return len(nodes), sum(len(n.props) for _, n in nodes)
+    """Nodes and properties of a blob, walked with libfdt (which QEMU checked it with)."""
+    from .host import tree
+    fdt = tree.open_tree(blob)
+    nodes = [0, *tree.descendant_nodes(fdt, 0)]
+    return len(nodes), sum(len(tree.node_properties(fdt, n)) for n in nodes)
 
 
 class _UpdateDtWatch:
@@ -62,94 +69,149 @@ class _UpdateDtWatch:
         return rc, outs
 
 
+class BootFailed(Exception):
+    """A boot that ends with one line on stderr and exit status 1."""
+
+
 def run(args) -> int:
-    from .board import SeedFileError, boot_machine
-    from .host.registry import HostSpecError
+    """`slofpy boot`: 0 when the host accepted the tree, else one line on stderr and 1."""
     out = sys.stdout
-    if getattr(args, "client", None) is not None or getattr(args, "hotplug_phb", None) is not None \
-            or getattr(args, "no_quiesce", False) or getattr(args, "client_tree", None):
-        return _run_with_client(args)
+    try:
+        if getattr(args, "client", None) is not None or getattr(args, "hotplug_phb", None) \
+                is not None or getattr(args, "no_quiesce", False) or getattr(args, "client_tree", None):
+            return _run_with_client(args)
+        return _boot(args, out)
+    except BootFailed as e:
+        _say(out, str(e))
+    except TimeLimitExceeded:      # the limit ran out between two Forth calls
+        _say(out, f"timed out after {args.timeout:g} s")
+    except KeyboardInterrupt:
+        _say(out, "interrupted")
+    except MemoryError:
+        _say(out, "out of memory")
+    except RecursionError:
+        _say(out, "nested too deeply (Python's recursion limit)")
+    except Exception as e:  # a fault in slofpy itself: still one line, never a traceback
+        _say(out, f"internal error ({type(e).__name__}: {e}); please report it")
+    return 1
+
+
+def _say(out, text: str) -> None:
+    try:
+        out.flush()
+    except OSError:
+        pass
+    print(f"slofpy: {text}", file=sys.stderr)
+
+
+def _boot(args, out) -> int:
+    from .board import SeedFileError, boot_machine, load_seed
+    from .fdt.blob import BlobError
+    from .host.qemu import SeedError
+    from .host.registry import HostSpecError
+    from .host.tree import TreeLookupError
+    from .outfile import DTS_START, FDT_MAGIC, OutputFileError, target_path, write_atomically
+    user_errors = (ForthError, SeedFileError, SeedError, HostSpecError, OutputFileError,
+                   BlobError, TreeLookupError)
     started = time.perf_counter()
     try:
+        # the outputs are checked before the boot, so a typo costs no boot and no file
+        if args.output:
+            target_path(args.output, FDT_MAGIC)
+        if args.dts:
+            target_path(args.dts, DTS_START)
         with _limit(args.timeout):
-            fw = boot_machine(args.seed, host=args.host,
+            seed = None
+            if args.seed is not None:
+                seed = load_seed(args.seed, include_dirs=args.include, read_dirs=args.allow_read)
+            fw = boot_machine(seed, host=args.host,
                               output=lambda text: (out.write(text), out.flush()))
             watch = _UpdateDtWatch(fw.hypervisor)
             fw.quiesce()
-    except (ForthError, SeedFileError, HostSpecError) as e:
-        out.flush()
-        print(f"slofpy: {e}", file=sys.stderr)
-        return 1
-    except TimeLimitExceeded:      # the limit ran out between two Forth calls
-        out.flush()
-        print(f"slofpy: timed out after {args.timeout:g} s", file=sys.stderr)
-        return 1
+    except user_errors as e:
+        raise BootFailed(str(e)) from None
     elapsed = time.perf_counter() - started
     host = fw.host
     blob = getattr(host, "stored_blob", None)
     if watch.rc is None:
-        print("slofpy: the firmware never called H_UPDATE_DT", file=sys.stderr)
-        return 1
+        raise BootFailed("the firmware never called H_UPDATE_DT")
     if watch.rc != 0:
-        print(f"slofpy: the host rejected the flattened tree: H_UPDATE_DT returned {watch.rc}",
-              file=sys.stderr)
-        return 1
+        raise BootFailed(f"the host rejected the flattened tree: H_UPDATE_DT returned {watch.rc}")
+    if getattr(host, "write_error", None) is not None:
+        raise BootFailed(f"host 'file': {host.write_error}")
     if blob is None:   # a host that accepts but keeps nothing (record, plugins)
         blob = fw.flatten()
-    if args.output:
-        Path(args.output).write_bytes(blob)
-    if args.dts:
-        kinds = {(n.path, p.name): p.kind for n in fw.tree.nodes() for p in n.properties()}
-        from .fdt.dts_writer import blob_to_dts
-        Path(args.dts).write_text(blob_to_dts(blob, kinds))
-    if not args.quiet:
-        seed_nodes, seed_props = counts(fw.seed)
-        nodes, props = counts(blob)
-        print(f"seed:        {seed_nodes} nodes, {seed_props} properties, {len(fw.seed)} bytes")
-        print(f"quiesced:    {nodes} nodes, {props} properties")
-        print(f"H_UPDATE_DT: {watch.rc} (accepted), {len(blob)} bytes")
-        if hasattr(host, "interrupt_controller_phandle"):
-            try:
-                print(f"host's /interrupt-controller phandle: {host.interrupt_controller_phandle():#x}")
-            except Exception as e:          # a tree without one: say so, still a success
-                print(f"host's /interrupt-controller phandle: none ({e})")
-        print(f"time:        {elapsed * 1000:.0f} ms")
+    summary: list[str] = []
+    try:
+        if not args.quiet:   # made before anything is written: a failure here writes nothing
+            seed_nodes, seed_props = counts(fw.seed)
+            nodes, props = counts(blob)
+            summary += [f"seed:        {seed_nodes} nodes, {seed_props} properties, {len(fw.seed)} bytes",
+                        f"quiesced:    {nodes} nodes, {props} properties",
+                        f"H_UPDATE_DT: {watch.rc} (accepted), {len(blob)} bytes"]
+            if hasattr(host, "interrupt_controller_phandle"):
+                try:
+                    phandle = f"{host.interrupt_controller_phandle():#x}"
+                except TreeLookupError as e:      # a tree without one: say so, still a success
+                    phandle = f"none ({e})"
+                summary.append(f"host's /interrupt-controller phandle: {phandle}")
+            summary.append(f"time:        {elapsed * 1000:.0f} ms")
+        dts = None
+        if args.dts:
+            kinds = {(n.path, p.name): p.kind for n in fw.tree.nodes() for p in n.properties()}
+            from .fdt.dts_writer import blob_to_dts
+            dts = blob_to_dts(blob, kinds).encode("utf-8", "surrogateescape")
+        if args.output:
+            write_atomically(args.output, blob, FDT_MAGIC)
+        if dts is not None:
+            write_atomically(args.dts, dts, DTS_START)
+    except user_errors as e:
+        raise BootFailed(str(e)) from None
+    for line in summary:
+        print(line)
     return 0
 
 
 def _run_with_client(args) -> int:
-    """`slofpy boot --client linux ...` (slofpy.client_boot)."""
-    from .board import SeedFileError, boot_machine
+    """`slofpy boot --client linux ...` (slofpy.client_boot). Errors a user can cause are
+    BootFailed (one line); run() guards the rest."""
+    from .board import SeedFileError, boot_machine, load_seed
     from .client import ClientError
     from .client_boot import check_usage, run_client
     from .host.phb_hotplug import HotplugError
+    from .host.qemu import SeedError
     from .host.registry import HostSpecError
+    from .outfile import DTS_START, FDT_MAGIC, OutputFileError, target_path, write_atomically
     problem = check_usage(args)
     if problem:
         print(f"slofpy boot: {problem}", file=sys.stderr)
         return 2
     out = sys.stdout
+    user_errors = (ForthError, SeedFileError, SeedError, HostSpecError, ClientError,
+                   HotplugError, OutputFileError)
     try:
+        for path, start in ((args.output, FDT_MAGIC), (args.dts, DTS_START),
+                            (args.client_tree, FDT_MAGIC)):
+            if path:
+                target_path(path, start)
         with _limit(args.timeout):
-            fw = boot_machine(args.seed, host=args.host,
+            seed = None
+            if args.seed is not None:
+                seed = load_seed(args.seed, include_dirs=args.include, read_dirs=args.allow_read)
+            fw = boot_machine(seed, host=args.host,
                               output=lambda text: (out.write(text), out.flush()))
             if args.hotplug_phb is not None and not hasattr(fw.host, "phb_hotplug"):
                 raise HotplugError(f"the {fw.host.name} host cannot hotplug a PHB")
             status = run_client(fw, args, out)
             if fw.host.halt_reason:
                 raise ClientError(f"the host stopped the machine: {fw.host.halt_reason}")
-    except (ForthError, SeedFileError, HostSpecError, ClientError, HotplugError) as e:
-        out.flush()
-        print(f"slofpy: {e}", file=sys.stderr)
-        return 1
-    except TimeLimitExceeded:
-        out.flush()
-        print(f"slofpy: timed out after {args.timeout:g} s", file=sys.stderr)
-        return 1
-    blob = getattr(fw.host, "current_blob", None)     # what QEMU holds now
-    if blob is not None and args.output:
-        Path(args.output).write_bytes(blob)
-    if blob is not None and args.dts:
-        from .fdt.dts_writer import blob_to_dts
-        Path(args.dts).write_text(blob_to_dts(blob))
+        blob = getattr(fw.host, "current_blob", None)     # what QEMU holds now
+        if blob is not None and args.output:
+            write_atomically(args.output, blob, FDT_MAGIC)
+        if blob is not None and args.dts:
+            from .fdt.dts_writer import blob_to_dts
+            write_atomically(args.dts, blob_to_dts(blob).encode("utf-8", "surrogateescape"),
+                             DTS_START)
+    except user_errors as e:
+        raise BootFailed(str(e)) from None
     return status

@@ -3,7 +3,7 @@
     slofpy run [--boot [--seed FILE] [--host NAME] [--quiesce] [-o OUT.dtb]] FILE|-... [-e CODE]
                [-I DIR] [--timeout SECONDS] [--std]
     slofpy repl [--bare] [--seed FILE] [--host NAME] [-I DIR]
-    slofpy test PATH... [--seed FILE] [-I DIR] [-v]
+    slofpy test PATH... [--seed FILE] [-I DIR] [-v] [--timeout SECONDS]
     slofpy diff A B
     slofpy boot ...                      (slofpy/boot_command.py)
     slofpy --version
@@ -80,6 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
                       help="add DIR to the #include search path")
     test.add_argument("-v", "--verbose", action="store_true", help="name every test")
+    from .forthtest import DEFAULT_TIME_LIMIT
+    test.add_argument("--timeout", type=positive_seconds, default=DEFAULT_TIME_LIMIT,
+                      metavar="SECONDS", help="time limit of one test, set-up lines replayed "
+                      f"for it included (default {DEFAULT_TIME_LIMIT:g})")
 
     from . import boot_command
     boot = sub.add_parser("boot", help="boot the QEMU pseries board on a seed and quiesce")
@@ -163,22 +167,18 @@ def report_error(e: ForthError, err=None) -> None:
 
 def _run(args) -> int:
     out = sys.stdout
-
-    def write(text: str) -> None:
-        out.write(text)
-        out.flush()
-
     program = getattr(args, "program", None) or []
     try:
         with _limit(args.timeout):
-            machine = _run_machine(args, write)
+            machine = _run_machine(args, _console_output)
             for kind, value in program:
                 if kind == "file" and value == "-":
-                    machine.evaluate(sys.stdin.read(), name="<stdin>")
+                    machine.evaluate(sys.stdin.buffer.read(), name="<stdin>")
                 elif kind == "file":
                     machine.include(value)
                 else:
-                    machine.evaluate(value, name="-e")
+                    # the command line's text as the bytes it came as (UTF-8)
+                    machine.evaluate(value.encode("utf-8", "surrogateescape"), name="-e")
             if args.quiesce:
                 return _quiesce(machine, args.output)
     except Bye:
@@ -237,15 +237,25 @@ def _quiesce(machine, output: str | None) -> int:
         raise _BootError(f"the host rejected the flattened tree: H_UPDATE_DT returned {watch.rc}")
     if output:
         blob = getattr(machine.host, "stored_blob", None) or machine.flatten()
+        from .outfile import FDT_MAGIC, OutputFileError, write_atomically
         try:
-            Path(output).write_bytes(blob)
-        except OSError as e:
-            raise _BootError(f"{output}: cannot write the tree ({e.strerror or e})") from None
+            write_atomically(output, blob, FDT_MAGIC)
+        except OutputFileError as e:
+            raise _BootError(str(e)) from None
     return 0
 
 
 def _console_output(text: str) -> None:
-    sys.stdout.write(text)
+    """Forth's output: each character is one byte (Latin-1), written as that byte, so what a
+    source file holds (UTF-8, say) prints as it was written."""
+    raw = getattr(sys.stdout, "buffer", None)
+    if raw is None:
+        sys.stdout.write(text)
+    else:
+        sys.stdout.flush()
+        raw.write(text.encode("latin-1", "replace"))
+        raw.flush()
+        return
     sys.stdout.flush()
 
 
@@ -287,7 +297,7 @@ def _repl(args) -> int:
     try:
         if sys.stdin.isatty() and sys.stdout.isatty():
             return repl.run_interactive(machine)
-        return repl.run_batch(machine, sys.stdin)
+        return repl.run_batch(machine, getattr(sys.stdin, "buffer", sys.stdin))
     except KeyboardInterrupt:
         print("slofpy: interrupted", file=sys.stderr)
         return 1
@@ -315,7 +325,7 @@ def _test(args) -> int:
             print(f"slofpy: {e}", file=sys.stderr)
             failed += 1
             continue
-        run = FileRun(tf, lambda: Machine(include_path=include), boots, seed)
+        run = FileRun(tf, lambda: Machine(include_path=include), boots, seed, args.timeout)
         for k, piece in enumerate(tf.tests):
             try:
                 outcome = run.run(piece)

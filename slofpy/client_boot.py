@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
@@ -78,5 +77,6 @@ def run_client(fw: BoardFirmware, args: argparse.Namespace, out: TextIO = sys.st
         print(line, file=out)
     if args.client_tree:
         from .fdt.blob import build_blob
-        Path(args.client_tree).write_bytes(build_blob(client.root))
+        from .outfile import FDT_MAGIC, write_atomically
+        write_atomically(args.client_tree, build_blob(client.root), FDT_MAGIC)
     return status

@@ -12,7 +12,8 @@ A kind's file is read the first time that kind is asked for, and written back wh
 process exits if anything new was compiled (atomically; the code used in this run is kept,
 then older entries, up to MAX_ENTRIES). Files start with a magic string and the SHA-256 of
 the rest; a file that does not check out is ignored. The folder is $XDG_CACHE_HOME/slofpy
-(~/.cache/slofpy without it); $SLOFPY_NO_DICT_CACHE (anything but "" or "0") turns every
+(~/.cache/slofpy without it), made 0700; files (or a folder) that another user owns or can
+write are never loaded (they hold code); $SLOFPY_NO_DICT_CACHE (anything but "" or "0") turns every
 slofpy cache off.
 """
 from __future__ import annotations
@@ -35,10 +36,41 @@ PACKAGE = Path(__file__).resolve().parent
 _engine_digest: bytes | None = None
 
 
+class UntrustedCacheError(OSError):
+    """A cache file or folder another user owns (or others may write): not used."""
+
+
+def ensure_cache_dir(folder: Path) -> None:
+    """Make the cache folder, private (0700): what is in it is run as code, so nobody else
+    may write there. An existing folder of ours is made private; one owned by another user
+    raises UntrustedCacheError."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    st = folder.stat()
+    if st.st_uid != os.getuid():
+        raise UntrustedCacheError(f"{folder}: owned by another user")
+    if st.st_mode & 0o077:
+        os.chmod(folder, 0o700)
+
+
+def read_trusted(path: Path) -> bytes:
+    """A cache file's bytes, only when this user owns both the file and its folder and
+    nobody else can write either (the same trust model as Python's .pyc files, tightened).
+    Raises OSError (UntrustedCacheError) otherwise."""
+    folder = path.parent.stat()
+    if folder.st_uid != os.getuid() or folder.st_mode & 0o022:
+        raise UntrustedCacheError(f"{path.parent}: not a private folder of this user")
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if st.st_uid != os.getuid() or st.st_mode & 0o022:
+            raise UntrustedCacheError(f"{path}: owned or writable by another user")
+        return f.read()
+
+
 def write_atomically(path: Path, data: bytes, prefix: str) -> None:
     """Write data to path through a temporary file in the same folder, so a reader never sees
     half a file. Raises OSError when the folder cannot be made or written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_cache_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=prefix, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -98,7 +130,7 @@ class _Store:
                 self.path = cache_dir() / (
                     f"code-{self.kind}-{engine_digest().hex()[:24]}"
                     f"-py{sys.version_info[0]}{sys.version_info[1]}.bin")
-                data = self.path.read_bytes()
+                data = read_trusted(self.path)
                 n = len(FORMAT)
                 payload = data[n + 32:]
                 if data[:n] == FORMAT and hashlib.sha256(payload).digest() == data[n:n + 32]:

@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .codecache import DISABLE_ENV, cache_dir, enabled, engine_digest, write_atomically
+from .codecache import DISABLE_ENV, cache_dir, enabled, engine_digest, read_trusted, write_atomically
 from .vm import VM
 from .vm.source import SourceError, preprocess_file
 
@@ -71,7 +71,7 @@ class Entry:
     def load(self, output: Callable[[str], None] | None) -> VM | None:
         """A VM with the saved dictionary, or None when there is no usable entry."""
         try:
-            data = self.path.read_bytes()
+            data = read_trusted(self.path)
         except OSError:
             return None
         try:

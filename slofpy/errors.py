@@ -64,6 +64,21 @@ def error_text(code: int, message: str | None = None) -> str:
     return ERROR_TEXTS.get(code, f"exception {code}")
 
 
+_CONTROLS = {i: f"\\x{i:02x}" for i in [*range(0x20), 0x7F, *range(0x80, 0xA0)]}
+
+
+def printable(text: str, limit: int = 120) -> str:
+    """`text` safe for one line on a terminal: control characters (newline, NUL, ESC, the
+    C1 controls) shown as \\xNN escapes, and cut to `limit` characters (saying how
+    long it was), so a name read from input cannot move the cursor, recolour the terminal
+    or fill the screen."""
+    cut = text[:limit]
+    shown = cut.translate(_CONTROLS) if any(c in cut for c in map(chr, _CONTROLS)) else cut
+    if len(text) > limit:
+        shown += f"... ({len(text)} characters)"
+    return shown
+
+
 class Throw(Exception):
     """A Forth THROW in flight inside the VM."""
 
@@ -123,12 +138,15 @@ class ForthError(Exception):
         return "in " + " < ".join(entry.word for entry in self.backtrace)
 
     def one_line(self) -> str:
+        """The error as one line: what and where, with control characters escaped and long
+        names cut (see `printable`)."""
         where = ""
         if self.file is not None:
-            where = f"{self.file}:{self.line}: "
+            where = f"{printable(str(self.file), 200)}:{self.line}: "
+        text = printable(self.text, 400)
         if self.word:
-            return f"{where}{self.word}? {self.text}"
-        return f"{where}{self.text}"
+            return f"{where}{printable(self.word)}? {text}"
+        return f"{where}{text}"
 
 
 class TimeLimitExceeded(BaseException):

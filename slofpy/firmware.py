@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from .errors import ForthError
+from .errors import ForthError, error_text
 from .machine import Machine
 
 
@@ -95,10 +95,15 @@ class Firmware(Machine):
             block = [name_addr, len(args), nret] + cells + [0] * nret
             self.write(buf, b"".join((v & 0xFFFFFFFF).to_bytes(4, "big") for v in block))
             self.push(buf)
+            self.vm.last_error = None
             self.execute("(client-exec)")
             rc = self.pop()
             if rc != 0:
-                raise ForthError(-1, f"client interface: no service {service!r}")
+                failed = self.vm.last_error      # what the service's CATCH caught, if it ran
+                if failed is None:
+                    raise ForthError(-1, f"client interface: no service {service!r}")
+                raise ForthError(failed.code, f"client interface: {service!r} failed: "
+                                 + error_text(failed.code, failed.message))
             base = buf + 12 + 4 * len(args)
             return [int.from_bytes(self.read(base + 4 * i, 4), "big") for i in range(nret)]
         finally:

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import importlib
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .errors import ForthError
+from .errors import TIMEOUT, ForthError
 from .machine import Machine, Snapshot
 from .vm.source import SourceError, preprocess_file
 
@@ -269,11 +270,18 @@ class BootCache:
         return self._owner.get(seed) is owner
 
 
+DEFAULT_TIME_LIMIT = 60.0
+"""Seconds one test may run (with the set-up lines replayed before it) by default, in
+`slofpy test` and the pytest plugin; running out fails that test with code -256."""
+
+
 class FileRun:
     """The VM state of one test file, advanced piece by piece."""
 
     def __init__(self, tf: TestFile, bare: Callable[[], Machine], boots: BootCache,
-                 default_seed: str | None = None):
+                 default_seed: str | None = None, time_limit: float | None = DEFAULT_TIME_LIMIT):
+        self.time_limit = time_limit
+        self.deadline: float | None = None
         self.tf = tf
         self.bare = bare
         self.boots = boots
@@ -310,6 +318,8 @@ class FileRun:
         """Run the test piece (and every piece before it not yet run)."""
         if not self._usable(piece.index):
             self._fresh()
+        # the limit counts from here: making the VM is not the test's time
+        self.deadline = None if self.time_limit is None else time.monotonic() + self.time_limit
         m = self.machine
         assert m is not None
         while self.next < piece.index:
@@ -326,9 +336,22 @@ class FileRun:
                 return i
         return -1
 
+    def _evaluate(self, m: Machine, p: Piece) -> None:
+        """Run one piece within what is left of the test's time limit."""
+        left = None
+        if self.deadline is not None:
+            left = max(self.deadline - time.monotonic(), 0.001)
+        try:
+            m.evaluate(p.text, name=p.file, line=p.line, timeout=left)
+        except ForthError as e:
+            if e.code != TIMEOUT or left is None or "timed out" not in e.text:
+                raise
+            raise ForthError(TIMEOUT, f"timed out after {self.time_limit:g} s (the limit of "
+                             "one test)", e.file, e.line, e.word) from None
+
     def _run_piece(self, m: Machine, p: Piece) -> None:
         try:
-            m.evaluate(p.text, name=p.file, line=p.line)
+            self._evaluate(m, p)
         except ForthError as e:
             if not p.is_test:
                 self.failures[p.index] = SetupFailure(p, e, m.take_output())
@@ -338,7 +361,7 @@ class FileRun:
         t = self.tester
         m.set_cell(t["tester-done"], 0)
         try:
-            m.evaluate(p.text, name=p.file, line=p.line)
+            self._evaluate(m, p)
         except ForthError as e:
             return Outcome(p, False, error=e, output=m.take_output(), setup_failures=prior)
         output = m.take_output()
@@ -367,8 +390,9 @@ def find_test_files(paths: list[str | Path]) -> list[Path]:
 
 
 def run_file(path: Path, bare: Callable[[], Machine], boots: BootCache,
-             include_path: list[Path] | None = None, seed: str | None = None) -> list[Outcome]:
+             include_path: list[Path] | None = None, seed: str | None = None,
+             time_limit: float | None = DEFAULT_TIME_LIMIT) -> list[Outcome]:
     """Every test of one file, in order."""
     tf = parse_test_file(path, include_path)
-    run = FileRun(tf, bare, boots, seed)
+    run = FileRun(tf, bare, boots, seed, time_limit)
     return [run.run(p) for p in tf.tests]

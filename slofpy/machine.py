@@ -48,6 +48,20 @@ class Snapshot:
     code_lines: dict
 
 
+
+def _text_bytes(text: str, name: str | None, line: int) -> bytes:
+    """`text` as Forth bytes (Latin-1), or a ForthError naming the first character that is
+    not a byte and where it is."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError as e:
+        char = text[e.start]
+        where = line + text.count("\n", 0, e.start)
+        column = e.start - (text.rfind("\n", 0, e.start) + 1) + 1
+        raise ForthError(-12, f"column {column}: character {char!r} (U+{ord(char):04X}) is not "
+                         "a byte; Forth reads bytes (pass bytes, e.g. the text encoded as UTF-8)",
+                         name or "<string>", where) from None
+
 class Machine:
     """A Forth VM with SLOF's dialect. Output goes to `output` (a function taking text) or,
     without one, is collected for `take_output()`."""
@@ -78,11 +92,16 @@ class Machine:
             use_standard_words(self.vm)
 
     # ---------------------------------------------------------------- running Forth
-    def evaluate(self, text: str, name: str | None = None, line: int = 1,
+    def evaluate(self, text: str | bytes, name: str | None = None, line: int = 1,
                  timeout: float | None = None) -> None:
         """Interpret Forth text. With a name, errors are reported as name:line. With a
-        timeout (seconds), running longer ends in ForthError code -256."""
-        self._run(lambda: evaluate_text(self.vm, text.encode("latin-1"), name=name,
+        timeout (seconds), running longer ends in ForthError code -256.
+
+        Forth reads bytes, as SLOF does: bytes are taken as they are; a str is one byte per
+        character (Latin-1), and a character above U+00FF is a ForthError saying where it
+        is (encode such text yourself, e.g. as UTF-8, which is what the command line does)."""
+        data = text if isinstance(text, (bytes, bytearray)) else _text_bytes(text, name, line)
+        self._run(lambda: evaluate_text(self.vm, bytes(data), name=name,
                                         first_line=line), timeout)
 
     def interpret_line(self, line: str, timeout: float | None = None) -> None:
@@ -267,6 +286,10 @@ def _limit(seconds: float | None):
     return _thread_limit(seconds)
 
 
+ALARM_REPEAT = 0.05
+"""Seconds between repeats of a time limit's alarm once it has run out."""
+
+
 @contextmanager
 def _alarm_limit(seconds: float):
     """A SIGALRM one-shot timer raising TimeLimitExceeded, nesting inside an enclosing one."""
@@ -287,7 +310,9 @@ def _alarm_limit(seconds: float):
 
     signal.signal(signal.SIGALRM, on_alarm)
     first = seconds if outer_deadline is None else min(seconds, outer_delay)
-    signal.setitimer(signal.ITIMER_REAL, first)
+    # and again every ALARM_REPEAT seconds until the block is left: an exception raised
+    # where Python ignores it (a gc callback, a __del__) must not leave Forth running free
+    signal.setitimer(signal.ITIMER_REAL, first, ALARM_REPEAT)
     try:
         yield
     finally:

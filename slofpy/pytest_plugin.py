@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 from .errors import ForthError
-from .forthtest import BootCache, FileRun, Outcome, Piece, TestFile, TestFileError, \
-    parse_test_file
+from .forthtest import DEFAULT_TIME_LIMIT, BootCache, FileRun, Outcome, Piece, TestFile, \
+    TestFileError, parse_test_file
 from .machine import Machine
 
 _STATE = pytest.StashKey["_PluginState"]()
@@ -61,7 +61,8 @@ class _PluginState:
     def file_run(self, tf: TestFile) -> FileRun:
         run = self.runs.get(tf.path)
         if run is None or run.tf is not tf:
-            run = FileRun(tf, self.bare_machine, self.boots, self.seed)
+            run = FileRun(tf, self.bare_machine, self.boots, self.seed,
+                          self.config.getoption("slofpy_timeout"))
             self.runs[tf.path] = run
         self.runs.move_to_end(tf.path)
         while len(self.runs) > _KEEP_RUNS:
@@ -78,6 +79,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="seed (.dtb/.dts) the `booted` fixture and booted .fs files boot on")
     group.addoption("--slofpy-include", dest="slofpy_include", action="append", default=[],
                     metavar="DIR", help="#include search folder for .fs test files")
+    group.addoption("--slofpy-timeout", dest="slofpy_timeout", type=_seconds,
+                    default=DEFAULT_TIME_LIMIT, metavar="SECONDS",
+                    help="time limit of one T{ }T test, set-up lines replayed for it included "
+                         f"(default {DEFAULT_TIME_LIMIT:g}; 0: none)")
+
+
+def _seconds(text: str) -> float | None:
+    """--slofpy-timeout: a number of seconds; 0 means no limit."""
+    value = float(text)
+    if not 0 <= value < float("inf"):
+        raise ValueError(text)
+    return value or None
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Iterable, TextIO
 
-from .errors import ForthError, UNDEFINED_WORD, USER_INTERRUPT
+from .errors import ForthError, UNDEFINED_WORD, USER_INTERRUPT, printable
 from .machine import Bye, Machine
 from .vm import layout as L
 from .vm.dictionary import find, name_of, search_order, wordlist_words
@@ -33,15 +33,16 @@ ChildLister = Callable[[str], Iterable[str]]
 # ---------------------------------------------------------------- texts
 def error_text(e: ForthError) -> str:
     """What SLOF's prompt prints for an error (no file or line: the prompt has none)."""
+    word, text = printable(e.word or ""), printable(e.text, 400)   # no raw ESC, NUL, newline
     if e.code == UNDEFINED_WORD:
-        return f"{e.word} Undefined word" if e.word else "Undefined word"
+        return f"{word} Undefined word" if word else "Undefined word"
     if e.code == -1:
         return "Aborted"
     if e.code == -2:
-        return e.text
-    if e.code == USER_INTERRUPT or not e.word:
-        return e.text
-    return f"{e.word}? {e.text}"
+        return text
+    if e.code == USER_INTERRUPT or not word:
+        return text
+    return f"{word}? {text}"
 
 
 def prompt_text(machine: Machine) -> str:
@@ -227,7 +228,7 @@ def _run_line(machine: Machine, session, prompt: str, line: str, out: TextIO) ->
     out.flush()
     before = machine.stack
     try:
-        machine.evaluate(line)
+        machine.evaluate(line.encode("utf-8", "surrogateescape"))   # typed text is UTF-8
     except Bye:
         out.write("\n")
         return True
@@ -244,29 +245,32 @@ def _run_line(machine: Machine, session, prompt: str, line: str, out: TextIO) ->
     return False
 
 
-def _read_key_line(session) -> str | None:
+def _read_key_line(session) -> bytes | None:
     """KEY and ACCEPT read a line from the terminal (no prompt)."""
     try:
-        return session.prompt("")
+        return session.prompt("").encode("utf-8", "surrogateescape")
     except (EOFError, KeyboardInterrupt):
         return None
 
 
-def run_batch(machine: Machine, lines: TextIO, out: TextIO | None = None,
+def run_batch(machine: Machine, lines, out: TextIO | None = None,
               err: TextIO | None = None, name: str = "<stdin>") -> int:
-    """Run lines with no prompt decoration. Returns 1 if any line failed, else 0."""
+    """Run lines (a text or binary file; text is taken as UTF-8) with no prompt decoration.
+    Returns 1 if any line failed, else 0."""
     out = out or sys.stdout
     err = err or sys.stderr
     failed = False
     number = 0
 
-    def next_line() -> str | None:
+    def next_line() -> bytes | None:
         nonlocal number
         line = lines.readline()
         if not line:
             return None
         number += 1
-        return line.rstrip("\n")
+        if isinstance(line, str):        # text read from a terminal or pipe is UTF-8
+            line = line.encode("utf-8", "surrogateescape")
+        return line.rstrip(b"\n")
 
     machine.vm.input_line = next_line     # KEY and ACCEPT read the following lines
     while True:

@@ -3,6 +3,7 @@ saved dictionary is the one the sources build; the cache is used, rebuilt when a
 changes, and a damaged file or an unusable folder only means building from the sources."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -247,3 +248,81 @@ def test_the_code_cache_is_switched_off_with_the_rest(cache, monkeypatch):
     fresh_process(monkeypatch)
     assert m.stack == [45]
     assert not cache.exists()
+
+
+# ---------------------------------------------------------------- who may write the cache (issue 16, item 10)
+def test_the_cache_folder_is_made_private(cache, monkeypatch):
+    import stat
+    fresh_process(monkeypatch)
+    Machine()
+    m = Machine()
+    m.evaluate(": sq dup * ; : sum-sq 0 swap 0 DO i sq + LOOP ; d# 100 sum-sq")
+    fresh_process(monkeypatch)
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o700
+    cache.chmod(0o777)                    # an existing open folder of ours is closed again
+    fresh_process(monkeypatch)
+    for f in cache.glob("*.bin"):
+        f.unlink()
+    Machine()
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o700
+
+
+@pytest.mark.parametrize("who", ["another user owns them", "others can write the files",
+                                 "others can write the folder"])
+def test_cache_files_another_user_owns_or_can_write_are_not_loaded(cache, monkeypatch, who):
+    """Cache files hold code (marshal) and a dictionary: files that another user owns or can
+    write (or in a folder others can write) are never loaded; the sources are used instead.
+    Another user is simulated by changing the uid this process believes it has (the test
+    needs no root)."""
+    from slofpy import codecache
+    fresh_process(monkeypatch)
+    program = ": sq dup * ; : sum-sq 0 swap 0 DO i sq + LOOP ; d# 100 sum-sq"
+    Machine().evaluate(program)
+    fresh_process(monkeypatch)
+    files = sorted(cache.glob("*.bin"))
+    assert files
+    if who == "another user owns them":
+        me = os.getuid()
+        monkeypatch.setattr(os, "getuid", lambda: me + 1)
+    elif who == "others can write the files":
+        for f in files:
+            f.chmod(0o666)
+    else:
+        cache.chmod(0o777)
+    loaded = []
+    real = codecache.read_trusted
+
+    def watch(path):
+        data = real(path)
+        loaded.append(path)
+        return data
+    monkeypatch.setattr(codecache, "read_trusted", watch)
+    monkeypatch.setattr(dictcache, "read_trusted", watch)
+    monkeypatch.setattr(codecache, "save_all", lambda: None)   # nothing is written back here
+
+    def no_writes(folder):
+        raise OSError("no writes in this test")
+    monkeypatch.setattr(codecache, "ensure_cache_dir", no_writes)
+    m = Machine()
+    m.evaluate(program)
+    assert m.stack == [328350]
+    assert loaded == []
+
+
+def test_read_trusted_refuses_a_symlink_and_a_foreign_folder(cache, tmp_path, monkeypatch):
+    from slofpy import codecache
+    codecache.ensure_cache_dir(cache)
+    target = tmp_path / "elsewhere.bin"
+    target.write_bytes(b"x")
+    (cache / "link.bin").symlink_to(target)
+    with pytest.raises(OSError):
+        codecache.read_trusted(cache / "link.bin")
+    (cache / "ok.bin").write_bytes(b"y")
+    (cache / "ok.bin").chmod(0o600)
+    assert codecache.read_trusted(cache / "ok.bin") == b"y"
+    me = os.getuid()
+    monkeypatch.setattr(os, "getuid", lambda: me + 1)
+    with pytest.raises(codecache.UntrustedCacheError):
+        codecache.read_trusted(cache / "ok.bin")
+    with pytest.raises(codecache.UntrustedCacheError):
+        codecache.ensure_cache_dir(cache)

@@ -1,6 +1,6 @@
 """H_UPDATE_DT on mutated blobs: the qemu backend must agree with libfdt, case by case.
 
-Each case puts a blob (a mutation of one of the real trees in /work/shared/seeds) into guest
+Each case puts a blob (a mutation of one of the real trees in tests/data/reference-seeds) into guest
 memory and makes hcall 0xF003 with its address through the Hypervisor, as SLOF's
 `hv-update-dt` does. The expected answer is computed independently, straight from guest
 memory with pylibfdt: QEMU's h_update_dt rules (host.md 1.3) are

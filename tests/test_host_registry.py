@@ -170,3 +170,20 @@ def test_record_backend_keeps_every_call(tmp_path):
     assert lines[0] == "KVMPPC_H_UPDATE_DT(0x20000) -> 0 H_SUCCESS"
     assert lines[1] == "hcall 0xf004(0x1, 0x2) -> -2 H_FUNCTION"
     assert len(lines) == 4
+
+
+def test_record_backend_is_capped_in_memory_and_on_disk(tmp_path):
+    """`--host record:` appended every hcall for ever (issue 16, item 9): past the cap calls
+    are only counted, and the log ends with one line saying so."""
+    from slofpy.host.record import MAX_RECORDS
+    assert 0 < MAX_RECORDS <= 10_000_000
+    log = tmp_path / "calls.log"
+    backend = RecordBackend(log, max_records=50)
+    backend.console_output = io.StringIO()
+    hv = Hypervisor(BytearrayGuestMemory(bytearray(1 << 20)), backend)
+    for _ in range(500):
+        hv.hcall(0xF004, 1, 2)
+    assert len(backend.calls) == 50 and backend.dropped == 450
+    lines = log.read_text().splitlines()
+    assert len(lines) == 51 and lines[-1].startswith("... 50 hcalls recorded")
+    assert make_backend(f"record:{log}").max_records == MAX_RECORDS

@@ -159,7 +159,10 @@ def test_without_a_seed_every_blob_is_refused():
     memory = BytearrayGuestMemory(bytearray(MEMORY_SIZE))
     backend = QemuBackend()
     hv = Hypervisor(memory, backend)
-    assert update(hv, memory, slof_blob("default")) == hc.H_PARAMETER
+    blobs = [slof_blob(m) for m in MACHINES] + [seed_blob(m) for m in MACHINES]
+    for blob in blobs + [blobs[0][:40]]:
+        assert update(hv, memory, blob) == hc.H_PARAMETER
+        assert backend.stored_blob is None
 
 
 def test_unknown_hcall_is_h_function():

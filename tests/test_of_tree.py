@@ -255,7 +255,8 @@ def test_find_node_misses(fw):
 
 
 def test_node_without_unit_matches_any_unit(fw):
-    assert fw.tree.find("/chosen@1234").path == "/chosen"
+    for unit in ("1234", "0", "ffffffff", "1,2"):
+        assert fw.tree.find(f"/chosen@{unit}").path == "/chosen"
 
 
 def test_relative_paths_from_current_node(fw):

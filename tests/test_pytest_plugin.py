@@ -335,3 +335,42 @@ def test_the_tester_ships_with_the_package() -> None:
     assert m.take_output() == "INCORRECT RESULT: expected 1 3 actual 1 2 \n"
     m.evaluate("tester-failed @")
     assert m.stack == [-1]
+
+
+# ---------------------------------------------------------------- time limits (issue 16, item 9)
+SPIN = "T{ 1 -> 1 }T\n: spin begin again ;\nT{ spin -> }T\nT{ 2 -> 2 }T\n"
+
+
+def test_plugin_stops_a_runaway_test_and_goes_on(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".fs", test_spin=SPIN)
+    result = pytester.runpytest("-q", "--slofpy-timeout", "2")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["test_spin.fs:3: T{ spin -> }T",
+                                 "*error:*timed out after 2 s*"])
+
+
+def test_plugin_has_a_default_time_limit() -> None:
+    from slofpy.forthtest import DEFAULT_TIME_LIMIT, FileRun
+    import inspect
+    assert 0 < DEFAULT_TIME_LIMIT <= 600
+    assert inspect.signature(FileRun).parameters["time_limit"].default == DEFAULT_TIME_LIMIT
+
+
+def test_plugin_time_limit_covers_the_replayed_set_up(tmp_path) -> None:
+    """A test picked alone replays the lines before it: they count against its limit."""
+    from slofpy.forthtest import BootCache, FileRun, parse_test_file
+    f = tmp_path / "test_slow.fs"
+    f.write_text(": spin begin again ;\nspin\nT{ 1 -> 1 }T\n")
+    tf = parse_test_file(f)
+    run = FileRun(tf, Machine, BootCache(), time_limit=1)
+    outcome = run.run(tf.tests[0])
+    assert not outcome.passed
+    assert "timed out" in outcome.report()
+
+
+def test_cli_test_command_stops_a_runaway_test(tmp_path: Path) -> None:
+    (tmp_path / "test_spin.fs").write_text(SPIN)
+    r = _slofpy("test", "--timeout", "2", "test_spin.fs", cwd=tmp_path)
+    assert r.returncode == 1
+    assert "FAILED test_spin.fs:3" in r.stdout and "timed out after 2 s" in r.stdout
+    assert r.stdout.splitlines()[-1].startswith("2 passed, 1 failed")

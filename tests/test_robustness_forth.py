@@ -207,7 +207,14 @@ def test_redirected_type_checks_the_range_too():
 
 
 def test_zero_lengths_touch_nothing(vm):
+    """A length of 0 at an address outside memory is no error, prints nothing and changes
+    no byte (the top of memory, where -5 points, and the bottom are compared)."""
+    mem = vm.vm.mem
+    top, bottom = bytes(mem[-64:]), bytes(mem[:64])
+    vm.take_output()
     works(vm, f"{MEMORY + 100:x} 0 type  -5 0 0 fill  -5 -5 0 move  -5 0 erase  -5 0 dump")
+    assert vm.take_output().strip() == ""
+    assert bytes(mem[-64:]) == top and bytes(mem[:64]) == bottom
 
 
 def test_huge_padding_is_printed_in_pieces():

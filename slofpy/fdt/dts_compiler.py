@@ -344,18 +344,23 @@ def compile_dts(
     include_dirs: Sequence[str] = (),
     boot_cpuid: int | None = None,
     version: int = 17,
+    read_dirs: Sequence[str] | None = (),
 ) -> bytes:
     """Compile DTS ``text`` into a blob (laid out as ``dtc -O dtb`` does).
 
     ``filename`` names the text in error messages, and ``/include/`` and
     ``/incbin/`` files are looked up relative to it, then in
-    ``include_dirs``.  ``boot_cpuid`` overrides the header field, which by
+    ``include_dirs``.  Unlike dtc, they may only read files inside the
+    folder of ``filename`` (the current folder for ``<string>``), the
+    ``include_dirs`` and the folders in ``read_dirs`` (links and ``../``
+    resolved first); ``read_dirs=None`` lifts the limit.  ``boot_cpuid`` overrides the header field, which by
     default is guessed like dtc does (``reg`` of the first ``/cpus`` child).
     Raises :class:`DtsError` (``FILE:LINE:COL: message``) on any error.
     """
     include_dirs = tuple(str(d) for d in include_dirs)
-    source = load_source(text, filename, include_dirs)
-    document = parse_dts(source, include_dirs)
+    reads = None if read_dirs is None else tuple(str(d) for d in read_dirs)
+    source = load_source(text, filename, include_dirs, reads)
+    document = parse_dts(source, include_dirs, reads)
     try:
         if not document.has_v1_header:
             raise SourceError("missing '/dts-v1/;' at the start of the file", 0)
@@ -384,6 +389,7 @@ def compile_dts_file(
     include_dirs: Sequence[str] = (),
     boot_cpuid: int | None = None,
     version: int = 17,
+    read_dirs: Sequence[str] | None = (),
 ) -> bytes:
     """Compile the DTS file at ``path``; see :func:`compile_dts`.
 
@@ -391,5 +397,6 @@ def compile_dts_file(
     """
     path = str(path)
     return compile_dts(
-        read_text_file(path), path, include_dirs=include_dirs, boot_cpuid=boot_cpuid, version=version
+        read_text_file(path), path, include_dirs=include_dirs, boot_cpuid=boot_cpuid,
+        version=version, read_dirs=read_dirs,
     )

@@ -13,6 +13,7 @@ dtc's 64-bit unsigned arithmetic.  Every problem is raised as a
 from __future__ import annotations
 
 import functools
+import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,9 +28,17 @@ from lark.exceptions import (
     VisitError,
 )
 
-from .dts_source import SourceError, SourceText, find_file
+from .dts_source import SourceError, shorten, SourceText, find_file, outside_message, outside_roots, read_roots
 
 _MASK64 = (1 << 64) - 1
+
+#: The most bytes one /incbin/ may read: a flattened tree's size is a 32-bit field, and QEMU's
+#: seeds are tens of KiB; anything this big is a mistake or an attack on the host's memory.
+MAX_INCBIN_BYTES = 16 << 20
+
+#: Digits a decimal literal may have (2**64 has 20); longer ones are refused before they
+#: are converted, which Python would refuse past 4300 digits and do slowly before that.
+_MAX_LITERAL_DIGITS = 24
 
 
 @dataclass(frozen=True)
@@ -208,16 +217,19 @@ def unescape(body: str, pos: int) -> bytes:
 def parse_int_literal(text: str, pos: int) -> int:
     """Value of an integer literal as C's strtoull(base 0) reads it."""
     digits = text.rstrip("uUlL")
+    significant = digits[2:] if digits[:2] in ("0x", "0X") else digits
+    if len(significant.lstrip("0")) > _MAX_LITERAL_DIGITS:
+        raise SourceError(f"integer literal '{shorten(text)}' does not fit in 64 bits", pos)
     if digits[:2] in ("0x", "0X"):
         value = int(digits[2:], 16)
     elif len(digits) > 1 and digits[0] == "0":
         if any(char not in _OCT_DIGITS for char in digits):
-            raise SourceError(f"invalid octal literal '{text}'", pos)
+            raise SourceError(f"invalid octal literal '{shorten(text)}'", pos)
         value = int(digits, 8)
     else:
         value = int(digits, 10)
     if value > _MASK64:
-        raise SourceError(f"integer literal '{text}' does not fit in 64 bits", pos)
+        raise SourceError(f"integer literal '{shorten(text)}' does not fit in 64 bits", pos)
     return value
 
 
@@ -257,10 +269,12 @@ def _first_pos(tree: Tree | Token) -> int:
 class _Builder(Transformer):
     """Bottom-up conversion of the Lark tree into the dataclasses above."""
 
-    def __init__(self, source: SourceText, include_dirs: tuple[str, ...]) -> None:
+    def __init__(self, source: SourceText, include_dirs: tuple[str, ...],
+                 read_dirs: tuple[str, ...] | None = ()) -> None:
         super().__init__()
         self.source = source
         self.include_dirs = include_dirs
+        self.read_dirs = read_dirs
 
     # integer expressions: every value is a (value, pos) pair
 
@@ -411,15 +425,28 @@ class _Builder(Transformer):
         path = find_file(name, including, self.include_dirs)
         if path is None:
             raise SourceError(f'cannot find /incbin/ file "{name}"', token.start_pos)
+        if self.read_dirs is not None:
+            top = self.source.segments[0][1].name
+            if outside_roots(path, read_roots(top, self.include_dirs, self.read_dirs)):
+                raise SourceError(outside_message("/incbin/", name), token.start_pos)
         try:
             with open(path, "rb") as handle:
-                data = handle.read()
+                size = os.fstat(handle.fileno()).st_size
+                start = offset or 0
+                if start > size or (length is not None and start + length > size):
+                    raise SourceError(f'/incbin/ range is past the end of "{name}" ({size} bytes)',
+                                      token.start_pos)
+                count = size - start if length is None else length
+                if count > MAX_INCBIN_BYTES:
+                    raise SourceError(f'/incbin/ of {count} bytes from "{name}" is more than a '
+                                      f"device tree can hold ({MAX_INCBIN_BYTES} bytes at most)",
+                                      token.start_pos)
+                handle.seek(start)
+                data = handle.read(count)
         except OSError as exc:
             raise SourceError(f'cannot read /incbin/ file "{name}": {exc.strerror}', token.start_pos) from None
-        if offset is not None:
-            if offset > len(data) or (length is not None and offset + length > len(data)):
-                raise SourceError(f'/incbin/ range is past the end of "{name}" ({len(data)} bytes)', token.start_pos)
-            data = data[offset:] if length is None else data[offset:offset + length]
+        if len(data) != count:
+            raise SourceError(f'/incbin/ file "{name}" changed while it was read', token.start_pos)
         return [data]
 
     def incbin(self, meta, children):
@@ -532,7 +559,7 @@ class _Builder(Transformer):
 def _describe_token(token: Token) -> str:
     if token.type == "$END":
         return "end of input"
-    return f"'{token}'"
+    return f"'{shorten(str(token))}'"
 
 
 _TERMINAL_WORDS = {
@@ -568,7 +595,8 @@ def _expected_words(expected) -> str:
     return "; expected " + ", ".join(words)
 
 
-def parse_dts(source: SourceText, include_dirs: tuple[str, ...] = ()) -> Document:
+def parse_dts(source: SourceText, include_dirs: tuple[str, ...] = (),
+              read_dirs: tuple[str, ...] | None = ()) -> Document:
     """Parse the spliced DTS text into a :class:`Document`.
 
     Raises :class:`~slofpy.fdt.dts_source.DtsError` with a file:line:column
@@ -596,7 +624,7 @@ def parse_dts(source: SourceText, include_dirs: tuple[str, ...] = ()) -> Documen
     except RecursionError:
         raise source.error("input nested too deeply", 0) from None
     try:
-        return _Builder(source, include_dirs).transform(tree)
+        return _Builder(source, include_dirs, read_dirs).transform(tree)
     except VisitError as exc:
         inner = exc.orig_exc
         if isinstance(inner, SourceError):

@@ -21,6 +21,17 @@ from typing import Sequence
 MAX_INCLUDE_DEPTH = 64
 
 
+#: The longest piece of input an error message quotes.
+MAX_QUOTED = 60
+
+
+def shorten(text: str, limit: int = MAX_QUOTED) -> str:
+    """`text` for an error message: cut to `limit` characters (saying how long it was)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} characters)"
+
+
 class DtsError(Exception):
     """A DTS input cannot be compiled.
 
@@ -30,6 +41,7 @@ class DtsError(Exception):
     """
 
     def __init__(self, message: str, filename: str, line: int, column: int) -> None:
+        message = shorten(message, 4 * MAX_QUOTED)   # the one line stays a line
         super().__init__(f"{filename}:{line}:{column}: {message}")
         self.message = message
         self.filename = filename
@@ -128,14 +140,37 @@ def find_file(name: str, including_file: str, include_dirs: Sequence[str]) -> st
     return None
 
 
-def load_source(text: str, filename: str, include_dirs: Sequence[str] = ()) -> SourceText:
+def read_roots(filename: str, include_dirs: Sequence[str], read_dirs: Sequence[str] = ()) -> tuple[str, ...]:
+    """The folders /include/ and /incbin/ may read from: the top file's folder (the current
+    folder for text with no file), the include folders and `read_dirs`, links resolved."""
+    top = os.path.dirname(filename) if filename and not filename.startswith("<") else ""
+    return tuple(os.path.realpath(d or ".") for d in (top, *include_dirs, *read_dirs))
+
+
+def outside_roots(path: str, roots: Sequence[str]) -> bool:
+    """Whether `path` (links resolved, so `../` and links cannot escape) lies outside
+    every folder of `roots`."""
+    real = os.path.realpath(path)
+    return not any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+
+
+def outside_message(directive: str, name: str) -> str:
+    """The error for a file outside the folders a DTS may read from."""
+    return (f'{directive} file "{name}" is outside the folders a DTS may read '
+            "(its own folder and the -I folders; --allow-read DIR adds one)")
+
+
+def load_source(text: str, filename: str, include_dirs: Sequence[str] = (),
+                read_dirs: Sequence[str] | None = ()) -> SourceText:
     """Splice every ``/include/`` of ``text`` (from ``filename``) into one text.
 
     Raises :class:`DtsError` for a missing or recursive include, an
     ``/include/`` without a quoted file name, and for unterminated strings,
     character literals and comments (which would otherwise hide or fake an
-    ``/include/``).
+    ``/include/``), and for an included file outside :func:`read_roots` (``read_dirs`` None:
+    no such limit).
     """
+    roots = None if read_dirs is None else read_roots(filename, include_dirs, read_dirs)
     pieces: list[str] = []
     segments: list[tuple[int, _File, int]] = []
     length = 0
@@ -170,6 +205,8 @@ def load_source(text: str, filename: str, include_dirs: Sequence[str] = ()) -> S
             path = find_file(name, source.name, include_dirs)
             if path is None:
                 raise fail(f'cannot find include file "{name}"', source, match.start())
+            if roots is not None and outside_roots(path, roots):
+                raise fail(outside_message("/include/", name), source, match.start())
             real = os.path.realpath(path)
             if real in stack:
                 raise fail(f'recursive /include/ of "{name}"', source, match.start())

@@ -18,6 +18,8 @@ from slofpy.host import tree
 from slofpy.host.tce import TceTables, dma_window
 
 VIRTIO_VENDOR_ID = 0x1AF4
+VGA_CLASS = 0x0300
+"""Base class and subclass of a VGA-compatible display controller."""
 
 CONFIG_SPACE_SIZE = 256
 """Conventional PCI configuration space size (QEMU's PHB puts conventional devices here)."""
@@ -158,14 +160,17 @@ def function_from_node(props: dict[str, bytes]) -> PciFunction | None:
 
     # reg entries after the first: (phys.hi phys.mid phys.lo size.hi size.lo) per BAR.
     # QEMU's reg does not carry the prefetchable bit; the devices do: virtio-pci registers
-    # its 64-bit "modern" BAR as prefetchable memory, the other devices QEMU gives 64-bit
+    # its 64-bit "modern" BAR as prefetchable memory, and VGA-compatible displays (std VGA,
+    # Cirrus, virtio-vga) their frame buffer, BAR0; the other devices QEMU gives 64-bit
     # BARs to (xhci, pci-bridge, ...) register plain memory.
     virtio = number("vendor-id", 0xFFFF) == VIRTIO_VENDOR_ID
+    vga = number("class-code") >> 8 == VGA_CLASS
     for start in range(5, len(reg) - 4, 5):
         hi = reg[start]
         size = tree.combine_cells(reg[start + 3:start + 5])
         space = (hi >> 24) & 0x3
-        prefetchable = bool(hi & 0x4000_0000) or (virtio and space == SPACE_MEM64)
+        prefetchable = (bool(hi & 0x4000_0000) or (virtio and space == SPACE_MEM64)
+                        or (vga and hi & 0xFF == BAR0 and space != SPACE_IO))
         function.add_bar(hi & 0xFF, space, prefetchable, size)
     return function
 

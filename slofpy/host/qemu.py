@@ -28,6 +28,8 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
+import libfdt
+
 from slofpy.host import tree
 from slofpy.host.backend import HostBackend
 from slofpy.host.pci import PciBus
@@ -115,7 +117,11 @@ class QemuBackend(HostBackend):
         self.cas_blob = None
         self.xive_active = False
         self.halt_reason = None
-        self._build_machine(blob)
+        try:
+            self._build_machine(blob)
+        except (libfdt.FdtException, SystemError, UnicodeError) as error:
+            # a tree libfdt checks as whole but whose nodes the machine model cannot read
+            raise SeedError(f"seed: QEMU's model cannot read it: {error}") from None
 
     @property
     def stored_blob(self) -> bytes | None:

@@ -2,7 +2,9 @@
 
 Each hcall, handled or not, is kept in `calls` as an `HcallRecord` (number, arguments,
 return code, output registers). With a log path, each call is also appended to that file
-as one line of text.
+as one line of text. Both are capped (`max_records`, default MAX_RECORDS): a firmware that
+makes hcalls forever (a console loop, say) cannot fill memory or the disk. Calls past the
+cap are only counted (`dropped`); the log gets one closing line saying so.
 """
 from __future__ import annotations
 
@@ -13,6 +15,9 @@ from typing import TextIO
 
 from slofpy.host.qemu import QemuBackend
 from slofpy.hv.numbers import hcall_name, return_code_name
+
+MAX_RECORDS = 1_000_000
+"""Hcalls a RecordBackend keeps (and logs) at most: about 200 MB of records, a 60 MB log."""
 
 
 @dataclass(frozen=True)
@@ -44,14 +49,23 @@ class RecordBackend(QemuBackend):
     name = "record"
 
     def __init__(self, log_path: str | os.PathLike[str] | None = None,
-                 console_output: TextIO | None = None):
+                 console_output: TextIO | None = None, max_records: int | None = None):
         super().__init__(console_output)
         self.calls: list[HcallRecord] = []
         self.log_path = Path(log_path) if log_path is not None else None
+        self.max_records = MAX_RECORDS if max_records is None else max_records
+        self.dropped = 0
 
     def observe_hcall(self, number: int, args: tuple[int, ...], rc: int,
                       outputs: tuple[int, ...]) -> None:
-        """Keep the call (and log it when there is a log file)."""
+        """Keep the call (and log it when there is a log file), up to `max_records`."""
+        if len(self.calls) >= self.max_records:
+            self.dropped += 1
+            if self.dropped == 1 and self.log_path is not None:
+                with self.log_path.open("a", encoding="utf-8") as log:
+                    log.write(f"... {self.max_records} hcalls recorded; later ones are only "
+                              "counted\n")
+            return
         record = HcallRecord(number, tuple(args), rc, tuple(outputs))
         self.calls.append(record)
         if self.log_path is not None:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from slofpy.host.backend import HostBackend
 from slofpy.host.file import FileBackend
+from slofpy.outfile import OutputFileError
 from slofpy.host.qemu import QemuBackend
 from slofpy.host.record import RecordBackend
 
@@ -45,7 +46,10 @@ def _make_qemu(options: str | None) -> HostBackend:
 def _make_file(options: str | None) -> HostBackend:
     if not options:
         raise HostSpecError("host 'file' needs a path: file:PATH")
-    return FileBackend(options)
+    try:
+        return FileBackend(options)
+    except OutputFileError as error:
+        raise HostSpecError(f"host 'file': {error}") from None
 
 
 def _make_record(options: str | None) -> HostBackend:

@@ -54,13 +54,31 @@ def descendant_nodes(fdt: libfdt.Fdt, parent: int) -> Iterator[int]:
         yield from descendant_nodes(fdt, child)
 
 
+def _raw_bytes(fdt: libfdt.Fdt) -> bytearray:
+    """The blob under a libfdt view, without a copy (pylibfdt keeps it as `_fdt`)."""
+    raw = getattr(fdt, "_fdt", None)
+    return raw if isinstance(raw, bytearray) else fdt.as_bytearray()
+
+
 def node_properties(fdt: libfdt.Fdt, node: int) -> dict[str, bytes]:
-    """The properties of `node` as name -> value (the first of any duplicate names)."""
+    """The properties of `node` as name -> value (the first of any duplicate names).
+
+    Names are read from the strings block as bytes and decoded as Latin-1, as QEMU (which
+    treats them as C strings) sees them: pylibfdt's own name lookup fails on a name that is
+    not UTF-8.
+    """
+    buf = _raw_bytes(fdt)
+    struct_at = int.from_bytes(buf[8:12], "big")
+    strings_at = int.from_bytes(buf[12:16], "big")
     found: dict[str, bytes] = {}
     prop = fdt.first_property_offset(node, quiet=(libfdt.NOTFOUND,))
     while prop >= 0:
-        item = fdt.get_property_by_offset(prop)
-        found.setdefault(item.name, bytes(item))
+        header = struct_at + prop
+        length = int.from_bytes(buf[header + 4:header + 8], "big")
+        start = strings_at + int.from_bytes(buf[header + 8:header + 12], "big")
+        end = buf.find(b"\0", start)
+        name = bytes(buf[start:end if end >= 0 else len(buf)]).decode("latin-1")
+        found.setdefault(name, bytes(buf[header + 12:header + 12 + length]))
         prop = fdt.next_property_offset(prop, quiet=(libfdt.NOTFOUND,))
     return found
 
@@ -84,8 +102,10 @@ def strings(value: bytes) -> list[str]:
 
 
 def node_name(fdt: libfdt.Fdt, node: int) -> str:
-    """The node's name with unit address ("vty@71000000")."""
-    return str(fdt.get_name(node))
+    """The node's name with unit address ("vty@71000000"), decoded as Latin-1."""
+    buf = _raw_bytes(fdt)
+    at = int.from_bytes(buf[8:12], "big") + node + 4
+    return bytes(buf[at:buf.index(b"\0", at)]).decode("latin-1")
 
 
 def interrupt_controller_phandle(blob: bytes) -> int:

@@ -410,6 +410,8 @@ class VM:
                             raise Throw(-3)
                     elif k == K_SLIT:
                         n = U(mem, ip)[0]
+                        if n < 0:       # a hand-made inline string of negative length
+                            raise Throw(-9)
                         s.append(ip + 8)
                         s.append(n)
                         ip = (ip + 8 + n + 7) & ~7

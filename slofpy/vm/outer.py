@@ -114,11 +114,12 @@ def digits_value(t: bytes, base: int) -> int | None:
     if not t or not 2 <= base <= 36:
         return None
     n = 0
+    mask = L.MASK64
     for c in t:
         d = digit_value(c)
         if d < 0 or d >= base:
             return None
-        n = n * base + d
+        n = (n * base + d) & mask   # wraps as it goes: linear in the length, same value
     if neg:
         n = -n
     return ((n + L.SIGN64) & L.MASK64) - L.SIGN64

@@ -17,6 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import Throw
+from . import layout as L
+
+MAX_SOURCE_BYTES = L.SOURCES_END - L.SOURCES
+"""The most source text one file can have: the VM's source area (a bigger file is refused
+before it is read)."""
 
 
 @dataclass
@@ -68,8 +73,11 @@ def resolve_include(name: str, quoted: bool, including_dir: Path | None,
     if quoted and including_dir is None:
         candidates.append(Path(name))
     for c in candidates:
-        if c.is_file():
-            return c
+        try:
+            if c.is_file():
+                return c
+        except (OSError, ValueError):   # a name too long for the system, or holding a NUL
+            continue
     return None
 
 
@@ -90,9 +98,17 @@ def _preprocess(path: Path, search_path, defs, parts, segments, pos, stack) -> N
     if len(stack) > 64 or path.resolve() in stack:
         raise SourceError(name, 1, "#include nests too deeply (or includes itself)")
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            # checked before reading: all source text must fit the VM's source area
+            if os.fstat(f.fileno()).st_size > MAX_SOURCE_BYTES:
+                raise SourceError(name, 1, f"too large: more than the {MAX_SOURCE_BYTES} bytes "
+                                  "of source text the VM holds")
+            data = f.read(MAX_SOURCE_BYTES + 1)
     except OSError as e:
         raise SourceError(name, 1, f"cannot read: {e.strerror}") from None
+    if len(data) > MAX_SOURCE_BYTES:
+        raise SourceError(name, 1, f"too large: more than the {MAX_SOURCE_BYTES} bytes "
+                          "of source text the VM holds")
     stack = stack + [path.resolve()]
     lines = data.split(b"\n")
     active = [True]         # one entry per open #if

@@ -65,4 +65,4 @@ T{ hex 0a todigit 5 todigit decimal -> 97 53 }T
 T{ s" a/b/c" [char] / rfindchar -> 3 -1 }T
 T{ s" a/b/c" [char] / split 2drop nip -> 1 }T
 T{ s" a/b/c" [char] / rsplit 2drop nip -> 3 }T
-T{ s" a/b/c" [char] / rsplit 2swap 2drop drop c@ -> 47 }T
+T{ s" a/b/c" [char] / rsplit 2swap 2drop drop c@ -> 99 }T

@@ -467,6 +467,8 @@ def marker(vm) -> None:
 
 
 def run_marker(vm, xt: int) -> None:
+    if xt not in vm.markers:   # not a MARKER's body (`100 (marker)`), or one already run
+        raise Throw(-15)
     dp, latest, wordlists, wids, order, current = vm.markers.pop(xt)
     for w, head in wids:
         vm.set_cell(w + 8, head)

@@ -281,6 +281,11 @@ def pad(vm) -> None:
 
 
 # ---------------------------------------------------------------- input
+def input_bytes(line: str | bytes) -> bytes:
+    """A line from the input source as bytes: bytes as they are, text as UTF-8."""
+    return bytes(line) if isinstance(line, (bytes, bytearray)) else line.encode("utf-8", "surrogateescape")
+
+
 @word("(key)")
 def key(vm) -> None:
     vm.flush()
@@ -289,7 +294,7 @@ def key(vm) -> None:
         if line is None:
             vm.s.append(4)    # end of input reads as ^D
             return
-        vm.key_buffer += line.encode("latin-1", "replace") + b"\n"
+        vm.key_buffer += input_bytes(line) + b"\n"
     vm.s.append(vm.key_buffer[0])
     vm.key_buffer = vm.key_buffer[1:]
 
@@ -309,7 +314,7 @@ def accept(vm) -> None:
         vm.key_buffer = rest
     else:
         line = vm.input_line() if vm.input_line else None
-        data = (line or "").encode("latin-1", "replace")
+        data = input_bytes(line or b"")
     data = data[:max(n, 0)]
     vm.write(a, data)
     vm.s.append(len(data))

@@ -479,7 +479,8 @@ def left_parse_string(vm) -> None:
 
 
 def _split_at(vm, last: bool) -> None:
-    # ( str len char -- left len right len ): right starts at the (first or last) char
+    # ( str len char -- left len right len ): split at the first (last) char, which belongs
+    # to neither part, as real SLOF does ("/a/b" at "/" is "" and "a/b"); no char: all left
     c = bytes((vm.s.pop() & 0xFF,))
     n = vm.s.pop()
     a = vm.s.pop()
@@ -488,7 +489,7 @@ def _split_at(vm, last: bool) -> None:
     if k < 0:
         vm.s.extend((a, n, a + n, 0))
     else:
-        vm.s.extend((a, k, a + k, n - k))
+        vm.s.extend((a, k, a + k + 1, n - k - 1))
 
 
 @word("split")
