@@ -105,7 +105,7 @@ def _say(out, text: str) -> None:
 
 
 def _boot(args, out) -> int:
-    from .board import SeedFileError, boot_machine, load_seed
+    from .board import SeedFileError
     from .fdt.blob import BlobError
     from .host.qemu import SeedError
     from .host.registry import HostSpecError
@@ -121,11 +121,7 @@ def _boot(args, out) -> int:
         if args.dts:
             target_path(args.dts, DTS_START)
         with _limit(args.timeout):
-            seed = None
-            if args.seed is not None:
-                seed = load_seed(args.seed, include_dirs=args.include, read_dirs=args.allow_read)
-            fw = boot_machine(seed, host=args.host,
-                              output=lambda text: (out.write(text), out.flush()))
+            fw = _boot_board(args, out)
             watch = _UpdateDtWatch(fw.hypervisor)
             fw.quiesce()
     except user_errors as e:
@@ -172,10 +168,20 @@ def _boot(args, out) -> int:
     return 0
 
 
+def _boot_board(args, out):
+    """The board booted on --seed (its .dts includes confined to the seed's folder, -I and
+    --allow-read) and --host, its console going to out."""
+    from .board import boot_machine, load_seed
+    seed = None
+    if args.seed is not None:
+        seed = load_seed(args.seed, include_dirs=args.include, read_dirs=args.allow_read)
+    return boot_machine(seed, host=args.host, output=lambda text: (out.write(text), out.flush()))
+
+
 def _run_with_client(args) -> int:
     """`slofpy boot --client linux ...` (slofpy.client_boot). Errors a user can cause are
     BootFailed (one line); run() guards the rest."""
-    from .board import SeedFileError, boot_machine, load_seed
+    from .board import SeedFileError
     from .client import ClientError
     from .client_boot import check_usage, run_client
     from .host.phb_hotplug import HotplugError
@@ -195,11 +201,7 @@ def _run_with_client(args) -> int:
             if path:
                 target_path(path, start)
         with _limit(args.timeout):
-            seed = None
-            if args.seed is not None:
-                seed = load_seed(args.seed, include_dirs=args.include, read_dirs=args.allow_read)
-            fw = boot_machine(seed, host=args.host,
-                              output=lambda text: (out.write(text), out.flush()))
+            fw = _boot_board(args, out)
             if args.hotplug_phb is not None and not hasattr(fw.host, "phb_hotplug"):
                 raise HotplugError(f"the {fw.host.name} host cannot hotplug a PHB")
             status = run_client(fw, args, out)
