@@ -81,6 +81,12 @@ PROGRAMS = [
     (": z1 0 @ -1 @ ; : z2 z1 ; : z3 begin z2 again ;", "z3", ["z1", "z2", "z3"]),
     (": w1 >r 1 0 / r> drop ; : w2 7 w1 ; : w3 10 0 do w2 loop ;", "w3", ["w1", "w2", "w3"]),
     (": k1 1 2 3 + + 0 / ; : k2 k1 ; : k3 k2 k2 ;", "k3", ["k1", "k2", "k3"]),
+    # SLOF's inline-operand reader (R> is the calling cell): the error after the operand,
+    # then inside the reader itself
+    (": rd r> cell+ dup >r @ ; : e1 rd [ 0 , ] 5 swap / ; : e2 e1 ; : e3 e2 ;", "e3",
+     ["e1", "e2", "e3"]),
+    (": rz r> cell+ dup >r @ 0 / ; : f1 rz [ 4 , ] ; : f2 f1 ; : f3 3 0 do f2 loop ;", "f3",
+     ["rz", "f1", "f2", "f3"]),
 ]
 
 
@@ -165,3 +171,17 @@ T{ 1 middle -> 1 }T
                                  "  backtrace:",
                                  "    *test_deep.fs:2: inner (at /)",
                                  "    *test_deep.fs:3: middle (at inner)"])
+
+
+def test_a_call_after_an_inline_operand_is_named_at_its_own_cell() -> None:
+    """The return address of a call is the calling cell (paflof's convention), also after a
+    reader moved it past its operand: each caller is shown at the word it called."""
+    for generated in (True, False):
+        m = Machine()
+        m.vm.jit_enabled = generated
+        m.evaluate(": rd r> cell+ dup >r @ ; : bad 0 / ; : g1 rd [ 7 , ] bad ; : g2 g1 ;",
+                   name="defs.fs")
+        for _ in range(4):
+            e = error_of(m, "g2")
+            assert [(b.word, b.at) for b in e.backtrace] == [
+                ("bad", "/"), ("g1", "bad"), ("g2", "g1")], generated

@@ -124,3 +124,26 @@ def test_a_doto_laid_by_hand_on_a_system_value_stores_into_its_system_cell():
     assert threaded == generated
     (stack, code), = set((tuple(s), c) for s, c in threaded)
     assert code is None and stack[1] == stack[0] + 1
+
+
+# SLOF's inline-operand readers, written as SLOF writes them (DOTO, instance.fs's (doito)):
+# R> in a called word is the calling cell (paflof's convention), the operand is the cell
+# after it, and pushing that cell back makes the caller go on after the operand.
+READER = ": inline@ ( -- x ) r> cell+ dup >r @ ;  "
+READER_CASES = {
+    "straight": (READER + ": f  1 inline@ [ 2a , ] 2 inline@ [ 7 , ] + ;", "f", [1, 0x2a, 9]),
+    "in-a-loop": (READER + ": f  0 5 0 DO inline@ [ 3 , ] + LOOP ;", "f", [15]),
+    "nested": (READER + ": g  inline@ [ 5 , ] ;  : f  g inline@ [ 6 , ] g * * ;", "f", [150]),
+    "through-execute": (READER + ": f  ['] inline@ execute [ 9 , ] 1+ ;", "f", [10]),
+    "doto": ("0 value v  : f  [ ' doto compile, ' v , ] v 1+ ;", "41 f", [0x42]),
+    "throw-operand": (READER + ": h  inline@ [ -7 , ] throw 99 ;  : f  ['] h catch ;", "f", [-7]),
+    "no-throw": (READER + ": h  inline@ [ 0 , ] throw 99 ;  : f  ['] h catch ;", "f", [0x99, 0]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(READER_CASES))
+def test_inline_operand_readers_as_slof_writes_them(name):
+    setup, call, stack = READER_CASES[name]
+    threaded, generated = _both(setup, call)
+    assert threaded == [(stack, None)] * 4
+    assert generated == threaded

@@ -20,10 +20,18 @@ DATA = Path(__file__).resolve().parent / "data" / "slof-prompt" / "replies.txt"
 
 # Lines about issue 18's item 1, the return-address convention (`r>` in a called word is the
 # address of the cell that called it, so SLOF's inline-operand readers such as `r> cell+ dup
-# >r @` and instance.fs's (doito) work). slofpy's inner interpreter and code generator do not
-# follow it yet (that change is being made on top of the code generator's restructuring), so
-# these lines are kept out of the comparison until then; the captured replies are the target.
+# >r @` and instance.fs's (doito) work). slofpy follows it; they are compared like the rest.
 RETURN_ADDRESS = "return-address"
+
+# Lines whose reply depends on something other than the convention they were captured for,
+# where slofpy still differs from paflof on purpose, each with the reason. Kept out of the
+# comparison; test_return_address_is_the_calling_cell checks the convention itself.
+NOT_COMPARED = {
+    # paflof's >BODY is 2 CELLS + for every word, so on a colon definition it is its second
+    # body cell (hence -8); slofpy's >BODY of a colon definition is its first body cell
+    # (tests and Forth code patch bodies through it), so slofpy prints 0 here.
+    ": ra1 r> dup >r ; : rb1 ra1 ; rb1 ' rb1 >body - .",
+}
 
 
 def captured() -> list[tuple[str, str, str, int]]:
@@ -57,7 +65,7 @@ def slofpy_replies(lines: list[str]) -> list[tuple[str, int]]:
 
 
 ALL = captured()
-COMPARED = [c for c in ALL if c[0] != RETURN_ADDRESS]
+COMPARED = [c for c in ALL if c[1] not in NOT_COMPARED]
 
 
 def test_capture_is_complete():
@@ -82,3 +90,16 @@ def replies() -> dict[str, tuple[str, int]]:
                          ids=[f"{c[0]}:{i}" for i, c in enumerate(COMPARED)])
 def test_reply_matches_real_slof(replies, group, line, reply, depth):
     assert replies[line] == (fold(reply), depth), line
+
+
+def test_return_address_is_the_calling_cell():
+    """The convention the left-out ra1 line was captured for: R> in a called word is the
+    address of the cell holding its xt in the caller (here the caller's first body cell,
+    paflof's ' rb1 >body less a cell), in threaded and in generated code."""
+    for jit in (False, True):
+        m = Machine()
+        m.vm.jit_enabled = jit
+        m.interpret_line(": ra1 r> dup >r ; : rb1 ra1 ;  : rb3 rb1 rb1 rb1 ;")
+        m.interpret_line("rb3 rb1 ' rb1 >body - . ' rb1 >body - . ' rb1 >body - . ' rb1 >body - .")
+        m.interpret_line("' ra1 ' rb1 >body @ = .")
+        assert fold(m.take_output()) == "0 0 0 0 -1", jit

@@ -15,7 +15,7 @@ running code pays nothing for it. What is kept while compiling is small:
 
 When an error is reported, `call_sites` walks the Python traceback of the exception: a frame
 of the threaded interpreter (VM.run_threaded) gives the cell it was running (ip - 8) and the
-return addresses its nested calls left on the return stack; a frame of generated code
+return addresses (each the calling cell, as paflof) its nested calls left on the return stack; a frame of generated code
 (function `_jit_XT`) gives the cells its line was made from. So threaded and generated code
 give the same chain of cells, and `describe` names the definition of each and its line.
 """
@@ -202,7 +202,10 @@ def call_sites(vm, exc: BaseException) -> list[int]:
                 continue        # it handed over to generated code before starting
             k += 1
             top = bases[k] if k < len(bases) else len(rs)
-            sites.extend(a - 8 for a in rs[base:top] if _is_return_address(vm, a))
+            for a in rs[base:top]:
+                site = _call_site(vm, a)
+                if site is not None:
+                    sites.append(site)
             sites.append(ip - 8)
         elif code.co_name.startswith("_jit_"):
             try:
@@ -235,13 +238,32 @@ def _generated_sites(vm, xt: int, lineno: int) -> tuple[int, ...]:
     return chain
 
 
-def _is_return_address(vm, a: int) -> bool:
-    """Does a look like a return address a call in threaded code left (the cell before it
-    holds the xt of a colon definition or EXECUTE)? Loop parameters and >R items sit on
-    the same stack."""
-    if not (L.DICTIONARY + 8 <= a <= vm.size - 8) or a & 7:
-        return False
-    x = U(vm.mem, a - 8)[0]
+# how far back from a return address a call of an inline-operand reader is looked for
+READER_OPERAND_CELLS = 4
+
+
+def _call_site(vm, a: int) -> int | None:
+    """The calling cell a return address a stands for, or None where a is not one (loop
+    parameters and >R items sit on the same stack). paflof's convention: a call in threaded
+    code leaves the calling cell itself, holding the xt of a colon definition or EXECUTE. A
+    reader of inline operands (`r> cell+ dup >r @`) moves it onto its operand: then the
+    call is the nearest cell before it holding such a reader."""
+    if not (L.DICTIONARY <= a <= vm.size - 8) or a & 7:
+        return None
+    if _calls_at(vm, a):
+        return a
+    from .codegen.analysis import reads_callers_return_stack
+    for site in range(a - 8, max(L.DICTIONARY, a - 8 * READER_OPERAND_CELLS) - 8, -8):
+        x = U(vm.mem, site)[0]
+        if _calls_at(vm, site) and U(vm.mem, x)[0] == L.K_COLON \
+                and reads_callers_return_stack(vm, x):
+            return site
+    return None
+
+
+def _calls_at(vm, a: int) -> bool:
+    """Does the cell at a hold the xt of a colon definition or of EXECUTE?"""
+    x = U(vm.mem, a)[0]
     if not 0 <= x <= vm.size - 8:
         return False
     k = U(vm.mem, x)[0]

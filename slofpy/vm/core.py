@@ -366,7 +366,7 @@ class VM:
                     elif k == K_EXIT:
                         if len(rs) <= base:
                             return
-                        ip = rs.pop()
+                        ip = rs.pop() + 8       # the calling cell: go on after it
                     elif k == K_LOOP:
                         i = rs[-1] + 1
                         if i == SB:
@@ -439,7 +439,7 @@ class VM:
                                 and x not in jit_code:
                             if len(rs) >= RETURN_STACK_CELLS:
                                 raise Throw(-5)
-                            rs.append(ip)
+                            rs.append(ip - 8)   # the calling cell, as paflof
                             ip = x + 8
                         else:
                             execute(x)
@@ -447,7 +447,7 @@ class VM:
                         self.set_does(ip)
                         if len(rs) <= base:
                             return
-                        ip = rs.pop()
+                        ip = rs.pop() + 8
                     else:
                         raise Throw(-21)
                 elif k == L.K_COLON:
@@ -464,7 +464,7 @@ class VM:
                         raise Throw(-5)
                     if len(s) > DATA_STACK_CELLS:
                         raise Throw(-3)
-                    rs.append(ip)
+                    rs.append(ip - 8)           # the calling cell, as paflof (R> gives it)
                     ip = x + 8
                 elif k == L.K_VALUE or k == L.K_CONSTANT:
                     s.append(U(mem, x + 8)[0])

@@ -64,7 +64,7 @@ T{ s" c1" $find nip -> -1 }T
 : t-cc t-compile-comma ;
 T{ t-cc -> 10 }T
 testing return-stack tricks: a word that reads inline data after its call site
-: inline@ ( -- x ) r> dup cell+ >r @ ;
+: inline@ ( -- x ) r> cell+ dup >r @ ;   \ SLOF's form: R> is the calling cell
 : t-inline inline@ [ 1234 , ] 1 + ;
 T{ t-inline -> 1235 }T
 T{ t-inline -> 1235 }T

@@ -5,11 +5,13 @@ A call compiled at cell `addr` of a body:
   Generated code that hands the rest of a definition to its threaded code after a call
   (emitter.call_kept) starts it there.
 * `return_address(addr)`: what the threaded call pushes onto the return stack for the callee,
-  the value R> gives inside it. Today the next cell; paflof's convention (issue 18: the
-  instruction pointer advances before the fetch) makes it the calling cell itself, a change
-  of this one function. Generated code never pushes one: a callee that reads its caller's
-  return stack (analysis.reads_callers_return_stack) keeps its caller threaded, and the
-  threaded code pushes its own. Code that needs the value asks here.
+  the value R> gives inside it. paflof's convention (its instruction pointer advances before
+  the fetch): the calling cell itself, so an inline-operand reader (`r> cell+ dup >r @`)
+  finds its operand in the next cell and, having pushed that cell back, resumes after it.
+  EXIT goes on at `resume_address` of what it pops. Generated code never pushes one: a
+  callee that reads its caller's return stack (analysis.reads_callers_return_stack) keeps
+  its caller threaded, and the threaded code pushes its own. Code that needs the value asks
+  here.
 """
 from __future__ import annotations
 
@@ -22,5 +24,5 @@ def resume_address(addr: int) -> int:
 
 
 def return_address(addr: int) -> int:
-    """What a call compiled at addr leaves on the return stack for the callee."""
-    return addr + CELL
+    """What a call compiled at addr leaves on the return stack for the callee: addr."""
+    return addr

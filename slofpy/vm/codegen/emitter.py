@@ -1604,7 +1604,7 @@ class Emitter:
         elif n == "(to)":
             self.put(depth, f"P(mem, {x.arg + 8}, s.pop())" + self.to_check(x.arg))
         elif n == "execute":
-            self.flushed_execute(depth)
+            self.flushed_execute(depth, x.addr)
         elif n == "i":
             d = self.innermost_do()
             if d < 0:
@@ -1636,14 +1636,23 @@ class Emitter:
         else:
             self.call_builtin(x, depth)
 
-    def flushed_execute(self, depth: int) -> None:
-        """EXECUTE: a 2CONSTANT (a property) is pushed here; any other word runs through
-        execute, and a colon definition with generated code is called straight."""
+    def flushed_execute(self, depth: int, addr: int) -> None:
+        """EXECUTE (compiled at addr): a 2CONSTANT (a property) is pushed here; any other
+        word runs through execute, and a colon definition with generated code is called
+        straight. A colon definition that reads its caller's return stack (an inline-operand
+        reader: R> is the calling cell, convention.return_address) needs the threaded call,
+        so where the threaded code can take over, the xt goes back and the rest of the
+        definition runs threaded from the EXECUTE cell on."""
         v = self.take(depth)
         k = self.tmp()
+        handover = ""
+        if self.can_resume_threaded():
+            handover = (f"elif {k} == {L.K_COLON} and RR({v}): "
+                        f"s.append({v}); return RT({addr}, 0)\n")
         self.put(depth, f"{k} = U(mem, {v})[0] if 0 <= {v} <= MS - 24 else 0\n"
                         f"if {k} == {L.K_2CONSTANT}: s.extend(U2(mem, {v} + 8))\n"
                         f"elif {k} == {L.K_COLON} and {v} in JCODE: JCODE[{v}]()\n"
+                        + handover +
                         f"else: EX({v})")
 
     def call_builtin(self, x: Instruction, depth: int) -> None:

@@ -81,7 +81,8 @@ def _make_function(vm, xt: int, emitter: Emitter) -> tuple[Callable[[], None], d
     body = xt + 8
     consts = dict(emitter.consts)
     consts.update(EX=vm.execute, WR=wrapping_indexes, RT=vm.run_threaded,
-                  JCODE=vm.codegen.functions)
+                  JCODE=vm.codegen.functions,
+                  RR=lambda x: reads_callers_return_stack(vm, x))
     # on entry: HEADROOM cells free, so the checks the calls it inlines make cannot fire
     # until it has grown by that much (since_check); nearer the limit the threaded code
     # runs instead, which checks at every call

@@ -339,9 +339,9 @@ def compile_next(vm) -> None:
     rs = vm.rs
     if len(rs) <= vm.rbase:
         raise Throw(-6)
-    ip = rs[-1]
+    ip = rs[-1] + 8         # the return address is the calling cell; the xt follows it
     D.comma(vm, vm.cell(ip))
-    rs[-1] = ip + 8
+    rs[-1] = ip
 
 
 # ---------------------------------------------------------------- data space
