@@ -87,6 +87,8 @@ PROGRAMS = [
      ["e1", "e2", "e3"]),
     (": rz r> cell+ dup >r @ 0 / ; : f1 rz [ 4 , ] ; : f2 f1 ; : f3 3 0 do f2 loop ;", "f3",
      ["rz", "f1", "f2", "f3"]),
+    (": mkr create , does> @ r> cell+ dup >r @ / ; 7 mkr sev : u1 sev [ 0 , ] ; : u2 u1 ;",
+     "u2", ["mkr", "u1", "u2"]),
 ]
 
 

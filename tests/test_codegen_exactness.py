@@ -137,6 +137,10 @@ READER_CASES = {
     "through-execute": (READER + ": f  ['] inline@ execute [ 9 , ] 1+ ;", "f", [10]),
     "doto": ("0 value v  : f  [ ' doto compile, ' v , ] v 1+ ;", "41 f", [0x42]),
     "throw-operand": (READER + ": h  inline@ [ -7 , ] throw 99 ;  : f  ['] h catch ;", "f", [-7]),
+    "does": (": plus create , does> @ r> cell+ dup >r @ + ;  5 plus five  "
+             ": f  five [ 3 , ] 1+ ;", "f", [9]),
+    "does-executed": (": plus create , does> @ r> cell+ dup >r @ + ;  5 plus five  "
+                      ": f  ['] five execute [ 4 , ] 1+ ;", "f", [10]),
     "no-throw": (READER + ": h  inline@ [ 0 , ] throw 99 ;  : f  ['] h catch ;", "f", [0x99, 0]),
 }
 

@@ -245,7 +245,7 @@ READER_OPERAND_CELLS = 4
 def _call_site(vm, a: int) -> int | None:
     """The calling cell a return address a stands for, or None where a is not one (loop
     parameters and >R items sit on the same stack). paflof's convention: a call in threaded
-    code leaves the calling cell itself, holding the xt of a colon definition or EXECUTE. A
+    code leaves the calling cell itself, holding the xt it called (_calls_at). A
     reader of inline operands (`r> cell+ dup >r @`) moves it onto its operand: then the
     call is the nearest cell before it holding such a reader."""
     if not (L.DICTIONARY <= a <= vm.size - 8) or a & 7:
@@ -255,19 +255,27 @@ def _call_site(vm, a: int) -> int | None:
     from .codegen.analysis import reads_callers_return_stack
     for site in range(a - 8, max(L.DICTIONARY, a - 8 * READER_OPERAND_CELLS) - 8, -8):
         x = U(vm.mem, site)[0]
-        if _calls_at(vm, site) and U(vm.mem, x)[0] == L.K_COLON \
-                and reads_callers_return_stack(vm, x):
+        if not _calls_at(vm, site):
+            continue
+        k = U(vm.mem, x)[0]
+        if k == L.K_CREATE:
+            x = U(vm.mem, x + 8)[0] - 8          # its DOES> code, filed as generated code is
+        if k != L.K_CREATE and k != L.K_COLON:
+            continue
+        if reads_callers_return_stack(vm, x):
             return site
     return None
 
 
 def _calls_at(vm, a: int) -> bool:
-    """Does the cell at a hold the xt of a colon definition or of EXECUTE?"""
+    """Does the cell at a hold the xt of a colon definition, of a child of CREATE ... DOES>
+    or of EXECUTE?"""
     x = U(vm.mem, a)[0]
-    if not 0 <= x <= vm.size - 8:
+    if not 0 <= x <= vm.size - 16:
         return False
     k = U(vm.mem, x)[0]
-    return k == L.K_COLON or vm.builtin_names.get(k) == "execute"
+    return k == L.K_COLON or (k == L.K_CREATE and U(vm.mem, x + 8)[0] != 0) \
+        or vm.builtin_names.get(k) == "execute"
 
 
 def describe(vm, sites: list[int]) -> tuple[BacktraceEntry, ...]:

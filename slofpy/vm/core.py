@@ -3,7 +3,10 @@
 A colon definition is threaded code in VM memory: a sequence of cells, each an xt, some
 followed by inline data (LIT's number, a branch target, a string). `run_threaded` walks it
 with an explicit return stack of real addresses, so return-stack tricks behave as in a
-classic threaded Forth. Hot definitions may also get generated Python code (see codegen/);
+classic threaded Forth. The convention is paflof's (SLOF's engine): a call leaves the address
+of the calling cell itself, so `r>` in a called word is the cell holding its xt, an
+inline-operand reader (`r> cell+ dup >r @`) finds its operand in the next cell, and EXIT goes
+on at the cell after the one it pops (codegen/convention.py says the same for generated code). Hot definitions may also get generated Python code (see codegen/);
 that is a cache of the threaded form and is dropped when a store lands in its range.
 """
 from __future__ import annotations
@@ -435,12 +438,19 @@ class VM:
                             self.code_store(target, 8)
                     elif k == K_EXECUTE:
                         x = s.pop()
-                        if x >= 0 and x <= self.size - 8 and U(mem, x)[0] == L.K_COLON \
-                                and x not in jit_code:
+                        kx = U(mem, x)[0] if 0 <= x <= self.size - 16 else 0
+                        if kx == L.K_COLON and x not in jit_code:
                             if len(rs) >= RETURN_STACK_CELLS:
                                 raise Throw(-5)
                             rs.append(ip - 8)   # the calling cell, as paflof
                             ip = x + 8
+                        elif kx == L.K_CREATE and U(mem, x + 8)[0] \
+                                and U(mem, x + 8)[0] - 8 not in jit_code:
+                            if len(rs) >= RETURN_STACK_CELLS:
+                                raise Throw(-5)
+                            s.append(x + 16)    # a DOES> child: its DOES> code threaded
+                            rs.append(ip - 8)
+                            ip = U(mem, x + 8)[0]
                         else:
                             execute(x)
                     elif k == K_DOES:
@@ -470,6 +480,23 @@ class VM:
                     s.append(U(mem, x + 8)[0])
                 elif k == L.K_VARIABLE:
                     s.append(x + 8)
+                elif k == L.K_CREATE and U(mem, x + 8)[0]:
+                    # a child of CREATE ... DOES>: its body, then its DOES> code called
+                    # as a colon definition is (the calling cell on the return stack)
+                    does = U(mem, x + 8)[0]
+                    s.append(x + 16)
+                    code = jit_code.get(does - 8)
+                    if code is None and self.jit_enabled:
+                        code = self.count_call(does - 8)
+                    if code is not None:
+                        code()
+                        continue
+                    if len(rs) >= RETURN_STACK_CELLS:
+                        raise Throw(-5)
+                    if len(s) > DATA_STACK_CELLS:
+                        raise Throw(-3)
+                    rs.append(ip - 8)
+                    ip = does
                 else:
                     execute(x)
         finally:

@@ -3,7 +3,8 @@ instructions and their tree (ir.py) without side effects: nothing is compiled to
 
 * `has_loop`: is a definition worth compiling on its first call?
 * `reads_callers_return_stack`: does a word pop or peek return-stack entries it did not push
-  (then code that calls it cannot be generated)?
+  (then code that calls it cannot be generated)? `executed_code_reads_callers_return_stack`:
+  the same for what EXECUTE of an xt runs (a colon definition or DOES> code).
 * `definition_delta` and `range_delta`: how much a definition, or a range of one, changes the
   depth of the data stack, when every path makes the same change. The emitter asks this of an
   IF arm it cannot keep in locals (a "cold" arm: it leaves the depth alone, so the items can
@@ -55,6 +56,14 @@ def reads_callers_return_stack(vm, xt: int) -> bool:
         result = True
     cache[xt] = result
     return result
+
+
+def executed_code_reads_callers_return_stack(vm, xt: int) -> bool:
+    """For EXECUTE of xt, a colon definition or a child of CREATE ... DOES> (with DOES>
+    code): does the code it runs read its caller's return stack?"""
+    if U(vm.mem, xt)[0] == L.K_COLON:
+        return reads_callers_return_stack(vm, xt)
+    return reads_callers_return_stack(vm, U(vm.mem, xt + 8)[0] - 8)
 
 
 def return_stack_unbalanced(code: list[Instruction]) -> bool:

@@ -1647,7 +1647,8 @@ class Emitter:
         k = self.tmp()
         handover = ""
         if self.can_resume_threaded():
-            handover = (f"elif {k} == {L.K_COLON} and RR({v}): "
+            handover = (f"elif ({k} == {L.K_COLON} or {k} == {L.K_CREATE} and "
+                        f"U(mem, {v} + 8)[0]) and RR({v}): "
                         f"s.append({v}); return RT({addr}, 0)\n")
         self.put(depth, f"{k} = U(mem, {v})[0] if 0 <= {v} <= MS - 24 else 0\n"
                         f"if {k} == {L.K_2CONSTANT}: s.extend(U2(mem, {v} + 8))\n"
@@ -1689,6 +1690,8 @@ class Emitter:
                 # a FIELD: what (field) does, without walking its DOES> code
                 self.put(depth, f"s[-1] += U(mem, {x.xt + 16})[0]")
                 return
+            if does and analysis.reads_callers_return_stack(vm, does - 8):
+                raise NotCompilable        # its DOES> code needs the threaded call
             self.put(depth, f"s.append({x.xt + 16})")
             if does:
                 self.calls.add(does - 8)

@@ -16,7 +16,7 @@ from ...codecache import compile_cached
 from ...errors import Throw
 from .. import layout as L
 from ..words.table import HELPERS
-from .analysis import reads_callers_return_stack
+from .analysis import executed_code_reads_callers_return_stack, reads_callers_return_stack
 from .decoder import NotCompilable, decode
 from .emitter import HEADROOM, STACK_CHECK, Emitter
 
@@ -82,7 +82,7 @@ def _make_function(vm, xt: int, emitter: Emitter) -> tuple[Callable[[], None], d
     consts = dict(emitter.consts)
     consts.update(EX=vm.execute, WR=wrapping_indexes, RT=vm.run_threaded,
                   JCODE=vm.codegen.functions,
-                  RR=lambda x: reads_callers_return_stack(vm, x))
+                  RR=lambda x: executed_code_reads_callers_return_stack(vm, x))
     # on entry: HEADROOM cells free, so the checks the calls it inlines make cannot fire
     # until it has grown by that much (since_check); nearer the limit the threaded code
     # runs instead, which checks at every call
