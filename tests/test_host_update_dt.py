@@ -230,7 +230,7 @@ def test_reset_rejects_a_bad_seed():
 
 
 def test_cas_sends_the_rebuilt_tree_and_drops_the_stored_blob():
-    from slofpy.client import linux_option_vectors
+    from slofpy.client.linux import linux_option_vectors
     hv, memory, backend = machine_for()
     assert update(hv, memory, slof_blob("default")) == hc.H_SUCCESS
     memory.write(0x1000, linux_option_vectors(bytes.fromhex("178018c019001a40")))

@@ -14,15 +14,15 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from .errors import ForthError, error_text
-from .machine import Machine
+from ..errors import ForthError, error_text
+from ..machine import Machine
 
 
 def _forth_source_root() -> Path:
     """The folder holding forth/ (the generic layer) and board-qemu/ (the board): the
     package itself in an installed wheel (setup.py copies them in), the top of the checkout
     when slofpy runs from its source tree (an editable install)."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parent.parent
     if (package / "forth" / "of.fs").is_file():
         return package
     return package.parent

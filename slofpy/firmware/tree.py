@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
-from .vm import layout as L
-from .vm import dictionary as D
+from ..vm import layout as L
+from ..vm import dictionary as D
 
 # node structure offsets (forth/node.fs)
 PEER, PARENT, CHILD, PROPERTIES, WORDS = 0x00, 0x08, 0x10, 0x18, 0x20

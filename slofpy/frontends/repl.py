@@ -18,11 +18,11 @@ import sys
 from pathlib import Path
 from typing import Callable, Iterable, TextIO
 
-from .errors import ForthError, UNDEFINED_WORD, USER_INTERRUPT, printable
-from .machine import Bye, Machine
-from .vm import layout as L
-from .vm.dictionary import find, name_of, search_order, wordlist_words
-from .vm.words.io import format_number
+from ..errors import ForthError, UNDEFINED_WORD, USER_INTERRUPT, printable
+from ..machine import Bye, Machine
+from ..vm import layout as L
+from ..vm.dictionary import find, name_of, search_order, wordlist_words
+from ..vm.words.io import format_number
 
 PATH_WORDS = frozenset({"dev", "ls", "show-devs", "find-device", "devalias"})
 MAX_CHILDREN = 10_000
