@@ -13,7 +13,7 @@ from slofpy.client.linux import LinuxClient, linux_option_vectors
 from slofpy.fdt.blob import parse_blob
 from slofpy.fdt.tree_diff import tree_differences
 from slofpy.host.phb_hotplug import HotplugError, phb_node
-from slofpy.host.tree import PHANDLE_INTC
+from slofpy.host.fdt_lookup import PHANDLE_INTC
 
 DATA = Path(__file__).resolve().parent / "data"
 REPO = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from slofpy.host.qemu import QemuBackend, SeedError
-from slofpy.host.tree import PHANDLE_INTC, TreeLookupError
+from slofpy.host.fdt_lookup import PHANDLE_INTC, TreeLookupError
 from slofpy.hv import Hypervisor
 from slofpy.hv import numbers as hc
 from slofpy.hv.memory import BytearrayGuestMemory

@@ -125,5 +125,5 @@ class Firmware(Machine):
     @property
     def tree(self):
         """A read-only view of the device tree in VM memory (see slofpy.tree)."""
-        from .tree import TreeView
+        from .tree_view import TreeView
         return TreeView(self)

@@ -48,10 +48,10 @@ def add_arguments(p) -> None:
 
 def counts(blob: bytes) -> tuple[int, int]:
     """Nodes and properties of a blob, walked with libfdt (which QEMU checked it with)."""
-    from ..host import tree
-    fdt = tree.open_tree(blob)
-    nodes = [0, *tree.descendant_nodes(fdt, 0)]
-    return len(nodes), sum(len(tree.node_properties(fdt, n)) for n in nodes)
+    from ..host import fdt_lookup
+    fdt = fdt_lookup.open_tree(blob)
+    nodes = [0, *fdt_lookup.descendant_nodes(fdt, 0)]
+    return len(nodes), sum(len(fdt_lookup.node_properties(fdt, n)) for n in nodes)
 
 
 class _UpdateDtWatch:
@@ -109,7 +109,7 @@ def _boot(args, out) -> int:
     from ..fdt.blob import BlobError
     from ..host.qemu import SeedError
     from ..host.registry import HostSpecError
-    from ..host.tree import TreeLookupError
+    from ..host.fdt_lookup import TreeLookupError
     from ..outfile import DTS_START, FDT_MAGIC, OutputFileError, target_path, write_atomically
     user_errors = (ForthError, SeedFileError, SeedError, HostSpecError, OutputFileError,
                    BlobError, TreeLookupError)
