@@ -16,14 +16,11 @@ import time
 
 from ..errors import ForthError, TimeLimitExceeded
 from ..machine import _limit
-from ..hv.numbers import KVMPPC_H_UPDATE_DT
+from .options import HOST_HELP, positive_seconds
+from .update_dt_watch import watch_update_dt
 
 # The board, the host and the FDT tools are imported when `slofpy boot` runs, not when the
 # command line is parsed: `slofpy run` does not need them.
-
-
-#: what --host takes (slofpy boot, slofpy repl, slofpy run --boot)
-HOST_HELP = "host backend (qemu, file:PATH, record, or a plugin); default qemu"
 
 
 def add_arguments(p) -> None:
@@ -34,7 +31,6 @@ def add_arguments(p) -> None:
     p.add_argument("-o", "--output", metavar="OUT.dtb", help="write the tree the host accepted")
     p.add_argument("--dts", metavar="OUT.dts", help="write it as DTS, with the encodings Forth used")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary")
-    from .cli import positive_seconds
     p.add_argument("--timeout", type=positive_seconds, default=None, metavar="SECONDS",
                    help="stop a boot that runs longer (a firmware that never finishes)")
     from . import client_boot
@@ -52,21 +48,6 @@ def counts(blob: bytes) -> tuple[int, int]:
     fdt = fdt_lookup.open_tree(blob)
     nodes = [0, *fdt_lookup.descendant_nodes(fdt, 0)]
     return len(nodes), sum(len(fdt_lookup.node_properties(fdt, n)) for n in nodes)
-
-
-class _UpdateDtWatch:
-    """Remembers the return code of each H_UPDATE_DT the firmware makes."""
-
-    def __init__(self, hypervisor):
-        self.rc: int | None = None
-        self._hcall = hypervisor.hcall
-        hypervisor.hcall = self
-
-    def __call__(self, number: int, *args: int):
-        rc, outs = self._hcall(number, *args)
-        if number == KVMPPC_H_UPDATE_DT:
-            self.rc = rc
-        return rc, outs
 
 
 class BootFailed(Exception):
@@ -122,8 +103,8 @@ def _boot(args, out) -> int:
             target_path(args.dts, DTS_START)
         with _limit(args.timeout):
             fw = _boot_board(args, out)
-            watch = _UpdateDtWatch(fw.hypervisor)
-            fw.quiesce()
+            with watch_update_dt(fw.host) as watch:
+                fw.quiesce()
     except user_errors as e:
         raise BootFailed(str(e)) from None
     elapsed = time.perf_counter() - started

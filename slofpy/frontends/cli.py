@@ -24,6 +24,7 @@ from pathlib import Path
 from .. import __version__
 from ..errors import ForthError, TimeLimitExceeded
 from ..machine import Machine, Bye, _limit
+from .options import HOST_HELP, positive_seconds
 
 #: the exit status of a command whose output pipe was closed (as if killed by SIGPIPE)
 CLOSED_PIPE_STATUS = 141
@@ -42,7 +43,6 @@ class _InOrder(argparse.Action):
 
 
 def _parser() -> argparse.ArgumentParser:
-    from .boot_command import HOST_HELP
     p = argparse.ArgumentParser(prog="slofpy", description="SLOF's Open Firmware as a Python Forth VM")
     p.add_argument("--version", action="version", version=f"slofpy {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -93,17 +93,6 @@ def _parser() -> argparse.ArgumentParser:
     diff = sub.add_parser("diff", help="compare two device trees, phandles resolved to paths")
     diff_command.add_arguments(diff)
     return p
-
-
-def positive_seconds(text: str) -> float:
-    """argparse type: a positive, finite number of seconds."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
-    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -228,9 +217,9 @@ def _run_machine(args, output) -> Machine:
 
 def _quiesce(machine, output: str | None) -> int:
     """--quiesce: the client-interface quiesce, then the tree the host accepted to -o."""
-    from .boot_command import _UpdateDtWatch
-    watch = _UpdateDtWatch(machine.hypervisor)
-    machine.quiesce()
+    from .update_dt_watch import watch_update_dt
+    with watch_update_dt(machine.host) as watch:
+        machine.quiesce()
     if watch.rc is None:
         raise _BootError("the firmware never called H_UPDATE_DT")
     if watch.rc != 0:
