@@ -35,8 +35,8 @@ from slofpy import Machine
 from slofpy.host.qemu import QemuBackend
 from slofpy.host.fdt_lookup import TreeLookupError
 from slofpy.hv import Hypervisor
-from slofpy.hv import numbers as hc
-from slofpy.hv.memory import REAL_ADDRESS_MASK, BytearrayGuestMemory
+from slofpy.abi import hcalls as hc
+from slofpy.abi.guest_memory import REAL_ADDRESS_MASK, BytearrayGuestMemory
 
 from conftest import REFERENCE_SEEDS
 

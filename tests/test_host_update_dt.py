@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from slofpy.host.qemu import QemuBackend, SeedError
 from slofpy.host.fdt_lookup import PHANDLE_INTC, TreeLookupError
 from slofpy.hv import Hypervisor
-from slofpy.hv import numbers as hc
-from slofpy.hv.memory import BytearrayGuestMemory
+from slofpy.abi import hcalls as hc
+from slofpy.abi.guest_memory import BytearrayGuestMemory
 
 from conftest import REFERENCE_SEEDS
 

@@ -2,7 +2,7 @@
 fed through the backend's observe_hcall, which keeps doing its own work and is put back."""
 from slofpy.frontends.update_dt_watch import watch_update_dt
 from slofpy.host.record import RecordBackend
-from slofpy.hv.numbers import H_PUT_TERM_CHAR, KVMPPC_H_UPDATE_DT
+from slofpy.abi.hcalls import H_PUT_TERM_CHAR, KVMPPC_H_UPDATE_DT
 
 
 def test_watch_sees_update_dt_and_the_backend_still_records():

@@ -28,7 +28,7 @@ from ..host.backend import HostBackend
 from ..machine import Snapshot
 from ..host.registry import make_backend
 from ..hv.hypervisor import Hypervisor
-from ..hv.memory import BytearrayGuestMemory
+from ..abi.guest_memory import BytearrayGuestMemory
 
 BOARD_DIR = SOURCE_ROOT / "board-qemu"
 

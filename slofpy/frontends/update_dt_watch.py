@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ..hv.numbers import KVMPPC_H_UPDATE_DT
+from ..abi.hcalls import KVMPPC_H_UPDATE_DT
 
 
 class UpdateDtWatch:

@@ -36,8 +36,8 @@ from slofpy.host.pci import PciBus
 from slofpy.host.rtas import RtasServices, rtas_tokens
 from slofpy.host.tce import TceTables
 from slofpy.host.vio import VioBus
-from slofpy.hv.memory import GuestMemory, real_address
-from slofpy.hv.numbers import H_HARDWARE, H_PARAMETER, H_SUCCESS
+from slofpy.abi.guest_memory import GuestMemory, real_address
+from slofpy.abi.hcalls import H_HARDWARE, H_PARAMETER, H_SUCCESS
 
 CAS_UPDATE_HEADER = (1).to_bytes(4, "little")
 """The header QEMU puts before the tree in SLOF's CAS buffer: version_id = 1, written in the

@@ -24,8 +24,8 @@ from slofpy.host import fdt_lookup
 from slofpy.host.pci import PciBus, config_offset
 from slofpy.host.tce import TceTables
 from slofpy.host.vio import VioBus
-from slofpy.hv.memory import GuestMemory, GuestMemoryError, read_u32, write_u32
-from slofpy.hv.numbers import H_PARAMETER, H_SUCCESS
+from slofpy.abi.guest_memory import GuestMemory, GuestMemoryError, read_u32, write_u32
+from slofpy.abi.hcalls import H_PARAMETER, H_SUCCESS
 
 # RTAS status values (first return cell).
 RTAS_OUT_SUCCESS = 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from slofpy.host import fdt_lookup
-from slofpy.hv.numbers import H_PARAMETER, H_SUCCESS
+from slofpy.abi.hcalls import H_PARAMETER, H_SUCCESS
 
 TCE_PAGE_SHIFT = 12
 

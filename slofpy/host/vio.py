@@ -14,7 +14,7 @@ import libfdt
 
 from slofpy.host import fdt_lookup
 from slofpy.host.tce import TceTables, dma_window
-from slofpy.hv.numbers import (
+from slofpy.abi.hcalls import (
     H_HARDWARE,
     H_NOT_FOUND,
     H_PARAMETER,
