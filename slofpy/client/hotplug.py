@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..fdt.blob import Node
+from .errors import ClientError
 
 if TYPE_CHECKING:
     from .linux import LinuxClient
@@ -52,7 +53,6 @@ def phandle_paths(root: Node) -> dict[int, str]:
 
 def read_connector(client: LinuxClient, drc: int) -> Node:
     """ibm,configure-connector until done: the new node (with any children)."""
-    from .linux import ClientError
     fw = client.fw
     work = client._claim(0x1000)
     fw.write(work, drc.to_bytes(4, "big") + bytes(4))
@@ -88,7 +88,6 @@ def read_connector(client: LinuxClient, drc: int) -> Node:
 
 def configure_phb(client: LinuxClient, index: int) -> tuple[int, str]:
     """See the module docstring."""
-    from .linux import ClientError
     root = client.root
     name = f"PHB {index}"
     drc = drc_by_name(root, name)

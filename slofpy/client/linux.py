@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..fdt.blob import Node, build_blob
+from .errors import ClientError
 
 if TYPE_CHECKING:
     from ..firmware.board import BoardFirmware
@@ -85,10 +86,6 @@ def linux_option_vectors(platform_support: bytes, max_cores: int = 2048) -> byte
         out.append(len(vec) - 1)
         out += vec
     return bytes(out)
-
-
-class ClientError(Exception):
-    """Something the client could not do (one line: what)."""
 
 
 @dataclass

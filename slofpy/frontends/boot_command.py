@@ -163,7 +163,7 @@ def _run_with_client(args) -> int:
     """`slofpy boot --client linux ...` (slofpy.frontends.client_boot). Errors a user can cause are
     BootFailed (one line); run() guards the rest."""
     from ..firmware.board import SeedFileError
-    from ..client.linux import ClientError
+    from ..client.errors import ClientError
     from .client_boot import check_usage, run_client
     from ..host.phb_hotplug import HotplugError
     from ..host.qemu import SeedError
