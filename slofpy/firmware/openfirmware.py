@@ -124,6 +124,6 @@ class Firmware(Machine):
     # ------------------------------------------------------------ tree view
     @property
     def tree(self):
-        """A read-only view of the device tree in VM memory (see slofpy.tree)."""
+        """A read-only view of the device tree in VM memory (see slofpy.firmware.tree_view)."""
         from .tree_view import TreeView
         return TreeView(self)
