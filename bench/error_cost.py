@@ -29,7 +29,7 @@ CHILD = r"""
 import json, time, sys
 from slofpy import Machine
 from slofpy.firmware import Firmware
-from slofpy.board import boot_machine
+from slofpy.firmware.board import boot_machine
 
 def cpu(f):
     t = time.process_time(); f(); return time.process_time() - t

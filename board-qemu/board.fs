@@ -8,7 +8,7 @@ fdt-start fdt-unflatten            \ QEMU's seed becomes the device tree
 #include "rtas.fs"
 #include "pci-phb.fs"
 #include "vio.fs"
-#include "tree.fs"
+#include "fill-tree.fs"
 #include "cas.fs"
 
 boot-tree

@@ -1,4 +1,4 @@
 """`python -m slofpy` is the `slofpy` command."""
-from .cli import main
+from .frontends.cli import main
 
 raise SystemExit(main())

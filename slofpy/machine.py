@@ -28,10 +28,10 @@ from .vm import VM
 from .vm import layout as L
 from .vm.backtrace import backtrace
 from .vm.outer import evaluate_text, include_file
-from .vm.dictionary import order_depth, set_search_order
+from .vm.dictionary import find, name_of, order_depth, search_order, set_search_order, wordlist_words
 from .vm.outer import evaluate_text, include_file, interpret_terminal_line
 from .vm.words.control import to_throw
-from .vm.words.io import Bye
+from .vm.words.io import Bye, format_number
 
 __all__ = ["Machine", "ForthError", "Bye", "Snapshot", "TIMEOUT"]
 
@@ -273,6 +273,78 @@ class Machine:
 
     def add_include_dir(self, path: str | os.PathLike) -> None:
         self.vm.search_path.append(Path(path))
+
+    # ---------------------------------------------------------------- for front ends
+    @property
+    def base(self) -> int:
+        """BASE, the radix numbers are read and printed in."""
+        return self.vm.cell(L.BASE)
+
+    def format_number(self, n: int) -> str:
+        """`n` as `.` would print it in the current BASE (without the trailing space)."""
+        return format_number(n, self.base)
+
+    @property
+    def unfinished(self) -> bool:
+        """Is a definition (STATE) or an interpret-level control structure still open?"""
+        return bool(self.vm.cell(L.STATE)) or bool(self.vm.control)
+
+    def find_xt(self, name: str) -> int | None:
+        """The xt `name` finds through the search order, or None."""
+        hit = find(self.vm, name.encode("latin-1", "replace"))
+        return hit[0] if hit else None
+
+    def run_xt(self, xt: int) -> None:
+        """Execute `xt` on the VM as it is (no time limit, no recovery: see `preserved`)."""
+        self.vm.execute(xt)
+
+    def word_names(self) -> list[str]:
+        """Every word findable through the search order, first match of each name only."""
+        vm = self.vm
+        seen: dict[str, str] = {}
+        for wid in search_order(vm):
+            try:
+                for lfa in wordlist_words(vm, wid):
+                    name = name_of(vm, lfa).decode("latin-1")
+                    if name and name.isprintable() and name.lower() not in seen:
+                        seen[name.lower()] = name
+            except Exception:      # a damaged wordlist (any bad address): what was readable
+                continue
+        return sorted(seen.values(), key=str.lower)
+
+    @contextmanager
+    def preserved(self):
+        """A block after which the stacks, STATE, HERE and pending output are as before it:
+        for queries a front end makes behind the user's back (completion)."""
+        vm = self.vm
+        saved = (list(vm.s), list(vm.rs), vm.rbase, vm.cell(L.STATE), list(vm.out_parts),
+                 vm.cell(L.DP))
+        try:
+            vm.set_cell(L.STATE, 0)
+            yield
+        finally:
+            stack, rstack, rbase, state, out, dp = saved
+            vm.s[:] = stack
+            vm.rs[:] = rstack
+            vm.rbase = rbase
+            vm.set_cell(L.STATE, state)
+            vm.set_cell(L.DP, dp)
+            vm.out_parts[:] = out
+
+    def set_line_reader(self, read_line: Callable[[], bytes | None]) -> None:
+        """Where KEY and ACCEPT take the following input lines from."""
+        self.vm.input_line = read_line
+
+    def emit_unbuffered(self) -> None:
+        """From now on show what EMIT and TYPE print at once, as a console does, not at the
+        end of the line."""
+        vm = self.vm
+
+        def emit_now(text: str) -> None:
+            vm.out_parts.append(text)
+            vm.flush()
+
+        vm.emit_text = emit_now
 
 
 def _limit(seconds: float | None):

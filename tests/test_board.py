@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from slofpy import ForthError
-from slofpy.board import boot_machine
+from slofpy.firmware.board import boot_machine
 from slofpy.fdt.blob import parse_blob
 
 from conftest import REFERENCE_SEEDS, REPO, SLOF_CONSOLE, TREE_SCORE

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from slofpy.board import boot_machine
+from slofpy.firmware.board import boot_machine
 from slofpy.fdt.blob import parse_blob
 
 SEEDS = Path(__file__).parent / "data" / "seeds"

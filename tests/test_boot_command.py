@@ -3,7 +3,7 @@ broken and hostile seeds, output paths that cannot be written, interrupted and f
 writes, and a seed-mutation fuzz through the whole command (the host's reset, the boot, the
 summary and the writers). Every outcome must be exit 0, or exit 1 with exactly one line.
 
-The command runs in-process (`slofpy.cli.main`), so a Python exception that escapes it
+The command runs in-process (`slofpy.frontends.cli.main`), so a Python exception that escapes it
 fails the test with its traceback."""
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from pathlib import Path
 import libfdt
 import pytest
 
-from slofpy import cli
-from slofpy.board import boot_machine, default_seed
+from slofpy.frontends import cli
+from slofpy.firmware.board import boot_machine, default_seed
 from slofpy.outfile import OutputFileError, write_atomically
 
 from fuzz_support import SEED, cases, report

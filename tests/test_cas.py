@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from slofpy.board import boot_machine
-from slofpy.client import linux_option_vectors
+from slofpy.firmware.board import boot_machine
+from slofpy.client.linux import linux_option_vectors
 from slofpy.fdt.blob import parse_blob
 from slofpy.fdt.tree_diff import tree_differences
-from slofpy.hv import numbers as hc
+from slofpy.abi import hcalls as hc
 
 DATA = Path(__file__).resolve().parent / "data" / "cas"
 MODES = ["xics", "xive", "dual"]

@@ -1,4 +1,4 @@
-"""The Linux-like client (slofpy.client) through the client interface, quiesce, and a PHB
+"""The Linux-like client (slofpy.client.linux) through the client interface, quiesce, and a PHB
 hotplug after it: consistent when the host got the tree, dangling when it did not."""
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from slofpy.board import boot_machine
-from slofpy.client import LinuxClient, linux_option_vectors
+from slofpy.firmware.board import boot_machine
+from slofpy.client.linux import LinuxClient, linux_option_vectors
 from slofpy.fdt.blob import parse_blob
 from slofpy.fdt.tree_diff import tree_differences
 from slofpy.host.phb_hotplug import HotplugError, phb_node
-from slofpy.host.tree import PHANDLE_INTC
+from slofpy.host.fdt_lookup import PHANDLE_INTC
 
 DATA = Path(__file__).resolve().parent / "data"
 REPO = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from slofpy.board import boot_machine
+from slofpy.firmware.board import boot_machine
 
 CAPTURE = Path(__file__).parent / "data" / "dialect" / "slof-prompt.txt"
 

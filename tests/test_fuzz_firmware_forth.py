@@ -16,7 +16,7 @@ import pytest
 
 from fuzz_support import SEED, cases, report
 from slofpy import ForthError
-from slofpy.board import boot_machine
+from slofpy.firmware.board import boot_machine
 from slofpy.machine import Bye
 
 CASE_TIME_LIMIT = 2.0

@@ -33,10 +33,10 @@ from hypothesis import strategies as st
 from fuzz_support import SEED, cases, fuzz_settings, report
 from slofpy import Machine
 from slofpy.host.qemu import QemuBackend
-from slofpy.host.tree import TreeLookupError
+from slofpy.host.fdt_lookup import TreeLookupError
 from slofpy.hv import Hypervisor
-from slofpy.hv import numbers as hc
-from slofpy.hv.memory import REAL_ADDRESS_MASK, BytearrayGuestMemory
+from slofpy.abi import hcalls as hc
+from slofpy.abi.guest_memory import REAL_ADDRESS_MASK, BytearrayGuestMemory
 
 from conftest import REFERENCE_SEEDS
 

@@ -6,8 +6,8 @@ import pytest
 
 from slofpy.host.qemu import QemuBackend
 from slofpy.hv import Hypervisor
-from slofpy.hv import numbers as hc
-from slofpy.hv.memory import BytearrayGuestMemory
+from slofpy.abi import hcalls as hc
+from slofpy.abi.guest_memory import BytearrayGuestMemory
 
 from conftest import REFERENCE_SEEDS
 

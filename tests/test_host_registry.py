@@ -12,8 +12,8 @@ from slofpy.host.qemu import QemuBackend
 from slofpy.host.record import HcallRecord, RecordBackend
 from slofpy.host.registry import HostSpecError, backend_names, make_backend, parse_spec
 from slofpy.hv import Hypervisor
-from slofpy.hv import numbers as hc
-from slofpy.hv.memory import BytearrayGuestMemory
+from slofpy.abi import hcalls as hc
+from slofpy.abi.guest_memory import BytearrayGuestMemory
 
 from conftest import REFERENCE_SEEDS
 

@@ -8,10 +8,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from slofpy.host.qemu import QemuBackend, SeedError
-from slofpy.host.tree import PHANDLE_INTC, TreeLookupError
+from slofpy.host.fdt_lookup import PHANDLE_INTC, TreeLookupError
 from slofpy.hv import Hypervisor
-from slofpy.hv import numbers as hc
-from slofpy.hv.memory import BytearrayGuestMemory
+from slofpy.abi import hcalls as hc
+from slofpy.abi.guest_memory import BytearrayGuestMemory
 
 from conftest import REFERENCE_SEEDS
 
@@ -230,7 +230,7 @@ def test_reset_rejects_a_bad_seed():
 
 
 def test_cas_sends_the_rebuilt_tree_and_drops_the_stored_blob():
-    from slofpy.client import linux_option_vectors
+    from slofpy.client.linux import linux_option_vectors
     hv, memory, backend = machine_for()
     assert update(hv, memory, slof_blob("default")) == hc.H_SUCCESS
     memory.write(0x1000, linux_option_vectors(bytes.fromhex("178018c019001a40")))

@@ -5,8 +5,8 @@ import pytest
 
 from slofpy.host.backend import HostBackend
 from slofpy.hv import Hypervisor
-from slofpy.hv import numbers as hc
-from slofpy.hv.memory import BytearrayGuestMemory, GuestMemoryError
+from slofpy.abi import hcalls as hc
+from slofpy.abi.guest_memory import BytearrayGuestMemory, GuestMemoryError
 
 
 class SpyBackend(HostBackend):

@@ -1,8 +1,8 @@
 """Guest memory (bounds, sharing, real-address mask) and the hcall number tables."""
 import pytest
 
-from slofpy.hv import numbers
-from slofpy.hv.memory import (
+from slofpy.abi import hcalls as numbers
+from slofpy.abi.guest_memory import (
     BytearrayGuestMemory,
     GuestMemory,
     GuestMemoryError,

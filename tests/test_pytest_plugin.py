@@ -1,5 +1,5 @@
-"""The pytest plugin (slofpy.pytest_plugin) run through pytester, the runner behind it
-(slofpy.forthtest) and `slofpy test`."""
+"""The pytest plugin (slofpy.testing.pytest_plugin) run through pytester, the runner behind it
+(slofpy.testing.forthtest) and `slofpy test`."""
 from __future__ import annotations
 
 import subprocess
@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from slofpy import ForthError, Machine
-from slofpy.forthtest import BootCache, FileRun, parse_test_file
+from slofpy.testing.forthtest import BootCache, FileRun, parse_test_file
 
 pytest_plugins = ["pytester"]
 
@@ -31,7 +31,7 @@ T{ ." hello" 9 -> 9 }T
 
 
 def _fake_board(log: list) -> SimpleNamespace:
-    """A stand-in for slofpy.board: boot_machine loads a little Forth and logs each boot."""
+    """A stand-in for slofpy.firmware.board: boot_machine loads a little Forth and logs each boot."""
 
     def boot_machine(seed=None, host="qemu", output=None):
         log.append(seed)
@@ -46,7 +46,7 @@ def _fake_board(log: list) -> SimpleNamespace:
 @pytest.fixture
 def board_log(monkeypatch) -> list:
     log: list = []
-    monkeypatch.setitem(sys.modules, "slofpy.board", _fake_board(log))
+    monkeypatch.setitem(sys.modules, "slofpy.firmware.board", _fake_board(log))
     return log
 
 
@@ -231,7 +231,7 @@ def test_a_board_that_does_not_boot(pytester, monkeypatch) -> None:
     def boot_machine(seed=None, host="qemu", output=None):
         raise ForthError(-2, "the host refuses the seed")
 
-    monkeypatch.setitem(sys.modules, "slofpy.board", SimpleNamespace(boot_machine=boot_machine))
+    monkeypatch.setitem(sys.modules, "slofpy.firmware.board", SimpleNamespace(boot_machine=boot_machine))
     pytester.makepyfile("def test_needs_board(booted):\n    pass\n")
     pytester.makefile(".fs", test_b="\\ slofpy: booted\nT{ 1 -> 1 }T\n")
     result = pytester.runpytest()
@@ -255,7 +255,7 @@ def test_a_seed_that_does_not_boot_is_one_line_without_a_chained_traceback(
     def boot_machine(seed=None, host="qemu", output=None):
         raise ForthError(-38, f"{seed}: file not found")
 
-    monkeypatch.setitem(sys.modules, "slofpy.board", SimpleNamespace(boot_machine=boot_machine))
+    monkeypatch.setitem(sys.modules, "slofpy.firmware.board", SimpleNamespace(boot_machine=boot_machine))
     pytester.makepyfile("import pytest\n\n@pytest.mark.slofpy_seed('nowhere.dtb')\n"
                         "def test_needs_board(booted):\n    pass\n")
     result = pytester.runpytest()
@@ -297,7 +297,7 @@ def test_directive_errors(tmp_path) -> None:
     tf = parse_test_file(f)
     assert tf.booted and tf.seed == str(tmp_path / "sub" / "s.dtb")
     f.write_text("\\ slofpy: frobnicate\n")
-    from slofpy.forthtest import TestFileError
+    from slofpy.testing.forthtest import TestFileError
     with pytest.raises(TestFileError, match="frobnicate"):
         parse_test_file(f)
 
@@ -328,7 +328,7 @@ def test_cli_test_command(tmp_path: Path) -> None:
 
 
 def test_the_tester_ships_with_the_package() -> None:
-    import slofpy.forthtest as ft
+    import slofpy.testing.forthtest as ft
     m = Machine()
     m.include(ft.TESTER)
     m.evaluate("decimal T{ 1 2 -> 1 3 }T")
@@ -350,7 +350,7 @@ def test_plugin_stops_a_runaway_test_and_goes_on(pytester: pytest.Pytester) -> N
 
 
 def test_plugin_has_a_default_time_limit() -> None:
-    from slofpy.forthtest import DEFAULT_TIME_LIMIT, FileRun
+    from slofpy.testing.forthtest import DEFAULT_TIME_LIMIT, FileRun
     import inspect
     assert 0 < DEFAULT_TIME_LIMIT <= 600
     assert inspect.signature(FileRun).parameters["time_limit"].default == DEFAULT_TIME_LIMIT
@@ -358,7 +358,7 @@ def test_plugin_has_a_default_time_limit() -> None:
 
 def test_plugin_time_limit_covers_the_replayed_set_up(tmp_path) -> None:
     """A test picked alone replays the lines before it: they count against its limit."""
-    from slofpy.forthtest import BootCache, FileRun, parse_test_file
+    from slofpy.testing.forthtest import BootCache, FileRun, parse_test_file
     f = tmp_path / "test_slow.fs"
     f.write_text(": spin begin again ;\nspin\nT{ 1 -> 1 }T\n")
     tf = parse_test_file(f)

@@ -16,8 +16,8 @@ from typing import Callable
 import pytest
 
 from slofpy import ForthError, Machine
-from slofpy import cli
-from slofpy.repl import complete, error_text, forth_children, history_path, prompt_text, \
+from slofpy.frontends import cli
+from slofpy.frontends.repl import complete, error_text, forth_children, history_path, prompt_text, \
     word_names
 
 from conftest import need_tool
@@ -134,7 +134,7 @@ def test_forth_children_walks_the_tree_and_leaves_the_vm_alone() -> None:
 
 
 def test_forth_children_on_the_booted_board() -> None:
-    board = pytest.importorskip("slofpy.board")
+    board = pytest.importorskip("slofpy.firmware.board")
     m = board.boot_machine()
     depth = len(m.stack)
     assert "vty@71000000" in forth_children(m)("/vdevice")
@@ -155,12 +155,12 @@ def test_make_machine_bare_and_booted(monkeypatch) -> None:
         m.evaluate(": from-board ;")
         return m
 
-    monkeypatch.setitem(sys.modules, "slofpy.board", SimpleNamespace(boot_machine=fake_boot))
+    monkeypatch.setitem(sys.modules, "slofpy.firmware.board", SimpleNamespace(boot_machine=fake_boot))
     args = SimpleNamespace(bare=False, seed="s.dtb", host="file:x", include=[])
     m = cli._make_machine(args)
     assert made == {"seed": "s.dtb", "host": "file:x"}
     m.evaluate("from-board")
-    monkeypatch.setitem(sys.modules, "slofpy.board", None)       # no board module
+    monkeypatch.setitem(sys.modules, "slofpy.firmware.board", None)       # no board module
     m = cli._make_machine(args)
     with pytest.raises(ForthError):
         m.evaluate("from-board")
@@ -384,7 +384,7 @@ def test_terminal_ctrl_c_at_the_prompt_and_leaving(term: Terminal) -> None:
 
 
 def test_terminal_completes_device_paths_on_the_board(term: Terminal) -> None:
-    pytest.importorskip("slofpy.board")
+    pytest.importorskip("slofpy.firmware.board")
     term.start()
     term.wait(lambda lines: bool(lines) and lines[-1].endswith(" >"))
     term.type("dev /vdev")

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from slofpy import ForthError, Machine
-from slofpy.forthtest import parse_test_file
+from slofpy.testing.forthtest import parse_test_file
 
 from conftest import REPO
 from rss_support import peak_rss_of
@@ -77,7 +77,7 @@ def test_undefined_word_with_escape_bytes_is_printed_escaped(vm):
             vm.evaluate(word)
         line = str(info.value)
         assert "\x9b" not in line and "\x7f" not in line and ("\\x9b" in line or "\\x7f" in line)
-    from slofpy.repl import error_text
+    from slofpy.frontends.repl import error_text
     e = ForthError(-13, "undefined word", word="a\x1b]0;pwned\x07b")
     assert "\x1b" not in error_text(e) and "\x07" not in error_text(e)
 

@@ -2,7 +2,7 @@
 
 The hypervisor (slofpy.hv) decodes registers and calls one method per hcall; a backend sees
 the hcall's meaning and guest memory, nothing of the Forth VM. Return codes are the PAPR
-values of slofpy.hv.numbers (H_SUCCESS, H_PARAMETER, ...). A method may let a
+values of slofpy.abi.hcalls (H_SUCCESS, H_PARAMETER, ...). A method may let a
 `GuestMemoryError` escape when the guest named memory that does not exist; the hypervisor
 answers H_PARAMETER for it.
 
@@ -23,8 +23,8 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from slofpy.hv.memory import GuestMemory, GuestMemoryError
-from slofpy.hv.numbers import H_FUNCTION, H_PARAMETER, H_SUCCESS
+from slofpy.abi.guest_memory import GuestMemory, GuestMemoryError
+from slofpy.abi.hcalls import H_FUNCTION, H_PARAMETER, H_SUCCESS
 
 TERM_CHUNK = 16
 """Most console bytes one H_GET_TERM_CHAR / H_PUT_TERM_CHAR moves (two 8-byte registers)."""

@@ -31,7 +31,7 @@ import os
 from dataclasses import dataclass, field
 
 from slofpy.fdt.blob import Node, build_blob, parse_blob
-from slofpy.hv.memory import GuestMemory
+from slofpy.abi.guest_memory import GuestMemory
 
 MAX_PVRS = 512
 """QEMU reads at most this many PVR pairs."""

@@ -11,7 +11,7 @@ gets "ibm,plat-res-int-priorities" (priorities 7..255 are the platform's).
 from __future__ import annotations
 
 from slofpy.fdt.blob import Node
-from slofpy.host.tree import PHANDLE_INTC
+from slofpy.host.fdt_lookup import PHANDLE_INTC
 
 XIVE_TM_BASE = 0x0006_0302_0318_0000
 """Where QEMU's sPAPR XIVE maps the thread-management area (4 pages of 64 KiB)."""

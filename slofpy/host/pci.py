@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from slofpy.host import tree
+from slofpy.host import fdt_lookup
 from slofpy.host.tce import TceTables, dma_window
 
 VIRTIO_VENDOR_ID = 0x1AF4
@@ -132,14 +132,14 @@ class PciFunction:
 
 def function_from_node(props: dict[str, bytes]) -> PciFunction | None:
     """A `PciFunction` from a device node's properties; None if it has no usable `reg`."""
-    reg = tree.cells(props.get("reg", b""))
+    reg = fdt_lookup.cells(props.get("reg", b""))
     if len(reg) < 5:
         return None
     phys_hi = reg[0]
     function = PciFunction(bus=(phys_hi >> 16) & 0xFF, devfn=(phys_hi >> 8) & 0xFF)
 
     def number(name: str, default: int = 0) -> int:
-        values = tree.cells(props.get(name, b""))
+        values = fdt_lookup.cells(props.get(name, b""))
         return values[0] if values else default
 
     function.put(VENDOR_ID, 2, number("vendor-id", 0xFFFF))
@@ -167,7 +167,7 @@ def function_from_node(props: dict[str, bytes]) -> PciFunction | None:
     vga = number("class-code") >> 8 == VGA_CLASS
     for start in range(5, len(reg) - 4, 5):
         hi = reg[start]
-        size = tree.combine_cells(reg[start + 3:start + 5])
+        size = fdt_lookup.combine_cells(reg[start + 3:start + 5])
         space = (hi >> 24) & 0x3
         prefetchable = (bool(hi & 0x4000_0000) or (virtio and space == SPACE_MEM64)
                         or (vga and hi & 0xFF == BAR0 and space != SPACE_IO))
@@ -190,21 +190,21 @@ class PciBus:
         Each PHB's `ibm,dma-window` goes into `tce_tables`.
         """
         bus = cls()
-        fdt = tree.open_tree(blob)
-        for phb in tree.child_nodes(fdt, 0):
-            props = tree.node_properties(fdt, phb)
+        fdt = fdt_lookup.open_tree(blob)
+        for phb in fdt_lookup.child_nodes(fdt, 0):
+            props = fdt_lookup.node_properties(fdt, phb)
             if props.get("device_type") != b"pci\0":
                 continue
-            reg = tree.cells(props.get("reg", b""))
+            reg = fdt_lookup.cells(props.get("reg", b""))
             if len(reg) < 2:
                 continue
-            buid = tree.combine_cells(reg[:2])
+            buid = fdt_lookup.combine_cells(reg[:2])
             bus.buids.append(buid)
             window = dma_window(props, "ibm,dma-window")
             if window is not None:
                 tce_tables.add_window(*window)
-            for node in tree.descendant_nodes(fdt, phb):
-                function = function_from_node(tree.node_properties(fdt, node))
+            for node in fdt_lookup.descendant_nodes(fdt, phb):
+                function = function_from_node(fdt_lookup.node_properties(fdt, node))
                 if function is not None:
                     bus.functions.setdefault((buid, function.bus, function.devfn), function)
         return bus

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from slofpy.fdt.blob import Node, parse_blob
-from slofpy.hv.memory import GuestMemory, read_u32, write_u32
+from slofpy.abi.guest_memory import GuestMemory, read_u32, write_u32
 
 if TYPE_CHECKING:
     from slofpy.host.qemu import QemuBackend

@@ -30,14 +30,14 @@ from typing import TextIO
 
 import libfdt
 
-from slofpy.host import tree
+from slofpy.host import fdt_lookup
 from slofpy.host.backend import HostBackend
 from slofpy.host.pci import PciBus
 from slofpy.host.rtas import RtasServices, rtas_tokens
 from slofpy.host.tce import TceTables
 from slofpy.host.vio import VioBus
-from slofpy.hv.memory import GuestMemory, real_address
-from slofpy.hv.numbers import H_HARDWARE, H_PARAMETER, H_SUCCESS
+from slofpy.abi.guest_memory import GuestMemory, real_address
+from slofpy.abi.hcalls import H_HARDWARE, H_PARAMETER, H_SUCCESS
 
 CAS_UPDATE_HEADER = (1).to_bytes(4, "little")
 """The header QEMU puts before the tree in SLOF's CAS buffer: version_id = 1, written in the
@@ -103,11 +103,11 @@ class QemuBackend(HostBackend):
         Raises `SeedError` if `seed` is not a valid FDT. Only its first `totalsize` bytes
         count (QEMU packs its tree, so that is the whole of it).
         """
-        if len(seed) < tree.FDT_HEADER_SIZE:
+        if len(seed) < fdt_lookup.FDT_HEADER_SIZE:
             raise SeedError(f"seed of {len(seed)} bytes is shorter than an FDT header")
-        size = tree.header_totalsize(seed)
+        size = fdt_lookup.header_totalsize(seed)
         blob = bytes(seed[:size])
-        error = tree.check_full(blob)  # a seed shorter than totalsize fails here too
+        error = fdt_lookup.check_full(blob)  # a seed shorter than totalsize fails here too
         if error:
             raise SeedError(f"seed is not a valid FDT (libfdt error {error})")
         self.seed = blob
@@ -145,18 +145,18 @@ class QemuBackend(HostBackend):
         """The phandle PHB hotplug would use: /interrupt-controller's in the current tree.
 
         Before any reset there is no tree; QEMU's own trees use PHANDLE_INTC (0x1111), so
-        that is the answer then. Raises `tree.TreeLookupError` where QEMU reports an error
+        that is the answer then. Raises `fdt_lookup.TreeLookupError` where QEMU reports an error
         (no such node, or no phandle).
         """
         blob = self.current_blob
         if blob is None:
-            return tree.PHANDLE_INTC
-        return tree.interrupt_controller_phandle(blob)
+            return fdt_lookup.PHANDLE_INTC
+        return fdt_lookup.interrupt_controller_phandle(blob)
 
     def rtas_base(self) -> int:
         """/rtas "linux,rtas-base" of the current tree, as FWNMI reads it; 0 when absent."""
         blob = self.current_blob
-        return 0 if blob is None else tree.rtas_base(blob)
+        return 0 if blob is None else fdt_lookup.rtas_base(blob)
 
     def accepted_blob(self, blob: bytes) -> None:
         """Called with each blob H_UPDATE_DT accepts, after storing it. Default: nothing."""
@@ -166,15 +166,15 @@ class QemuBackend(HostBackend):
     def update_dt(self, memory: GuestMemory, addr: int) -> int:
         """KVMPPC_H_UPDATE_DT; see the module docstring."""
         addr = real_address(addr)
-        header = memory.read(addr, tree.FDT_HEADER_SIZE)
-        size = tree.header_totalsize(header)
+        header = memory.read(addr, fdt_lookup.FDT_HEADER_SIZE)
+        size = fdt_lookup.header_totalsize(header)
         magic = int.from_bytes(header[:4], "big")
         if size > 2 * self.fdt_initial_size:
             self.trace.append(f"update-dt refused: old blob {self.fdt_initial_size} bytes, "
                               f"new blob {size} bytes, magic {magic:#x} (too big)")
             return H_PARAMETER
         blob = memory.read(addr, size)
-        error = tree.check_full(blob)
+        error = fdt_lookup.check_full(blob)
         if error:
             self.trace.append(f"update-dt refused: old blob {self.fdt_initial_size} bytes, "
                               f"new blob {size} bytes, magic {magic:#x} "

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from slofpy.host.qemu import QemuBackend
-from slofpy.hv.numbers import hcall_name, return_code_name
+from slofpy.abi.hcalls import hcall_name, return_code_name
 
 MAX_RECORDS = 1_000_000
 """Hcalls a RecordBackend keeps (and logs) at most: about 200 MB of records, a 60 MB log."""

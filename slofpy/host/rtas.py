@@ -20,12 +20,12 @@ from collections.abc import Callable
 
 import libfdt
 
-from slofpy.host import tree
+from slofpy.host import fdt_lookup
 from slofpy.host.pci import PciBus, config_offset
 from slofpy.host.tce import TceTables
 from slofpy.host.vio import VioBus
-from slofpy.hv.memory import GuestMemory, GuestMemoryError, read_u32, write_u32
-from slofpy.hv.numbers import H_PARAMETER, H_SUCCESS
+from slofpy.abi.guest_memory import GuestMemory, GuestMemoryError, read_u32, write_u32
+from slofpy.abi.hcalls import H_PARAMETER, H_SUCCESS
 
 # RTAS status values (first return cell).
 RTAS_OUT_SUCCESS = 0
@@ -46,12 +46,12 @@ NON_SERVICE_PROPERTIES = frozenset({
 
 def rtas_tokens(blob: bytes) -> dict[int, str]:
     """Token -> service name, from the /rtas node of `blob` (empty if there is none)."""
-    fdt = tree.open_tree(blob)
+    fdt = fdt_lookup.open_tree(blob)
     node = fdt.path_offset("/rtas", quiet=(libfdt.NOTFOUND,))
     if node < 0:
         return {}
     tokens: dict[int, str] = {}
-    for name, value in tree.node_properties(fdt, node).items():
+    for name, value in fdt_lookup.node_properties(fdt, node).items():
         if len(value) == 4 and name not in NON_SERVICE_PROPERTIES:
             tokens.setdefault(int.from_bytes(value, "big"), name)
     return tokens

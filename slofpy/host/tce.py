@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from slofpy.host import tree
-from slofpy.hv.numbers import H_PARAMETER, H_SUCCESS
+from slofpy.host import fdt_lookup
+from slofpy.abi.hcalls import H_PARAMETER, H_SUCCESS
 
 TCE_PAGE_SHIFT = 12
 
@@ -70,16 +70,16 @@ class TceTables:
 
 def dma_window(props: dict[str, bytes], name: str) -> tuple[int, int, int] | None:
     """(LIOBN, bus offset, size) from a DMA window property, or None if absent or short."""
-    values = tree.cells(props.get(name, b""))
+    values = fdt_lookup.cells(props.get(name, b""))
     address_cells = _cell_count(props, "ibm,#dma-address-cells")
     size_cells = _cell_count(props, "ibm,#dma-size-cells")
     if len(values) < 1 + address_cells + size_cells:
         return None
-    offset = tree.combine_cells(values[1:1 + address_cells])
-    size = tree.combine_cells(values[1 + address_cells:1 + address_cells + size_cells])
+    offset = fdt_lookup.combine_cells(values[1:1 + address_cells])
+    size = fdt_lookup.combine_cells(values[1 + address_cells:1 + address_cells + size_cells])
     return values[0], offset, size
 
 
 def _cell_count(props: dict[str, bytes], name: str) -> int:
-    values = tree.cells(props.get(name, b""))
+    values = fdt_lookup.cells(props.get(name, b""))
     return values[0] if values else 2

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import libfdt
 
-from slofpy.host import tree
+from slofpy.host import fdt_lookup
 from slofpy.host.tce import TceTables, dma_window
-from slofpy.hv.numbers import (
+from slofpy.abi.hcalls import (
     H_HARDWARE,
     H_NOT_FOUND,
     H_PARAMETER,
@@ -58,16 +58,16 @@ class VioBus:
     def from_tree(cls, blob: bytes, tce_tables: TceTables) -> VioBus:
         """The units below /vdevice in `blob`; their DMA windows go into `tce_tables`."""
         bus = cls()
-        fdt = tree.open_tree(blob)
+        fdt = fdt_lookup.open_tree(blob)
         vdevice = fdt.path_offset("/vdevice", quiet=(libfdt.NOTFOUND,))
         if vdevice < 0:
             return bus
-        for node in tree.child_nodes(fdt, vdevice):
-            props = tree.node_properties(fdt, node)
-            reg = tree.cells(props.get("reg", b""))
+        for node in fdt_lookup.child_nodes(fdt, vdevice):
+            props = fdt_lookup.node_properties(fdt, node)
+            reg = fdt_lookup.cells(props.get("reg", b""))
             if not reg:
                 continue
-            names = tree.strings(props.get("compatible", b""))
+            names = fdt_lookup.strings(props.get("compatible", b""))
             unit = VioUnit(unit=reg[0], compatible=names[0] if names else "")
             window = dma_window(props, "ibm,my-dma-window")
             if window is not None:
@@ -76,7 +76,7 @@ class VioBus:
                 tce_tables.add_window(liobn, offset, size)
             bus.units.setdefault(unit.unit, unit)
             if unit.compatible == NVRAM_COMPATIBLE and not bus.nvram_size:
-                nvram_bytes = tree.cells(props.get("#bytes", b""))
+                nvram_bytes = fdt_lookup.cells(props.get("#bytes", b""))
                 bus.nvram_size = nvram_bytes[0] if nvram_bytes else 0
         return bus
 

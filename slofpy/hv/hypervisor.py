@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from slofpy.hv import numbers as hc
-from slofpy.hv.memory import GuestMemory, GuestMemoryError
+from slofpy.abi import hcalls as hc
+from slofpy.abi.guest_memory import GuestMemory, GuestMemoryError
 
 if TYPE_CHECKING:
     from slofpy.host.backend import HostBackend

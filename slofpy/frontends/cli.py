@@ -5,7 +5,7 @@
     slofpy repl [--bare] [--seed FILE] [--host NAME] [-I DIR]
     slofpy test PATH... [--seed FILE] [-I DIR] [-v] [--timeout SECONDS]
     slofpy diff A B
-    slofpy boot ...                      (slofpy/boot_command.py)
+    slofpy boot ...                      (boot_command.py)
     slofpy --version
 
 Exit status: 0 on success, 1 on an uncaught Forth error (one line on stderr saying what and
@@ -21,9 +21,10 @@ import sys
 import time
 from pathlib import Path
 
-from . import __version__
-from .errors import ForthError, TimeLimitExceeded
-from .machine import Machine, Bye, _limit
+from .. import __version__
+from ..errors import ForthError, TimeLimitExceeded
+from ..machine import Machine, Bye, _limit
+from .options import HOST_HELP, positive_seconds
 
 #: the exit status of a command whose output pipe was closed (as if killed by SIGPIPE)
 CLOSED_PIPE_STATUS = 141
@@ -42,7 +43,6 @@ class _InOrder(argparse.Action):
 
 
 def _parser() -> argparse.ArgumentParser:
-    from .boot_command import HOST_HELP
     p = argparse.ArgumentParser(prog="slofpy", description="SLOF's Open Firmware as a Python Forth VM")
     p.add_argument("--version", action="version", version=f"slofpy {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -80,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
                       help="add DIR to the #include search path")
     test.add_argument("-v", "--verbose", action="store_true", help="name every test")
-    from .forthtest import DEFAULT_TIME_LIMIT
+    from ..testing.forthtest import DEFAULT_TIME_LIMIT
     test.add_argument("--timeout", type=positive_seconds, default=DEFAULT_TIME_LIMIT,
                       metavar="SECONDS", help="time limit of one test, set-up lines replayed "
                       f"for it included (default {DEFAULT_TIME_LIMIT:g})")
@@ -93,17 +93,6 @@ def _parser() -> argparse.ArgumentParser:
     diff = sub.add_parser("diff", help="compare two device trees, phandles resolved to paths")
     diff_command.add_arguments(diff)
     return p
-
-
-def positive_seconds(text: str) -> float:
-    """argparse type: a positive, finite number of seconds."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
-    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -215,8 +204,8 @@ def _run_machine(args, output) -> Machine:
     """The Machine `slofpy run` runs on: the bare engine, or with --boot the booted board."""
     if not args.boot:
         return Machine(include_path=args.include, output=output, standard=args.std)
-    from .board import SeedFileError, boot_machine
-    from .host.registry import HostSpecError
+    from ..firmware.board import SeedFileError, boot_machine
+    from ..host.registry import HostSpecError
     try:
         machine = boot_machine(args.seed, host=args.host or "qemu", output=output)
     except (SeedFileError, HostSpecError) as e:
@@ -228,16 +217,16 @@ def _run_machine(args, output) -> Machine:
 
 def _quiesce(machine, output: str | None) -> int:
     """--quiesce: the client-interface quiesce, then the tree the host accepted to -o."""
-    from .boot_command import _UpdateDtWatch
-    watch = _UpdateDtWatch(machine.hypervisor)
-    machine.quiesce()
+    from .update_dt_watch import watch_update_dt
+    with watch_update_dt(machine.host) as watch:
+        machine.quiesce()
     if watch.rc is None:
         raise _BootError("the firmware never called H_UPDATE_DT")
     if watch.rc != 0:
         raise _BootError(f"the host rejected the flattened tree: H_UPDATE_DT returned {watch.rc}")
     if output:
         blob = getattr(machine.host, "stored_blob", None) or machine.flatten()
-        from .outfile import FDT_MAGIC, OutputFileError, write_atomically
+        from ..outfile import FDT_MAGIC, OutputFileError, write_atomically
         try:
             write_atomically(output, blob, FDT_MAGIC)
         except OutputFileError as e:
@@ -261,12 +250,12 @@ def _console_output(text: str) -> None:
 
 def _make_machine(args) -> Machine:
     """The Machine `slofpy repl` talks to. --bare: the bare engine. Otherwise the booted
-    board, which comes from slofpy.board (boot_machine) when that module is present; without
+    board, which comes from slofpy.firmware.board (boot_machine) when that module is present; without
     it the bare engine is all there is."""
     include = getattr(args, "include", None) or []
     if not args.bare:
         try:
-            from .board import boot_machine
+            from ..firmware.board import boot_machine
         except ImportError:
             boot_machine = None
         if boot_machine is not None:
@@ -304,7 +293,7 @@ def _repl(args) -> int:
 
 
 def _test(args) -> int:
-    from .forthtest import BootCache, FileRun, TestFileError, find_test_files, parse_test_file
+    from ..testing.forthtest import BootCache, FileRun, TestFileError, find_test_files, parse_test_file
     include = [Path(d) for d in args.include]
     files = find_test_files(args.paths)
     missing = [str(f) for f in files if not f.is_file()]

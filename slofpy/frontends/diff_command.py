@@ -23,8 +23,8 @@ class TreeFileError(ValueError):
 
 def read_tree(path: str) -> bytes:
     """The blob in a .dtb file, or compiled from a .dts file; TreeFileError if neither."""
-    from .board import SeedFileError, load_seed
-    from .fdt.blob import BlobError, parse_blob
+    from ..firmware.board import SeedFileError, load_seed
+    from ..fdt.blob import BlobError, parse_blob
     try:
         blob = load_seed(path)
     except SeedFileError as e:
@@ -38,7 +38,7 @@ def read_tree(path: str) -> bytes:
 
 def differences(a: bytes, b: bytes) -> list[str]:
     """The lines `slofpy diff` prints for blobs a and b."""
-    from .fdt.tree_diff import tree_differences
+    from ..fdt.tree_diff import tree_differences
     return [str(d) for d in tree_differences(a, b)]
 
 

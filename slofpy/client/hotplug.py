@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .fdt.blob import Node
+from ..fdt.blob import Node
+from .errors import ClientError
 
 if TYPE_CHECKING:
-    from .client import LinuxClient
+    from .linux import LinuxClient
 
 PHANDLE_PROPERTIES = ("phandle", "linux,phandle", "ibm,phandle")
 CC_SUCCESS, CC_NEXT_SIBLING, CC_NEXT_CHILD, CC_NEXT_PROPERTY, CC_PREV_PARENT = 0, 1, 2, 3, 4
@@ -52,7 +53,6 @@ def phandle_paths(root: Node) -> dict[int, str]:
 
 def read_connector(client: LinuxClient, drc: int) -> Node:
     """ibm,configure-connector until done: the new node (with any children)."""
-    from .client import ClientError
     fw = client.fw
     work = client._claim(0x1000)
     fw.write(work, drc.to_bytes(4, "big") + bytes(4))
@@ -88,7 +88,6 @@ def read_connector(client: LinuxClient, drc: int) -> Node:
 
 def configure_phb(client: LinuxClient, index: int) -> tuple[int, str]:
     """See the module docstring."""
-    from .client import ClientError
     root = client.root
     name = f"PHB {index}"
     drc = drc_by_name(root, name)

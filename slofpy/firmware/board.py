@@ -1,6 +1,6 @@
 """The QEMU pseries board: boot the firmware on a seed, as QEMU starts SLOF.
 
-    >>> from slofpy.board import boot_machine
+    >>> from slofpy.firmware.board import boot_machine
     >>> fw = boot_machine()                  # the default seed, the `qemu` host
     >>> fw.client("finddevice", "/cpus")
     >>> fw.quiesce()                         # as an OS would: the tree goes to the host
@@ -21,14 +21,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .errors import ForthError
-from .fdt.blob import BlobError
-from .firmware import Firmware, SOURCE_ROOT
-from .host.backend import HostBackend
-from .machine import Snapshot
-from .host.registry import make_backend
-from .hv.hypervisor import Hypervisor
-from .hv.memory import BytearrayGuestMemory
+from ..errors import ForthError
+from ..fdt.blob import BlobError
+from .openfirmware import Firmware, SOURCE_ROOT
+from ..host.backend import HostBackend
+from ..machine import Snapshot
+from ..host.registry import make_backend
+from ..hv.hypervisor import Hypervisor
+from ..abi.guest_memory import BytearrayGuestMemory
 
 BOARD_DIR = SOURCE_ROOT / "board-qemu"
 
@@ -58,8 +58,8 @@ def load_seed(path: str | os.PathLike, include_dirs: Sequence[str] = (),
     if len(data) > MAX_SEED_BYTES:
         raise SeedFileError(f"{p}: more than {MAX_SEED_BYTES} bytes, too big for a seed")
     if p.suffix == ".dts" or not data.startswith(b"\xd0\x0d\xfe\xed") and data[:1] in (b"/", b" "):
-        from .fdt.dts_compiler import compile_dts
-        from .fdt.dts_source import DtsError
+        from ..fdt.dts_compiler import compile_dts
+        from ..fdt.dts_source import DtsError
         try:
             text = data.decode("utf-8", "surrogateescape")
             return compile_dts(text, str(p), include_dirs=include_dirs, read_dirs=read_dirs)

@@ -26,10 +26,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .fdt.blob import Node, build_blob
+from ..fdt.blob import Node, build_blob
+from .errors import ClientError
 
 if TYPE_CHECKING:
-    from .board import BoardFirmware
+    from ..firmware.board import BoardFirmware
 
 PROM_ERROR = 0xFFFFFFFF
 
@@ -87,10 +88,6 @@ def linux_option_vectors(platform_support: bytes, max_cores: int = 2048) -> byte
     return bytes(out)
 
 
-class ClientError(Exception):
-    """Something the client could not do (one line: what)."""
-
-
 @dataclass
 class ClientReport:
     """What the client saw."""
@@ -132,7 +129,7 @@ class RtasCode:
 
 
 class LinuxClient:
-    """Linux's prom_init against a booted board (`slofpy.board.boot_machine`)."""
+    """Linux's prom_init against a booted board (`slofpy.firmware.board.boot_machine`)."""
 
     SCRATCH = 0x10000          # claimed once: strings, buffers, the RTAS argument block
     WORK_AREA = 0x1000         # RTAS configure-connector work area (Linux's rtas data buffer)
@@ -309,7 +306,7 @@ class LinuxClient:
 
     def hotplug_phb(self, index: int) -> tuple[int, str]:
         """Configure the PHB hotplugged at DRC "PHB <index>"; (exit status, the line)."""
-        from .client_hotplug import configure_phb
+        from .hotplug import configure_phb
         return configure_phb(self, index)
 
 

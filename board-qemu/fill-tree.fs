@@ -1,4 +1,4 @@
-\ tree.fs -- filling the tree after the seed is imported, as SLOF's tree.fs and root.fs do:
+\ fill-tree.fs -- filling the tree after the seed is imported, as SLOF's tree.fs and root.fs do:
 \ the root nodes SLOF adds, /options, /packages, /mmu, /openprom's model, drivers for the
 \ /vdevice children and the PCI host bridges, quiesce registration, the /chosen instances
 \ (cpu, memory, mmu, stdin, stdout) and /memory's "available".

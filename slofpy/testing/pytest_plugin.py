@@ -3,11 +3,11 @@
 Registered through the `pytest11` entry point, so installing slofpy enables it:
 
 - every `test_*.fs` file is collected; each `T{ ... -> ... }T` line is one test item named
-  after its line and the `testing ...` text before it (see slofpy.forthtest). Set-up lines
+  after its line and the `testing ...` text before it (see slofpy.testing.forthtest). Set-up lines
   run in order, in the same VM, before the tests after them. A failure shows the source
   line, the expected and actual stacks, and the output.
 - fixture `forth`: a fresh bare Machine.
-- fixture `booted`: the board booted on a seed (slofpy.board.boot_machine), built once per
+- fixture `booted`: the board booted on a seed (slofpy.firmware.board.boot_machine), built once per
   session per seed and handed to each test as a restored snapshot, so tests cannot see each
   other's changes. The seed: `@pytest.mark.slofpy_seed("path")` (relative to the test
   file's folder), else `--slofpy-seed`, else
@@ -23,10 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from .errors import ForthError
+from ..errors import ForthError
 from .forthtest import DEFAULT_TIME_LIMIT, BootCache, FileRun, Outcome, Piece, TestFile, \
     TestFileError, parse_test_file
-from .machine import Machine
+from ..machine import Machine
 
 _STATE = pytest.StashKey["_PluginState"]()
 _KEEP_RUNS = 2        # file runs (each one a VM) kept alive at once

@@ -14,16 +14,13 @@ from __future__ import annotations
 import sys
 import time
 
-from .errors import ForthError, TimeLimitExceeded
-from .machine import _limit
-from .hv.numbers import KVMPPC_H_UPDATE_DT
+from ..errors import ForthError, TimeLimitExceeded
+from ..machine import _limit
+from .options import HOST_HELP, positive_seconds
+from .update_dt_watch import watch_update_dt
 
 # The board, the host and the FDT tools are imported when `slofpy boot` runs, not when the
 # command line is parsed: `slofpy run` does not need them.
-
-
-#: what --host takes (slofpy boot, slofpy repl, slofpy run --boot)
-HOST_HELP = "host backend (qemu, file:PATH, record, or a plugin); default qemu"
 
 
 def add_arguments(p) -> None:
@@ -34,7 +31,6 @@ def add_arguments(p) -> None:
     p.add_argument("-o", "--output", metavar="OUT.dtb", help="write the tree the host accepted")
     p.add_argument("--dts", metavar="OUT.dts", help="write it as DTS, with the encodings Forth used")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary")
-    from .cli import positive_seconds
     p.add_argument("--timeout", type=positive_seconds, default=None, metavar="SECONDS",
                    help="stop a boot that runs longer (a firmware that never finishes)")
     from . import client_boot
@@ -48,25 +44,10 @@ def add_arguments(p) -> None:
 
 def counts(blob: bytes) -> tuple[int, int]:
     """Nodes and properties of a blob, walked with libfdt (which QEMU checked it with)."""
-    from .host import tree
-    fdt = tree.open_tree(blob)
-    nodes = [0, *tree.descendant_nodes(fdt, 0)]
-    return len(nodes), sum(len(tree.node_properties(fdt, n)) for n in nodes)
-
-
-class _UpdateDtWatch:
-    """Remembers the return code of each H_UPDATE_DT the firmware makes."""
-
-    def __init__(self, hypervisor):
-        self.rc: int | None = None
-        self._hcall = hypervisor.hcall
-        hypervisor.hcall = self
-
-    def __call__(self, number: int, *args: int):
-        rc, outs = self._hcall(number, *args)
-        if number == KVMPPC_H_UPDATE_DT:
-            self.rc = rc
-        return rc, outs
+    from ..host import fdt_lookup
+    fdt = fdt_lookup.open_tree(blob)
+    nodes = [0, *fdt_lookup.descendant_nodes(fdt, 0)]
+    return len(nodes), sum(len(fdt_lookup.node_properties(fdt, n)) for n in nodes)
 
 
 class BootFailed(Exception):
@@ -105,12 +86,12 @@ def _say(out, text: str) -> None:
 
 
 def _boot(args, out) -> int:
-    from .board import SeedFileError
-    from .fdt.blob import BlobError
-    from .host.qemu import SeedError
-    from .host.registry import HostSpecError
-    from .host.tree import TreeLookupError
-    from .outfile import DTS_START, FDT_MAGIC, OutputFileError, target_path, write_atomically
+    from ..firmware.board import SeedFileError
+    from ..fdt.blob import BlobError
+    from ..host.qemu import SeedError
+    from ..host.registry import HostSpecError
+    from ..host.fdt_lookup import TreeLookupError
+    from ..outfile import DTS_START, FDT_MAGIC, OutputFileError, target_path, write_atomically
     user_errors = (ForthError, SeedFileError, SeedError, HostSpecError, OutputFileError,
                    BlobError, TreeLookupError)
     started = time.perf_counter()
@@ -122,8 +103,8 @@ def _boot(args, out) -> int:
             target_path(args.dts, DTS_START)
         with _limit(args.timeout):
             fw = _boot_board(args, out)
-            watch = _UpdateDtWatch(fw.hypervisor)
-            fw.quiesce()
+            with watch_update_dt(fw.host) as watch:
+                fw.quiesce()
     except user_errors as e:
         raise BootFailed(str(e)) from None
     elapsed = time.perf_counter() - started
@@ -155,7 +136,7 @@ def _boot(args, out) -> int:
         dts = None
         if args.dts:
             kinds = {(n.path, p.name): p.kind for n in fw.tree.nodes() for p in n.properties()}
-            from .fdt.dts_writer import blob_to_dts
+            from ..fdt.dts_writer import blob_to_dts
             dts = blob_to_dts(blob, kinds).encode("utf-8", "surrogateescape")
         if args.output:
             write_atomically(args.output, blob, FDT_MAGIC)
@@ -171,7 +152,7 @@ def _boot(args, out) -> int:
 def _boot_board(args, out):
     """The board booted on --seed (its .dts includes confined to the seed's folder, -I and
     --allow-read) and --host, its console going to out."""
-    from .board import boot_machine, load_seed
+    from ..firmware.board import boot_machine, load_seed
     seed = None
     if args.seed is not None:
         seed = load_seed(args.seed, include_dirs=args.include, read_dirs=args.allow_read)
@@ -179,15 +160,15 @@ def _boot_board(args, out):
 
 
 def _run_with_client(args) -> int:
-    """`slofpy boot --client linux ...` (slofpy.client_boot). Errors a user can cause are
+    """`slofpy boot --client linux ...` (slofpy.frontends.client_boot). Errors a user can cause are
     BootFailed (one line); run() guards the rest."""
-    from .board import SeedFileError
-    from .client import ClientError
+    from ..firmware.board import SeedFileError
+    from ..client.errors import ClientError
     from .client_boot import check_usage, run_client
-    from .host.phb_hotplug import HotplugError
-    from .host.qemu import SeedError
-    from .host.registry import HostSpecError
-    from .outfile import DTS_START, FDT_MAGIC, OutputFileError, target_path, write_atomically
+    from ..host.phb_hotplug import HotplugError
+    from ..host.qemu import SeedError
+    from ..host.registry import HostSpecError
+    from ..outfile import DTS_START, FDT_MAGIC, OutputFileError, target_path, write_atomically
     problem = check_usage(args)
     if problem:
         print(f"slofpy boot: {problem}", file=sys.stderr)
@@ -211,7 +192,7 @@ def _run_with_client(args) -> int:
         if blob is not None and args.output:
             write_atomically(args.output, blob, FDT_MAGIC)
         if blob is not None and args.dts:
-            from .fdt.dts_writer import blob_to_dts
+            from ..fdt.dts_writer import blob_to_dts
             write_atomically(args.dts, blob_to_dts(blob).encode("utf-8", "surrogateescape"),
                              DTS_START)
     except user_errors as e:

@@ -14,15 +14,15 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from .errors import ForthError, error_text
-from .machine import Machine
+from ..errors import ForthError, error_text
+from ..machine import Machine
 
 
 def _forth_source_root() -> Path:
     """The folder holding forth/ (the generic layer) and board-qemu/ (the board): the
     package itself in an installed wheel (setup.py copies them in), the top of the checkout
     when slofpy runs from its source tree (an editable install)."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parent.parent
     if (package / "forth" / "of.fs").is_file():
         return package
     return package.parent
@@ -124,6 +124,6 @@ class Firmware(Machine):
     # ------------------------------------------------------------ tree view
     @property
     def tree(self):
-        """A read-only view of the device tree in VM memory (see slofpy.tree)."""
-        from .tree import TreeView
+        """A read-only view of the device tree in VM memory (see slofpy.firmware.tree_view)."""
+        from .tree_view import TreeView
         return TreeView(self)

@@ -9,7 +9,7 @@ slofpy/forth_tester.fs, loaded into the VM first.
 A comment line `\\ slofpy: booted` near the top asks for the booted board instead of the
 bare engine (`\\ slofpy: booted seed=PATH` also names the seed, relative to the file).
 
-The pytest plugin (slofpy.pytest_plugin) and `slofpy test` both use this module:
+The pytest plugin (slofpy.testing.pytest_plugin) and `slofpy test` both use this module:
 `parse_test_file` gives a `TestFile`, and a `FileRun` runs its tests in any order (a test
 asked for out of order replays the file up to it on a fresh VM, so pytest-xdist may hand
 tests to any worker).
@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .errors import TIMEOUT, ForthError
-from .machine import Machine, Snapshot
-from .vm.source import SourceError, preprocess_file
+from ..errors import TIMEOUT, ForthError
+from ..machine import Machine, Snapshot
+from ..vm.source import SourceError, preprocess_file
 
 TESTER = Path(__file__).resolve().parent / "forth_tester.fs"
 
@@ -240,7 +240,7 @@ class BootCache:
         if self._boot is not None:
             return self._boot
         try:
-            board = importlib.import_module("slofpy.board")
+            board = importlib.import_module("slofpy.firmware.board")
         except ImportError as e:
             raise ForthError(-21, f"the booted board is not available ({e})") from None
         return board.boot_machine

@@ -12,12 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
-from .vm import layout as L
-from .vm import dictionary as D
+from ..vm import layout as L
+from ..vm import dictionary as D
 
-# node structure offsets (forth/node.fs)
-PEER, PARENT, CHILD, PROPERTIES, WORDS = 0x00, 0x08, 0x10, 0x18, 0x20
-SPACE_SET, SPACE = 0x38, 0x40
+#: the fields of node.fs's node structure the view reads; their offsets are asked of the
+#: Forth (``0 node>peer`` ...) when a view is made, so a change to the structure needs no change here
+NODE_FIELDS = ("node>peer", "node>parent", "node>child", "node>properties", "node>words",
+               "node>space?")
 
 
 @dataclass(frozen=True)
@@ -44,25 +45,25 @@ class Node:
     def __repr__(self) -> str:
         return f"<Node {self.path} @{self.phandle:#x}>"
 
-    def _cell(self, off: int) -> int:
-        return self.view.fw.cell(self.phandle + off)
+    def _cell(self, field: str) -> int:
+        return self.view.fw.cell(self.phandle + self.view.offsets[field])
 
     @property
     def parent(self) -> "Node | None":
-        p = self._cell(PARENT)
+        p = self._cell("node>parent")
         return Node(self.view, p) if p else None
 
     @property
     def children(self) -> list["Node"]:
-        out, c = [], self._cell(CHILD)
+        out, c = [], self._cell("node>child")
         while c:
             out.append(Node(self.view, c))
-            c = self.view.fw.cell(c + PEER)
+            c = self.view.fw.cell(c + self.view.offsets["node>peer"])
         return out
 
     def properties(self) -> list[Property]:
         """Newest first, as Forth iterates them."""
-        return list(self.view._properties(self._cell(PROPERTIES)))
+        return list(self.view._properties(self._cell("node>properties")))
 
     def get(self, name: str) -> Property | None:
         for p in self.properties():
@@ -91,12 +92,12 @@ class Node:
 
     @property
     def unit_set(self) -> bool:
-        return self._cell(SPACE_SET) != 0
+        return self._cell("node>space?") != 0
 
     def methods(self) -> list[str]:
         fw = self.view.fw
         return [D.name_of(fw.vm, lfa).decode("latin-1")
-                for lfa in D.wordlist_words(fw.vm, self._cell(WORDS))]
+                for lfa in D.wordlist_words(fw.vm, self._cell("node>words"))]
 
     def walk(self) -> Iterator["Node"]:
         """This node and every node below it, depth first, children in order."""
@@ -110,6 +111,11 @@ class Node:
 class TreeView:
     def __init__(self, fw):
         self.fw = fw
+        self.offsets: dict[str, int] = {}
+        for field in NODE_FIELDS:
+            fw.push(0)
+            fw.execute(field)
+            self.offsets[field] = fw.pop()
         self._kinds = {}
         for word, kind in ((".prop-string", "string"), (".prop-int", "int"),
                            (".prop-bytes", "bytes")):

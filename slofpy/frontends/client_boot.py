@@ -1,4 +1,4 @@
-"""`slofpy boot --client linux`: boot the board, run the Linux-like client (slofpy.client) in
+"""`slofpy boot --client linux`: boot the board, run the Linux-like client (slofpy.client.linux) in
 place of the bare quiesce call, and optionally hotplug a PHB afterwards.
 
     slofpy boot --client linux [--no-quiesce] [--hotplug-phb INDEX] [--client-tree OUT.dtb]
@@ -18,7 +18,7 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
-    from .board import BoardFirmware
+    from ..firmware.board import BoardFirmware
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -46,8 +46,8 @@ def check_usage(args: argparse.Namespace) -> str | None:
 def run_client(fw: BoardFirmware, args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     """The client, the host's answer, the hotplug; the exit status (see the module doc).
     Raises ClientError or HotplugError for what cannot be done (one line each)."""
-    from .client import LinuxClient
-    from .fdt.tree_diff import tree_differences
+    from ..client.linux import LinuxClient
+    from ..fdt.tree_diff import tree_differences
     host = fw.host
     client = LinuxClient(fw)
     report = client.run(quiesce=not args.no_quiesce)
@@ -76,7 +76,7 @@ def run_client(fw: BoardFirmware, args: argparse.Namespace, out: TextIO = sys.st
         status, line = client.hotplug_phb(args.hotplug_phb)
         print(line, file=out)
     if args.client_tree:
-        from .fdt.blob import build_blob
-        from .outfile import FDT_MAGIC, write_atomically
+        from ..fdt.blob import build_blob
+        from ..outfile import FDT_MAGIC, write_atomically
         write_atomically(args.client_tree, build_blob(client.root), FDT_MAGIC)
     return status

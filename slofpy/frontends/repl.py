@@ -18,11 +18,8 @@ import sys
 from pathlib import Path
 from typing import Callable, Iterable, TextIO
 
-from .errors import ForthError, UNDEFINED_WORD, USER_INTERRUPT, printable
-from .machine import Bye, Machine
-from .vm import layout as L
-from .vm.dictionary import find, name_of, search_order, wordlist_words
-from .vm.words.io import format_number
+from ..errors import ForthError, Throw, UNDEFINED_WORD, USER_INTERRUPT, printable
+from ..machine import Bye, Machine
 
 PATH_WORDS = frozenset({"dev", "ls", "show-devs", "find-device", "devalias"})
 MAX_CHILDREN = 10_000
@@ -47,8 +44,7 @@ def error_text(e: ForthError) -> str:
 
 def prompt_text(machine: Machine) -> str:
     """`depth > `, the depth in the current BASE."""
-    vm = machine.vm
-    return f"{format_number(len(vm.s), vm.cell(L.BASE))} > "
+    return f"{machine.format_number(len(machine.stack))} > "
 
 
 def history_path() -> Path:
@@ -59,24 +55,13 @@ def history_path() -> Path:
 
 def unfinished(machine: Machine) -> bool:
     """Is a definition or an interpret-level control structure still open?"""
-    vm = machine.vm
-    return bool(vm.cell(L.STATE)) or bool(vm.control)
+    return machine.unfinished
 
 
 # ---------------------------------------------------------------- completion
 def word_names(machine: Machine) -> list[str]:
     """Every word findable through the search order, first match of each name only."""
-    vm = machine.vm
-    seen: dict[str, str] = {}
-    for wid in search_order(vm):
-        try:
-            for lfa in wordlist_words(vm, wid):
-                name = name_of(vm, lfa).decode("latin-1")
-                if name and name.isprintable() and name.lower() not in seen:
-                    seen[name.lower()] = name
-        except Exception:          # a damaged wordlist: complete what was readable
-            continue
-    return sorted(seen.values(), key=str.lower)
+    return machine.word_names()
 
 
 def forth_children(machine: Machine) -> ChildLister:
@@ -85,58 +70,42 @@ def forth_children(machine: Machine) -> ChildLister:
     VM as it found it: stacks, STATE, pending output."""
 
     def children(path: str) -> list[str]:
-        vm = machine.vm
         xts = {}
         for name in ("child", "peer", "find-node", "node>qname", "alloc-mem", "free-mem"):
-            hit = find(vm, name.encode())
-            if hit is None:
+            xt = machine.find_xt(name)
+            if xt is None:
                 return []
-            xts[name] = hit[0]
-        saved = (list(vm.s), list(vm.rs), vm.rbase, vm.cell(L.STATE), list(vm.out_parts),
-                 vm.cell(L.DP))
+            xts[name] = xt
+
+        def call(name: str, *args: int) -> int:
+            machine.push(*args)
+            machine.run_xt(xts[name])
+            return machine.pop()
+
         names: list[str] = []
         data = path.encode("latin-1", "replace")
         buf = 0
-        try:
-            vm.set_cell(L.STATE, 0)
-            vm.s.append(max(len(data), 1))
-            vm.execute(xts["alloc-mem"])
-            buf = vm.s.pop()
-            if not buf:
-                return []
-            vm.write(buf, data)
-            vm.s.extend((buf, len(data)))
-            vm.execute(xts["find-node"])
-            node = vm.s.pop()
-            if node:
-                vm.s.append(node)
-                vm.execute(xts["child"])
-                node = vm.s.pop()
-            while node and len(names) < MAX_CHILDREN:
-                vm.s.append(node)
-                vm.execute(xts["node>qname"])
-                n = vm.s.pop()
-                a = vm.s.pop()
-                names.append(vm.read(a, n).decode("latin-1"))
-                vm.s.append(node)
-                vm.execute(xts["peer"])
-                node = vm.s.pop()
-        except Exception:
-            return names
-        finally:
-            if buf:
-                try:
-                    vm.s.extend((buf, max(len(data), 1)))
-                    vm.execute(xts["free-mem"])
-                except Exception:
-                    pass
-            stack, rstack, rbase, state, out, dp = saved
-            vm.s[:] = stack
-            vm.rs[:] = rstack
-            vm.rbase = rbase
-            vm.set_cell(L.STATE, state)
-            vm.set_cell(L.DP, dp)
-            vm.out_parts[:] = out
+        with machine.preserved():
+            try:
+                buf = call("alloc-mem", max(len(data), 1))
+                if not buf:
+                    return []
+                machine.write(buf, data)
+                node = call("find-node", buf, len(data))
+                node = call("child", node) if node else 0
+                while node and len(names) < MAX_CHILDREN:
+                    length = call("node>qname", node)
+                    names.append(machine.read(machine.pop(), length).decode("latin-1"))
+                    node = call("peer", node)
+            except (ForthError, Throw):      # a broken node: the names read so far
+                pass
+            finally:
+                if buf:
+                    try:
+                        machine.push(buf, max(len(data), 1))
+                        machine.run_xt(xts["free-mem"])
+                    except (ForthError, Throw):
+                        pass
         return names
 
     return children
@@ -192,15 +161,9 @@ def run_interactive(machine: Machine, children: ChildLister | None = None,
     session = PromptSession(history=history,
                             completer=_completer(machine, children or forth_children(machine)),
                             complete_while_typing=False)
-    vm = machine.vm
-    vm.input_line = lambda: _read_key_line(session)
+    machine.set_line_reader(lambda: _read_key_line(session))
 
-    def emit_now(text: str) -> None:
-        # a console shows each character when it is emitted, not at the end of the line
-        vm.out_parts.append(text)
-        vm.flush()
-
-    vm.emit_text = emit_now
+    machine.emit_unbuffered()
     while True:
         prompt = prompt_text(machine)
         try:
@@ -272,7 +235,7 @@ def run_batch(machine: Machine, lines, out: TextIO | None = None,
             line = line.encode("utf-8", "surrogateescape")
         return line.rstrip(b"\n")
 
-    machine.vm.input_line = next_line     # KEY and ACCEPT read the following lines
+    machine.set_line_reader(next_line)     # KEY and ACCEPT read the following lines
     while True:
         line = next_line()
         if line is None:
