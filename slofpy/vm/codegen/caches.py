@@ -27,7 +27,7 @@ class GeneratedCode:
         self.depends_on: dict[int, list[tuple[int, int]]] = {}
         self.sources: dict[int, str] = {}       # xt -> the Python source generated
         # xt -> where in its generated source each threaded instruction's lines begin, and
-        # the cells they come from (backtrace.TaggedLines): what a backtrace reads
+        # the cells they come from (codegen.line_marks.TaggedLines): what a backtrace reads
         self.line_tags: dict[int, list[int]] = {}
         # xt -> the globals of generated code that calls it through a slot
         self.callers: dict[int, list[dict]] = {}

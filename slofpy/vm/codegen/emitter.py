@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from .. import layout as L
-from ..backtrace import MARK_SHIFT, TaggedLines
+from .line_marks import MARK_SHIFT, TaggedLines
 from ..cells import U
 from ..words.table import BUILTINS
 from . import analysis
