@@ -325,8 +325,8 @@ def _mutations(rng: random.Random, blob: bytes) -> bytes:
             struct_at = int.from_bytes(b[8:12], "big")
             at = rng.randrange(struct_at, strings_at)
             b[at] = rng.randrange(256)
-        else:                               # cut
-            del b[rng.randrange(40, len(b)):]
+        elif len(b) > 40:                   # cut (past the header; a repeated cut may
+            del b[rng.randrange(40, len(b)):]   # have left no more than that)
     return bytes(b)
 
 
