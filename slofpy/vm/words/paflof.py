@@ -23,7 +23,7 @@ import time
 from ...errors import Throw
 from .. import layout as L
 from .. import dictionary as D
-from .table import special, synonym, word
+from .table import snippet, special, synonym, word
 
 # ---------------------------------------------------------------- run-time code words
 for _name, _target in (("dotick", "lit"), ("doto", "(to)"), ("semicolon", "exit"),
@@ -45,27 +45,14 @@ def pocket(vm) -> None:
     vm.s.append(L.POCKETS + n * L.POCKET_SIZE)
 
 
-@word("pockets", effect=1)
-def pockets(vm) -> None:
-    vm.s.append(L.POCKETS)
-
-
-@word("comp-buffer", effect=1)
-def comp_buffer(vm) -> None:
-    # ( -- addr ): where interpret-mode control structures are compiled
-    vm.s.append(L.COMP_BUFFER)
-
-
-@word("there", effect=1)
-def there(vm) -> None:
-    # ( -- addr ): the variable holding HERE while an interpret-mode structure compiles
-    vm.s.append(L.THERE)
-
-
-@word("catcher", effect=1)
-def catcher(vm) -> None:
-    # ( -- addr ): the variable holding the return-stack depth of the innermost CATCH
-    vm.s.append(L.CATCHER)
+# ( -- addr ): the 16 pockets
+snippet("pockets", f"s.append({L.POCKETS})")
+# ( -- addr ): interpret-mode structures compile here
+snippet("comp-buffer", f"s.append({L.COMP_BUFFER})")
+# ( -- addr ): HERE while an interpret-mode structure compiles
+snippet("there", f"s.append({L.THERE})")
+# ( -- addr ): return-stack depth of the innermost CATCH
+snippet("catcher", f"s.append({L.CATCHER})")
 
 
 @word('abort"-str', effect=1)

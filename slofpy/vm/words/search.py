@@ -211,14 +211,10 @@ def clean_hash(vm) -> None:
     vm.wid_cache.clear()
 
 
-@word("hash-table", effect=1)
-def hash_table(vm) -> None:
-    vm.s.append(L.HASH_TABLE)
-
-
-@word("hash-size", effect=1)
-def hash_size(vm) -> None:
-    vm.s.append(L.HASH_SIZE)
+# ( -- addr ): paflof's find hash table
+snippet("hash-table", f"s.append({L.HASH_TABLE})")
+# ( -- n ): its number of cells
+snippet("hash-size", f"s.append({L.HASH_SIZE})")
 
 
 def name_hash(name: bytes) -> int:
