@@ -42,7 +42,7 @@ NOT_SAVED = {
 
 
 def same_vm(a: VM, b: VM) -> None:
-    assert a.mem == b.mem
+    assert a.mem[:] == b.mem[:]
     for name in dictcache.SAVED:
         assert getattr(a, name) == getattr(b, name), name
     assert a.search_path == b.search_path

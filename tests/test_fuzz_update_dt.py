@@ -36,7 +36,7 @@ from slofpy.host.qemu import QemuBackend
 from slofpy.host.fdt_lookup import TreeLookupError
 from slofpy.hv import Hypervisor
 from slofpy.abi import hcalls as hc
-from slofpy.abi.guest_memory import REAL_ADDRESS_MASK, BytearrayGuestMemory
+from slofpy.abi.guest_memory import REAL_ADDRESS_MASK, BufferGuestMemory
 
 from conftest import REFERENCE_SEEDS
 
@@ -173,7 +173,7 @@ class Host:
         self.seed = BLOBS[f"{machine}.seed.dtb"]
         self.memory = bytearray(MEMORY_SIZE)
         self.backend = QemuBackend()
-        self.hv = Hypervisor(BytearrayGuestMemory(self.memory), self.backend)
+        self.hv = Hypervisor(BufferGuestMemory(self.memory), self.backend)
         self.stats: Counter = Counter()
         self.reset()
 
@@ -490,7 +490,7 @@ def test_forth_hv_update_dt_agrees_with_libfdt():
     `hv-update-dt ( dtb -- rc )` making hcall 0xF003 through the Hypervisor."""
     m = Machine()
     backend = QemuBackend()
-    m.vm.hypervisor = Hypervisor(BytearrayGuestMemory(m.vm.mem), backend)
+    m.vm.hypervisor = Hypervisor(BufferGuestMemory(m.vm.mem), backend)
     seed = BLOBS["default.seed.dtb"]
     m.vm.hypervisor.reset(seed)
     m.evaluate("#131072 alloc-mem")

@@ -7,7 +7,7 @@ import pytest
 from slofpy.host.qemu import QemuBackend
 from slofpy.hv import Hypervisor
 from slofpy.abi import hcalls as hc
-from slofpy.abi.guest_memory import BytearrayGuestMemory
+from slofpy.abi.guest_memory import BufferGuestMemory
 
 from conftest import REFERENCE_SEEDS
 
@@ -20,7 +20,7 @@ PHB_LIOBN = 0x80000000
 
 @pytest.fixture
 def machine():
-    memory = BytearrayGuestMemory(bytearray(1 << 20))
+    memory = BufferGuestMemory(bytearray(1 << 20))
     backend = QemuBackend(console_output=io.StringIO())
     hv = Hypervisor(memory, backend)
     hv.reset((SEEDS / "default.seed.dtb").read_bytes())
@@ -58,7 +58,7 @@ def test_console_input(machine):
 
 def test_console_before_reset_takes_any_terminal():
     backend = QemuBackend(console_output=io.StringIO())
-    hv = Hypervisor(BytearrayGuestMemory(bytearray(16)), backend)
+    hv = Hypervisor(BufferGuestMemory(bytearray(16)), backend)
     assert put_chars(hv, 0x42, b"hi") == (hc.H_SUCCESS, ())
     assert backend.console_output.getvalue() == "hi"
 

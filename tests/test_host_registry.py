@@ -13,7 +13,7 @@ from slofpy.host.record import HcallRecord, RecordBackend
 from slofpy.host.registry import HostSpecError, backend_names, make_backend, parse_spec
 from slofpy.hv import Hypervisor
 from slofpy.abi import hcalls as hc
-from slofpy.abi.guest_memory import BytearrayGuestMemory
+from slofpy.abi.guest_memory import BufferGuestMemory
 
 from conftest import REFERENCE_SEEDS
 
@@ -48,7 +48,7 @@ def fake_entry_points(entries):
 
 
 def run_update(backend, blob: bytes) -> int:
-    memory = BytearrayGuestMemory(bytearray(1 << 20))
+    memory = BufferGuestMemory(bytearray(1 << 20))
     hv = Hypervisor(memory, backend)
     hv.reset((SEEDS / "default.seed.dtb").read_bytes())
     memory.write(BLOB_ADDR, blob)
@@ -148,7 +148,7 @@ def test_record_backend_keeps_every_call(tmp_path):
     log = tmp_path / "calls.log"
     backend = make_backend(f"record:{log}")
     backend.console_output = io.StringIO()
-    memory = BytearrayGuestMemory(bytearray(1 << 20))
+    memory = BufferGuestMemory(bytearray(1 << 20))
     hv = Hypervisor(memory, backend)
     hv.reset((SEEDS / "default.seed.dtb").read_bytes())
     blob = (SEEDS / "default.slof.dtb").read_bytes()
@@ -180,7 +180,7 @@ def test_record_backend_is_capped_in_memory_and_on_disk(tmp_path):
     log = tmp_path / "calls.log"
     backend = RecordBackend(log, max_records=50)
     backend.console_output = io.StringIO()
-    hv = Hypervisor(BytearrayGuestMemory(bytearray(1 << 20)), backend)
+    hv = Hypervisor(BufferGuestMemory(bytearray(1 << 20)), backend)
     for _ in range(500):
         hv.hcall(0xF004, 1, 2)
     assert len(backend.calls) == 50 and backend.dropped == 450

@@ -8,7 +8,7 @@ import pytest
 from slofpy.host.qemu import QemuBackend
 from slofpy.hv import Hypervisor
 from slofpy.abi import hcalls as hc
-from slofpy.abi.guest_memory import BytearrayGuestMemory, read_u32
+from slofpy.abi.guest_memory import BufferGuestMemory, read_u32
 
 from conftest import REFERENCE_SEEDS
 
@@ -28,7 +28,7 @@ def token(service: str, machine: str = "default") -> int:
 
 
 def make(machine: str = "default", clock=None):
-    memory = BytearrayGuestMemory(bytearray(1 << 20))
+    memory = BufferGuestMemory(bytearray(1 << 20))
     console = io.StringIO()
     backend = QemuBackend(console_output=console, clock=clock or (lambda: 1_700_000_000.25))
     hv = Hypervisor(memory, backend)
@@ -244,7 +244,7 @@ def test_rtas_block_outside_memory_is_h_parameter(addr):
 
 
 def test_no_seed_no_tokens():
-    memory = BytearrayGuestMemory(bytearray(0x10000))
+    memory = BufferGuestMemory(bytearray(0x10000))
     backend = QemuBackend(console_output=io.StringIO())
     hv = Hypervisor(memory, backend)
     rc, rets = rtas(hv, memory, 0x2011, nret=0)

@@ -11,7 +11,7 @@ from slofpy.host.qemu import QemuBackend, SeedError
 from slofpy.host.fdt_lookup import PHANDLE_INTC, TreeLookupError
 from slofpy.hv import Hypervisor
 from slofpy.abi import hcalls as hc
-from slofpy.abi.guest_memory import BytearrayGuestMemory
+from slofpy.abi.guest_memory import BufferGuestMemory
 
 from conftest import REFERENCE_SEEDS
 
@@ -40,7 +40,7 @@ def slof_intc_phandle(machine: str) -> int:
 
 
 def machine_for(machine: str = "default"):
-    memory = BytearrayGuestMemory(bytearray(MEMORY_SIZE))
+    memory = BufferGuestMemory(bytearray(MEMORY_SIZE))
     backend = QemuBackend()
     hv = Hypervisor(memory, backend)
     hv.reset(seed_blob(machine))
@@ -51,7 +51,7 @@ def put_u32(blob: bytes, offset: int, value: int) -> bytes:
     return blob[:offset] + value.to_bytes(4, "big") + blob[offset + 4:]
 
 
-def update(hv: Hypervisor, memory: BytearrayGuestMemory, blob: bytes,
+def update(hv: Hypervisor, memory: BufferGuestMemory, blob: bytes,
            addr: int = BLOB_ADDR) -> int:
     memory.write(addr, blob)
     rc, outputs = hv.hcall(hc.KVMPPC_H_UPDATE_DT, addr)
@@ -156,7 +156,7 @@ def test_blob_past_guest_memory_is_refused(addr):
 
 
 def test_without_a_seed_every_blob_is_refused():
-    memory = BytearrayGuestMemory(bytearray(MEMORY_SIZE))
+    memory = BufferGuestMemory(bytearray(MEMORY_SIZE))
     backend = QemuBackend()
     hv = Hypervisor(memory, backend)
     blobs = [slof_blob(m) for m in MACHINES] + [seed_blob(m) for m in MACHINES]
@@ -175,7 +175,7 @@ def test_unknown_hcall_is_h_function():
 def test_interrupt_controller_phandle_before_and_after_update(machine):
     backend = QemuBackend()
     assert backend.interrupt_controller_phandle() == PHANDLE_INTC  # no tree at all yet
-    memory = BytearrayGuestMemory(bytearray(MEMORY_SIZE))
+    memory = BufferGuestMemory(bytearray(MEMORY_SIZE))
     hv = Hypervisor(memory, backend)
     hv.reset(seed_blob(machine))
     assert backend.interrupt_controller_phandle() == 0x1111  # QEMU's own tree

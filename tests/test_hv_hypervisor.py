@@ -6,7 +6,7 @@ import pytest
 from slofpy.host.backend import HostBackend
 from slofpy.hv import Hypervisor
 from slofpy.abi import hcalls as hc
-from slofpy.abi.guest_memory import BytearrayGuestMemory, GuestMemoryError
+from slofpy.abi.guest_memory import BufferGuestMemory, GuestMemoryError
 
 
 class SpyBackend(HostBackend):
@@ -35,7 +35,7 @@ class SpyBackend(HostBackend):
 
 @pytest.fixture
 def setup():
-    memory = BytearrayGuestMemory(bytearray(0x10000))
+    memory = BufferGuestMemory(bytearray(0x10000))
     backend = SpyBackend()
     return Hypervisor(memory, backend), memory, backend
 
@@ -48,7 +48,7 @@ def test_unknown_hcalls_answer_h_function(setup, number):
 
 
 def test_base_backend_services_a_host_may_lack():
-    hv = Hypervisor(BytearrayGuestMemory(bytearray(64)), HostBackend(io.StringIO()))
+    hv = Hypervisor(BufferGuestMemory(bytearray(64)), HostBackend(io.StringIO()))
     assert hv.hcall(hc.KVMPPC_H_UPDATE_DT, 0)[0] == hc.H_FUNCTION
     assert hv.hcall(hc.KVMPPC_H_RTAS, 0)[0] == hc.H_FUNCTION
     assert hv.hcall(hc.KVMPPC_H_CAS, 0, 0, 0)[0] == hc.H_FUNCTION
@@ -80,7 +80,7 @@ def test_programming_errors_are_not_hidden():
         def update_dt(self, memory, addr):
             raise ZeroDivisionError("bug")
 
-    hv = Hypervisor(BytearrayGuestMemory(bytearray(16)), Broken())
+    hv = Hypervisor(BufferGuestMemory(bytearray(16)), Broken())
     with pytest.raises(ZeroDivisionError):
         hv.hcall(hc.KVMPPC_H_UPDATE_DT, 0)
 
@@ -164,7 +164,7 @@ def test_logical_memop_refusals_leave_memory_alone(setup, args):
 
 def test_console_defaults_to_current_stdout(capsys):
     backend = HostBackend()
-    Hypervisor(BytearrayGuestMemory(bytearray(16)), backend).hcall(
+    Hypervisor(BufferGuestMemory(bytearray(16)), backend).hcall(
         hc.H_PUT_TERM_CHAR, 0, 3, int.from_bytes(b"ok\n".ljust(8, b"\0"), "big"), 0)
     assert capsys.readouterr().out == "ok\n"
 

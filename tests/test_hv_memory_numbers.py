@@ -3,7 +3,7 @@ import pytest
 
 from slofpy.abi import hcalls as numbers
 from slofpy.abi.guest_memory import (
-    BytearrayGuestMemory,
+    BufferGuestMemory,
     GuestMemory,
     GuestMemoryError,
     read_u32,
@@ -14,7 +14,7 @@ from slofpy.abi.guest_memory import (
 
 def test_memory_shares_the_bytearray():
     buffer = bytearray(64)
-    memory = BytearrayGuestMemory(buffer)
+    memory = BufferGuestMemory(buffer)
     memory.write(8, b"\x01\x02\x03")
     assert buffer[8:11] == b"\x01\x02\x03"
     buffer[20] = 0x7F
@@ -24,7 +24,7 @@ def test_memory_shares_the_bytearray():
 
 
 def test_memory_is_big_endian_for_cells():
-    memory = BytearrayGuestMemory(bytearray(16))
+    memory = BufferGuestMemory(bytearray(16))
     write_u32(memory, 4, 0x11223344)
     assert memory.read(4, 4) == b"\x11\x22\x33\x44"
     assert read_u32(memory, 4) == 0x11223344
@@ -35,7 +35,7 @@ def test_memory_is_big_endian_for_cells():
 @pytest.mark.parametrize("addr,length", [(60, 5), (64, 1), (-1, 2), (0, 65), (1 << 62, 1)])
 def test_out_of_range_access_raises_and_changes_nothing(addr, length):
     buffer = bytearray(64)
-    memory = BytearrayGuestMemory(buffer)
+    memory = BufferGuestMemory(buffer)
     with pytest.raises(GuestMemoryError):
         memory.read(addr, length)
     with pytest.raises(GuestMemoryError):
@@ -44,7 +44,7 @@ def test_out_of_range_access_raises_and_changes_nothing(addr, length):
 
 
 def test_edge_accesses_are_allowed():
-    memory = BytearrayGuestMemory(bytearray(64))
+    memory = BufferGuestMemory(bytearray(64))
     memory.write(60, b"abcd")
     assert memory.read(60, 4) == b"abcd"
     assert memory.read(64, 0) == b""
@@ -52,7 +52,7 @@ def test_edge_accesses_are_allowed():
 
 def test_memory_wants_a_bytearray():
     with pytest.raises(TypeError):
-        BytearrayGuestMemory(b"immutable")  # type: ignore[arg-type]
+        BufferGuestMemory(b"immutable")  # type: ignore[arg-type]
 
 
 def test_real_address_clears_top_four_bits():

@@ -1,6 +1,6 @@
 """Guest memory as the hypervisor sees it: a flat, big-endian, byte-addressed physical space.
 
-`GuestMemory` is the protocol the hypervisor and host backends need; `BytearrayGuestMemory`
+`GuestMemory` is the protocol the hypervisor and host backends need; `BufferGuestMemory`
 implements it over the VM's own bytearray (shared, not copied, so both sides see every write).
 Every access is bounds-checked and an access that does not lie wholly inside memory raises
 `GuestMemoryError`; the hypervisor turns that into H_PARAMETER for the guest.
@@ -14,6 +14,7 @@ memory object itself does not mask; handlers call `real_address()` where QEMU do
 """
 from __future__ import annotations
 
+import mmap
 from typing import Protocol, runtime_checkable
 
 REAL_ADDRESS_MASK = 0x0FFF_FFFF_FFFF_FFFF
@@ -53,12 +54,13 @@ class GuestMemory(Protocol):
     def write(self, addr: int, data: bytes) -> None: ...
 
 
-class BytearrayGuestMemory:
-    """`GuestMemory` over a bytearray, shared with its owner (the VM's memory)."""
+class BufferGuestMemory:
+    """`GuestMemory` over a writable buffer (a bytearray, or the anonymous mmap a VM's memory
+    is), shared with its owner."""
 
-    def __init__(self, buffer: bytearray):
-        if not isinstance(buffer, bytearray):
-            raise TypeError(f"guest memory must be a bytearray, not {type(buffer).__name__}")
+    def __init__(self, buffer: bytearray | mmap.mmap):
+        if not isinstance(buffer, (bytearray, mmap.mmap)):
+            raise TypeError(f"guest memory must be a bytearray or an mmap, not {type(buffer).__name__}")
         self.buffer = buffer
 
     @property

@@ -28,7 +28,7 @@ from ..host.backend import HostBackend
 from ..machine import Snapshot
 from ..host.registry import make_backend
 from ..hv.hypervisor import Hypervisor
-from ..abi.guest_memory import BytearrayGuestMemory
+from ..abi.guest_memory import BufferGuestMemory
 
 BOARD_DIR = SOURCE_ROOT / "board-qemu"
 
@@ -142,7 +142,7 @@ def boot_machine(seed: bytes | str | os.PathLike | None = None, host: str | Host
     backend.console_output = _ConsoleToMachine(fw)
     fw.host = backend
     fw.seed = blob
-    fw.hypervisor = Hypervisor(BytearrayGuestMemory(fw.vm.mem), backend)
+    fw.hypervisor = Hypervisor(BufferGuestMemory(fw.vm.mem), backend)
     fw.vm.hypervisor = fw.hypervisor
     try:
         fw.hypervisor.reset(blob)

@@ -12,6 +12,7 @@ that is a cache of the threaded form and is dropped when a store lands in its ra
 from __future__ import annotations
 
 import functools
+import mmap
 import sys
 import time
 import types
@@ -78,7 +79,9 @@ class VM:
         self.heap_size = heap_size
         if memory_size < L.DICTIONARY + heap_size + 0x100000 or memory_size > 1 << 32:
             raise ValueError("memory size must leave room for the dictionary and stay below 4 GiB")
-        self.mem = bytearray(memory_size)
+        # anonymous memory: pages are zero and cost nothing until touched, so a VM as big as
+        # the guest RAM a seed describes is cheap
+        self.mem = mmap.mmap(-1, memory_size)
         self.size = memory_size
         self.s: list[int] = []
         self.rs: list[int] = []

@@ -9,6 +9,8 @@ from .. import dictionary as D
 from ..outer import parse, parse_name, skip_blanks, current, digit_value, digits_value
 from .table import helper, snippet, word
 
+ONE_BYTE = tuple(bytes((i,)) for i in range(256))
+
 
 # ---------------------------------------------------------------- string literals
 def pocket(vm, data: bytes) -> int:
@@ -447,7 +449,7 @@ def _find_char(vm, last: bool) -> None:
         return
     if a < 0 or a + n > vm.size:
         raise Throw(-9)
-    k = vm.mem.rfind(c, a, a + n) if last else vm.mem.find(c, a, a + n)
+    k = vm.mem.rfind(ONE_BYTE[c], a, a + n) if last else vm.mem.find(ONE_BYTE[c], a, a + n)
     if k < 0:
         vm.s.append(0)
     else:
@@ -508,7 +510,7 @@ snippet("skip", "c = s.pop() & 0xff\nn = s.pop()\na = s.pop()\n" + _SCAN_CHECK +
 # scan ( str len char -- str' len' ): searched in place, and in the form generated code keeps
 # in locals (inputs popped first, results pushed last)
 snippet("scan", "c = s.pop()\nn = s.pop()\na = s.pop()\n" + _SCAN_CHECK +
-        "k = a if n <= 0 else mem.find(c & 0xff, a, a + n)\nif k < 0: k = a + n\n"
+        "k = a if n <= 0 else mem.find(BYTE[c & 0xff], a, a + n)\nif k < 0: k = a + n\n"
         "s.append(k)\ns.append(n - k + a)")
 
 
@@ -570,6 +572,8 @@ snippet("isdigit", "c = s[-1]\ns[-1] = -1 if 48 <= c <= 57 else 0")
 
 # ( str len -- flag ): every byte printable ASCII (20..7e); true for an empty string. A
 # snippet, since the device-tree import asks it of every property value
+# each byte value as a one-byte string: what find and rfind on VM memory (an mmap) look for
+helper("BYTE", ONE_BYTE)
 helper("PRINTABLE", bytes(range(0x20, 0x7F)))
 snippet("test-string", """n = s.pop()
 a = s.pop()
