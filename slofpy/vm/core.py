@@ -149,6 +149,8 @@ class VM:
         self.dec_set_at = 0
         self.romfs_lookup = None                # CALL-C's romfs: name -> (addr, size) | None
         self.c_functions: dict = {}             # CALL-C's other entries: entry -> f(vm, p0, p1, p2)
+        self.c_code: list = []                  # (C-CODE)'s functions f(vm), by number
+        self.boot_addresses: dict[str, int] = {}  # PAFLOF-START, ROMFS-BASE ... (words/paflof.py)
         self.search_path: list = []
         self.defines: dict[bytes, bytes] = {}
         self.last_error = None

@@ -89,12 +89,22 @@ def _constant(name: str, value: int) -> None:
     word(name, effect=1)(push)
 
 
-# where paflof, the romfs, the ePAPR boot data and the client entry would be: nothing is
-# loaded there in slofpy, so they read 0 (and SLOF's code that tests them takes its
-# no-such-thing paths)
-for _n in ("paflof-start", "romfs-base", "epapr-magic", "epapr-ima-size",
-           "client-entry-point"):
-    _constant(_n, 0)
+# where paflof, the romfs, the ePAPR boot data and the client entry are: what whoever runs
+# the VM puts into vm.boot_addresses (slofpy.slof places SLOF's image at real SLOF's
+# addresses); 0 otherwise, nothing being loaded there (and SLOF's code that tests them takes
+# its no-such-thing paths)
+BOOT_ADDRESSES = ("paflof-start", "romfs-base", "epapr-magic", "epapr-ima-size",
+                  "client-entry-point")
+
+
+def _boot_address(name: str) -> None:
+    def push(vm) -> None:
+        vm.s.append(vm.boot_addresses.get(name, 0))
+    word(name, effect=1)(push)
+
+
+for _n in BOOT_ADDRESSES:
+    _boot_address(_n)
 
 # the one C function CALL-C carries out: looking a file up in the romfs (SLOF's romfs.fs
 # calls it for `included`); this is its entry's token
@@ -319,6 +329,17 @@ def call_c(vm) -> None:
     for i, v in enumerate((0, addr, size, 0)):
         vm.set_cell(block + 8 * i, v)
     vm.s.append(0)
+
+
+@word("(c-code)")
+def c_code(vm) -> None:
+    # ( i*x n -- j*x ): carries out the n-th entry of vm.c_code, a Python function f(vm)
+    # working on the stacks, that stands for C code paflof links in (SLOF's lib/*
+    # libraries: slofpy.slof defines each such word as `: name n (c-code) ;`)
+    n = vm.s.pop()
+    if not 0 <= n < len(vm.c_code):
+        raise Throw(-21, f"(C-CODE): no C code number {n} in slofpy")
+    vm.c_code[n](vm)
 
 
 @word("start-rtas")

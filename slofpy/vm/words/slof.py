@@ -57,6 +57,22 @@ def heap_free(vm, addr: int, length: int) -> None:
     vm.set_cell(head, addr)
 
 
+def move_heap(vm, start: int, end: int, dictionary_limit: int) -> None:
+    """Put the heap at start..end of memory and let the dictionary grow up to
+    dictionary_limit, before anything was allocated (whoever lays out a VM for a firmware
+    with its own memory map does this right after making it)."""
+    if vm.cell(L.HEAP_WILD) != vm.cell(L.HEAP_START) or any(
+            vm.cell(L.HEAP_HEADS + 8 * i) for i in range(L.HEAP_ORDERS)):
+        raise ValueError("the heap is in use: it can only be moved before the first alloc-mem")
+    if not (vm.cell(L.DP) <= dictionary_limit <= start < end <= vm.size):
+        raise ValueError(f"heap {start:#x}..{end:#x} and dictionary limit "
+                         f"{dictionary_limit:#x} do not fit {vm.size:#x} bytes of memory")
+    vm.set_cell(L.HEAP_START, start)
+    vm.set_cell(L.HEAP_WILD, start)
+    vm.set_cell(L.HEAP_END, end)
+    vm.set_cell(L.DICT_LIMIT, dictionary_limit)
+
+
 # alloc-mem ( n -- addr|0 ) and free-mem ( addr n -- ): snippets calling the heap, which
 # generated code runs on its cached items
 helper("HEAP_ALLOC", heap_alloc)

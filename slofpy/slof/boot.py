@@ -1,0 +1,222 @@
+"""Boot SLOF's own Forth on slofpy's engine, as QEMU's pseries machine boots slof.bin.
+
+    >>> from slofpy.slof.boot import boot_slof
+    >>> slof = boot_slof("/usr/share/qemu/slof.bin")     # or a SLOF source tree
+    >>> slof.quiesce()                                    # the client-interface call
+    >>> slof.host.stored_blob                             # SLOF's fdt-flatten-tree, as QEMU keeps it
+
+What QEMU and SLOF's start-up code (llfw, paflof's C) would do before the boot Forth text
+runs is done here, at the addresses real SLOF uses under QEMU 7.2 on a 512 MiB machine
+(observed at its prompt: PAFLOF-START 1daf0100, HEAP-START 1db80000, HEAP-END 1e380000,
+ROMFS-BASE 1f9f0000, FDT-START 1fe00000), counted down from the top of the guest's real-mode
+memory, which the VM's memory spans:
+- the seed goes to FDT-START, and the host is reset with it (it learns its devices from it);
+- the image's romfs goes to ROMFS-BASE, where SLOF's `included` finds its files (CALL-C on
+  ROMFS-LOOKUP-ENTRY walks it there);
+- the heap SLOF's alloc-mem manages is HEAP-START..HEAP-END;
+- the RTAS code hv-rtas-get hands out (an `sc 1` with KVMPPC_H_RTAS) and the version banner
+  lie in paflof's memory, after PAFLOF-START;
+- the words of SLOF's C libraries (libs/) are defined, each as a call of its Python code.
+Then the boot text is evaluated with EMIT discarding output until SLOF's hvterm.fs sets it up,
+as paflof's start-up does, and the console shows what SLOF prints, through the host.
+
+Differences from a real boot that slofpy keeps: the VM's own dictionary and engine areas sit
+low in guest memory (paflof's are inside its claimed region), and slofpy does not run the
+client program a boot device would give.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+from ..abi.guest_memory import BufferGuestMemory
+from ..errors import ForthError
+from ..fdt.blob import BlobError, parse_blob
+from ..firmware.board import SeedFileError, default_seed, load_seed
+from ..host.backend import HostBackend
+from ..host.registry import make_backend
+from ..hv.hypervisor import Hypervisor
+from ..machine import Machine
+from ..vm import layout as L
+from ..vm.words.hcall import H_PUT_TERM_CHAR, KVMPPC_H_RTAS
+from .image import SlofImage, load_image
+from .libs import all_libraries
+
+# real SLOF's addresses on QEMU 7.2, as distances below the top of real-mode memory
+PAFLOF_BELOW_TOP = 0x2510000 - 0x100
+HEAP_BELOW_TOP = 0x2480000
+HEAP_SIZE = 0x800000
+ROMFS_BELOW_TOP = 0x610000
+FDT_BELOW_TOP = 0x200000
+EPAPR_MAGIC = 0x65504150
+DEFAULT_RMA = 0x20000000
+MAX_RMA = 0x40000000
+TIMEBASE_HZ = 512000000
+# the RTAS code hv-rtas-get gives: mr r4,r3; li r3 KVMPPC_H_RTAS (lis+ori); sc 1; blr
+RTAS_CODE = bytes.fromhex("7c641b78" "3c600000" "6063f000" "44000022" "4e800020")
+
+
+class SlofError(ForthError):
+    """SLOF's Forth failed while booting (the message says where, in SLOF's source/image)."""
+
+
+class SlofMachine(Machine):
+    """A Machine running SLOF's own Forth from an image, on the pseries board's host."""
+
+    RTAS_CODE = RTAS_CODE
+    image: SlofImage
+    host: HostBackend
+    hypervisor: Hypervisor
+    seed: bytes
+
+    def console_write(self, text: bytes) -> None:
+        """Characters SLOF's C code prints (io_putchar): H_PUT_TERM_CHAR on terminal 0."""
+        for i in range(0, len(text), 16):
+            chunk = text[i:i + 16].ljust(16, b"\0")
+            self.hypervisor.hcall(H_PUT_TERM_CHAR, 0, min(16, len(text) - i),
+                                  int.from_bytes(chunk[:8], "big"),
+                                  int.from_bytes(chunk[8:], "big"))
+
+    # ------------------------------------------------------------ client interface
+    def client(self, service: str, *args: int, nret: int = 1) -> list[int]:
+        """Call SLOF's client interface as a client program does: an argument block of
+        32-bit cells (service name, #args, #rets, args, rets) whose address is in r3 of
+        CIREGS, handled by SLOF's own client-voc words."""
+        name = service.encode() + b"\0"
+        block = self.scratch
+        cells = [block + 0x100, len(args), nret, *args, *([0] * nret)]
+        self.write(block, b"".join((c & 0xFFFFFFFF).to_bytes(4, "big") for c in cells))
+        self.write(block + 0x100, name)
+        self.push(block)
+        self.evaluate("ciregs >r3 ! (slofpy-client-call)", name="<client call>")
+        rc = self.pop()
+        if rc:
+            raise SlofError(rc, f"client interface: {service!r} failed ({rc})")
+        out = self.read(block + 12 + 4 * len(args), 4 * nret)
+        return [int.from_bytes(out[4 * i:4 * i + 4], "big") for i in range(nret)]
+
+    def quiesce(self) -> None:
+        """What an OS does when it is done with the firmware: SLOF flattens its tree and
+        hands it to the host with H_UPDATE_DT."""
+        self.client("quiesce", nret=0)
+
+
+# One client-interface request, handled as SLOF's call-client loop handles one: the
+# arguments onto the stack, the service found in client-voc and run under CATCH, the
+# results back into the block. ( -- rc ): 0, or the throw code, or -1 for no such service.
+CLIENT_CALL = b"""
+: (slofpy-client-call) ( -- rc )
+   client-data-to-stack client-data l@ zcount
+   also client-voc $find previous
+   IF catch dup 0= IF stack-to-client-data THEN ELSE 2drop -1 THEN ;
+"""
+
+
+def _rma_top(blob: bytes) -> int:
+    """The top of the guest's real-mode memory: the size of the seed's memory@0, at most
+    1 GiB (and the default 512 MiB when the seed has none)."""
+    try:
+        root, _, _ = parse_blob(blob)
+    except BlobError:
+        return DEFAULT_RMA
+    for node in root.children:
+        if node.name in ("memory", "memory@0"):
+            reg = dict(node.props).get("reg", b"")
+            if len(reg) >= 16:
+                size = int.from_bytes(reg[8:16], "big")
+                if int.from_bytes(reg[:8], "big") == 0 and size >= 0x4000000:
+                    return min(size, MAX_RMA)
+    return DEFAULT_RMA
+
+
+def boot_slof(firmware: str | os.PathLike | SlofImage,
+              seed: bytes | str | os.PathLike | None = None,
+              host: str | HostBackend = "qemu",
+              output: Callable[[str], None] | None = None,
+              timeout: float | None = None) -> SlofMachine:
+    """Boot SLOF's image (a slof.bin path, a source-tree path, or a SlofImage) on seed."""
+    image = firmware if isinstance(firmware, SlofImage) else load_image(firmware)
+    blob = default_seed() if seed is None else bytes(seed) \
+        if isinstance(seed, (bytes, bytearray)) else load_seed(seed)
+    if len(blob) < 8 or blob[:4] != b"\xd0\x0d\xfe\xed":
+        raise SeedFileError("seed: not a flattened device tree (no d00dfeed magic at offset 0x0)")
+    top = _rma_top(blob)
+    slof = SlofMachine(memory_size=top, output=output)
+    slof.image, slof.seed = image, blob
+    _lay_out(slof, top, image, blob)
+    backend = make_backend(host) if isinstance(host, str) else host
+    from ..firmware.board import _ConsoleToMachine
+    backend.console_output = _ConsoleToMachine(slof)
+    slof.host = backend
+    slof.hypervisor = Hypervisor(BufferGuestMemory(slof.vm.mem), backend)
+    slof.vm.hypervisor = slof.hypervisor
+    try:
+        slof.hypervisor.reset(blob)
+    except ValueError as e:
+        raise SlofError(-2, f"the host refuses the seed: {e}") from None
+    _define_libraries(slof)
+    slof.console_write(image.banner)
+    _run_boot_text(slof, image, timeout)
+    return slof
+
+
+def _lay_out(slof: SlofMachine, top: int, image: SlofImage, blob: bytes) -> None:
+    vm = slof.vm
+    paflof = top - PAFLOF_BELOW_TOP
+    heap = top - HEAP_BELOW_TOP
+    romfs_base = top - ROMFS_BELOW_TOP
+    fdt = top - FDT_BELOW_TOP
+    if len(image.romfs) > FDT_BELOW_TOP * 2 or len(blob) > FDT_BELOW_TOP:
+        raise SlofError(-2, f"{image.origin}: romfs of {len(image.romfs)} bytes or seed of "
+                        f"{len(blob)} bytes too big for SLOF's memory layout")
+    from ..vm.words.slof import move_heap
+    move_heap(vm, heap, heap + HEAP_SIZE, dictionary_limit=paflof & ~0xFFFF)
+    vm.boot_addresses.update({"paflof-start": paflof, "romfs-base": romfs_base,
+                              "epapr-magic": EPAPR_MAGIC, "epapr-ima-size": fdt})
+    slof.write(romfs_base, image.romfs)
+    slof.write(fdt, blob)
+    vm.fdt_start = fdt
+    slof.rtas_code = paflof + 0x100
+    slof.write(slof.rtas_code, RTAS_CODE)
+    banner = paflof + 0x200
+    slof.write(banner, image.banner + b"\0")
+    slof.banner_range = (banner, banner + len(image.banner) + 1)
+    slof.scratch = paflof + 0x1000
+    slof.nvram_size = 0
+
+    def lookup(name: bytes):
+        from .romfs import lookup as walk
+        return walk(slof.read, romfs_base, name)
+    vm.romfs_lookup = lookup
+
+    def rtas(vm_, args: int, _entry: int, _unused: int) -> int:
+        return slof.hypervisor.hcall(KVMPPC_H_RTAS, args)[0]
+    vm.c_functions[slof.rtas_code] = rtas
+
+
+def _define_libraries(slof: SlofMachine) -> None:
+    vm = slof.vm
+    lines = []
+    for library in all_libraries():
+        for name, run in library(slof).words().items():
+            lines.append(f": {name} d# {len(vm.c_code)} (c-code) ;")
+            vm.c_code.append(run)
+    slof.evaluate("\n".join(lines), name="<slofpy: SLOF's C libraries>")
+
+
+def _run_boot_text(slof: SlofMachine, image: SlofImage, timeout: float | None) -> None:
+    slof.evaluate("' drop to emit", name="<slofpy: paflof start-up>")
+    try:
+        slof.evaluate(image.boot_text, name=image.boot_name, timeout=timeout)
+        slof.evaluate(CLIENT_CALL, name="<slofpy: client interface>")
+    except ForthError as e:
+        raise _in_source(e, image) from None
+
+
+def _in_source(e: ForthError, image: SlofImage) -> SlofError:
+    """The error with the place in SLOF's source tree (or image) its boot-text line is."""
+    file, line = e.file, e.line
+    if file == image.boot_name and line is not None:
+        file, line = image.where(line)
+    return SlofError(e.code, e.text, file, line, e.word, e.backtrace)
