@@ -22,6 +22,19 @@ TOOL_PACKAGES = {"dtc": "device-tree-compiler", "tmux": "tmux", "gforth": "gfort
                  "qemu-system-ppc64": "qemu-system-ppc"}
 
 
+#: the SLOF image Debian's qemu-system-data installs (what QEMU's pseries machine boots)
+SLOF_BIN = Path("/usr/share/qemu/slof.bin")
+
+
+@pytest.fixture(scope="session")
+def slof_bin() -> Path:
+    """Real SLOF's image; a missing one fails the test with one line naming the package."""
+    if not SLOF_BIN.is_file():
+        pytest.fail(f"{SLOF_BIN} not found: install the Debian package qemu-system-data "
+                    "(see the README's set-up)", pytrace=False)
+    return SLOF_BIN
+
+
 def need_tool(name: str) -> str:
     """The path of an outside program a test runs; when it is missing the test fails with
     one line naming the Debian package to install."""

@@ -1,7 +1,8 @@
 """`slofpy boot`: run the board on a seed, quiesce as a client would, and report what the
 host ended up with.
 
-    slofpy boot [--seed FILE.dtb|FILE.dts] [--host NAME[:OPTIONS]] [-o OUT.dtb] [--dts OUT.dts] [-q]
+    slofpy boot [--firmware SLOF.BIN|SLOF-TREE] [--seed FILE.dtb|FILE.dts] [--host NAME[:OPTIONS]]
+                [-o OUT.dtb] [--dts OUT.dts] [-q]
                 [--client linux [--no-quiesce] [--hotplug-phb INDEX] [--client-tree OUT.dtb]]
                 [--timeout SECONDS] [-I DIR] [--allow-read DIR]
 
@@ -24,6 +25,9 @@ from .update_dt_watch import watch_update_dt
 
 
 def add_arguments(p) -> None:
+    p.add_argument("--firmware", metavar="SLOF.BIN|DIR",
+                   help="boot SLOF's own Forth from this image (e.g. /usr/share/qemu/slof.bin) "
+                        "or SLOF source tree instead of slofpy's firmware")
     p.add_argument("--seed", metavar="FILE", help="QEMU's device tree (.dtb or .dts); "
                    "the built-in QEMU 7.2 pseries seed without it")
     p.add_argument("--host", default="qemu", metavar="NAME[:OPTIONS]",
@@ -92,8 +96,9 @@ def _boot(args, out) -> int:
     from ..host.registry import HostSpecError
     from ..host.fdt_lookup import TreeLookupError
     from ..outfile import DTS_START, FDT_MAGIC, OutputFileError, target_path, write_atomically
+    from ..slof.image import SlofImageError
     user_errors = (ForthError, SeedFileError, SeedError, HostSpecError, OutputFileError,
-                   BlobError, TreeLookupError)
+                   BlobError, TreeLookupError, SlofImageError)
     started = time.perf_counter()
     try:
         # the outputs are checked before the boot, so a typo costs no boot and no file
@@ -117,6 +122,8 @@ def _boot(args, out) -> int:
     if getattr(host, "write_error", None) is not None:
         raise BootFailed(f"host 'file': {host.write_error}")
     if blob is None:   # a host that accepts but keeps nothing (record, plugins)
+        if not hasattr(fw, "flatten"):
+            raise BootFailed(f"the {host.name} host keeps no tree to report or write")
         blob = fw.flatten()
     summary: list[str] = []
     try:
@@ -135,7 +142,9 @@ def _boot(args, out) -> int:
             summary.append(f"time:        {elapsed * 1000:.0f} ms")
         dts = None
         if args.dts:
-            kinds = {(n.path, p.name): p.kind for n in fw.tree.nodes() for p in n.properties()}
+            # slofpy's firmware knows how Forth encoded each property; SLOF's does not say
+            kinds = {(n.path, p.name): p.kind for n in fw.tree.nodes() for p in n.properties()} \
+                if hasattr(fw, "tree") else {}
             from ..fdt.dts_writer import blob_to_dts
             dts = blob_to_dts(blob, kinds).encode("utf-8", "surrogateescape")
         if args.output:
@@ -156,7 +165,11 @@ def _boot_board(args, out):
     seed = None
     if args.seed is not None:
         seed = load_seed(args.seed, include_dirs=args.include, read_dirs=args.allow_read)
-    return boot_machine(seed, host=args.host, output=lambda text: (out.write(text), out.flush()))
+    output = lambda text: (out.write(text), out.flush())     # noqa: E731
+    if getattr(args, "firmware", None):
+        from ..slof.boot import boot_slof
+        return boot_slof(args.firmware, seed, host=args.host, output=output)
+    return boot_machine(seed, host=args.host, output=output)
 
 
 def _run_with_client(args) -> int:
@@ -170,6 +183,8 @@ def _run_with_client(args) -> int:
     from ..host.registry import HostSpecError
     from ..outfile import DTS_START, FDT_MAGIC, OutputFileError, target_path, write_atomically
     problem = check_usage(args)
+    if getattr(args, "firmware", None):
+        problem = "--client, --hotplug-phb and --client-tree run slofpy's firmware only, not --firmware"
     if problem:
         print(f"slofpy boot: {problem}", file=sys.stderr)
         return 2

@@ -40,6 +40,7 @@ from ..hv.hypervisor import Hypervisor
 from ..machine import Machine
 from ..vm import layout as L
 from ..vm.words.hcall import H_PUT_TERM_CHAR, KVMPPC_H_RTAS
+from . import romfs
 from .image import SlofImage, load_image
 from .libs import all_libraries
 
@@ -175,6 +176,10 @@ def _lay_out(slof: SlofMachine, top: int, image: SlofImage, blob: bytes) -> None
     vm.boot_addresses.update({"paflof-start": paflof, "romfs-base": romfs_base,
                               "epapr-magic": EPAPR_MAGIC, "epapr-ima-size": fdt})
     slof.write(romfs_base, image.romfs)
+    # QEMU loads the image at guest address 0, where SLOF's flash-header finds the romfs's
+    # first file (get-flash-base is 0); the VM keeps nothing in that page
+    head = romfs.parse(image.romfs)[0]
+    slof.write(0, image.romfs[:min(head.data_offset + head.length, L.SYSVARS)])
     slof.write(fdt, blob)
     vm.fdt_start = fdt
     slof.rtas_code = paflof + 0x100
@@ -186,8 +191,7 @@ def _lay_out(slof: SlofMachine, top: int, image: SlofImage, blob: bytes) -> None
     slof.nvram_size = 0
 
     def lookup(name: bytes):
-        from .romfs import lookup as walk
-        return walk(slof.read, romfs_base, name)
+        return romfs.lookup(slof.read, romfs_base, name)
     vm.romfs_lookup = lookup
 
     def rtas(vm_, args: int, _entry: int, _unused: int) -> int:

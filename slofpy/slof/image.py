@@ -208,5 +208,15 @@ def _from_tree(tree: Path) -> SlofImage:
         release = "unknown"
     banner = (b"\x1b[0m\x1b[?25l " + b"*" * 70 + b"\r\n\x1b[1mSLOF source tree Starting\r\n"
               b"\x1b[0m FW Version = release " + release.encode("latin-1", "replace") + b"\r\n")
-    return SlofImage(str(tree), text, romfs.build([("header", bytes(0x88))] + files), origins,
-                     banner=banner)
+    return SlofImage(str(tree), text, romfs.build([("header", _flash_header(files))] + files),
+                     origins, banner=banner)
+
+
+def _flash_header(files: list[tuple[str, bytes]]) -> bytes:
+    """The romfs's `header` file as board-qemu's build writes it for a tree that is not a git
+    checkout: magic, image length, version HEAD, platform qemu0, no dates, revision 1, and
+    the end mark (SLOF's flash-header and slof-build-id read it)."""
+    length = len(romfs.build([("header", bytes(0x88))] + files))
+    return (b"magic123" + length.to_bytes(8, "big") + b"HEAD".ljust(16, b"\0")
+            + b"qemu0".ljust(32, b"\0") + bytes(16) + b"1".ljust(4, b"\0") + bytes(4)
+            + bytes(8) + b"\xff" * 8).ljust(0x88, b"\0")
