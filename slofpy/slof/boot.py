@@ -145,6 +145,7 @@ def boot_slof(firmware: str | os.PathLike | SlofImage,
     top = _rma_top(blob)
     slof = SlofMachine(memory_size=top, output=output)
     slof.image, slof.seed = image, blob
+    slof.vm.simulated_ticks = 0     # waits for absent devices cost no wall time
     _lay_out(slof, top, image, blob)
     backend = make_backend(host) if isinstance(host, str) else host
     from ..firmware.board import _ConsoleToMachine

@@ -145,7 +145,8 @@ class VM:
         self.hash_used = False      # has HASH been asked (find-hash.fs): REVEAL clears its cell
         self.bm_allocators: list = []           # BM-ALLOCATOR-INIT's, [start, blocksize, used]
         self.abort_copied = None                # ABORT"-STR: the message last laid counted
-        self.started_ns = time.monotonic_ns()   # the simulated timebase counts from here
+        self.started_ns = time.monotonic_ns()   # the timebase counts from here
+        self.simulated_ticks: int | None = None  # a count instead: simulated time (paflof.py)
         self.dec_set_at = 0
         self.romfs_lookup = None                # CALL-C's romfs: name -> (addr, size) | None
         self.c_functions: dict = {}             # CALL-C's other entries: entry -> f(vm, p0, p1, p2)

@@ -204,7 +204,17 @@ def bm_free(vm) -> None:
 TIMEBASE_HZ = 512_000_000
 
 
+# a VM with simulated time (vm.simulated_ticks not None) sees its timebase move on by this
+# much at each read: 64 microseconds, so a busy wait for a device that never answers ends
+# after a few thousand reads instead of the seconds it asks for, and timeouts still expire
+# in the order they were set
+SIMULATED_TICKS_PER_READ = TIMEBASE_HZ // 1_000_000 * 64
+
+
 def _timebase(vm) -> int:
+    if vm.simulated_ticks is not None:
+        vm.simulated_ticks += SIMULATED_TICKS_PER_READ
+        return vm.simulated_ticks
     return (time.monotonic_ns() - vm.started_ns) * TIMEBASE_HZ // 1_000_000_000
 
 
