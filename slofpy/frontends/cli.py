@@ -1,8 +1,9 @@
 """The `slofpy` command line.
 
-    slofpy run [--boot [--seed FILE] [--host NAME] [--quiesce] [-o OUT.dtb]] FILE|-... [-e CODE]
+    slofpy run [--boot [--firmware SLOF.BIN|DIR] [--seed FILE] [--host NAME] [--quiesce] [-o OUT.dtb]]
+               FILE|-... [-e CODE]
                [-I DIR] [--timeout SECONDS] [--std]
-    slofpy repl [--bare] [--seed FILE] [--host NAME] [-I DIR]
+    slofpy repl [--bare] [--firmware SLOF.BIN|DIR] [--seed FILE] [--host NAME] [-I DIR]
     slofpy test PATH... [--seed FILE] [-I DIR] [-v] [--timeout SECONDS]
     slofpy diff A B
     slofpy boot ...                      (boot_command.py)
@@ -64,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
                      "handing the flattened tree to the host (exit status 1 if it is rejected)")
     run.add_argument("-o", "--output", metavar="OUT.dtb",
                      help="with --quiesce: write the tree the host accepted")
+    run.add_argument("--firmware", metavar="SLOF.BIN|DIR", help="with --boot: SLOF's own Forth from "
+                     "this image (e.g. /usr/share/qemu/slof.bin) or source tree instead of "
+                     "slofpy's firmware")
     run.add_argument("--std", action="store_true",
                      help="Forth 2012's meaning where SLOF's differs (SLITERAL, ONLY)")
 
@@ -73,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     repl.add_argument("--host", default="qemu", metavar="NAME[:OPTIONS]", help=HOST_HELP)
     repl.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
                       help="add DIR to the #include search path")
+    repl.add_argument("--firmware", metavar="SLOF.BIN|DIR", help="boot SLOF's own Forth from "
+                     "this image (e.g. /usr/share/qemu/slof.bin) or source tree instead of "
+                     "slofpy's firmware")
 
     test = sub.add_parser("test", help="run Forth T{ }T test files (test_*.fs)")
     test.add_argument("paths", nargs="+", metavar="PATH", help="test files or folders")
@@ -118,8 +125,9 @@ def _command(argv: list[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "run":
-        if not args.boot and (args.seed or args.host or args.quiesce or args.output):
-            parser.error("run: --seed, --host, --quiesce and -o need --boot")
+        if not args.boot and (args.seed or args.host or args.quiesce or args.output
+                              or args.firmware):
+            parser.error("run: --seed, --host, --firmware, --quiesce and -o need --boot")
         if args.boot and args.std:
             parser.error("run: --std is for the bare engine, not the booted board")
         if args.output and not args.quiesce:
@@ -206,9 +214,14 @@ def _run_machine(args, output) -> Machine:
         return Machine(include_path=args.include, output=output, standard=args.std)
     from ..firmware.board import SeedFileError, boot_machine
     from ..host.registry import HostSpecError
+    from ..slof.image import SlofImageError
     try:
-        machine = boot_machine(args.seed, host=args.host or "qemu", output=output)
-    except (SeedFileError, HostSpecError) as e:
+        if args.firmware:
+            from ..slof.boot import boot_slof
+            machine = boot_slof(args.firmware, args.seed, host=args.host or "qemu", output=output)
+        else:
+            machine = boot_machine(args.seed, host=args.host or "qemu", output=output)
+    except (SeedFileError, HostSpecError, SlofImageError) as e:
         raise _BootError(str(e)) from None
     for d in args.include:
         machine.add_include_dir(d)
@@ -253,6 +266,12 @@ def _make_machine(args) -> Machine:
     board, which comes from slofpy.firmware.board (boot_machine) when that module is present; without
     it the bare engine is all there is."""
     include = getattr(args, "include", None) or []
+    if getattr(args, "firmware", None) and not args.bare:
+        from ..slof.boot import boot_slof
+        machine = boot_slof(args.firmware, args.seed, host=args.host, output=_console_output)
+        for d in include:
+            machine.add_include_dir(d)
+        return machine
     if not args.bare:
         try:
             from ..firmware.board import boot_machine

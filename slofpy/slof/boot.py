@@ -194,6 +194,15 @@ def _lay_out(slof: SlofMachine, top: int, image: SlofImage, blob: bytes) -> None
     def lookup(name: bytes):
         return romfs.lookup(slof.read, romfs_base, name)
     vm.romfs_lookup = lookup
+    files = [(romfs_base + e.data_offset, e.length, e.name) for e in romfs.parse(image.romfs)]
+
+    def name_text(addr: int, length: int):
+        """A romfs file's text being evaluated (SLOF's `included`): named by the file."""
+        for start, size, name in files:
+            if start <= addr < start + size:
+                return image.text_origin(name, slof.read(addr, length), addr - start)
+        return None
+    vm.name_memory_text = name_text
 
     def rtas(vm_, args: int, _entry: int, _unused: int) -> int:
         return slof.hypervisor.hcall(KVMPPC_H_RTAS, args)[0]

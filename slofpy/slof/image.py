@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..vm.source import SourceError, preprocess_file
+from ..vm.source import Preprocessed, Segment, SourceError, preprocess_file
 from . import romfs
 
 MAX_IMAGE_BYTES = 64 << 20
@@ -46,6 +46,8 @@ class SlofImage:
     # boot text is its own file (BOOT_NAME, lines counted in it)
     line_origins: list[tuple[str, int]] = field(default_factory=list)
     banner: bytes = b""         # what SLOF's start-up code prints first (its version)
+    # for a source tree: romfs file name -> (file, line) of each of its lines
+    file_origins: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
     @property
     def boot_name(self) -> str:
@@ -57,6 +59,27 @@ class SlofImage:
         if self.line_origins and 1 <= line <= len(self.line_origins):
             return self.line_origins[line - 1]
         return self.boot_name, line
+
+    def text_origin(self, name: str, text: bytes, offset: int) -> Preprocessed:
+        """The file/line map of romfs file `name`'s text from byte `offset` on (`text` being
+        that part): its lines in the source tree, or the file's own lines in an image."""
+        origins = self.file_origins.get(name)
+        line = 1 + self._romfs_file(name)[:offset].count(b"\n")
+        if not origins:
+            return Preprocessed(text, [Segment(0, f"{self.origin}:{name}", line)])
+        segments, at = [], 0
+        for raw in text.split(b"\n"):
+            file, no = origins[min(line - 1, len(origins) - 1)]
+            segments.append(Segment(at, file, no))
+            at += len(raw) + 1
+            line += 1
+        return Preprocessed(text, segments)
+
+    def _romfs_file(self, name: str) -> bytes:
+        for e in romfs.parse(self.romfs):
+            if e.name == name:
+                return romfs.read_file(self.romfs, e)
+        return b""
 
     def files(self) -> list[str]:
         return [e.name for e in romfs.parse(self.romfs)]
@@ -194,13 +217,17 @@ def _from_tree(tree: Path) -> SlofImage:
         raise SlofImageError(f"{tree}: not a SLOF source tree: no {OF_FS}")
     text, origins = prepare(tree / OF_FS, tree)
     files = []
+    file_origins = {}
     for f in romfs_files(tree):
         if f.name == FONT.name and not f.is_file():
             files.append((f.name, _font(tree)))
             continue
         if not f.is_file():
             raise SlofImageError(f"{tree / MAKEFILE}: romfs file {f} is missing")
-        data = prepare(f, tree)[0] if f.suffix == ".fs" else f.read_bytes()
+        if f.suffix == ".fs":
+            data, file_origins[f.name] = prepare(f, tree)
+        else:
+            data = f.read_bytes()
         files.append((f.name, data))
     try:
         release = (tree / "VERSION").read_text().strip()
@@ -209,7 +236,7 @@ def _from_tree(tree: Path) -> SlofImage:
     banner = (b"\x1b[0m\x1b[?25l " + b"*" * 70 + b"\r\n\x1b[1mSLOF source tree Starting\r\n"
               b"\x1b[0m FW Version = release " + release.encode("latin-1", "replace") + b"\r\n")
     return SlofImage(str(tree), text, romfs.build([("header", _flash_header(files))] + files),
-                     origins, banner=banner)
+                     origins, banner=banner, file_origins=file_origins)
 
 
 def _flash_header(files: list[tuple[str, bytes]]) -> bytes:

@@ -151,6 +151,9 @@ class VM:
         self.romfs_lookup = None                # CALL-C's romfs: name -> (addr, size) | None
         self.c_functions: dict = {}             # CALL-C's other entries: entry -> f(vm, p0, p1, p2)
         self.c_code: list = []                  # (C-CODE)'s functions f(vm), by number
+        # EVALUATE's text in memory -> its file/line map (a Preprocessed), or None: names
+        # the text whoever runs the VM placed (outer.evaluate_memory)
+        self.name_memory_text = None
         self.boot_addresses: dict[str, int] = {}  # PAFLOF-START, ROMFS-BASE ... (words/paflof.py)
         self.search_path: list = []
         self.defines: dict[bytes, bytes] = {}

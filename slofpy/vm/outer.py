@@ -267,8 +267,12 @@ def evaluate_memory(vm, addr: int, length: int) -> None:
     top = vm.cell(L.SRC_TOP)
     outer = vm.sources[-1] if vm.sources else None
     src = push_source(vm, text, addr=addr, ident=-1)
-    if outer is not None and outer.where is not None:
-        # errors inside evaluated strings are reported where the EVALUATE was
+    # text whoever runs the VM knows the origin of (a file of SLOF's romfs, say) is reported
+    # where it comes from; errors inside other evaluated strings where the EVALUATE was
+    named = vm.name_memory_text(addr, length) if vm.name_memory_text else None
+    if named is not None:
+        src.where = named
+    elif outer is not None and outer.where is not None:
         src.where = None
     run_source(vm, src, top)
 

@@ -1,89 +1,15 @@
 """The C code paflof links in, in Python: SLOF's lib/* libraries that its Forth calls by name.
 
-Each library is a `CLibrary` subclass in a module named after SLOF's library. A method marked
-`@c_word("name")` carries out the word of that name with the stack effect SLOF's library gives
-it, working on the VM's data stack like the C code works on paflof's. A library lists in
-`UNSUPPORTED` the words it declares that slofpy does not carry out: they exist, and calling
-one throws "not supported by slofpy: NAME" instead of answering a wrong value.
-
-The libraries run inside the guest: they reach the machine only through `self.hcall`
-(the same hypervisor calls SLOF's C makes) and guest memory (`self.vm`).
+One module per library, named as SLOF's; each defines LIBRARY, a `base.CLibrary` subclass
+(base.py says how a library carries out its words).
 """
 from __future__ import annotations
 
-from typing import Callable
-
-from ...errors import Throw
-from ...vm.words.hcall import hcall
-
-
-def c_word(name: str) -> Callable:
-    """Mark a CLibrary method as the C code of the Forth word `name`."""
-    def mark(method: Callable) -> Callable:
-        method.c_word_name = name
-        return method
-    return mark
-
-
-class CLibrary:
-    """One of SLOF's C libraries, attached to one booting VM (see boot.py)."""
-
-    UNSUPPORTED: tuple[str, ...] = ()
-
-    def __init__(self, slof):
-        self.slof = slof
-        self.vm = slof.vm
-
-    def words(self) -> dict[str, Callable]:
-        """name -> f(vm) for every word of this library."""
-        out: dict[str, Callable] = {}
-        for attr in dir(type(self)):
-            name = getattr(getattr(type(self), attr), "c_word_name", None)
-            if name is not None:
-                method = getattr(self, attr)
-                out[name] = lambda vm, m=method: m()
-        for name in self.UNSUPPORTED:
-            out[name] = _unsupported(name)
-        return out
-
-    # -------------------------------------------------------- what the C code has at hand
-    def pop(self, n: int = 1) -> list[int]:
-        """The top n cells of the data stack, deepest first, as unsigned 64-bit values."""
-        s = self.vm.s
-        if len(s) < n:
-            raise Throw(-4)
-        values = [v & (1 << 64) - 1 for v in s[len(s) - n:]]
-        del s[len(s) - n:]
-        return values
-
-    def push(self, *values: int) -> None:
-        for v in values:
-            v &= (1 << 64) - 1
-            self.vm.s.append(v - (1 << 64) if v >> 63 else v)
-
-    def hcall(self, number: int, *args: int) -> tuple[int, tuple[int, ...]]:
-        return hcall(self.vm, number, *args)
-
-    def c_string(self, addr: int, limit: int = 4096) -> bytes:
-        """The zero-ended string at addr."""
-        mem = self.vm.mem
-        end = mem.find(b"\0", addr, addr + limit)
-        if addr < 0 or end < 0:
-            raise Throw(-9)
-        return bytes(mem[addr:end])
-
-    def print(self, text: bytes) -> None:
-        """What SLOF's C prints (its io_putchar): to the console, as the hvterm shows it."""
-        self.slof.console_write(text)
-
-
-def _unsupported(name: str) -> Callable:
-    def run(vm) -> None:
-        raise Throw(-21, f"not supported by slofpy: {name}")
-    return run
+from .base import CLibrary
 
 
 def all_libraries() -> list[type[CLibrary]]:
+    """The libraries board-qemu's paflof links (COMMON_LIBS of its Makefile)."""
     from . import (libbases, libbootmenu, libbootmsg, libe1k, libelf, libhvcall, libnet,
                    libnvram, libtpm, libusb, libveth, libvirtio)
     return [m.LIBRARY for m in (libbases, libbootmsg, libhvcall, libnvram, libelf, libnet,

@@ -2,7 +2,7 @@
 pseries machine, so the bases read 0, as real SLOF answers there)."""
 from __future__ import annotations
 
-from . import CLibrary, c_word
+from .base import CLibrary, c_word
 
 
 class LibBases(CLibrary):

@@ -1,7 +1,7 @@
 """libbootmenu: the interactive boot menu (F12); slofpy's boots never ask for it."""
 from __future__ import annotations
 
-from . import CLibrary
+from .base import CLibrary
 
 
 class LibBootmenu(CLibrary):

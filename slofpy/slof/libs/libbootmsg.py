@@ -5,7 +5,7 @@ it); a message is a line `<kind><id> text` with kind W (warning) or E (error). A
 printed when its level is at most the area's level (all areas start at 0)."""
 from __future__ import annotations
 
-from . import CLibrary, c_word
+from .base import CLibrary, c_word
 
 AREAS = 128
 

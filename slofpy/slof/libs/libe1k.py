@@ -1,7 +1,7 @@
 """libe1k: the e1000 network driver; not modelled by slofpy's hosts."""
 from __future__ import annotations
 
-from . import CLibrary
+from .base import CLibrary
 
 
 class LibE1k(CLibrary):

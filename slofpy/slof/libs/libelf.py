@@ -2,7 +2,7 @@
 path reaches these only once a boot device gave an image, and then says so."""
 from __future__ import annotations
 
-from . import CLibrary
+from .base import CLibrary
 
 class LibElf(CLibrary):
     UNSUPPORTED = ("elf-load-file", "elf-load-file-to-addr")

@@ -11,7 +11,7 @@
 """
 from __future__ import annotations
 
-from . import CLibrary, c_word
+from .base import CLibrary, c_word
 
 
 class LibHvcall(CLibrary):

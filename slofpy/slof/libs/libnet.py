@@ -2,7 +2,7 @@
 have; calling them says so."""
 from __future__ import annotations
 
-from . import CLibrary
+from .base import CLibrary
 
 
 class LibNet(CLibrary):

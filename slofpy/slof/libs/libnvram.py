@@ -1,7 +1,7 @@
 """libnvram: SLOF's NVRAM partitions and environment (placeholder until written)."""
 from __future__ import annotations
 
-from . import CLibrary
+from .base import CLibrary
 
 
 class LibNvram(CLibrary):

@@ -1,7 +1,7 @@
 """libtpm: the vTPM driver and measured boot; slofpy's hosts model no TPM."""
 from __future__ import annotations
 
-from . import CLibrary
+from .base import CLibrary
 
 
 class LibTpm(CLibrary):

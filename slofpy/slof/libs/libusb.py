@@ -2,7 +2,7 @@
 controller; calling one of these says it is not supported."""
 from __future__ import annotations
 
-from . import CLibrary
+from .base import CLibrary
 
 
 class LibUsb(CLibrary):

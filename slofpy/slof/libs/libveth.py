@@ -1,7 +1,7 @@
 """libveth: the PAPR virtual ethernet (l-lan) driver; not modelled by slofpy's hosts."""
 from __future__ import annotations
 
-from . import CLibrary
+from .base import CLibrary
 
 
 class LibVeth(CLibrary):

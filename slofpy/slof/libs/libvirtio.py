@@ -3,7 +3,7 @@ virtio device models, so SLOF's Forth reaches these only for a virtio device in 
 calling one says it is not supported."""
 from __future__ import annotations
 
-from . import CLibrary
+from .base import CLibrary
 
 
 class LibVirtio(CLibrary):
