@@ -93,16 +93,12 @@ class BoardSnapshot:
     host: HostBackend
 
 
-class BoardFirmware(Firmware):
-    """A Firmware booted on the pseries board, with its host."""
+class HostedSnapshots:
+    """Snapshots of a Machine booted on a host: the VM and the host's state together (mixed
+    into BoardFirmware and slofpy.slof's SlofMachine)."""
 
     hypervisor: Hypervisor
     host: HostBackend
-    seed: bytes
-
-    def quiesce(self) -> None:
-        """What an OS does when it is done with the firmware: the client-interface quiesce."""
-        self.client("quiesce", nret=0)
 
     def _host_copy(self, host: HostBackend) -> HostBackend:
         console = host.console_output
@@ -119,6 +115,16 @@ class BoardFirmware(Firmware):
             self.hypervisor.backend = self.host
         else:
             super().restore(snap)
+
+
+class BoardFirmware(HostedSnapshots, Firmware):
+    """A Firmware booted on the pseries board, with its host."""
+
+    seed: bytes
+
+    def quiesce(self) -> None:
+        """What an OS does when it is done with the firmware: the client-interface quiesce."""
+        self.client("quiesce", nret=0)
 
 
 def boot_machine(seed: bytes | str | os.PathLike | None = None, host: str | HostBackend = "qemu",

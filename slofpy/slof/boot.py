@@ -20,9 +20,11 @@ memory, which the VM's memory spans:
 Then the boot text is evaluated with EMIT discarding output until SLOF's hvterm.fs sets it up,
 as paflof's start-up does, and the console shows what SLOF prints, through the host.
 
-Differences from a real boot that slofpy keeps: the VM's own dictionary and engine areas sit
-low in guest memory (paflof's are inside its claimed region), and slofpy does not run the
-client program a boot device would give.
+SLOF's words, nodes and properties are compiled after the heap, where paflof's dictionary is
+(so phandles are near real SLOF's). Differences from a real boot that slofpy keeps: the
+engine's own areas (stacks' cells, buffers, its kernel words) sit low in guest memory, where
+paflof's are inside its claimed region, and slofpy does not run the client program a boot
+device would give.
 """
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ from typing import Callable
 from ..abi.guest_memory import BufferGuestMemory
 from ..errors import ForthError
 from ..fdt.blob import BlobError, parse_blob
-from ..firmware.board import SeedFileError, default_seed, load_seed
+from ..firmware.board import HostedSnapshots, SeedFileError, default_seed, load_seed
 from ..host.backend import HostBackend
 from ..host.registry import make_backend
 from ..hv.hypervisor import Hypervisor
@@ -62,7 +64,7 @@ class SlofError(ForthError):
     """SLOF's Forth failed while booting (the message says where, in SLOF's source/image)."""
 
 
-class SlofMachine(Machine):
+class SlofMachine(HostedSnapshots, Machine):
     """A Machine running SLOF's own Forth from an image, on the pseries board's host."""
 
     RTAS_CODE = RTAS_CODE
@@ -172,8 +174,9 @@ def _lay_out(slof: SlofMachine, top: int, image: SlofImage, blob: bytes) -> None
     if len(image.romfs) > FDT_BELOW_TOP * 2 or len(blob) > FDT_BELOW_TOP:
         raise SlofError(-2, f"{image.origin}: romfs of {len(image.romfs)} bytes or seed of "
                         f"{len(blob)} bytes too big for SLOF's memory layout")
-    from ..vm.words.slof import move_heap
-    move_heap(vm, heap, heap + HEAP_SIZE, dictionary_limit=paflof & ~0xFFFF)
+    from ..vm.words.slof import place_heap_and_dictionary
+    # SLOF's own words, nodes and properties go where paflof's dictionary is, after its heap
+    place_heap_and_dictionary(vm, (heap, heap + HEAP_SIZE), (heap + HEAP_SIZE, romfs_base))
     vm.boot_addresses.update({"paflof-start": paflof, "romfs-base": romfs_base,
                               "epapr-magic": EPAPR_MAGIC, "epapr-ima-size": fdt})
     slof.write(romfs_base, image.romfs)

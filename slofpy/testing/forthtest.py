@@ -245,11 +245,18 @@ class BootCache:
             raise ForthError(-21, f"the booted board is not available ({e})") from None
         return board.boot_machine
 
-    def acquire(self, seed: str | None, owner: object) -> Machine:
-        entry = self._boards.get(seed)
+    def acquire(self, seed: str | None, owner: object, firmware: str | None = None) -> Machine:
+        """The machine booted on seed (None: the default seed) with slofpy's firmware, or
+        with SLOF's own image or source tree `firmware` (slofpy.slof)."""
+        key = (firmware, seed)
+        entry = self._boards.get(key)
         if entry is None:
             try:
-                machine = self.boot_function()(seed=seed, output=None)
+                if firmware is not None:
+                    from ..slof.boot import boot_slof
+                    machine = boot_slof(firmware, seed, output=None)
+                else:
+                    machine = self.boot_function()(seed=seed, output=None)
             except ForthError as e:
                 entry = e
             except (OSError, ValueError) as e:
@@ -257,17 +264,17 @@ class BootCache:
             else:
                 machine.take_output()
                 entry = (machine, machine.snapshot())
-            self._boards[seed] = entry
+            self._boards[key] = entry
         if isinstance(entry, BaseException):
             raise entry
         machine, snap = entry
         machine.restore(snap)
         machine.take_output()
-        self._owner[seed] = owner
+        self._owner[key] = owner
         return machine
 
-    def held_by(self, seed: str | None, owner: object) -> bool:
-        return self._owner.get(seed) is owner
+    def held_by(self, seed: str | None, owner: object, firmware: str | None = None) -> bool:
+        return self._owner.get((firmware, seed)) is owner
 
 
 DEFAULT_TIME_LIMIT = 60.0
@@ -279,8 +286,10 @@ class FileRun:
     """The VM state of one test file, advanced piece by piece."""
 
     def __init__(self, tf: TestFile, bare: Callable[[], Machine], boots: BootCache,
-                 default_seed: str | None = None, time_limit: float | None = DEFAULT_TIME_LIMIT):
+                 default_seed: str | None = None, time_limit: float | None = DEFAULT_TIME_LIMIT,
+                 firmware: str | None = None):
         self.time_limit = time_limit
+        self.firmware = firmware            # booted files: SLOF's image/tree, or slofpy's
         self.deadline: float | None = None
         self.tf = tf
         self.bare = bare
@@ -293,7 +302,7 @@ class FileRun:
 
     def _fresh(self) -> Machine:
         if self.tf.booted:
-            m = self.boots.acquire(self.seed, self)
+            m = self.boots.acquire(self.seed, self, self.firmware)
         else:
             m = self.bare()
         m.include(TESTER)
@@ -312,7 +321,7 @@ class FileRun:
     def _usable(self, index: int) -> bool:
         if self.machine is None or self.next > index:
             return False
-        return not self.tf.booted or self.boots.held_by(self.seed, self)
+        return not self.tf.booted or self.boots.held_by(self.seed, self, self.firmware)
 
     def run(self, piece: Piece) -> Outcome:
         """Run the test piece (and every piece before it not yet run)."""

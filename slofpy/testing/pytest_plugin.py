@@ -13,6 +13,10 @@ Registered through the `pytest11` entry point, so installing slofpy enables it:
   file's folder), else `--slofpy-seed`, else
   the board's default seed. A .fs file asks for the booted board with `\\ slofpy: booted`.
 - option `--slofpy-include DIR` (repeatable): #include search folders for .fs test files.
+- SLOF itself instead of slofpy's firmware: `--slofpy-firmware SLOF.BIN|DIR` boots the
+  `booted` fixture and booted .fs files on SLOF's own image or source tree (slofpy.slof);
+  `@pytest.mark.slofpy_firmware("path")` does it for one test (a relative path is relative
+  to the test file's folder).
 
 Works with pytest-xdist: a worker given a test out of order replays its file up to it.
 """
@@ -58,11 +62,16 @@ class _PluginState:
     def bare_machine(self) -> Machine:
         return Machine(include_path=self.include_path)
 
+    @property
+    def firmware(self) -> str | None:
+        path = self.config.getoption("slofpy_firmware")
+        return str(Path(path).resolve()) if path else None
+
     def file_run(self, tf: TestFile) -> FileRun:
         run = self.runs.get(tf.path)
         if run is None or run.tf is not tf:
             run = FileRun(tf, self.bare_machine, self.boots, self.seed,
-                          self.config.getoption("slofpy_timeout"))
+                          self.config.getoption("slofpy_timeout"), self.firmware)
             self.runs[tf.path] = run
         self.runs.move_to_end(tf.path)
         while len(self.runs) > _KEEP_RUNS:
@@ -77,6 +86,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("slofpy", "slofpy Forth tests")
     group.addoption("--slofpy-seed", dest="slofpy_seed", default=None, metavar="SEED",
                     help="seed (.dtb/.dts) the `booted` fixture and booted .fs files boot on")
+    group.addoption("--slofpy-firmware", dest="slofpy_firmware", default=None,
+                    metavar="SLOF.BIN|DIR", help="boot SLOF's own image or source tree for "
+                    "the `booted` fixture and booted .fs files, instead of slofpy's firmware")
     group.addoption("--slofpy-include", dest="slofpy_include", action="append", default=[],
                     metavar="DIR", help="#include search folder for .fs test files")
     group.addoption("--slofpy-timeout", dest="slofpy_timeout", type=_seconds,
@@ -96,6 +108,8 @@ def _seconds(text: str) -> float | None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers",
                             "slofpy_seed(path): the seed the `booted` fixture boots on")
+    config.addinivalue_line("markers", "slofpy_firmware(path): SLOF's image or source tree "
+                            "the `booted` fixture boots instead of slofpy's firmware")
     config.stash[_STATE] = _PluginState(config)
 
 
@@ -172,7 +186,8 @@ def forth() -> Machine:
 
 @pytest.fixture
 def booted(request: pytest.FixtureRequest) -> Machine:
-    """The board booted on a seed, restored to just after boot for this test."""
+    """The board booted on a seed (with slofpy's firmware, or SLOF's own), restored to just
+    after boot for this test."""
     state = request.config.stash[_STATE]
     marker = request.node.get_closest_marker("slofpy_seed")
     if marker is not None and marker.args:
@@ -180,9 +195,14 @@ def booted(request: pytest.FixtureRequest) -> Machine:
         seed = str((Path(request.node.path).parent / marker.args[0]).resolve())
     else:
         seed = state.seed
+    marker = request.node.get_closest_marker("slofpy_firmware")
+    if marker is not None and marker.args:
+        firmware = str((Path(request.node.path).parent / marker.args[0]).resolve())
+    else:
+        firmware = state.firmware
     failure = None
     try:
-        return state.boots.acquire(seed, request.node)
+        return state.boots.acquire(seed, request.node, firmware)
     except ForthError as e:
         failure = f"cannot boot the board: {e}"
     pytest.fail(failure, pytrace=False)      # outside the except: no chained traceback

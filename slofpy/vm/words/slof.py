@@ -57,20 +57,27 @@ def heap_free(vm, addr: int, length: int) -> None:
     vm.set_cell(head, addr)
 
 
-def move_heap(vm, start: int, end: int, dictionary_limit: int) -> None:
-    """Put the heap at start..end of memory and let the dictionary grow up to
-    dictionary_limit, before anything was allocated (whoever lays out a VM for a firmware
-    with its own memory map does this right after making it)."""
+def place_heap_and_dictionary(vm, heap: tuple[int, int], dictionary: tuple[int, int]) -> None:
+    """Put the heap at heap = (start, end) of memory, and let the dictionary go on at
+    dictionary = (start, limit): what whoever lays a VM out for a firmware with its own memory
+    map does right after making it, before the first alloc-mem. The dictionary built so far
+    stays where it is; what is compiled next goes to the new start."""
     if vm.cell(L.HEAP_WILD) != vm.cell(L.HEAP_START) or any(
             vm.cell(L.HEAP_HEADS + 8 * i) for i in range(L.HEAP_ORDERS)):
         raise ValueError("the heap is in use: it can only be moved before the first alloc-mem")
-    if not (vm.cell(L.DP) <= dictionary_limit <= start < end <= vm.size):
-        raise ValueError(f"heap {start:#x}..{end:#x} and dictionary limit "
-                         f"{dictionary_limit:#x} do not fit {vm.size:#x} bytes of memory")
-    vm.set_cell(L.HEAP_START, start)
-    vm.set_cell(L.HEAP_WILD, start)
-    vm.set_cell(L.HEAP_END, end)
-    vm.set_cell(L.DICT_LIMIT, dictionary_limit)
+    (heap_start, heap_end), (dict_start, dict_limit) = heap, dictionary
+    if not (vm.cell(L.DP) <= dict_start < dict_limit <= vm.size
+            and heap_start < heap_end <= vm.size
+            and (heap_end <= dict_start or dict_limit <= heap_start)
+            and (heap_end <= L.DICTIONARY or heap_start >= vm.cell(L.DP))):
+        raise ValueError(f"heap {heap_start:#x}..{heap_end:#x} and dictionary "
+                         f"{dict_start:#x}..{dict_limit:#x} do not fit {vm.size:#x} bytes of "
+                         "memory beside the dictionary so far")
+    vm.set_cell(L.HEAP_START, heap_start)
+    vm.set_cell(L.HEAP_WILD, heap_start)
+    vm.set_cell(L.HEAP_END, heap_end)
+    vm.set_cell(L.DP, dict_start)
+    vm.set_cell(L.DICT_LIMIT, dict_limit)
 
 
 # alloc-mem ( n -- addr|0 ) and free-mem ( addr n -- ): snippets calling the heap, which
