@@ -245,11 +245,6 @@ class VscsiAdapter:
                                   if (other.channel, other.scsi_id) ==
                                   (device.channel, device.scsi_id)]
 
-    def reset(self) -> None:
-        """Machine reset: every device gets its POWER ON/RESET unit attention."""
-        for device in self.devices:
-            device.reset()
-
     def device_at(self, channel: int, scsi_id: int, lun: int) -> ScsiDevice | None:
         """The device at (channel, id, lun), else the newest at (channel, id), else None."""
         found = None
