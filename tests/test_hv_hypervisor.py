@@ -21,7 +21,7 @@ class SpyBackend(HostBackend):
         self.seen.append(("update_dt", addr))
         return hc.H_SUCCESS
 
-    def send_crq(self, unit, message):
+    def send_crq(self, memory, unit, message):
         self.seen.append(("send_crq", unit, message))
         return hc.H_SUCCESS
 

@@ -156,8 +156,9 @@ class HostBackend:
         """H_FREE_CRQ: drop the queue of VIO unit `unit`."""
         return H_FUNCTION
 
-    def send_crq(self, unit: int, message: bytes) -> int:
-        """H_SEND_CRQ: send a 16-byte message to VIO unit `unit`."""
+    def send_crq(self, memory: GuestMemory, unit: int, message: bytes) -> int:
+        """H_SEND_CRQ: send a 16-byte message to VIO unit `unit` (its device may answer by
+        DMA into `memory`)."""
         return H_FUNCTION
 
     def other_hcall(self, memory: GuestMemory, number: int,

@@ -18,7 +18,9 @@ The lookups QEMU makes in the current tree afterwards are `interrupt_controller_
 (PHB hotplug) and `rtas_base()` (FWNMI).
 
 The machine's devices come from the seed: RTAS tokens from /rtas, VIO units (vty, nvram,
-v-scsi ...) from /vdevice, PCI functions and DMA windows from the PHB nodes. Before the
+v-scsi ...) from /vdevice, PCI functions and DMA windows from the PHB nodes. The SCSI
+devices behind the v-scsi adapters, which the seed does not show, are `scsi_devices`
+(slofpy.host.scsi_devices; QEMU's default empty CD-ROM unless changed before `reset()`). Before the
 first `reset()` there is no machine: every blob is refused (twice a zero initial size),
 no RTAS token is known, and the consoles accept any terminal number.
 """
@@ -34,6 +36,7 @@ from slofpy.host import fdt_lookup
 from slofpy.host.backend import HostBackend
 from slofpy.host.pci import PciBus
 from slofpy.host.rtas import RtasServices, rtas_tokens
+from slofpy.host.scsi_devices import DEFAULT_SCSI_DEVICES, ScsiDeviceSpec
 from slofpy.host.tce import TceTables
 from slofpy.host.vio import VioBus
 from slofpy.abi.guest_memory import GuestMemory, real_address
@@ -67,6 +70,7 @@ class QemuBackend(HostBackend):
         self.cas_rng_seed: bytes | None = None   # None: a random /chosen rng-seed at CAS
         self.xive_active = False
         self.nvram = bytearray()
+        self.scsi_devices: tuple[ScsiDeviceSpec, ...] = DEFAULT_SCSI_DEVICES
         self._build_machine(None)
 
     # --- machine state -------------------------------------------------------------------
@@ -75,11 +79,11 @@ class QemuBackend(HostBackend):
         """(Re)create the devices from `seed` (no devices for None)."""
         self.tce_tables = TceTables()
         if seed is None:
-            self.vio = VioBus()
+            self.vio = VioBus(self.tce_tables)
             self.pci = PciBus()
             tokens: dict[int, str] = {}
         else:
-            self.vio = VioBus.from_tree(seed, self.tce_tables)
+            self.vio = VioBus.from_tree(seed, self.tce_tables, self.scsi_devices)
             self.pci = PciBus.from_tree(seed, self.tce_tables)
             tokens = rtas_tokens(seed)
         if len(self.nvram) != self.vio.nvram_size:
@@ -258,6 +262,6 @@ class QemuBackend(HostBackend):
         """H_FREE_CRQ on the machine's VIO bus."""
         return self.vio.free_crq(unit)
 
-    def send_crq(self, unit: int, message: bytes) -> int:
-        """H_SEND_CRQ on the machine's VIO bus (kept, not answered)."""
-        return self.vio.send_crq(unit, message)
+    def send_crq(self, memory: GuestMemory, unit: int, message: bytes) -> int:
+        """H_SEND_CRQ on the machine's VIO bus (a v-scsi adapter answers it)."""
+        return self.vio.send_crq(memory, unit, message)

@@ -119,6 +119,7 @@ class RtasServices:
             "ibm,write-pci-config": self.ibm_write_pci_config,
             "nvram-fetch": self.nvram_fetch,
             "nvram-store": self.nvram_store,
+            "ibm,set-tce-bypass": self.set_tce_bypass,
         }
 
     def call(self, memory: GuestMemory, addr: int) -> int:
@@ -172,6 +173,19 @@ class RtasServices:
             return
         self.vio.quiesce(self.tce_tables)
         self.quiesce_count += 1
+        call.ret(0, RTAS_OUT_SUCCESS)
+
+    def set_tce_bypass(self, call: RtasCall) -> None:
+        """ibm,set-tce-bypass (unit, enable): DMA of a VIO unit bypasses its TCE table
+        (bus address = guest real address) or goes through it again."""
+        if call.nargs != 2:
+            call.ret(0, RTAS_OUT_PARAM_ERROR)
+            return
+        unit = self.vio.units.get(call.arg(0))
+        if unit is None or unit.liobn is None or \
+                not self.tce_tables.set_bypass(unit.liobn, call.arg(1) != 0):
+            call.ret(0, RTAS_OUT_PARAM_ERROR)
+            return
         call.ret(0, RTAS_OUT_SUCCESS)
 
     # --- time of day ---------------------------------------------------------------------

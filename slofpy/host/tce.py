@@ -3,16 +3,29 @@
 Each window comes from the initial tree: a VIO device's `ibm,my-dma-window` or a PHB's
 `ibm,dma-window` (LIOBN, bus address, size; address and size use the node's
 `ibm,#dma-address-cells` / `ibm,#dma-size-cells`, 2 each when absent). Pages are 4 KiB
-(QEMU's SPAPR_TCE_PAGE_SHIFT). Entries are only stored; nothing translates DMA through them.
+(QEMU's SPAPR_TCE_PAGE_SHIFT).
+
+`DmaSpace` is what an emulated device uses to reach guest memory through its window, as
+QEMU's IOMMU does it: a bus address inside the window is translated page by page through
+the TCE of that page (bits 0x1 allow the device to read memory, 0x2 to write it; the real
+page address is the TCE without its low 12 bits); a page without the needed permission, an
+address outside the window, or a translated address outside guest RAM fails the whole
+access (`DmaError`) before anything is written. With bypass on (RTAS ibm,set-tce-bypass,
+a VIO-only QEMU feature SLOF's v-scsi driver uses) bus addresses are guest real addresses.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from slofpy.host import fdt_lookup
+from slofpy.abi.guest_memory import GuestMemory, GuestMemoryError
 from slofpy.abi.hcalls import H_PARAMETER, H_SUCCESS
 
 TCE_PAGE_SHIFT = 12
+TCE_DEVICE_READS = 0x1
+"""TCE permission bit: the device may read the page (DMA from guest memory)."""
+TCE_DEVICE_WRITES = 0x2
+"""TCE permission bit: the device may write the page (DMA into guest memory)."""
 
 
 @dataclass
@@ -24,6 +37,7 @@ class TceWindow:
     size: int
     page_shift: int = TCE_PAGE_SHIFT
     entries: dict[int, int] = field(default_factory=dict)
+    bypass: bool = False
 
     def index(self, ioba: int) -> int | None:
         """The page index of bus address `ioba`, or None outside the window."""
@@ -61,11 +75,77 @@ class TceTables:
             return H_PARAMETER, 0
         return H_SUCCESS, window.entries.get(index, 0)
 
+    def set_bypass(self, liobn: int, enabled: bool) -> bool:
+        """Turn DMA bypass of window `liobn` on or off; False if there is no such window."""
+        window = self.windows.get(liobn)
+        if window is None:
+            return False
+        window.bypass = enabled
+        return True
+
     def clear(self, liobn: int) -> None:
         """Drop every entry of a window (what a table reset does)."""
         window = self.windows.get(liobn)
         if window is not None:
             window.entries.clear()
+
+
+class DmaError(Exception):
+    """A DMA access the device's window does not allow (QEMU's DMA functions fail it)."""
+
+
+class DmaSpace:
+    """The bus addresses of one device: its TCE window `liobn`, or guest RAM in bypass."""
+
+    def __init__(self, memory: GuestMemory, tables: TceTables, liobn: int | None):
+        self.memory = memory
+        self.window = tables.windows.get(liobn) if liobn is not None else None
+
+    def _pieces(self, ioba: int, length: int, needed: int) -> list[tuple[int, int]]:
+        """(real address, length) pieces of the bus range, each inside one page."""
+        window = self.window
+        if window is None or window.bypass:
+            self._check_ram(ioba, length)
+            return [(ioba, length)] if length else []
+        pieces = []
+        page_size = 1 << window.page_shift
+        offset_mask = page_size - 1
+        while length > 0:
+            index = window.index(ioba)
+            tce = window.entries.get(index, 0) if index is not None else 0
+            if not tce & needed:
+                raise DmaError(f"no DMA translation for bus address {ioba:#x} "
+                               f"in window {window.liobn:#x}")
+            chunk = min(length, page_size - (ioba & offset_mask))
+            real = (tce & ~offset_mask) | (ioba & offset_mask)
+            self._check_ram(real, chunk)
+            pieces.append((real, chunk))
+            ioba += chunk
+            length -= chunk
+        return pieces
+
+    def _check_ram(self, addr: int, length: int) -> None:
+        if addr < 0 or addr + length > self.memory.size:
+            raise DmaError(f"DMA to {addr:#x}+{length:#x} outside guest memory")
+
+    def read(self, ioba: int, length: int) -> bytes:
+        """The `length` bytes at bus address `ioba` (DmaError if any page is refused)."""
+        try:
+            return b"".join(self.memory.read(real, size)
+                            for real, size in self._pieces(ioba, length, TCE_DEVICE_READS))
+        except GuestMemoryError as error:
+            raise DmaError(str(error)) from None
+
+    def write(self, ioba: int, data: bytes) -> None:
+        """Store `data` at bus address `ioba`; nothing is written if any page is refused."""
+        pieces = self._pieces(ioba, len(data), TCE_DEVICE_WRITES)
+        start = 0
+        try:
+            for real, size in pieces:
+                self.memory.write(real, bytes(data[start:start + size]))
+                start += size
+        except GuestMemoryError as error:
+            raise DmaError(str(error)) from None
 
 
 def dma_window(props: dict[str, bytes], name: str) -> tuple[int, int, int] | None:

@@ -1,10 +1,17 @@
-"""The VIO bus below /vdevice: which units exist, the vty consoles, and CRQ registration.
+"""The VIO bus below /vdevice: which units exist, the vty consoles, and the CRQs.
 
 Units are the `reg` values of /vdevice's children in the initial tree. What QEMU checks is
 modelled: H_REG_CRQ/H_FREE_CRQ/H_SEND_CRQ on a unit that does not exist give H_PARAMETER;
 a CRQ on a device without one (vty, nvram) gives H_NOT_FOUND; a second registration gives
-H_RESOURCE. No VIO device is emulated behind the queue: messages sent with H_SEND_CRQ are
-kept in `sent` and nothing answers them.
+H_RESOURCE.
+
+Messages sent with H_SEND_CRQ are kept in the unit's `sent`. A v-scsi unit answers them
+(slofpy.host.vscsi, with the SCSI devices slofpy.host.scsi_devices lists); the vTPMs have
+no emulation behind their queue and never answer. An answer goes into the guest's queue
+as QEMU's spapr_vio_send_crq puts it there: through the unit's DMA window, at the next
+slot (16 bytes, wrapping at the queue's end), second half first, then the first half with
+its valid byte; if the slot's first byte is not 0 (the guest has not consumed it) the
+entry is dropped. The queue address is a bus address, like any other DMA address.
 """
 from __future__ import annotations
 
@@ -13,7 +20,10 @@ from dataclasses import dataclass, field
 import libfdt
 
 from slofpy.host import fdt_lookup
-from slofpy.host.tce import TceTables, dma_window
+from slofpy.host.scsi_devices import DEFAULT_SCSI_DEVICES, ScsiDeviceSpec, devices_by_adapter
+from slofpy.host.tce import DmaError, DmaSpace, TceTables, dma_window
+from slofpy.host.vscsi import VscsiAdapter
+from slofpy.abi.guest_memory import GuestMemory
 from slofpy.abi.hcalls import (
     H_HARDWARE,
     H_NOT_FOUND,
@@ -28,7 +38,10 @@ VTY_COMPATIBLE = "hvterm1"
 NVRAM_COMPATIBLE = "qemu,spapr-nvram"
 """`compatible` of QEMU's NVRAM device; its `#bytes` property is the NVRAM size."""
 
-CRQ_COMPATIBLES = frozenset({"IBM,v-scsi", "IBM,vtpm", "IBM,vtpm20"})
+VSCSI_COMPATIBLE = "IBM,v-scsi"
+"""`compatible` of QEMU's spapr-vscsi adapter."""
+
+CRQ_COMPATIBLES = frozenset({VSCSI_COMPATIBLE, "IBM,vtpm", "IBM,vtpm20"})
 """`compatible` values of the VIO devices that talk over a CRQ."""
 
 CRQ_MIN_SIZE = 0x1000
@@ -44,20 +57,25 @@ class VioUnit:
     compatible: str
     liobn: int | None = None
     queue: tuple[int, int] | None = None  # (address, size) once registered
+    queue_next: int = 0
     sent: list[bytes] = field(default_factory=list)
+    vscsi: VscsiAdapter | None = None
 
 
 class VioBus:
     """The VIO units of a machine."""
 
-    def __init__(self) -> None:
+    def __init__(self, tce_tables: TceTables | None = None) -> None:
         self.units: dict[int, VioUnit] = {}
         self.nvram_size = 0
+        self.tce_tables = tce_tables if tce_tables is not None else TceTables()
 
     @classmethod
-    def from_tree(cls, blob: bytes, tce_tables: TceTables) -> VioBus:
-        """The units below /vdevice in `blob`; their DMA windows go into `tce_tables`."""
-        bus = cls()
+    def from_tree(cls, blob: bytes, tce_tables: TceTables,
+                  scsi_devices: tuple[ScsiDeviceSpec, ...] = DEFAULT_SCSI_DEVICES) -> VioBus:
+        """The units below /vdevice in `blob`; their DMA windows go into `tce_tables`; the
+        v-scsi adapters get the SCSI devices of `scsi_devices`."""
+        bus = cls(tce_tables)
         fdt = fdt_lookup.open_tree(blob)
         vdevice = fdt.path_offset("/vdevice", quiet=(libfdt.NOTFOUND,))
         if vdevice < 0:
@@ -78,6 +96,9 @@ class VioBus:
             if unit.compatible == NVRAM_COMPATIBLE and not bus.nvram_size:
                 nvram_bytes = fdt_lookup.cells(props.get("#bytes", b""))
                 bus.nvram_size = nvram_bytes[0] if nvram_bytes else 0
+        adapters = [u.unit for u in bus.units.values() if u.compatible == VSCSI_COMPATIBLE]
+        for unit_number, devices in devices_by_adapter(adapters, scsi_devices).items():
+            bus.units[unit_number].vscsi = VscsiAdapter(devices)
         return bus
 
     def vty(self, termno: int) -> VioUnit | None:
@@ -106,6 +127,7 @@ class VioBus:
         if unit.queue is not None:
             return H_RESOURCE
         unit.queue = (queue_addr, queue_size)
+        unit.queue_next = 0
         return H_SUCCESS
 
     def free_crq(self, unit_number: int) -> int:
@@ -114,17 +136,42 @@ class VioBus:
         if unit is None:
             return H_PARAMETER
         unit.queue = None
+        unit.queue_next = 0
         return H_SUCCESS
 
-    def send_crq(self, unit_number: int, message: bytes) -> int:
-        """H_SEND_CRQ: keep the 16-byte message; nothing emulates the device."""
+    def send_crq(self, memory: GuestMemory, unit_number: int, message: bytes) -> int:
+        """H_SEND_CRQ: keep the 16-byte message; a v-scsi adapter handles it at once."""
         unit = self.units.get(unit_number)
         if unit is None:
             return H_PARAMETER
         if unit.compatible not in CRQ_COMPATIBLES:
             return H_HARDWARE
         unit.sent.append(bytes(message))
+        if unit.vscsi is not None:
+            dma = self.dma_space(memory, unit)
+            unit.vscsi.receive(bytes(message), dma, lambda entry: self.post(unit, dma, entry))
         return H_SUCCESS
+
+    def dma_space(self, memory: GuestMemory, unit: VioUnit) -> DmaSpace:
+        """The bus addresses `unit` sees in `memory`."""
+        return DmaSpace(memory, self.tce_tables, unit.liobn)
+
+    def post(self, unit: VioUnit, dma: DmaSpace, entry: bytes) -> int:
+        """Put a 16-byte entry into `unit`'s CRQ: 0, 1 if the slot is full, -1 with no
+        queue, 2 if the DMA failed (QEMU's error codes, which only its own caller sees)."""
+        if unit.queue is None:
+            return -1
+        address, size = unit.queue
+        slot = address + unit.queue_next
+        try:
+            if dma.read(slot, 1) != b"\0":
+                return 1
+            dma.write(slot + 8, entry[8:16])
+            dma.write(slot, entry[:8])
+        except DmaError:
+            return 2
+        unit.queue_next = (unit.queue_next + 16) % size
+        return 0
 
     def quiesce(self, tce_tables: TceTables) -> None:
         """What RTAS quiesce does to every VIO unit: reset its TCE table, free its CRQ."""
@@ -132,4 +179,5 @@ class VioBus:
             if unit.liobn is not None:
                 tce_tables.clear(unit.liobn)
             unit.queue = None
+            unit.queue_next = 0
 

@@ -120,7 +120,7 @@ class Hypervisor:
 
     def _send_crq(self, r: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
         message = r[1].to_bytes(8, "big") + r[2].to_bytes(8, "big")
-        return self.backend.send_crq(r[0], message), ()
+        return self.backend.send_crq(self.memory, r[0], message), ()
 
     def _rtas(self, r: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
         return self.backend.rtas(self.memory, r[0]), ()
