@@ -37,7 +37,8 @@ NOT_SAVED = {
     "builtin_names", "find_cache", "wid_cache", "control", "sources", "temp_compiles",
     "defining", "search_path", "last_error", "jit_line_tags", "code_line_index",
     "hash_used", "bm_allocators", "abort_copied", "started_ns", "dec_set_at",
-    "romfs_lookup", "c_functions",
+    "romfs_lookup", "c_functions", "c_code", "boot_addresses", "name_memory_text",
+    "simulated_ticks",
 }
 
 
