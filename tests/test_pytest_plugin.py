@@ -374,3 +374,38 @@ def test_cli_test_command_stops_a_runaway_test(tmp_path: Path) -> None:
     assert r.returncode == 1
     assert "FAILED test_spin.fs:3" in r.stdout and "timed out after 2 s" in r.stdout
     assert r.stdout.splitlines()[-1].startswith("2 passed, 1 failed")
+
+
+# ---------------------------------------------------------------- SLOF itself
+def test_booted_fixture_and_fs_files_run_on_slof_itself(pytester, slof_bin) -> None:
+    """--slofpy-firmware boots SLOF's own image for booted .fs files, the marker for one
+    Python test; the machine is SLOF's (its own words answer) and is restored per test."""
+    pytester.makefile(".fs", test_on_slof="""\\ slofpy: booted
+testing SLOF's own words on its own tree
+T{ s" /openprom" find-node 0<> -> true }T
+T{ slof-revision s" 001" str= -> true }T
+variable scratch
+T{ 5 scratch ! scratch @ -> 5 }T
+""")
+    pytester.makepyfile(test_marker=f"""
+        import pytest
+
+        @pytest.mark.slofpy_firmware({str(slof_bin)!r})
+        def test_marked(booted):
+            assert type(booted).__name__ == "SlofMachine"
+            booted.evaluate('s" /vdevice/v-scsi@71000002/disk" find-node 0<>')
+            assert booted.pop() == -1
+            booted.evaluate(": leftover 1 ;")
+
+        @pytest.mark.slofpy_firmware({str(slof_bin)!r})
+        def test_restored(booted):
+            assert booted.find_xt("leftover") is None
+
+        def test_unmarked_is_slofpys_own(booted):
+            assert type(booted).__name__ == "BoardFirmware"
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-k", "marker")
+    result.assert_outcomes(passed=3)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-k", "on_slof",
+                                           f"--slofpy-firmware={slof_bin}")
+    result.assert_outcomes(passed=3)
