@@ -214,7 +214,7 @@ class LibNvram(CLibrary):
                                      f"offset {walk:#x} stops the walk (SLOF's C loops forever)")
                 walk += blocks * 16
                 continue
-            return walk + HEADER, blocks * 16 - HEADER
+            return (walk + HEADER) & M32, (blocks * 16 - HEADER) & M32   # C's unsigned
         return 0, -1
 
     def wipe_partition(self, addr: int, length: int, header_only: bool) -> None:
