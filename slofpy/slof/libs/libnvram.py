@@ -151,11 +151,13 @@ class LibNvram(CLibrary):
 
     # ---------------------------------------------------------- the buffer SLOF handed over
     def _get_buffer(self, length: int) -> int | None:
-        """get_nvram_buffer: the buffer's guest address, None if too short or in use."""
-        if (length & M32) > self.length or self.buffer_locked or not self.buffer:
+        """get_nvram_buffer: the buffer's guest address, None if too short or in use. As in
+        the C, it is taken (locked) even when there is none yet (before internal-nvram-init)
+        and then answers None."""
+        if (length & M32) > self.length or self.buffer_locked:
             return None
         self.buffer_locked = True
-        return self.buffer
+        return self.buffer or None
 
     def _free_buffer(self) -> None:
         self.buffer_locked = False
@@ -170,7 +172,9 @@ class LibNvram(CLibrary):
             self._store(offset, buffer, length)
             self._free_buffer()
             return
-        # the C's loop writes 0 at offset..offset+len-1; only offsets inside the NVRAM matter
+        # the C's loop writes 0 at offset..offset+len-1, where only offsets inside the NVRAM
+        # do anything (before internal-nvram-init, when the C would send every one of them to
+        # RTAS token 0, which the host refuses, slofpy sends none)
         start = max(offset, 0)
         for i in range(start, min(offset + length, self.length) if self.length else start):
             self.put_byte(i, 0)
