@@ -26,7 +26,6 @@ from slofpy.firmware.board import default_seed
 from slofpy.host.registry import make_backend
 from slofpy.host.rtas import rtas_tokens
 from slofpy.hv.hypervisor import Hypervisor
-from slofpy.slof.libs import libnvram
 from slofpy.slof.libs.libnvram import LibNvram, header_checksum
 from slofpy.vm.words.hcall import KVMPPC_H_RTAS
 
