@@ -344,3 +344,45 @@ def test_slof_boot_initialises_blank_nvram_as_real_slof():
     assert mine.keys() == real.keys()
     assert {k: v for k, v in mine.items() if k != "oem-logo"} == \
         {k: v for k, v in real.items() if k != "oem-logo"}
+
+
+def persist_capture() -> tuple[list[str], bytes, str, dict[str, str]]:
+    """tests/data/slof-nvram/persist.txt: the first boot's setenv lines, the NVRAM image
+    after them, the second boot's console, and its replies by line."""
+    text = (DATA / "persist.txt").read_text(encoding="latin-1")
+    sections = re.split(r"^=== (.*)\n", text, flags=re.M)[1:]
+    pairs = dict(zip(sections[0::2], sections[1::2]))
+    image_key = next(k for k in pairs if k.startswith("image after: "))
+    console = pairs.pop("second boot console")
+    image = dump_image(pairs.pop(image_key))
+    lines = image_key.removeprefix("image after: ").split(" | ")
+    return lines, image, console, {k: fold(v.rstrip().removesuffix("ok"))
+                                   for k, v in pairs.items()}
+
+
+def test_slof_boot_keeps_what_setenv_stored_as_real_slof():
+    """Two boots of slof.bin on one host (its NVRAM kept, as QEMU keeps an NVRAM file): the
+    first re-initialises the blank NVRAM and takes three setenv lines, leaving the NVRAM
+    image real SLOF left; the second reads the variables back from it without
+    re-initialising, and printenv shows what real SLOF's second boot shows."""
+    from slofpy.host.registry import make_backend as backend
+    from slofpy.slof.boot import boot_slof
+    lines, image, real_console, real_replies = persist_capture()
+    assert "re-initializing" not in real_console and len(lines) == len(real_replies) == 3
+    host = backend("qemu")
+    out: list[str] = []
+    first = boot_slof(need_slof_bin(), seed=NO_VSCSI_SEED, host=host, output=out.append,
+                      timeout=120)
+    for line in lines:
+        first.interpret_line(line, timeout=60)
+    got = bytes(host.nvram)
+    assert got == image, image_difference(got, image)
+    out.clear()
+    second = boot_slof(need_slof_bin(), seed=NO_VSCSI_SEED, host=host, output=out.append,
+                       timeout=120)
+    assert "re-initializing" not in "".join(out)
+    assert bytes(host.nvram) == image
+    for line, want in real_replies.items():
+        out.clear()
+        second.interpret_line(line, timeout=60)
+        assert fold("".join(out)) == want, line

@@ -16,6 +16,9 @@ followed by `nvdump`, which prints every run of non-zero NVRAM bytes as
 the NVRAM as SLOF's boot left it. tests/test_slof_libnvram.py loads that image into a
 host's NVRAM and types the same lines into slofpy's library.
 
+Then two more boots on one NVRAM file (persist.txt): the first sets a few variables with
+setenv, the second boots from the NVRAM the first left.
+
 Usage: capture.py            (needs qemu-system-ppc64 and /usr/share/qemu/slof.bin)
 """
 from __future__ import annotations
@@ -23,11 +26,19 @@ from __future__ import annotations
 import importlib.util
 import re
 import sys
+import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "replies.txt"
 BOOT = HERE / "boot-console.txt"
+PERSIST = HERE / "persist.txt"
+NVRAM_SIZE = 0x10000
+
+# typed at the first of two boots on one NVRAM file; PERSIST_CHECK at the second
+PERSIST_LINES = ["setenv boot-device disk net", "setenv auto-boot? false",
+                 "setenv load-base 5000"]
+PERSIST_CHECK = ["printenv boot-device", "printenv auto-boot?", "printenv load-base"]
 
 # the common partition's data area, as a Forth phrase ( -- addr len )
 COMMON = "70 get-nvram-partition drop"
@@ -174,6 +185,55 @@ def ask(session, line: str) -> tuple[str, int]:
     return out[echo.end():].replace(b"\r\n", b"\n").decode("latin-1"), depth
 
 
+def dump_text(image: bytes) -> str:
+    """An NVRAM image as nvdump prints it: "OFFSET : HEXBYTES" for each run of non-zero bytes."""
+    lines, i = [], 0
+    while i < len(image):
+        if not image[i]:
+            i += 1
+            continue
+        end = i
+        while end < len(image) and image[end]:
+            end += 1
+        lines.append(f"{i:x} : {image[i:end].hex()}")
+        i = end
+    return "\n".join(lines) + "\n"
+
+
+def capture_persistence(ms) -> None:
+    """Two boots on one NVRAM file (QEMU's spapr-nvram backed by a drive): the first finds
+    it blank and re-initialises it, then takes PERSIST_LINES; the second boots from what
+    the first left. Writes persist.txt: the image after the first boot's lines, the second
+    boot's console up to its prompt, and its replies to PERSIST_CHECK."""
+    with tempfile.TemporaryDirectory() as tmp:
+        nvram = Path(tmp) / "nvram.img"
+        nvram.write_bytes(bytes(NVRAM_SIZE))
+        args = ["-m", "512", "-drive", f"file={nvram},if=none,format=raw,id=nvram0",
+                "-global", "spapr-nvram.drive=nvram0"]
+        session = ms.Session(args)
+        try:
+            session.wait_prompt(300)
+            for line in PERSIST_LINES:
+                ask(session, line)
+        finally:
+            session.close()
+        image = nvram.read_bytes()
+        session = ms.Session(args)
+        try:
+            session.wait_prompt(300)
+            console = session.transcript.replace(b"\r\n", b"\n").decode("latin-1")
+            replies = [ask(session, line)[0] for line in PERSIST_CHECK]
+        finally:
+            session.close()
+    parts = ["# real SLOF under qemu-system-ppc64 -M pseries -m 512 with its NVRAM on a file, "
+             "captured by capture.py\n",
+             "=== image after: " + " | ".join(PERSIST_LINES) + "\n" + dump_text(image),
+             "=== second boot console\n" + console + "\n"]
+    parts += [f"=== {line}\n{reply}\n" for line, reply in zip(PERSIST_CHECK, replies)]
+    PERSIST.write_text("".join(parts), encoding="latin-1")
+    print(f"wrote {PERSIST}")
+
+
 def main() -> int:
     ms = _session_module()
     session = ms.Session(["-m", "512"])
@@ -192,6 +252,7 @@ def main() -> int:
     BOOT.write_text(boot, encoding="latin-1")
     OUT.write_text("".join(parts), encoding="latin-1")
     print(f"wrote {OUT} ({len(LINES)} lines) and {BOOT}")
+    capture_persistence(ms)
     return 0
 
 
