@@ -205,3 +205,18 @@ def test_a_context_outside_the_order_is_one_error_and_the_vm_stays_usable(m):
     with pytest.raises(ForthError):
         m.evaluate("search-order 3 + to context dup")
     assert run(m, "get-order nip") == [1]
+
+
+def test_input_switched_by_storing_ib_and_span_is_parsed_then_put_back():
+    """SLOF's `load` switches the input by hand (SAVE-SOURCE, then IB, #IB and SPAN stored,
+    >IN zeroed), parses the boot-device list with PARSE-WORD and puts the input back with
+    RESTORE-SOURCE; the words after it on the line still run."""
+    m = Machine()
+    m.evaluate('create devs 20 allot  s" disk net" devs swap move '
+               ': first-two ( -- a n b n ) save-source -1 to source-id '
+               'devs 8 dup #ib ! span ! to ib 0 >in ! '
+               'parse-word parse-word restore-source ;')
+    m.evaluate("first-two 3 4 +")
+    seven = m.pop()
+    net, disk = m.read(*m.vm.s[-2:]), m.read(*m.vm.s[-4:-2])
+    assert (disk, net, seven) == (b"disk", b"net", 7)

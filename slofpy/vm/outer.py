@@ -35,12 +35,28 @@ class Source:
             return None, None
         return self.where.locate(offset)
 
+    def follow(self, vm, addr: int, length: int) -> None:
+        """The input was switched by hand (IB and SPAN stored, as SLOF's `load` does, then
+        put back by RESTORE-SOURCE): read from addr..addr+length from now on, and from the
+        text this source started with, with its file/line map, once that is back."""
+        home = self.__dict__.setdefault("home", (self.addr, self.text, self.where))
+        if (addr, length) == (home[0], len(home[1])):
+            self.addr, self.text, self.where = home
+            return
+        if addr < 0 or length < 0 or addr + length > vm.size:
+            raise Throw(-9, "input buffer outside memory")
+        self.addr, self.text, self.where = addr, vm.read(addr, length), None
+
 
 # ---------------------------------------------------------------- parsing
 def current(vm) -> Source:
     if not vm.sources:
         raise Throw(-21, "no input source")
-    return vm.sources[-1]
+    src = vm.sources[-1]
+    mem = vm.mem
+    if U(mem, L.SOURCE_ADDR)[0] != src.addr or U(mem, L.SOURCE_LEN)[0] != len(src.text):
+        src.follow(vm, U(mem, L.SOURCE_ADDR)[0], U(mem, L.SOURCE_LEN)[0])
+    return src
 
 
 def parse_name(vm) -> tuple[int, bytes]:
