@@ -7,7 +7,8 @@ what it is compared against and its seconds, the ratio, the target and
 whether it was met, and the result check.  Groups:
 
   engine   Forth programs against gforth-fast (ratio slofpy / gforth-fast)
-  boot     `slofpy boot` on the default seed against QEMU + its SLOF to "0 >"
+  boot     `slofpy boot` on the default seed against QEMU + its SLOF to "0 >", and the
+           same with --firmware slof.bin (SLOF's own Forth on slofpy)
   scale    synthetic seeds of 1k, 10k, 50k nodes: import, phandle fix-up,
            flatten; 10k and 50k are compared with 1k (growth per 10x nodes)
   startup  `slofpy run -e bye` with the prepared dictionary against without
@@ -313,6 +314,28 @@ def slofpy_boot(opts: Options) -> Timed:
     return Timed(text + f"\naccepted, {_blob_nodes(out)} nodes\n", seconds)
 
 
+SLOF_BIN = Path("/usr/share/qemu/slof.bin")
+
+
+def slofpy_boot_slof(opts: Options) -> Timed:
+    """`slofpy boot --firmware slof.bin -q -o OUT.dtb` on the default seed: SLOF's own Forth
+    from its first line to the client-interface quiesce, the host's H_UPDATE_DT accepted and
+    the blob written (process start to exit)."""
+    if not SLOF_BIN.is_file():
+        raise RunError(f"{SLOF_BIN} missing (Debian package qemu-system-data)")
+    warm(opts)
+    out = Path(opts.scratch or tempfile.gettempdir()) / "boot-slof.dtb"
+    if out.exists():
+        out.unlink()
+    t0 = time.perf_counter()
+    text = run_cmd([*slofpy_prefix(opts), "boot", "--firmware", str(SLOF_BIN), "-q", "-o",
+                    str(out)], opts)
+    seconds = time.perf_counter() - t0
+    if not out.is_file():
+        raise RunError("slofpy boot --firmware wrote no blob")
+    return Timed(f"accepted, {_blob_nodes(out)} nodes\n", seconds)
+
+
 def qemu_exe(opts: Options) -> Optional[str]:
     return opts.qemu or shutil.which("qemu-system-ppc64")
 
@@ -446,6 +469,20 @@ BENCHMARKS: list[Bench] = [
         targets=[at_most_seconds(0.5), times_faster(20)],
         same_result=False,
         min_slofpy_repeat=5,
+    ),
+    Bench(
+        name="boot-slof",
+        description="slofpy boot --firmware slof.bin (SLOF's own Forth), default seed: "
+                    "process start to H_UPDATE_DT accepted; QEMU+SLOF to \"0 >\"",
+        slofpy=slofpy_boot_slof,
+        reference=qemu_boot,
+        reference_name="qemu+SLOF",
+        reference_repeat=lambda opts: opts.qemu_repeat,
+        result=lambda out: last_line(out) if out != "0 >" else out,
+        group="boot",
+        targets=[at_most_seconds(2.0), times_faster(5)],
+        same_result=False,
+        min_slofpy_repeat=3,
     ),
     *[scale_bench(n, phase) for n in SCALE_SIZES for phase in SCALE_PHASES],
     Bench(
