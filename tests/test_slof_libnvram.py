@@ -323,8 +323,9 @@ def printenv_rows(text: str) -> dict[str, str]:
 def test_slof_boot_initialises_blank_nvram_as_real_slof():
     """slof.bin booted on slofpy with QEMU's blank NVRAM: nvram.fs and envvar.fs run, SLOF
     says once that it re-initialises the NVRAM, the NVRAM ends up as real SLOF's boot left
-    it, and printenv shows real SLOF's table (oem-logo is an address in SLOF's dictionary,
-    compared only by being there)."""
+    it, printenv shows real SLOF's table (oem-logo is an address in SLOF's dictionary,
+    compared only by being there), and /options of the tree SLOF flattens at quiesce is
+    real SLOF's."""
     from slofpy.slof.boot import boot_slof
     out: list[str] = []
     slof = boot_slof(need_slof_bin(), seed=NO_VSCSI_SEED, output=out.append, timeout=120)
@@ -341,6 +342,21 @@ def test_slof_boot_initialises_blank_nvram_as_real_slof():
     assert mine.keys() == real.keys()
     assert {k: v for k, v in mine.items() if k != "oem-logo"} == \
         {k: v for k, v in real.items() if k != "oem-logo"}
+    # /options, which envvar.fs fills from the NVRAM, as real SLOF flattens it
+    slof.quiesce()
+    assert options_node(slof.host.stored_blob) == options_node(REAL_SLOF_TREE.read_bytes())
+
+
+# the tree real SLOF flattened at its prompt on QEMU's default machine
+REAL_SLOF_TREE = Path(__file__).resolve().parent / "data" / "seeds" / "default.slof.dtb"
+
+
+def options_node(blob: bytes) -> list[tuple[str, bytes]]:
+    """The properties of /options in a flattened tree, in order, without its phandle."""
+    from slofpy.fdt.blob import parse_blob
+    root, _, _ = parse_blob(blob)
+    (options,) = [n for n in root.children if n.name == "options"]
+    return [(name, value) for name, value in options.props if name != "phandle"]
 
 
 def persist_capture() -> tuple[list[str], bytes, str, dict[str, str]]:

@@ -2,8 +2,9 @@
 library (RTAS_NVRAM): every byte goes through the RTAS calls nvram-fetch and nvram-store.
 
 The NVRAM belongs to the host. This library reaches it only as SLOF's C does: it builds an
-RTAS argument block (token, 3 args, 2 rets; offset, buffer, length) in guest memory, where
-paflof's C stack would hold it, and makes the KVMPPC_H_RTAS hcall with its address. A read
+RTAS argument block (token, 3 args, 2 rets; offset, buffer, length) in guest memory (in
+paflof's memory, FRAME_FROM_SCRATCH past SlofMachine.scratch, standing for the C stack frame
+that holds it in SLOF) and makes the KVMPPC_H_RTAS hcall with its address. A read
 of one to eight bytes lands in a value slot next to that block and is read back big-endian;
 a write puts its value there first. Reads and writes past the NVRAM's end (as told to
 internal-nvram-init) do nothing and read 0, without an RTAS call.
@@ -26,9 +27,12 @@ lookups by name and variable that compare like strncmp (a variable name matches 
 it is a prefix of), and the C's own oddities (increase-nvram-partition takes its arguments
 in the order its code pops them, new-len part.len part.addr, and writes the new length in
 bytes into the header without a new checksum; internal-del-env moves nothing and zeroes
-as many bytes after the variables' end as that end's offset). Two cases where SLOF's C
-would spin forever (a zero-length header of another type found by `0 get-nvram-partition`,
-and internal-set-env walking back for an "=" that the NVRAM does not hold) throw instead.
+as many bytes after the variables' end as that end's offset, which takes the free space
+partition's header with it; internal-add-env into a partition whose list has no end writes
+from offset -1, wrapping to 0). Where SLOF's C would spin forever (a zero-length header of
+another type found by `0 get-nvram-partition`; internal-set-env walking back for an "="
+the NVRAM does not hold) or write through a null pointer (internal-del-env without the
+buffer), slofpy throws one clear error instead.
 """
 from __future__ import annotations
 
