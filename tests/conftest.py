@@ -26,13 +26,17 @@ TOOL_PACKAGES = {"dtc": "device-tree-compiler", "tmux": "tmux", "gforth": "gfort
 SLOF_BIN = Path("/usr/share/qemu/slof.bin")
 
 
-@pytest.fixture(scope="session")
-def slof_bin() -> Path:
+def require_slof_bin() -> Path:
     """Real SLOF's image; a missing one fails the test with one line naming the package."""
     if not SLOF_BIN.is_file():
         pytest.fail(f"{SLOF_BIN} not found: install the Debian package qemu-system-data "
                     "(see the README's set-up)", pytrace=False)
     return SLOF_BIN
+
+
+@pytest.fixture(scope="session")
+def slof_bin() -> Path:
+    return require_slof_bin()
 
 
 def need_tool(name: str) -> str:

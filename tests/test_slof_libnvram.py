@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import require_slof_bin
 from slofpy import Machine
 from slofpy.abi.guest_memory import BufferGuestMemory
 from slofpy.errors import ForthError
@@ -297,17 +298,6 @@ def test_negative_name_length_is_an_error(bench):
 
 
 # ------------------------------------------------------------------ SLOF's own boot on it
-SLOF_BIN = Path("/usr/share/qemu/slof.bin")
-# QEMU's default seed without its v-scsi node: slofpy's boot of slof.bin does not yet get
-# past probing the v-scsi adapter, and this test is about the NVRAM.
-NO_VSCSI_SEED = DATA / "no-vscsi.seed.dtb"
-
-
-def need_slof_bin() -> Path:
-    if not SLOF_BIN.is_file():
-        pytest.fail(f"{SLOF_BIN} not found: install the Debian package qemu-system-data "
-                    "(see the README's set-up)", pytrace=False)
-    return SLOF_BIN
 
 
 def printenv_rows(text: str) -> dict[str, str]:
@@ -328,7 +318,7 @@ def test_slof_boot_initialises_blank_nvram_as_real_slof():
     real SLOF's."""
     from slofpy.slof.boot import boot_slof
     out: list[str] = []
-    slof = boot_slof(need_slof_bin(), seed=NO_VSCSI_SEED, output=out.append, timeout=120)
+    slof = boot_slof(require_slof_bin(), output=out.append, timeout=120)
     console = "".join(out)
     assert console.count("No NVRAM common partition, re-initializing...") == 1
     got = bytes(slof.host.nvram)
@@ -384,14 +374,14 @@ def test_slof_boot_keeps_what_setenv_stored_as_real_slof():
     assert "re-initializing" not in real_console and len(lines) == len(real_replies) == 3
     host = backend("qemu")
     out: list[str] = []
-    first = boot_slof(need_slof_bin(), seed=NO_VSCSI_SEED, host=host, output=out.append,
+    first = boot_slof(require_slof_bin(), host=host, output=out.append,
                       timeout=120)
     for line in lines:
         first.interpret_line(line, timeout=60)
     got = bytes(host.nvram)
     assert got == image, image_difference(got, image)
     out.clear()
-    second = boot_slof(need_slof_bin(), seed=NO_VSCSI_SEED, host=host, output=out.append,
+    second = boot_slof(require_slof_bin(), host=host, output=out.append,
                        timeout=120)
     assert "re-initializing" not in "".join(out)
     assert bytes(host.nvram) == image
