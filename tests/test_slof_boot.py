@@ -77,6 +77,23 @@ def test_quiesce_hands_slofs_own_flattened_tree_to_the_host(booted, tmp_path):
     assert slof_score >= own_score
 
 
+def test_slofs_own_tree_and_slofpys_firmwares_differ_only_where_reviewed(booted, tmp_path):
+    """SLOF's tree on slofpy against slofpy's own firmware's, on the default seed: every
+    difference is one reviewed in data/board-differences/default.txt (with its reason), where
+    slofpy's firmware is compared with real SLOF."""
+    from test_board import EXPECTED, fidelity
+    slof, _ = booted
+    slof.quiesce()
+    reference = tmp_path / "slof-on-slofpy.dtb"
+    reference.write_bytes(slof.host.stored_blob)
+    own = boot_machine()
+    own.quiesce()
+    differences, same, total = fidelity(reference, own.host.stored_blob)
+    reviewed = (EXPECTED / "default.txt").read_text().splitlines()
+    assert sorted(differences) == sorted(line.split(" # ")[0] for line in reviewed if line.strip())
+    assert same / total >= 0.98
+
+
 def test_slofpy_boot_firmware_on_the_command_line(slof_bin, tmp_path):
     out = tmp_path / "o.dtb"
     r = subprocess.run([sys.executable, "-m", "slofpy", "boot", "--firmware", str(slof_bin),
