@@ -316,8 +316,16 @@ def wordlist_words(vm, wid: int):
 def wid_index(vm, wid: int) -> dict[bytes, int]:
     head = vm.cell(wid + 8)
     cached = vm.wid_cache.get(wid)
-    if cached is not None and cached[0] == head:
-        return cached[1]
+    if cached is not None:
+        if cached[0] == head:
+            return cached[1]
+        newer = _words_since(vm, head, cached[0])
+        if newer is not None:           # words added in front (SLOF's properties, say)
+            table = cached[1]
+            for lfa in reversed(newer):
+                table[name_of(vm, lfa).lower()] = lfa
+            cached[0] = head
+            return table
     table: dict[bytes, int] = {}
     for lfa in wordlist_words(vm, wid):
         key = name_of(vm, lfa).lower()
@@ -325,6 +333,26 @@ def wid_index(vm, wid: int) -> dict[bytes, int]:
             table[key] = lfa
     vm.wid_cache[wid] = [head, table]
     return table
+
+
+_MAX_NEWER = 64
+
+
+def _words_since(vm, head: int, old_head: int) -> list[int] | None:
+    """The words linked in front of old_head since the index was made, newest first; None
+    when old_head is not a few links down from head (words were forgotten or relinked, or
+    many added): then the index is made again from the whole list."""
+    if not old_head:
+        return None
+    newer = []
+    lfa = head
+    limit = vm.size - 10
+    while lfa != old_head:
+        if not 0 < lfa <= limit or len(newer) >= _MAX_NEWER:
+            return None
+        newer.append(lfa)
+        lfa = vm.cell(lfa)
+    return newer
 
 
 def search_wordlist(vm, name: bytes, wid: int) -> int:

@@ -205,10 +205,12 @@ def paren_dollar_find(vm) -> None:
 @word("clean-hash", effect=0)
 def clean_hash(vm) -> None:
     # ( -- ): empty paflof's find hash table (HASH-TABLE) and slofpy's lookup cache; code
-    # that changes the search order or a wordlist behind the dictionary's back calls it
+    # that changes the search order or a wordlist's newest word behind the dictionary's back
+    # calls it (SLOF: at every ALSO, PREVIOUS, vocabulary and $FORGET). The per-wordlist
+    # indexes stay: each is checked against its wordlist's newest word when used
+    # (dictionary.wid_index), which a changed search order leaves alone
     vm.mem[L.HASH_TABLE:L.HASH_TABLE + 8 * L.HASH_SIZE] = bytes(8 * L.HASH_SIZE)
     vm.find_cache.clear()
-    vm.wid_cache.clear()
 
 
 # ( -- addr ): paflof's find hash table
