@@ -83,6 +83,9 @@ def run(args) -> int:
 
 def _say(out, text: str) -> None:
     try:
+        if not _console_state["ends_line"]:
+            out.write("\n")        # the error on a line of its own after the console's
+            _console_state["ends_line"] = True
         out.flush()
     except OSError:
         pass
@@ -153,9 +156,15 @@ def _boot(args, out) -> int:
             write_atomically(args.dts, dts, DTS_START)
     except user_errors as e:
         raise BootFailed(str(e)) from None
+    if summary and not _console_state["ends_line"]:
+        print()         # the firmware's last line (SLOF's "Ready!") is not ended
     for line in summary:
         print(line)
     return 0
+
+
+# whether the firmware's console output so far ends a line
+_console_state = {"ends_line": True}
 
 
 def _boot_board(args, out):
@@ -165,7 +174,11 @@ def _boot_board(args, out):
     seed = None
     if args.seed is not None:
         seed = load_seed(args.seed, include_dirs=args.include, read_dirs=args.allow_read)
-    output = lambda text: (out.write(text), out.flush())     # noqa: E731
+    def output(text: str) -> None:
+        out.write(text)
+        out.flush()
+        if text:
+            _console_state["ends_line"] = text.endswith("\n")
     if getattr(args, "firmware", None):
         from ..slof.boot import boot_slof
         return boot_slof(args.firmware, seed, host=args.host, output=output)
