@@ -120,3 +120,20 @@ def test_forth_that_fails_while_booting_names_the_file_and_line_in_slofs_tree(sl
 
 
 from test_slof_chain import slof_tree  # noqa: E402,F401  (the fixture)
+
+
+def test_repl_and_run_on_slof_itself(slof_bin, tmp_path):
+    """`slofpy repl --firmware` answers with SLOF's own words after its boot; `slofpy run
+    --boot --firmware` runs a script on it and quiesces."""
+    r = subprocess.run([sys.executable, "-m", "slofpy", "repl", "--firmware", str(slof_bin)],
+                       input="decimal 1 2 + .\nslof-revision type\n", capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.rstrip().endswith("Ready!3 001")
+    out = tmp_path / "q.dtb"
+    r = subprocess.run([sys.executable, "-m", "slofpy", "run", "--boot", "--firmware",
+                        str(slof_bin), "-e", 'cr s" /vdevice" find-node node>path type cr',
+                        "--quiesce", "-o", str(out)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.endswith("Ready!\n/vdevice\n")
+    assert out.read_bytes()[:4] == b"\xd0\x0d\xfe\xed"
