@@ -6,6 +6,7 @@ pseries machine, and tests/data/seeds holds the trees it flattened (see make-see
 """
 from __future__ import annotations
 
+import random
 import re
 import shutil
 import subprocess
@@ -137,3 +138,27 @@ def test_repl_and_run_on_slof_itself(slof_bin, tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout.endswith("Ready!\n/vdevice\n")
     assert out.read_bytes()[:4] == b"\xd0\x0d\xfe\xed"
+
+
+def test_seed_mutations_through_slofpy_boot_firmware_end_in_exit_0_or_one_line(
+        capsys, tmp_path, slof_bin):
+    """Mutated default seeds (test_boot_command's mutations) booted by SLOF itself: the host
+    refuses the seed, SLOF's Forth fails, or the host accepts SLOF's tree; never a traceback
+    or a hang. 4 cases in CI; SLOFPY_FUZZ_SCALE multiplies them."""
+    from fuzz_support import SEED, cases, report
+    from test_boot_command import _mutations, boot, one_line_failure, DEFAULT
+    rng = random.Random(SEED + 19)
+    seed = tmp_path / "s.dtb"
+    outcomes = {"ok": 0, "one line": 0}
+    for case in range(cases(4)):
+        seed.write_bytes(_mutations(rng, DEFAULT))
+        rc, stdout, err = boot(capsys, "--firmware", str(slof_bin), "--seed", str(seed), "-q",
+                               "-o", str(tmp_path / "o.dtb"), "--timeout", "120")
+        if rc == 0:
+            blob = (tmp_path / "o.dtb").read_bytes()
+            assert libfdt.fdt_check_full(bytearray(blob), len(blob)) == 0, f"case {case}"
+            outcomes["ok"] += 1
+        else:
+            one_line_failure(rc, err)
+            outcomes["one line"] += 1
+    report(f"slofpy boot --firmware seed mutations: {outcomes}")

@@ -36,7 +36,8 @@ def add_arguments(p) -> None:
     p.add_argument("--dts", metavar="OUT.dts", help="write it as DTS, with the encodings Forth used")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary")
     p.add_argument("--timeout", type=positive_seconds, default=None, metavar="SECONDS",
-                   help="stop a boot that runs longer (a firmware that never finishes)")
+                   help="stop a boot that runs longer (a firmware that never finishes; "
+                        f"default: no limit, {FIRMWARE_TIME_LIMIT:g} s with --firmware)")
     from . import client_boot
     client_boot.add_arguments(p)
     p.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
@@ -69,7 +70,7 @@ def run(args) -> int:
     except BootFailed as e:
         _say(out, str(e))
     except TimeLimitExceeded:      # the limit ran out between two Forth calls
-        _say(out, f"timed out after {args.timeout:g} s")
+        _say(out, f"timed out after {_time_limit(args):g} s")
     except KeyboardInterrupt:
         _say(out, "interrupted")
     except MemoryError:
@@ -92,6 +93,18 @@ def _say(out, text: str) -> None:
     print(f"slofpy: {text}", file=sys.stderr)
 
 
+FIRMWARE_TIME_LIMIT = 300.0
+"""Seconds a `--firmware` boot may take when --timeout does not say: SLOF's own Forth can
+loop forever on a seed it does not expect (real SLOF hangs there too); slofpy ends it with
+one line instead (a boot takes about a second)."""
+
+
+def _time_limit(args) -> float | None:
+    if args.timeout is None and getattr(args, "firmware", None):
+        return FIRMWARE_TIME_LIMIT
+    return args.timeout
+
+
 def _boot(args, out) -> int:
     from ..firmware.board import SeedFileError
     from ..fdt.blob import BlobError
@@ -109,7 +122,7 @@ def _boot(args, out) -> int:
             target_path(args.output, FDT_MAGIC)
         if args.dts:
             target_path(args.dts, DTS_START)
-        with _limit(args.timeout):
+        with _limit(_time_limit(args)):
             fw = _boot_board(args, out)
             with watch_update_dt(fw.host) as watch:
                 fw.quiesce()
