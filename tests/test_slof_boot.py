@@ -162,3 +162,17 @@ def test_seed_mutations_through_slofpy_boot_firmware_end_in_exit_0_or_one_line(
             one_line_failure(rc, err)
             outcomes["one line"] += 1
     report(f"slofpy boot --firmware seed mutations: {outcomes}")
+
+
+def test_a_source_tree_boots_to_the_tree_its_image_gives(booted, slof_tree):
+    """SLOF booted from the source tree Debian built slof.bin from hands the host the same
+    flattened tree, byte for byte, and prints the same console from its first probe on."""
+    slof, console = booted
+    slof.quiesce()
+    out: list[str] = []
+    from_tree = boot_slof(slof_tree, output=out.append, timeout=120)
+    from_tree.quiesce()
+    assert from_tree.host.stored_blob == slof.host.stored_blob
+    mine, theirs = _lines("".join(out)), _lines(console)
+    start = theirs.index("Populating /vdevice methods")
+    assert mine[mine.index("Populating /vdevice methods"):] == theirs[start:]
