@@ -393,3 +393,13 @@ def test_terminal_completes_device_paths_on_the_board(term: Terminal) -> None:
     term.type("/nv")
     term.keys("Tab")
     term.wait(lambda lines: lines[-1].endswith("> dev /vdevice/nvram@71000001"))
+
+
+def test_terminal_lines_are_interpreted_as_typed_at_slofs_prompt(term: Terminal) -> None:
+    """A typed line is in the terminal input buffer with SOURCE-ID 0, as at SLOF's prompt
+    (real SLOF answers `source-id .` with 0 and `#ib @ .` with 100 there:
+    tests/data/slof-prompt/replies.txt)."""
+    term.start("--bare")
+    term.wait_last("0 >")
+    term.line("source-id . #ib @ .")
+    term.wait_tail("0 > source-id . #ib @ . 0 100  ok", "0 >")

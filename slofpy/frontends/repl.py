@@ -191,7 +191,9 @@ def _run_line(machine: Machine, session, prompt: str, line: str, out: TextIO) ->
     out.flush()
     before = machine.stack
     try:
-        machine.evaluate(line.encode("utf-8", "surrogateescape"))   # typed text is UTF-8
+        # as typed at SLOF's prompt: in the terminal input buffer, SOURCE-ID 0 (typed text
+        # is UTF-8; Forth reads its bytes)
+        machine.interpret_line(line.encode("utf-8", "surrogateescape").decode("latin-1"))
     except Bye:
         out.write("\n")
         return True
