@@ -22,6 +22,7 @@ from ..words.table import BUILTINS
 from . import analysis
 from .convention import resume_address
 from .decoder import Instruction, NotCompilable, decode
+from .stack_cache import Loop, StackCache
 from .primitives import (BINARY, COMMA, DIVISION, FETCH, M, MAY_STORE, MODULAR, RS_FORBIDDEN, RS_PEEK,
                          RS_POP, RS_PUSH, SB, SHUFFLE, STORE, UNARY, snippet_parts)
 
@@ -48,17 +49,12 @@ def _pop_into(names: list[str]) -> str:
 @dataclass
 class _Snapshot:
     """The emitter's state before an attempt at a kept structure (Emitter.snapshot)."""
+    stack: StackCache
+    rs_depth: int
     line_count: int
     last_line: list[str]
-    items: list[str]            # the cached data-stack items
-    return_items: list[str]     # the cached return-stack items
-    unwrapped: dict[str, int]
     dep_count: int
     consts: dict[str, object]
-    since_check: int | None
-    pops: int
-    touch: int
-    rs_depth: int
 
 
 class _Unclean(Exception):
@@ -87,59 +83,45 @@ class Emitter:
         self.ins = ins
         self.index = {x.addr: i for i, x in enumerate(ins)}
         self.index[ins[-1].addr + 8] = len(ins)   # just past the final EXIT
-        self.lines: list[str] = TaggedLines()   # each line knows its threaded cells
-        self.consts: dict[str, object] = {}
-        # (kind, exit index, the names a kept loop holds its cached items in and the names
-        # it leaves them in, or None twice)
-        self.loops: list[tuple] = []
-        self._head: int | None = None   # index of the innermost BEGIN loop's first word
-        self.touch = 0                  # counts code that changes the real data stack
+        self.loops: list[Loop] = []     # the loops around the point being emitted
         self.keep_failed: set[int] = set()   # structures that could not be kept
         self.throw_failed: set[int] = set()  # IFs whose arm was found to come back
         self.cold_failed: set[int] = set()   # IFs whose arm could not be run flushed (if_cold)
-        self.loop_names: set[str] = set()    # names kept loops hold cached items in
-        self.unwrapped: dict[str, int] = {}   # names maybe outside 64 bits -> block depth
-        # unwrapped names that can only be above 64 bits ("hi") or only below ("lo"): one
-        # comparison wraps them (a + 8, a - 1 ...)
-        self.wrap_side: dict[str, str] = {}
-        self.calls: set[int] = set()          # colon definitions called through slots
-        self.flags: dict[str, str] = {}       # flag names -> the comparison that made them
-        self.known: dict[int, str] = {}       # cell address -> name holding its value
         self.do_depth = 0
         self.back_edges: dict[int, int] = {}
         for i, x in enumerate(ins):
             if x.name in ("branch", "0branch") and x.arg <= x.addr:
                 t = self.target(x.arg)
                 self.back_edges[t] = max(self.back_edges.get(t, -1), i)
-        self.rs_depth = 0
-        self.vs: list[str] = []       # cached top of the data stack (locals), deepest first
-        # return-stack items this code pushed and has not put onto the real one yet (>r
-        # 2>r), deepest first; they go there before anything that may look at it (flush_rs)
-        self.rvs: list[str] = []
-        self.ntmp = 0
-        self.deps: list[tuple[int, int]] = []     # threaded bodies inlined: (start, end)
-        self.xt = xt
-        self.inlined: tuple[int, ...] = ()        # callees being inlined, outermost first
+        self.rs_depth = 0               # return-stack entries this definition has pushed
         self.inline_mode = parent is not None
-        # how much the stack (real plus cached) can have grown since the last overflow check
-        # the generated code makes; None when that is not known (after a call, a branch...)
-        self.since_check: int | None = 0
-        self.pops = 0                 # items taken off the real stack by cached words
-        if parent is not None:      # an inlined callee writes into its caller's code
-            self.lines, self.consts, self.vs = parent.lines, parent.consts, parent.vs
-            self.rvs = parent.rvs
+        if parent is None:
+            self.lines: list[str] = TaggedLines()   # each line knows its threaded cells
+            self.consts: dict[str, object] = {}
+            self.stack = StackCache()
+            self.ntmp = 0
+            self.deps: list[tuple[int, int]] = []     # threaded bodies inlined: (start, end)
+            self.xt = xt
+            self.inlined: tuple[int, ...] = ()        # callees being inlined, outermost first
+            self.loop_names: set[str] = set()    # names kept loops hold cached items in
+            # unwrapped names that can only be above 64 bits ("hi") or only below ("lo"):
+            # one comparison wraps them (a + 8, a - 1 ...)
+            self.wrap_side: dict[str, str] = {}
+            self.calls: set[int] = set()          # colon definitions called through slots
+            self.flags: dict[str, str] = {}       # flag names -> the comparison that made them
+            self.bodies: tuple[tuple[int, int], ...] = ()
+            self.site = 0
+        else:       # an inlined callee writes into its caller's code, on its stack cache
+            self.lines, self.consts, self.stack = parent.lines, parent.consts, parent.stack
             self.deps, self.ntmp, self.xt = parent.deps, parent.ntmp, parent.xt
             self.inlined = parent.inlined + (ins[0].addr - 8,)
-            self.since_check = parent.since_check
-            self.touch, self.loop_names = parent.touch, parent.loop_names
-            self.pops = parent.pops
-            self.unwrapped, self.calls, self.flags = parent.unwrapped, parent.calls, parent.flags
-            self.wrap_side = parent.wrap_side
-            self.known = parent.known
+            self.loop_names, self.wrap_side = parent.loop_names, parent.wrap_side
+            self.calls, self.flags = parent.calls, parent.flags
+            self.bodies = parent.bodies
+            self.site = parent.lines.where()    # calling cells, packed
         # the threaded bodies this code is made from (its own, and the callees inlined so
         # far): a store into one drops the code, so the strings in them are constants here
-        self.bodies = (parent.bodies if parent is not None else ()) + ((ins[0].addr, ins[-1].addr),)
-        self.site = parent.lines.where() if parent is not None else 0   # calling cells, packed
+        self.bodies = self.bodies + ((ins[0].addr, ins[-1].addr),)
 
     def is_end(self, t: int) -> bool:
         """Is instruction index t where the definition returns (its final EXIT, or past
@@ -162,14 +144,14 @@ class Emitter:
         """Emit code that sees the real stack: the cached items go onto it first. Cached
         return-stack items too, unless it is a call (a colon definition or Python word
         leaves its caller's return-stack items alone: analysis.reads_callers_return_stack)."""
-        if self.vs:
+        if self.stack.items:
             self.flush(depth)
-        if self.rvs and not _PLAIN_CALL.fullmatch(code):
+        if self.stack.return_items and not _PLAIN_CALL.fullmatch(code):
             self.flush_rs(depth)
         self.emit(depth, code)
-        self.touch += 1
-        self.known.clear()
-        self.since_check = 0 if code == STACK_CHECK else None
+        self.stack.touch += 1
+        self.stack.known.clear()
+        self.stack.since_check = 0 if code == STACK_CHECK else None
 
     def text(self) -> str:
         """The statements emitted, as the generated function's body."""
@@ -185,7 +167,7 @@ class Emitter:
         """Code that pushes items onto the real data stack (or the stack named)."""
         if not items:
             return "pass"
-        items = [f"((({x} + SB) & M) - SB)" if x in self.unwrapped else x for x in items]
+        items = [f"((({x} + SB) & M) - SB)" if x in self.stack.unwrapped else x for x in items]
         if len(items) == 1:
             return f"{stack}.append({items[0]})"
         return f"{stack}.extend(({', '.join(items)},))"
@@ -198,13 +180,13 @@ class Emitter:
         items.clear()
 
     def flush(self, depth: int) -> None:
-        if self.vs:
-            self.put_on(self.vs, "s", depth)
-            self.touch += 1
+        if self.stack.items:
+            self.put_on(self.stack.items, "s", depth)
+            self.stack.touch += 1
 
     def flush_rs(self, depth: int) -> None:
-        if self.rvs:
-            self.put_on(self.rvs, "rs", depth)
+        if self.stack.return_items:
+            self.put_on(self.stack.return_items, "rs", depth)
 
     def tmp(self) -> str:
         self.ntmp += 1
@@ -216,78 +198,78 @@ class Emitter:
     # flush...). + - * and the bitwise words give the same 64 bits on unwrapped inputs.
     def wrapped(self, name: str, depth: int) -> str:
         """name, wrapped to 64 bits first if it may be outside them."""
-        made = self.unwrapped.get(name)
+        made = self.stack.unwrapped.get(name)
         if made is not None:
             test = {"hi": f"{name} >= SB", "lo": f"{name} < -SB"}.get(
                 self.wrap_side.get(name), f"not -SB <= {name} < SB")
             self.emit(depth, f"if {test}: {name} = (({name} + SB) & M) - SB")
             if made == depth:          # every later use in this block sees it wrapped
-                del self.unwrapped[name]
+                del self.stack.unwrapped[name]
         return name
 
     def side(self, a: str, step: int) -> str | None:
         """The side a + step can leave 64 bits on, when only one: "hi" or "lo"."""
         side = "hi" if step > 0 else "lo"
-        if a not in self.unwrapped or self.wrap_side.get(a) == side:
+        if a not in self.stack.unwrapped or self.wrap_side.get(a) == side:
             return side
         return None
 
     def take_raw(self, depth: int) -> str:
         """The top item for a word that works modulo 2**64: not wrapped."""
-        if self.vs:
-            return self.vs.pop()
+        if self.stack.items:
+            return self.stack.items.pop()
         return self.take(depth)
 
     def take(self, depth: int) -> str:
         """The top item, taken off: a cached one, or popped from the real stack (which throws
         just as the threaded code would, since nothing is cached then)."""
-        if self.vs:
-            return self.wrapped(self.vs.pop(), depth)
+        if self.stack.items:
+            return self.wrapped(self.stack.items.pop(), depth)
         t = self.tmp()
         self.emit(depth, f"{t} = s.pop()")
-        self.pops += 1
-        self.touch += 1
+        self.stack.pops += 1
+        self.stack.touch += 1
         return t
 
     def ensure(self, k: int, depth: int) -> None:
         """At least k items cached: the missing ones popped off the real stack, the top one
         first. Only for words that pop all k inputs before anything else can fail: then an
         underflow leaves the stack empty, as the threaded word leaves it."""
-        vs = self.vs
-        while len(vs) < k:
+        items = self.stack.items
+        while len(items) < k:
             t = self.tmp()
             self.emit(depth, f"{t} = s.pop()")
-            self.pops += 1
-            self.touch += 1
-            vs.insert(0, t)
+            self.stack.pops += 1
+            self.stack.touch += 1
+            items.insert(0, t)
 
     def read_missing(self, k: int, depth: int) -> None:
         """At least k items cached: the missing ones read off the real stack, the deepest
         first, and only then taken off it; an underflow leaves the real stack as it was,
         with the cached items put onto it."""
-        missing = k - len(self.vs)
+        missing = k - len(self.stack.items)
         if missing <= 0:
             return
         names = [self.tmp() for _ in range(missing)]
         reads = "\n".join(f"{name} = s[-{missing - i}]" for i, name in enumerate(names))
         self.emit(depth, self.read_real(f"{reads}\ndel s[-{missing}:]"))
-        self.pops += missing
-        self.touch += 1
-        self.vs[:0] = names
+        self.stack.pops += missing
+        self.stack.touch += 1
+        self.stack.items[:0] = names
 
     def result(self, depth: int, expr: str, wrap: bool, inputs: tuple[str, ...] = ()) -> None:
         if inputs and all(_is_int(i) for i in inputs):
             # literals only: the result is a literal too
             v = eval(expr, {"SB": SB, "M": M})  # noqa: S307 - an expression made above
-            self.vs.append(str(((v + SB) & M) - SB if wrap else v))
+            self.stack.items.append(str(((v + SB) & M) - SB if wrap else v))
             return
         t = self.tmp()
         self.emit(depth, f"{t} = {expr}")
         if expr.startswith("-1 if ") and expr.endswith(" else 0"):
             self.flags[t] = expr[6:-7]
         if wrap:
-            self.unwrapped[t] = depth
-        self.vs.append(t)
+            self.stack.unwrapped[t] = depth
+        self.stack.items.append(t)
 
     def access(self, depth: int, a: str, size: int, spill: str, stmt: str) -> None:
         """stmt, a memory access of size bytes at a, with its -9 check (spill puts the real
@@ -296,14 +278,14 @@ class Emitter:
         if _is_int(a) and 0 <= int(a) <= self.vm.size - size:
             self.emit(depth, stmt)
             return
-        made = self.unwrapped.get(a)
+        made = self.stack.unwrapped.get(a)
         if made is None:
             sign = f"if {a} < 0: raise IndexError"
         else:       # inside memory means inside 64 bits: wrap only when the address is outside
             sign = (f"if {a} < 0:\n    {a} = (({a} + SB) & M) - SB\n"
                     f"    if {a} < 0: raise IndexError")
             if made == depth:
-                del self.unwrapped[a]
+                del self.stack.unwrapped[a]
         self.emit(depth, "try:")
         self.emit(depth + 1, f"{sign}\n{stmt}")
         self.emit(depth, f"except OUTSIDE:\n    {spill}\n    raise Throw(-9)")
@@ -313,16 +295,16 @@ class Emitter:
     # left. Anything else that may write memory (a call, a word run on the real stack, a
     # store to an address not known here) and every edge of a control structure forget it.
     def read_cell(self, depth: int, addr: int) -> None:
-        name = self.known.get(addr)
+        name = self.stack.known.get(addr)
         if name is None:
             self.result(depth, f"U(mem, {addr})[0]", False)
-            self.known[addr] = self.vs[-1]
+            self.stack.known[addr] = self.stack.items[-1]
         else:
-            self.vs.append(name)
+            self.stack.items.append(name)
 
     def stored(self, a: str, size: int, v: str | None) -> None:
         """Note a store of size bytes at a (v: the 8-byte value stored, if known)."""
-        known = self.known
+        known = self.stack.known
         if not _is_int(a):
             known.clear()
             return
@@ -336,14 +318,14 @@ class Emitter:
         """reads (assignments from the real stack, the deepest first) made to throw stack
         underflow with the cached items put onto the real stack: reading the deepest item
         is the check (a try costs nothing in Python 3.11 until it catches)."""
-        if not self.vs:
+        if not self.stack.items:
             return reads
         return ("try:\n    " + reads.replace("\n", "\n    ")
-                + f"\nexcept IndexError:\n    {self.spill(self.vs)}\n    raise")
+                + f"\nexcept IndexError:\n    {self.spill(self.stack.items)}\n    raise")
 
     def cond(self, depth: int) -> str:
         """A flag for a branch: the cached top item, the rest pushed; or s.pop()."""
-        if self.vs:
+        if self.stack.items:
             c = self.test(self.take(depth), depth)
             self.flush(depth)
             return c
@@ -353,7 +335,7 @@ class Emitter:
         """What a branch tests for flag: the comparison itself when the line just emitted
         made flag from it and nothing else holds it."""
         made = self.flags.get(flag)
-        if made is not None and flag not in self.vs and \
+        if made is not None and flag not in self.stack.items and \
                 self.lines[-1] == "    " * depth + f"{flag} = -1 if {made} else 0":
             del self.lines[-1]
             return f"({made})"
@@ -366,7 +348,7 @@ class Emitter:
         if n in MODULAR:
             b = self.take_raw(depth)
             a = self.take_raw(depth)
-            wrap = wrap or a in self.unwrapped or b in self.unwrapped
+            wrap = wrap or a in self.stack.unwrapped or b in self.stack.unwrapped
             if n == "and" and (_is_int(a) and int(a) >= 0 or _is_int(b) and int(b) >= 0):
                 wrap = False            # masked by a non-negative literal: in range
             elif n in ("+", "-") and _is_int(b) and int(b):
@@ -377,8 +359,8 @@ class Emitter:
             b = self.take(depth)
             a = self.take(depth)
         self.result(depth, expr.format(a=a, b=b), wrap, (a, b))
-        if side is not None and self.vs[-1] in self.unwrapped:
-            self.wrap_side[self.vs[-1]] = side
+        if side is not None and self.stack.items[-1] in self.stack.unwrapped:
+            self.wrap_side[self.stack.items[-1]] = side
 
     def cached(self, x: Instruction, depth: int) -> bool:
         """Carry out x on the cached stack top if it is one of the words that can be; True
@@ -394,27 +376,27 @@ class Emitter:
     def cached_word(self, x: Instruction, depth: int) -> bool:
         """A variable, constant, buffer, value, CREATEd word or FIELD on the cached stack top;
         True if done."""
-        vs = self.vs
+        items = self.stack.items
         k = x.kind
         if k == L.K_VARIABLE:
-            vs.append(str(x.xt + 8))
+            items.append(str(x.xt + 8))
         elif k in (L.K_CONSTANT, L.K_BUFFER):
             # the value as a literal: a store into the constant's cell drops this code
-            vs.append(str(U(self.vm.mem, x.xt + 8)[0]))
+            items.append(str(U(self.vm.mem, x.xt + 8)[0]))
             self.deps.append((x.xt + 8, x.xt + 16))
         elif k == L.K_VALUE:
             self.read_cell(depth, x.xt + 8)
         elif k == L.K_CREATE:
             does = U(self.vm.mem, x.xt + 8)[0]
             if does == 0:
-                vs.append(str(x.xt + 16))
+                items.append(str(x.xt + 16))
             elif does == self.vm.field_does:
                 # a FIELD: its offset as a literal (a store into it drops this code)
                 off = U(self.vm.mem, x.xt + 16)[0]
                 self.deps.append((x.xt + 16, x.xt + 24))
                 self.ensure(1, depth)
                 if off:
-                    vs.append(str(off))
+                    items.append(str(off))
                     self.binary(depth, "+")
             else:
                 return False
@@ -423,28 +405,28 @@ class Emitter:
         return True
 
     def lower_literal(self, x: Instruction, depth: int) -> bool:
-        vs = self.vs
-        vs.append(str(x.arg))
+        items = self.stack.items
+        items.append(str(x.arg))
         return True
 
     def lower_string_literal(self, x: Instruction, depth: int) -> bool:
-        vs = self.vs
-        vs.extend((str(x.arg[0]), str(x.arg[1])))
+        items = self.stack.items
+        items.extend((str(x.arg[0]), str(x.arg[1])))
         return True
 
     def lower_flag(self, x: Instruction, depth: int) -> bool:
         n = x.name
-        vs = self.vs
-        vs.append("-1" if n == "true" else "0")
+        items = self.stack.items
+        items.append("-1" if n == "true" else "0")
         return True
 
     def lower_loop_index(self, x: Instruction, depth: int) -> bool:
         n = x.name
-        vs = self.vs
+        items = self.stack.items
         d = self.innermost_do()
         if d < 0 or (n == "j" and self.do_depth < 2):
             return False
-        vs.append(f"_i{d}" if n == "i" else f"_i{self.do_depth - 2}")
+        items.append(f"_i{d}" if n == "i" else f"_i{self.do_depth - 2}")
         return True
 
     def lower_binary(self, x: Instruction, depth: int) -> bool:
@@ -458,44 +440,44 @@ class Emitter:
         side = None
         if n in MODULAR:
             a = self.take_raw(depth)
-            wrap = wrap or a in self.unwrapped
+            wrap = wrap or a in self.stack.unwrapped
             step = _STEP.fullmatch(expr)
             if step:
                 side = self.side(a, int(step.group(2)) * (1 if step.group(1) == "+" else -1))
         else:
             a = self.take(depth)
         self.result(depth, expr.format(a=a), wrap, (a,))
-        if side is not None and self.vs[-1] in self.unwrapped:
-            self.wrap_side[self.vs[-1]] = side
+        if side is not None and self.stack.items[-1] in self.stack.unwrapped:
+            self.wrap_side[self.stack.items[-1]] = side
         return True
 
     def lower_dup(self, x: Instruction, depth: int) -> bool:
-        vs = self.vs
-        if vs:
-            vs.append(vs[-1])
+        items = self.stack.items
+        if items:
+            items.append(items[-1])
         else:
             t = self.tmp()
             self.emit(depth, f"{t} = s[-1]")
-            vs.append(t)
+            items.append(t)
         return True
 
     def lower_drop(self, x: Instruction, depth: int) -> bool:
-        vs = self.vs
-        if not vs:
+        items = self.stack.items
+        if not items:
             return False
-        vs.pop()
+        items.pop()
         return True
 
     def lower_shuffle(self, x: Instruction, depth: int) -> bool:
         n = x.name
-        vs = self.vs
+        items = self.stack.items
         k, out = SHUFFLE[n]
-        if len(vs) < k:
+        if len(items) < k:
             # the missing inputs are the deepest ones, on the real stack; the threaded
             # shuffle throws before changing anything when they are not there, and so
             # does this. Inputs the shuffle leaves where they are (the bottom of over,
             # 2dup, 2over) are only read; the others come off the stack.
-            pull = k - len(vs)
+            pull = k - len(items)
             names = [self.tmp() for _ in range(pull)]
             stay = tuple(out[:pull]) == tuple(range(pull))
             # (with nothing cached, reading the deepest one first is the check)
@@ -503,15 +485,15 @@ class Emitter:
                                                         for i, t in enumerate(names)))
                              + ("" if stay else f"\ndel s[-{pull}:]"))
             if not stay:
-                self.pops += pull
-                self.touch += 1
-            ins = names + vs
-            vs.clear()
-            vs.extend(ins[i] for i in (out[pull:] if stay else out))
+                self.stack.pops += pull
+                self.stack.touch += 1
+            ins = names + items
+            items.clear()
+            items.extend(ins[i] for i in (out[pull:] if stay else out))
         else:
-            ins = vs[-k:]
-            del vs[-k:]
-            vs.extend(ins[i] for i in out)
+            ins = items[-k:]
+            del items[-k:]
+            items.extend(ins[i] for i in out)
         return True
 
     def lower_slash_string(self, x: Instruction, depth: int) -> bool:
@@ -528,10 +510,10 @@ class Emitter:
     def lower_division(self, x: Instruction, depth: int) -> bool:
         """/ MOD: the divisor, its zero check, then the dividend (as the snippet does)."""
         n = x.name
-        vs = self.vs
+        items = self.stack.items
         divisor = self.take(depth)
         if not (_is_int(divisor) and int(divisor)):
-            self.emit(depth, f"if {divisor} == 0:\n    {self.spill(vs)}\n    raise Throw(-10)")
+            self.emit(depth, f"if {divisor} == 0:\n    {self.spill(items)}\n    raise Throw(-10)")
         dividend = self.take(depth)
         expr, wrap = DIVISION[n]
         self.result(depth, expr.format(a=dividend, b=divisor), wrap)
@@ -548,41 +530,41 @@ class Emitter:
 
     def lower_fetch(self, x: Instruction, depth: int) -> bool:
         n = x.name
-        vs = self.vs
+        items = self.stack.items
         self.ensure(1, depth)
         size, expr = FETCH[n]
-        a = vs[-1]
+        a = items[-1]
         if size == 8 and _is_int(a) and 0 <= int(a) <= self.vm.size - 8:
-            vs.pop()
+            items.pop()
             self.read_cell(depth, int(a))
             return True
-        sp = self.spill(vs)
-        vs.pop()
+        sp = self.spill(items)
+        items.pop()
         t = self.tmp()
         self.access(depth, a, size, sp, f"{t} = {expr.format(a=a)}")
-        vs.append(t)
+        items.append(t)
         return True
 
     def lower_store(self, x: Instruction, depth: int) -> bool:
         n = x.name
-        vs = self.vs
+        items = self.stack.items
         self.ensure(2, depth)
         size, stmt = STORE[n]
         a = self.take_raw(depth)
         v = self.take(depth)
         check = (f"({a}) >> 3 in JC or ({a} + {size - 1}) >> 3 in JC" if size > 1
                  else f"({a}) >> 3 in JC")
-        self.access(depth, a, size, self.spill(vs), stmt.format(a=a, v=v))
+        self.access(depth, a, size, self.spill(items), stmt.format(a=a, v=v))
         self.emit(depth, f"if CP[({a}) >> 12] and ({check}): vm.code_store({a}, {size})")
         self.stored(a, size, v if size == 8 else None)
         return True
 
     def lower_plus_store(self, x: Instruction, depth: int) -> bool:
-        vs = self.vs
+        items = self.stack.items
         self.ensure(2, depth)
         a = self.take_raw(depth)
         v = self.take_raw(depth)
-        self.access(depth, a, 8, self.spill(vs),
+        self.access(depth, a, 8, self.spill(items),
                     f"P(mem, {a}, ((U(mem, {a})[0] + {v} + SB) & M) - SB)")
         self.stored(a, 8, None)
         self.emit(depth, f"if CP[({a}) >> 12] and (({a}) >> 3 in JC or ({a} + 7) >> 3 in JC): "
@@ -590,11 +572,11 @@ class Emitter:
         return True
 
     def lower_move(self, x: Instruction, depth: int) -> bool:
-        vs = self.vs
+        items = self.stack.items
         self.ensure(3, depth)
         c, d, a = self.take(depth), self.take(depth), self.take(depth)
-        sp = self.spill(vs)
-        self.known.clear()
+        sp = self.spill(items)
+        self.stack.known.clear()
         self.emit(depth, f"if {c}:\n"
                          f"    if {c} < 0 or {a} < 0 or {a} + {c} > MS or {d} < 0 or {d} + {c} > MS:\n"
                          f"        {sp}\n        raise Throw(-9)\n"
@@ -604,24 +586,24 @@ class Emitter:
         return True
 
     def lower_pick(self, x: Instruction, depth: int) -> bool:
-        vs = self.vs
-        if not vs or not _is_int(vs[-1]) or int(vs[-1]) < 0:
+        items = self.stack.items
+        if not items or not _is_int(items[-1]) or int(items[-1]) < 0:
             return False
-        k = int(vs.pop())
-        if k < len(vs):
-            vs.append(vs[-1 - k])
+        k = int(items.pop())
+        if k < len(items):
+            items.append(items[-1 - k])
         else:
-            below = k - len(vs) + 1          # how deep into the real stack
+            below = k - len(items) + 1          # how deep into the real stack
             t = self.tmp()
             self.emit(depth, self.read_real(f"{t} = s[-{below}]"))
-            vs.append(t)
+            items.append(t)
         return True
 
     def lower_abort_quote(self, x: Instruction, depth: int) -> bool:
-        vs = self.vs
+        items = self.stack.items
         self.ensure(3, depth)
         ln, a, flag = self.take(depth), self.take(depth), self.take(depth)
-        throw = (f"{self.spill(vs)}\n"
+        throw = (f"{self.spill(items)}\n"
                  f"P(mem, {L.ABORT_STR}, {a})\nP(mem, {L.ABORT_LEN}, {ln})\n"
                  f"if {ln} < 0 or {a} < 0 or {a} + {ln} > MS: raise Throw(-9)\n"
                  f"raise Throw(-2, bytes(mem[{a}:{a} + {ln}]).decode('latin-1'))")
@@ -632,10 +614,10 @@ class Emitter:
         return True
 
     def lower_string_equal(self, x: Instruction, depth: int) -> bool:
-        vs = self.vs
+        items = self.stack.items
         self.ensure(4, depth)
         m_, b, n_, a = self.take(depth), self.take(depth), self.take(depth), self.take(depth)
-        sp = self.spill(vs)
+        sp = self.spill(items)
         if not self.literal_string(b, m_) and self.literal_string(a, n_):
             a, n_, b, m_ = b, m_, a, n_       # str= is symmetric
         text = self.literal_string(b, m_)
@@ -669,33 +651,33 @@ class Emitter:
 
     def lower_comma(self, x: Instruction, depth: int) -> bool:
         n = x.name
-        vs = self.vs
+        items = self.stack.items
         size, store = COMMA[n]
         self.ensure(1, depth)
         v = self.take(depth)
-        under = self.spill(vs + [v])          # it throws before taking its value
+        under = self.spill(items + [v])          # it throws before taking its value
         d, e = self.reserve(depth, str(size), under)
         self.emit(depth, f"if {d} > MS - {size}:\n    {under}\n    raise Throw(-9)\n"
                          + store.format(d=d, v=v) + "\n"
                          f"if CP[{d} >> 12] and ({d} >> 3 in JC or ({d} + {size - 1}) >> 3 in JC): "
                          f"vm.code_store({d}, {size})")
-        self.known.clear()                    # HERE's cell lies below the dictionary
-        self.known[L.DP] = e
+        self.stack.known.clear()                    # HERE's cell lies below the dictionary
+        self.stack.known[L.DP] = e
         return True
 
     def lower_allot(self, x: Instruction, depth: int) -> bool:
-        vs = self.vs
+        items = self.stack.items
         self.ensure(1, depth)
         size = self.take(depth)
-        self.reserve(depth, size, self.spill(vs))
+        self.reserve(depth, size, self.spill(items))
         return True
 
     def lower_align(self, x: Instruction, depth: int) -> bool:
-        vs = self.vs
+        items = self.stack.items
         d = self.here(depth)
         e = self.tmp()
         self.emit(depth, f"{e} = ({d} + 7) & -8")
-        self.reserve(depth, None, self.spill(vs), (d, e))
+        self.reserve(depth, None, self.spill(items), (d, e))
         return True
 
     def lower_cell_read(self, x: Instruction, depth: int) -> bool:
@@ -715,19 +697,19 @@ class Emitter:
         return True
 
     def lower_voc_find(self, x: Instruction, depth: int) -> bool:
-        vs = self.vs
-        if not (len(vs) >= 3 and self.literal_string(vs[-3], vs[-2])):
+        items = self.stack.items
+        if not (len(items) >= 3 and self.literal_string(items[-3], items[-2])):
             return self.cached_snippet(x, depth)
         # a name this code holds: the key is a constant, and the name is inside memory
-        key = self.literal_string(vs[-3], vs[-2]).lower()
+        key = self.literal_string(items[-3], items[-2]).lower()
         wid = self.take(depth)
-        del vs[-2:]
+        del items[-2:]
         # the snippet's own lookup of the wordlist's table, without its string check
         body = snippet_parts(BUILTINS[x.kind - L.PRIM_BASE].code)[1]
         code = "\n".join([f"wid = {wid}"] + [ln for ln in body if not ln.startswith("if n < 0")])
-        if vs:
+        if items:
             code = ("try:\n    " + code.replace("\n", "\n    ")
-                    + f"\nexcept BaseException:\n    {self.spill(vs)}\n    raise")
+                    + f"\nexcept BaseException:\n    {self.spill(items)}\n    raise")
         self.emit(depth, code)
         self.result(depth, f"c[1].get({key!r}, 0)", False)
         return True
@@ -754,7 +736,7 @@ class Emitter:
     def here(self, depth: int) -> str:
         """A name holding HERE (read once, then remembered)."""
         self.read_cell(depth, L.DP)
-        return self.vs.pop()
+        return self.stack.items.pop()
 
     def reserve(self, depth: int, size: str | None, under: str,
                 ends: tuple[str, str] | None = None) -> tuple[str, str]:
@@ -796,39 +778,39 @@ class Emitter:
         code = "\n".join(lines)
         if not safe:
             if MAY_STORE.search(code):
-                self.known.clear()           # it may store anywhere
-            if self.vs:
+                self.stack.known.clear()           # it may store anywhere
+            if self.stack.items:
                 # the items under the inputs go onto the real stack only if it throws
-                for v in dict.fromkeys(self.vs):
+                for v in dict.fromkeys(self.stack.items):
                     self.wrapped(v, depth)
                 code = ("try:\n    " + code.replace("\n", "\n    ")
-                        + f"\nexcept BaseException:\n    {self.spill(self.vs)}\n    raise")
+                        + f"\nexcept BaseException:\n    {self.spill(self.stack.items)}\n    raise")
         self.emit(depth, code)
         if safe:
             for expr in pushes:
                 self.result(depth, expr, False)
         else:
-            self.vs.extend(pushes)
+            self.stack.items.extend(pushes)
         return True
 
     def cached_rs(self, n: str, depth: int) -> bool:
         """>r r> r@ rdrop 2>r 2r> 2r@ on the cached stack top. The return stack is the real
         one; its underflow check stays, with the data stack put right before the throw."""
-        vs, rvs = self.vs, self.rvs
+        items, return_items = self.stack.items, self.stack.return_items
         self.rs_depth += RS_PUSH.get(n, 0) - RS_POP.get(n, 0)
         if self.rs_depth < 0 or (n in RS_PEEK and self.rs_depth < RS_PEEK[n]):
             raise NotCompilable
         if n in RS_PUSH:                # onto the cached return-stack items: no code
             self.ensure(RS_PUSH[n], depth)
             items = [self.take(depth) for _ in range(RS_PUSH[n])]
-            rvs.extend(reversed(items))
+            return_items.extend(reversed(items))
             return True
         k = RS_POP.get(n) or RS_PEEK[n]
-        if len(rvs) >= k:
+        if len(return_items) >= k:
             if n != "rdrop":
-                vs.extend(rvs[-k:])
+                items.extend(return_items[-k:])
             if n not in RS_PEEK:
-                del rvs[-k:]
+                del return_items[-k:]
             return True
         self.flush_rs(depth)
         # no underflow check: the code pushed what it takes (analysis.return_stack_unbalanced, rs_depth)
@@ -859,13 +841,12 @@ class Emitter:
             x = self.ins[p]
             self.lines.marks.append(len(self.lines) << MARK_SHIFT | self.site << 32 | x.addr)
             n = x.name
-            if p in self.back_edges and self.back_edges[p] < hi and (
-                    not self.loops or self.loops[-1][:2] != ("begin", self.back_edges[p] + 1)
-                    or self._head != p):
+            if p in self.back_edges and self.back_edges[p] < hi and \
+                    not self.walking_body_of(p):
                 p = self.begin_loop(p, depth)
                 continue
             dup = None
-            if (n == "?dup" and self.vs and p + 1 < hi and self.ins[p + 1].name == "0branch"
+            if (n == "?dup" and self.stack.items and p + 1 < hi and self.ins[p + 1].name == "0branch"
                     and p + 1 not in self.back_edges and self.target(self.ins[p + 1].arg) > p + 1):
                 # ?dup IF / ?dup WHILE: the item is the flag, and stays only where the
                 # branch is not taken
@@ -888,6 +869,13 @@ class Emitter:
         self.flush_rs(depth)
         if len(self.lines) == start_len:
             self.emit(depth, "pass")
+
+    def walking_body_of(self, head: int) -> bool:
+        """Is the innermost loop the BEGIN loop whose first instruction is head (so that
+        head, met again, starts its body rather than a new loop)?"""
+        loop = self.loops[-1] if self.loops else None
+        return loop is not None and loop.kind == "begin" and loop.head == head \
+            and loop.end == self.back_edges[head] + 1
 
     def begin_loop(self, p: int, depth: int) -> int:
         """The BEGIN loop starting at p, kept if it can be; the index after it."""
@@ -916,24 +904,24 @@ class Emitter:
         if t <= p:
             raise NotCompilable
         loop = self.loops[-1] if self.loops else None
-        if loop is not None and t == loop[1]:
+        if loop is not None and t == loop.end:
             self.flush_rs(depth)
-            if loop[2] is not None:
+            if loop.kept:
                 self.emit(depth, f"if not {dup or self.cond_kept(depth)}:")
                 self.leave_kept(loop, depth + 1)
             else:
-                grown = self.since_check
+                grown = self.stack.since_check
                 self.put(depth, f"if not {dup or self.cond(depth)}: break")
                 # leaving the loop does not grow the stack: the flag is all it took
-                self.since_check = None if grown is None or dup else grown - 1
+                self.stack.since_check = None if grown is None or dup else grown - 1
             if dup:
-                self.vs.append(dup)
+                self.stack.items.append(dup)
             return p + 1
         if self.is_end(t) and not self.inline_mode:
             self.put(depth, f"if not {dup or self.cond(depth)}: return")
             if dup:
-                self.vs.append(dup)
-                self.since_check = None
+                self.stack.items.append(dup)
+                self.stack.since_check = None
             return p + 1
         if t > hi:
             raise NotCompilable
@@ -969,16 +957,16 @@ class Emitter:
         self.flush_rs(depth)
         t = self.target(x.arg)
         loop = self.loops[-1] if self.loops else None
-        if loop is not None and t == loop[1]:
-            if loop[2] is not None:
+        if loop is not None and t == loop.end:
+            if loop.kept:
                 self.leave_kept(loop, depth)
             else:
                 self.put(depth, "break")
         elif self.is_end(t) and not self.inline_mode:
             self.put(depth, "return")
-        elif loop is not None and loop[0] == "begin" and t == self._head:
-            if loop[2] is not None:
-                self.to_loop_state(loop[2], depth, "continue")
+        elif loop is not None and loop.kind == "begin" and t == loop.head:
+            if loop.kept:
+                self.to_loop_state(loop.names, depth, "continue")
             else:
                 self.put(depth, "continue")
         else:
@@ -993,25 +981,19 @@ class Emitter:
     # emitted flushed: the cached items go onto the real stack first, as before.
     def snapshot(self) -> "_Snapshot":
         """What rollback() needs to undo an attempt at a kept structure."""
-        return _Snapshot(len(self.lines), self.lines[-1:], list(self.vs), list(self.rvs),
-                         dict(self.unwrapped), len(self.deps), dict(self.consts),
-                         self.since_check, self.pops, self.touch, self.rs_depth)
+        return _Snapshot(self.stack.copy(), self.rs_depth, len(self.lines), self.lines[-1:],
+                         len(self.deps), dict(self.consts))
 
     def rollback(self, snap: "_Snapshot") -> None:
         """Back to where snapshot() was taken: the lines emitted since dropped (the last one
         before put back: test() may have taken it), the cached items and counts restored."""
         del self.lines[snap.line_count - len(snap.last_line):]
         self.lines.extend(snap.last_line)
-        self.vs[:] = snap.items
-        self.rvs[:] = snap.return_items
-        self.unwrapped.clear()
-        self.unwrapped.update(snap.unwrapped)
-        self.known.clear()
+        self.stack.restore(snap.stack, keep_known=False)
+        self.rs_depth = snap.rs_depth
         del self.deps[snap.dep_count:]
         self.consts.clear()
         self.consts.update(snap.consts)
-        self.since_check, self.pops = snap.since_check, snap.pops
-        self.touch, self.rs_depth = snap.touch, snap.rs_depth
 
     def assign(self, depth: int, names: list[str], values: list[str], wrap: bool = True) -> None:
         """names = values, all at once (a value may be one of the names); the values
@@ -1037,18 +1019,19 @@ class Emitter:
 
     def to_loop_state(self, names: list[str], depth: int, jump: str) -> None:
         """Leave or restart a kept loop: the cached items into the loop's names, then jump."""
-        if len(self.vs) != len(names):
+        if len(self.stack.items) != len(names):
             raise _Unclean
-        self.assign(depth, names, self.vs)
+        self.assign(depth, names, self.stack.items)
         self.emit(depth, jump)
 
-    def leave_kept(self, loop: tuple, depth: int) -> None:
+    def leave_kept(self, loop: Loop, depth: int) -> None:
         """Leave a kept loop early: every exit leaves its items in the same names (the
         loop's own when the exit has as many items, else names the first exit makes)."""
-        names, exits = loop[2], loop[3]
-        if exits[0] is None:
-            exits[0] = names if len(self.vs) == len(names) else [self.tmp() for _ in self.vs]
-        self.to_loop_state(exits[0], depth, "break")
+        if loop.exit_names is None:
+            items = self.stack.items
+            loop.exit_names = loop.names if len(items) == len(loop.names) \
+                else [self.tmp() for _ in items]
+        self.to_loop_state(loop.exit_names, depth, "break")
 
     def unkeep(self, p: int, snap: tuple) -> bool:
         """The structure at p cannot be kept: undo the attempt, never try again. False."""
@@ -1056,10 +1039,11 @@ class Emitter:
         self.rollback(snap)
         return False
 
-    def after_kept_loop(self, names: list[str], exits: list, check: int) -> None:
-        self.known.clear()
-        self.vs[:] = names if exits[0] is None else exits[0]
-        self.since_check = check + len(self.vs) - len(names)
+    def after_kept_loop(self, loop: Loop, check: int) -> None:
+        """After a kept loop: the items are in the names its exits leave them in."""
+        self.stack.known.clear()
+        self.stack.items[:] = loop.names if loop.exit_names is None else loop.exit_names
+        self.stack.since_check = check + len(self.stack.items) - len(loop.names)
 
     def enter_kept_loop(self, depth: int, head: int | None = None) -> tuple[list[str], int]:
         """Before a kept loop: the data stack check (unless the stack is known to be below
@@ -1069,29 +1053,29 @@ class Emitter:
         head: the address of the loop's first instruction, where the threaded code can take
         over (or None): then the check asks for HEADROOM cells, and when they are not there
         the rest of the definition runs threaded, which checks at every step."""
-        vs = self.vs
-        check = self.since_check
+        items = self.stack.items
+        check = self.stack.since_check
         if head is not None and (check is None or check > -HEADROOM // 2) and \
                 self.can_resume_threaded():
             # (asked for even when the stack is known to be below its limit, unless there is
             # ample room: a check here spares the checks a pass would make)
-            self.emit(depth, f"if len(s) > {L.DATA_STACK_CELLS - len(vs) - HEADROOM}:\n"
-                             f"    {self.spill(vs)}\n    return RT({head}, 0)")
-            self.since_check = -HEADROOM
+            self.emit(depth, f"if len(s) > {L.DATA_STACK_CELLS - len(items) - HEADROOM}:\n"
+                             f"    {self.spill(items)}\n    return RT({head}, 0)")
+            self.stack.since_check = -HEADROOM
         elif check is None or check > 0:
-            self.emit(depth, f"if len(s) > {L.DATA_STACK_CELLS - len(vs)}:\n"
-                             f"    {self.spill(vs)}\n    raise Throw(-3)")
-            self.since_check = 0
-        names = [self.tmp() for _ in vs]
-        self.assign(depth, names, vs)
-        self.known.clear()
-        vs[:] = names
+            self.emit(depth, f"if len(s) > {L.DATA_STACK_CELLS - len(items)}:\n"
+                             f"    {self.spill(items)}\n    raise Throw(-3)")
+            self.stack.since_check = 0
+        names = [self.tmp() for _ in items]
+        self.assign(depth, names, items)
+        self.stack.known.clear()
+        items[:] = names
         self.loop_names.update(names)
-        return names, self.since_check
+        return names, self.stack.since_check
 
     def in_kept_loop(self) -> bool:
         """Is the innermost loop around this point one being kept in locals?"""
-        return bool(self.loops) and self.loops[-1][2] is not None
+        return bool(self.loops) and self.loops[-1].kept
 
     def call_kept(self, depth: int, call: str, delta: int, resume: int | None) -> bool:
         """A call inside a kept loop, which leaves the real stack as it found it: the cached
@@ -1101,11 +1085,11 @@ class Emitter:
         says now; it may change): the depth is checked after the call, and if it is not
         that, the rest of the definition runs threaded. None: the effect is declared (a
         Python word), no check. False, with nothing emitted, where this cannot be done."""
-        vs = self.vs
-        k = len(vs) + delta
+        items = self.stack.items
+        k = len(items) + delta
         if k < 0 or (resume is not None and not self.can_resume_threaded()):
             return False
-        self.put_on(vs, "s", depth)
+        self.put_on(items, "s", depth)
         if resume is None:
             self.emit(depth, call)
         else:
@@ -1115,23 +1099,23 @@ class Emitter:
         names = [self.tmp() for _ in range(k)]
         if k:
             self.emit(depth, _pop_into(names))
-        vs.extend(names)
-        self.known.clear()
-        if self.since_check is not None:
-            self.since_check += delta
+        items.extend(names)
+        self.stack.known.clear()
+        if self.stack.since_check is not None:
+            self.stack.since_check += delta
         return True
 
     def can_resume_threaded(self) -> bool:
         """Could the definition's threaded code take over here, with the cached items put
         onto the real stack? Not in an inlined callee (the caller's code would be left out),
         nor with return-stack items or DO loop indexes held in locals."""
-        return (not self.inline_mode and self.rs_depth == 0 and not self.rvs
-                and all(kind != "do" for kind, *_ in self.loops))
+        return (not self.inline_mode and self.rs_depth == 0 and not self.stack.return_items
+                and all(loop.kind != "do" for loop in self.loops))
 
     def end_kept_pass(self, names: list[str], depth: int, touch: int, rs_depth: int) -> None:
-        if self.touch != touch or self.rs_depth != rs_depth or len(self.vs) != len(names):
+        if self.stack.touch != touch or self.rs_depth != rs_depth or len(self.stack.items) != len(names):
             raise _Unclean
-        self.assign(depth, names, self.vs)
+        self.assign(depth, names, self.stack.items)
 
     def begin_loop_kept(self, p: int, q: int, depth: int, pull: int = 0) -> bool:
         """pull: items to take off the real stack into locals first (a pass that reached
@@ -1140,22 +1124,22 @@ class Emitter:
         if p in self.keep_failed:
             return False
         snap = self.snapshot()
-        pops = self.pops
+        pops = self.stack.pops
         try:
             if pull:
                 names = [self.tmp() for _ in range(pull)]
-                self.emit(depth, f"if len(s) < {pull}:\n    {self.spill(self.vs)}\n"
+                self.emit(depth, f"if len(s) < {pull}:\n    {self.spill(self.stack.items)}\n"
                                  f"    return RT({self.ins[p].addr}, 0)\n" + _pop_into(names))
-                self.vs[:0] = names
+                self.stack.items[:0] = names
             names, check = self.enter_kept_loop(depth, self.ins[p].addr)
             self.emit(depth, "while True:")
             head = len(self.lines)
             # [the names every exit leaves the items in]: the pass's own names when the
             # loop can end at its end (UNTIL), else set by the first exit met
-            exits: list = [names if self.ins[q].name == "0branch" else None]
-            self.loops.append(("begin", q + 1, names, exits))
-            saved_head, self._head = self._head, p
-            touch, rs_depth = self.touch, self.rs_depth
+            loop = Loop("begin", q + 1, p, names,
+                        names if self.ins[q].name == "0branch" else None)
+            self.loops.append(loop)
+            touch, rs_depth = self.stack.touch, self.rs_depth
             try:
                 self.block_loop_body(p, q, depth + 1, flush_end=False)
                 self.flush_rs(depth + 1)
@@ -1169,14 +1153,13 @@ class Emitter:
                         self.emit(depth + 1, "pass")
             finally:
                 self.loops.pop()
-                self._head = saved_head
         except _Unclean:
-            reached = self.pops - pops
+            reached = self.stack.pops - pops
             self.rollback(snap)
             if not pull and reached > 0 and self.can_resume_threaded():
                 return self.begin_loop_kept(p, q, depth, reached)
             return self.unkeep(p, snap)
-        self.after_kept_loop(names, exits, check)
+        self.after_kept_loop(loop, check)
         return True
 
     def begin_loop_flushed(self, p: int, q: int, depth: int) -> None:
@@ -1184,16 +1167,14 @@ class Emitter:
         self.put(depth, "while True:")
         head = len(self.lines) - 1
         self.put(depth + 1, STACK_CHECK)
-        self.loops.append(("begin", q + 1, None, None))
-        saved_head, self._head = self._head, p
+        self.loops.append(Loop("begin", q + 1, p))
         self.block_loop_body(p, q, depth + 1)
         self.hoist_check(head, depth)
         if closing.name == "0branch":
             self.put(depth + 1, "if s.pop(): break")
-        self.since_check = None     # what the loop left is not known here
+        self.stack.since_check = None     # what the loop left is not known here
         self.loops.pop()
-        self._head = saved_head
-        self.known.clear()
+        self.stack.known.clear()
 
     def pull_into_locals(self, count: int, depth: int, resume: int, above: list[str]) -> None:
         """Take count items off the real stack into locals under the cached ones, before a
@@ -1201,9 +1182,9 @@ class Emitter:
         resume (the loop's first instruction), with the cached items and then above put onto
         the real stack, and finds them missing as it would."""
         names = [self.tmp() for _ in range(count)]
-        self.emit(depth, f"if len(s) < {count}:\n    {self.spill(self.vs + above)}\n"
+        self.emit(depth, f"if len(s) < {count}:\n    {self.spill(self.stack.items + above)}\n"
                          f"    return RT({resume}, 0)\n" + _pop_into(names))
-        self.vs[:0] = names
+        self.stack.items[:0] = names
 
     def do_loop_kept(self, p: int, e: int, depth: int, pull: int = 0) -> bool:
         """A DO loop whose passes leave the cached items as they found them. pull: as
@@ -1220,16 +1201,15 @@ class Emitter:
             limit = self.take(depth)
             if pull:
                 self.pull_into_locals(pull, depth, x.addr, [limit, first])
-            pops = self.pops
+            pops = self.stack.pops
             self.emit(depth, f"{iv} = {first}\n{lv} = {limit}")
             names, check = self.enter_kept_loop(depth)
             inner = self.do_loop_head(x, closing, iv, lv, depth, self.emit)
             head = len(self.lines)
-            exits = [names]
-            self.loops.append(("do", e, names, exits))
+            loop = Loop("do", e, None, names, names)
+            self.loops.append(loop)
             self.do_depth += 1
-            saved_head, self._head = self._head, None
-            touch, rs_depth = self.touch, self.rs_depth
+            touch, rs_depth = self.stack.touch, self.rs_depth
             try:
                 self.block(p + 1, e - 1, inner + 1, flush_end=False)
                 self.flush_rs(inner + 1)
@@ -1242,16 +1222,15 @@ class Emitter:
                     if len(self.lines) == head:
                         self.emit(inner + 1, "pass")
             finally:
-                self._head = saved_head
                 self.do_depth -= 1
                 self.loops.pop()
         except _Unclean:
-            reached = self.pops - pops
+            reached = self.stack.pops - pops
             self.rollback(snap)
             if not pull and reached > 0 and self.can_resume_threaded():
                 return self.do_loop_kept(p, e, depth, reached)
             return self.unkeep(p, snap)
-        self.after_kept_loop(names, exits, check)
+        self.after_kept_loop(loop, check)
         return True
 
     @staticmethod
@@ -1280,7 +1259,7 @@ class Emitter:
         x, closing = self.ins[p], self.ins[e - 1]
         d = self.do_depth
         iv, lv = f"_i{d}", f"_l{d}"
-        if len(self.vs) >= 2:
+        if len(self.stack.items) >= 2:
             first, limit = self.take(depth), self.take(depth)
             self.put(depth, f"{iv} = {first}\n{lv} = {limit}")
         else:
@@ -1288,18 +1267,16 @@ class Emitter:
         inner = self.do_loop_head(x, closing, iv, lv, depth, self.put)
         head = len(self.lines) - 1
         self.put(inner + 1, STACK_CHECK)
-        self.loops.append(("do", e, None, None))
+        self.loops.append(Loop("do", e))
         self.do_depth += 1
-        saved_head, self._head = self._head, None
         self.block(p + 1, e - 1, inner + 1)
-        self._head = saved_head
         self.do_depth -= 1
         self.loops.pop()
         self.hoist_check(head, inner)
         if closing.name != "(loop)":
             self.put(inner + 1, self.plus_loop_step(iv, lv, "s.pop()"))
-        self.since_check = None     # what the loop left is not known here
-        self.known.clear()
+        self.stack.since_check = None     # what the loop left is not known here
+        self.stack.known.clear()
 
     def if_throws(self, p: int, t: int, depth: int, dup: str | None) -> bool:
         """IF ... THEN whose arm never comes back: it ends in a throw and nothing in it
@@ -1323,24 +1300,18 @@ class Emitter:
         snap = self.snapshot()
         try:
             self.emit(depth, f"if {dup or self.cond_kept(depth)}:")
-            after, unwrapped, rvs = list(self.vs), dict(self.unwrapped), list(self.rvs)
-            known = dict(self.known)
-            state = (self.since_check, self.pops, self.touch, self.rs_depth)
+            after, rs_depth = self.stack.copy(), self.rs_depth
             if dup:
-                self.vs.append(dup)
-                self.since_check = None
+                self.stack.items.append(dup)
+                self.stack.since_check = None
             self.block(p + 1, t, depth + 1, flush_end=False)
         except (NotCompilable, _Unclean):
             self.throw_failed.add(p)
             self.rollback(snap)
             return False
-        self.vs[:] = after
-        self.rvs[:] = rvs
-        self.unwrapped.clear()
-        self.unwrapped.update(unwrapped)
-        self.since_check, self.pops, self.touch, self.rs_depth = state
-        self.known.clear()
-        self.known.update(known)      # nothing the arm stored is seen past it
+        # the way past the arm: as before it (nothing the arm stored is seen past it)
+        self.stack.restore(after)
+        self.rs_depth = rs_depth
         self.deps.extend(throwers)    # a store into a word counted on to throw drops this
         return True
 
@@ -1349,7 +1320,7 @@ class Emitter:
         as it found it (analysis.range_delta): the arm puts the cached items onto the real stack
         when it starts and takes as many back into locals when it ends, so the code around
         it keeps them cached. False, with nothing emitted, if the arm's effect is not that."""
-        if not self.vs or p in self.cold_failed:
+        if not self.stack.items or p in self.cold_failed:
             return False
         deps: list = []
         if analysis.range_delta(self.vm, self.ins, p + 1, t, deps) != (-1 if dup else 0):
@@ -1357,11 +1328,11 @@ class Emitter:
         snap = self.snapshot()
         try:
             self.emit(depth, f"if {dup or self.cond_kept(depth)}:")
-            before = list(self.vs)
-            rs_depth, check, touch, pops = self.rs_depth, self.since_check, self.touch, self.pops
+            entry, rs_depth = self.stack.copy(), self.rs_depth
+            before = entry.items
             self.emit(depth + 1, self.spill(before + ([dup] if dup else [])))
-            self.vs.clear()
-            self.since_check = None
+            self.stack.items.clear()
+            self.stack.since_check = None
             self.block(p + 1, t, depth + 1)
             if self.rs_depth != rs_depth:
                 raise NotCompilable
@@ -1380,16 +1351,16 @@ class Emitter:
                 self.emit(depth, "else:")
                 self.assign(depth + 1, names, before, wrap=False)
         for m, b in zip(names, before):
-            if b in self.unwrapped:
-                self.unwrapped[m] = depth
-        self.vs[:] = names
+            if b in self.stack.unwrapped:
+                self.stack.unwrapped[m] = depth
+        self.stack.items[:] = names
         self.deps.extend(deps)
-        self.known.clear()
+        self.stack.known.clear()
         # the real stack is as deep as before and the items are back in names: a kept
         # structure around the IF can stay kept (what the arm did to the real stack in
         # between does not count)
-        self.since_check = check      # the arm leaves the stack as deep as it found it
-        self.touch, self.pops = touch, pops
+        stack = self.stack          # the arm leaves the stack as deep as it found it
+        stack.since_check, stack.touch, stack.pops = entry.since_check, entry.touch, entry.pops
         return True
 
     def if_kept(self, p: int, t: int, t2: int | None, depth: int, dup: str | None = None,
@@ -1402,33 +1373,33 @@ class Emitter:
         self.emit(depth, f"if {dup or self.cond_kept(depth)}:")
         # each arm starts knowing the cells known before the IF; after it, those both arms
         # left in the same name are still known
-        known0 = dict(self.known)
-        touch, rs_depth, check0 = self.touch, self.rs_depth, self.since_check
-        before = list(self.vs)
+        known0 = dict(self.stack.known)
+        touch, rs_depth, check0 = self.stack.touch, self.rs_depth, self.stack.since_check
+        before = list(self.stack.items)
         head = len(self.lines)
         if dup:
-            self.vs.append(dup)
-            self.since_check = None
-        rvs = list(self.rvs)         # the arms must leave the cached return-stack items alone
+            self.stack.items.append(dup)
+            self.stack.since_check = None
+        return_items = list(self.stack.return_items)         # the arms must leave the cached return-stack items alone
         self.block(p + 1, t if t2 is None else t - 1, depth + 1, flush_end=False, tail=tail)
-        then_rvs = list(self.rvs)
-        then_vs, then_check, then_end = list(self.vs), self.since_check, len(self.lines)
+        then_rvs = list(self.stack.return_items)
+        then_vs, then_check, then_end = list(self.stack.items), self.stack.since_check, len(self.lines)
         else_vs, else_check = before, check0
         rs_then, self.rs_depth = self.rs_depth, rs_depth
-        then_known = dict(self.known)
-        self.known.clear()
-        self.known.update(known0)
+        then_known = dict(self.stack.known)
+        self.stack.known.clear()
+        self.stack.known.update(known0)
         if t2 is not None:
-            self.vs[:] = before
-            self.since_check = check0
+            self.stack.items[:] = before
+            self.stack.since_check = check0
             self.emit(depth, "else:")
             else_head = len(self.lines)
-            self.rvs[:] = rvs
+            self.stack.return_items[:] = return_items
             self.block(t, t2, depth + 1, flush_end=False, tail=tail)
-            else_vs, else_check = list(self.vs), self.since_check
+            else_vs, else_check = list(self.stack.items), self.stack.since_check
             else_empty = len(self.lines) == else_head
-        if self.touch != touch or self.rs_depth != rs_depth or rs_then != rs_depth or \
-                len(then_vs) != len(else_vs) or then_rvs != rvs or self.rvs != rvs:
+        if self.stack.touch != touch or self.rs_depth != rs_depth or rs_then != rs_depth or \
+                len(then_vs) != len(else_vs) or then_rvs != return_items or self.stack.return_items != return_items:
             return self.unkeep(p, snap)
         merged, names, then_vals, else_vals = [], [], [], []
         for a, b in zip(then_vs, else_vs):
@@ -1436,8 +1407,8 @@ class Emitter:
                 merged.append(a)
             else:
                 m = self.tmp()
-                if a in self.unwrapped or b in self.unwrapped:
-                    self.unwrapped[m] = depth
+                if a in self.stack.unwrapped or b in self.stack.unwrapped:
+                    self.stack.unwrapped[m] = depth
                 merged.append(m)
                 names.append(m)
                 then_vals.append(a)
@@ -1455,11 +1426,11 @@ class Emitter:
         elif names:
             self.emit(depth, "else:")
             self.assign(depth + 1, names, else_vals, wrap=False)
-        self.vs[:] = merged
-        else_known = dict(self.known)
-        self.known.clear()
-        self.known.update({a: v for a, v in then_known.items() if else_known.get(a) == v})
-        self.since_check = None if then_check is None or else_check is None \
+        self.stack.items[:] = merged
+        else_known = dict(self.stack.known)
+        self.stack.known.clear()
+        self.stack.known.update({a: v for a, v in then_known.items() if else_known.get(a) == v})
+        self.stack.since_check = None if then_check is None or else_check is None \
             else max(then_check, else_check)
         return True
 
@@ -1467,7 +1438,7 @@ class Emitter:
                    tail: bool = False) -> None:
         self.put(depth, f"if {dup or self.cond(depth)}:")
         if dup:
-            self.vs.append(dup)
+            self.stack.items.append(dup)
         rs_before = self.rs_depth
         then_end = t if t2 is None else t - 1
         self.block(p + 1, then_end, depth + 1, tail=tail)
@@ -1486,14 +1457,14 @@ class Emitter:
             self.rs_depth = rs_then
         else:
             raise NotCompilable
-        self.known.clear()
+        self.stack.known.clear()
 
     def hoist_check(self, head: int, depth: int) -> None:
         """The loop whose header is lines[head] checks the data stack at the top of every
         pass. When its body cannot leave the stack deeper than it found it (straight code
         and exits only), the check before the first pass is the only one that can fire:
         it moves in front of the loop."""
-        grown = self.since_check
+        grown = self.stack.since_check
         if grown is not None and grown <= 0 and self.lines[head + 1].strip() == STACK_CHECK:
             del self.lines[head + 1]
             self.lines.insert(head, "    " * depth + STACK_CHECK)
@@ -1521,10 +1492,9 @@ class Emitter:
         try:
             # a call checks the data stack on entry; so does the inlined body, unless the
             # stack cannot have grown since the last check
-            if self.since_check is None or self.since_check > 0:
+            if self.stack.since_check is None or self.stack.since_check > 0:
                 self.overflow_check(depth)
-                self.since_check = 0
-            sub.since_check = self.since_check
+                self.stack.since_check = 0
             sub.block(0, len(ins) - 1, depth, flush_end=False, tail=True)
             if sub.rs_depth != 0:
                 raise NotCompilable
@@ -1532,8 +1502,6 @@ class Emitter:
             self.rollback(saved)
             return False
         self.ntmp = sub.ntmp
-        self.since_check = sub.since_check
-        self.touch, self.pops = sub.touch, sub.pops
         self.deps.append((body, ins[-1].addr + 8))
         return True
 
@@ -1541,8 +1509,8 @@ class Emitter:
         """The -3 check a call makes on entry, for the cached items as they are. Right
         after another such check (nothing emitted between, so the real stack is the same)
         the two become one test in the common case."""
-        limit = L.DATA_STACK_CELLS - len(self.vs)
-        raise_here = f"    {self.spill(self.vs)}\n    raise Throw(-3)"
+        limit = L.DATA_STACK_CELLS - len(self.stack.items)
+        raise_here = f"    {self.spill(self.stack.items)}\n    raise Throw(-3)"
         pad = "    " * depth
         prev = _CHECK_LINE.fullmatch(self.lines[-3]) if len(self.lines) >= 3 else None
         if prev is None or prev.group(1) != pad or self.lines[-1] != pad + "    raise Throw(-3)":
@@ -1566,8 +1534,8 @@ class Emitter:
             edges[p] = saved
 
     def innermost_do(self) -> int:
-        for k, (kind, *_) in enumerate(reversed(self.loops)):
-            if kind == "do":
+        for k, loop in enumerate(reversed(self.loops)):
+            if loop.kind == "do":
                 if k != 0:
                     return -2       # a BEGIN loop sits inside the DO loop
                 return self.do_depth - 1
@@ -1577,10 +1545,10 @@ class Emitter:
         """One instruction that is not control flow (p: its index): on the cached items where
         it can be (cached), else on the real stack: a primitive (flushed_primitive) or any
         other word (flushed_word)."""
-        before, pops = len(self.vs), self.pops
+        before, pops = len(self.stack.items), self.stack.pops
         if self.cached(x, depth):
-            if self.since_check is not None:
-                self.since_check += len(self.vs) - before - (self.pops - pops)
+            if self.stack.since_check is not None:
+                self.stack.since_check += len(self.stack.items) - before - (self.stack.pops - pops)
             return
         if x.name is not None:
             self.flushed_primitive(x, p, depth)
@@ -1668,10 +1636,10 @@ class Emitter:
             if b.effect is not None and self.in_kept_loop() and \
                     self.call_kept(depth, f"{fname}()", b.effect, None):
                 return
-            grown = self.since_check
+            grown = self.stack.since_check
             self.put(depth, f"{fname}()")
             if grown is not None and b.effect is not None:
-                self.since_check = grown + b.effect
+                self.stack.since_check = grown + b.effect
         else:
             raise NotCompilable
 
