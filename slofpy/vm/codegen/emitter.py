@@ -9,6 +9,12 @@ first); an IF arm that leaves the depth alone runs "cold" (flushed inside, items
 after); an arm that always throws (analysis.py) lets the code after it go on as if it were
 not taken. Whenever something can throw, the real stack is made what the threaded code would
 have left there.
+
+The state it keeps of the stacks is a StackCache (stack_cache.py), copied before an attempt
+at a kept structure and restored when the attempt fails. What it writes is a list of Line
+objects (statements.py): the few steps that look back at what was just written (a branch on
+a flag made by a comparison, the stack check of a loop moved in front of it, two overflow
+checks in a row) look at their roles, not at the text, which is made last.
 """
 from __future__ import annotations
 
@@ -22,7 +28,9 @@ from ..words.table import BUILTINS
 from . import analysis
 from .convention import resume_address
 from .decoder import Instruction, NotCompilable, decode
+from . import statements
 from .stack_cache import Loop, StackCache
+from .statements import Line
 from .primitives import (BINARY, COMMA, DIVISION, FETCH, M, MAY_STORE, MODULAR, RS_FORBIDDEN, RS_PEEK,
                          RS_POP, RS_PUSH, SB, SHUFFLE, STORE, UNARY, snippet_parts)
 
@@ -34,8 +42,6 @@ _MAX_DEPTH = 90
 STACK_CHECK = f"if len(s) > {L.DATA_STACK_CELLS}: raise Throw(-3)"
 
 _STEP = re.compile(r"\{a\} ([+-]) (\d+)")
-_CHECK_LINE = re.compile(r"( *)if len\(s\) > (\d+):")
-_PLAIN_CALL = re.compile(r"_[cw]\d+\(\)")
 
 
 def _pop_into(names: list[str]) -> str:
@@ -96,7 +102,7 @@ class Emitter:
         self.rs_depth = 0               # return-stack entries this definition has pushed
         self.inline_mode = parent is not None
         if parent is None:
-            self.lines: list[str] = TaggedLines()   # each line knows its threaded cells
+            self.lines: list[Line] = TaggedLines()   # each line knows its threaded cells
             self.consts: dict[str, object] = {}
             self.stack = StackCache()
             self.ntmp = 0
@@ -108,7 +114,6 @@ class Emitter:
             # one comparison wraps them (a + 8, a - 1 ...)
             self.wrap_side: dict[str, str] = {}
             self.calls: set[int] = set()          # colon definitions called through slots
-            self.flags: dict[str, str] = {}       # flag names -> the comparison that made them
             self.bodies: tuple[tuple[int, int], ...] = ()
             self.site = 0
         else:       # an inlined callee writes into its caller's code, on its stack cache
@@ -116,7 +121,7 @@ class Emitter:
             self.deps, self.ntmp, self.xt = parent.deps, parent.ntmp, parent.xt
             self.inlined = parent.inlined + (ins[0].addr - 8,)
             self.loop_names, self.wrap_side = parent.loop_names, parent.wrap_side
-            self.calls, self.flags = parent.calls, parent.flags
+            self.calls = parent.calls
             self.bodies = parent.bodies
             self.site = parent.lines.where()    # calling cells, packed
         # the threaded bodies this code is made from (its own, and the callees inlined so
@@ -146,21 +151,38 @@ class Emitter:
         leaves its caller's return-stack items alone: analysis.reads_callers_return_stack)."""
         if self.stack.items:
             self.flush(depth)
-        if self.stack.return_items and not _PLAIN_CALL.fullmatch(code):
+        if self.stack.return_items:
             self.flush_rs(depth)
         self.emit(depth, code)
         self.stack.touch += 1
         self.stack.known.clear()
-        self.stack.since_check = 0 if code == STACK_CHECK else None
+        self.stack.since_check = None
+
+    def put_call(self, depth: int, function: str) -> None:
+        """put() for a call of a colon definition's slot or a Python word: it leaves its
+        caller's return-stack items alone (analysis.reads_callers_return_stack), so the
+        cached ones stay cached."""
+        if self.stack.items:
+            self.flush(depth)
+        self.emit(depth, f"{function}()")
+        self.stack.touch += 1
+        self.stack.known.clear()
+        self.stack.since_check = None
+
+    def put_stack_check(self, depth: int) -> None:
+        """put() of the data-stack check (at the top of a flushed loop's pass)."""
+        self.put(depth, STACK_CHECK)
+        self.lines[-1].role = statements.STACK_CHECK
+        self.stack.since_check = 0
 
     def text(self) -> str:
         """The statements emitted, as the generated function's body."""
-        return "\n".join(self.lines)
+        return statements.render(self.lines)
 
-    def emit(self, depth: int, code: str) -> None:
-        pad = "    " * depth
-        for line in code.split("\n"):
-            self.lines.append(pad + line)
+    def emit(self, depth: int, code: str, role: str | None = None, value=None) -> None:
+        """Append code (one or more lines) at block depth; role and value: what its first
+        line is, for a step that looks back at it (statements.py)."""
+        self.lines.extend(statements.lines_of(depth, code, role, value))
 
     # ------------------------------------------------------------ the cached stack top
     def spill(self, items: list[str], stack: str = "s") -> str:
@@ -264,9 +286,10 @@ class Emitter:
             self.stack.items.append(str(((v + SB) & M) - SB if wrap else v))
             return
         t = self.tmp()
-        self.emit(depth, f"{t} = {expr}")
         if expr.startswith("-1 if ") and expr.endswith(" else 0"):
-            self.flags[t] = expr[6:-7]
+            self.emit(depth, f"{t} = {expr}", statements.FLAG, (t, expr[6:-7]))
+        else:
+            self.emit(depth, f"{t} = {expr}")
         if wrap:
             self.stack.unwrapped[t] = depth
         self.stack.items.append(t)
@@ -334,11 +357,11 @@ class Emitter:
     def test(self, flag: str, depth: int) -> str:
         """What a branch tests for flag: the comparison itself when the line just emitted
         made flag from it and nothing else holds it."""
-        made = self.flags.get(flag)
-        if made is not None and flag not in self.stack.items and \
-                self.lines[-1] == "    " * depth + f"{flag} = -1 if {made} else 0":
+        last = self.lines[-1] if self.lines else None
+        if last is not None and last.role == statements.FLAG and last.value[0] == flag and \
+                last.depth == depth and flag not in self.stack.items:
             del self.lines[-1]
-            return f"({made})"
+            return f"({last.value[1]})"
         return flag
 
     def binary(self, depth: int, n: str) -> None:
@@ -1063,8 +1086,9 @@ class Emitter:
                              f"    {self.spill(items)}\n    return RT({head}, 0)")
             self.stack.since_check = -HEADROOM
         elif check is None or check > 0:
-            self.emit(depth, f"if len(s) > {L.DATA_STACK_CELLS - len(items)}:\n"
-                             f"    {self.spill(items)}\n    raise Throw(-3)")
+            limit = L.DATA_STACK_CELLS - len(items)
+            self.emit(depth, f"if len(s) > {limit}:\n    {self.spill(items)}\n    raise Throw(-3)",
+                      statements.OVERFLOW_CHECK, limit)
             self.stack.since_check = 0
         names = [self.tmp() for _ in items]
         self.assign(depth, names, items)
@@ -1166,7 +1190,7 @@ class Emitter:
         closing = self.ins[q]
         self.put(depth, "while True:")
         head = len(self.lines) - 1
-        self.put(depth + 1, STACK_CHECK)
+        self.put_stack_check(depth + 1)
         self.loops.append(Loop("begin", q + 1, p))
         self.block_loop_body(p, q, depth + 1)
         self.hoist_check(head, depth)
@@ -1266,7 +1290,7 @@ class Emitter:
             self.put(depth, f"{iv} = s.pop()\n{lv} = s.pop()")
         inner = self.do_loop_head(x, closing, iv, lv, depth, self.put)
         head = len(self.lines) - 1
-        self.put(inner + 1, STACK_CHECK)
+        self.put_stack_check(inner + 1)
         self.loops.append(Loop("do", e))
         self.do_depth += 1
         self.block(p + 1, e - 1, inner + 1)
@@ -1413,11 +1437,11 @@ class Emitter:
                 names.append(m)
                 then_vals.append(a)
                 else_vals.append(b)
-        pad = "    " * (depth + 1)
         if names:
-            self.lines.insert(then_end, pad + ", ".join(names) + " = " + ", ".join(then_vals))
+            self.lines.insert(then_end, Line(depth + 1, ", ".join(names) + " = "
+                                             + ", ".join(then_vals)))
         elif then_end == head:
-            self.lines.insert(then_end, pad + "pass")
+            self.lines.insert(then_end, Line(depth + 1, "pass"))
         if t2 is not None:
             if names:
                 self.assign(depth + 1, names, else_vals, wrap=False)
@@ -1465,9 +1489,10 @@ class Emitter:
         and exits only), the check before the first pass is the only one that can fire:
         it moves in front of the loop."""
         grown = self.stack.since_check
-        if grown is not None and grown <= 0 and self.lines[head + 1].strip() == STACK_CHECK:
+        check = self.lines[head + 1]
+        if grown is not None and grown <= 0 and check.role == statements.STACK_CHECK:
             del self.lines[head + 1]
-            self.lines.insert(head, "    " * depth + STACK_CHECK)
+            self.lines.insert(head, Line(depth, check.code, check.role))
 
     def inline(self, x: Instruction, depth: int) -> bool:
         """Emit the colon definition x calls in place of the call, if it is short and plain
@@ -1511,17 +1536,18 @@ class Emitter:
         the two become one test in the common case."""
         limit = L.DATA_STACK_CELLS - len(self.stack.items)
         raise_here = f"    {self.spill(self.stack.items)}\n    raise Throw(-3)"
-        pad = "    " * depth
-        prev = _CHECK_LINE.fullmatch(self.lines[-3]) if len(self.lines) >= 3 else None
-        if prev is None or prev.group(1) != pad or self.lines[-1] != pad + "    raise Throw(-3)":
-            self.emit(depth, f"if len(s) > {limit}:\n" + raise_here)
+        lines = self.lines
+        prev = lines[-3] if len(lines) >= 3 else None
+        if prev is None or prev.role != statements.OVERFLOW_CHECK or prev.depth != depth:
+            self.emit(depth, f"if len(s) > {limit}:\n" + raise_here,
+                      statements.OVERFLOW_CHECK, limit)
             return
-        if limit >= int(prev.group(2)):
+        if limit >= prev.value:
             return                    # implied by the one before
-        before = self.lines[-3:]
-        del self.lines[-3:]
+        before = lines[-3:]
+        del lines[-3:]
         self.emit(depth, f"if len(s) > {limit}:")
-        self.lines.extend("    " + x for x in before)
+        lines.extend(line.indented() for line in before)
         self.emit(depth, raise_here)
 
     def block_loop_body(self, p: int, q: int, depth: int, flush_end: bool = True) -> None:
@@ -1637,7 +1663,7 @@ class Emitter:
                     self.call_kept(depth, f"{fname}()", b.effect, None):
                 return
             grown = self.stack.since_check
-            self.put(depth, f"{fname}()")
+            self.put_call(depth, fname)
             if grown is not None and b.effect is not None:
                 self.stack.since_check = grown + b.effect
         else:
@@ -1663,7 +1689,7 @@ class Emitter:
             self.put(depth, f"s.append({x.xt + 16})")
             if does:
                 self.calls.add(does - 8)
-                self.put(depth, f"_c{does - 8}()")
+                self.put_call(depth, f"_c{does - 8}")
         elif x.kind == L.K_DEFER:
             self.put(depth, f"EX(U(mem, {x.xt + 8})[0])")
         else:
@@ -1684,7 +1710,7 @@ class Emitter:
             if isinstance(d, int) and self.call_kept(depth, f"_c{x.xt}()", d,
                                                    resume_address(x.addr)):
                 return
-        self.put(depth, f"_c{x.xt}()")
+        self.put_call(depth, f"_c{x.xt}")
 
 # primitive name -> the Emitter method that lowers it onto cached items
 _LOWERINGS: dict = {}

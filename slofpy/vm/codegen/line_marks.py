@@ -25,7 +25,7 @@ def cells_of(packed: int) -> tuple[int, ...]:
 
 
 class TaggedLines(list):
-    """The lines of generated code, with marks saying which threaded cell each run of lines
+    """The lines of generated code (statements.Line), with marks saying which threaded cell each run of lines
     was made from. The code generator appends a mark as it starts on each threaded
     instruction: `index << MARK_SHIFT | site << 32 | address`, where site holds the calling
     cells of the callees being inlined (0 for none); a line belongs to the last mark at or
