@@ -45,12 +45,12 @@ def snippet_parts(code: str):
         return _snippet_cache[code]
     lines = code.split("\n")
     pops = []
-    while lines and (m := _POP_LINE.fullmatch(lines[0])):
-        pops.append((m.group(1), m.group(2) or ""))
+    while lines and (match := _POP_LINE.fullmatch(lines[0])):
+        pops.append((match.group(1), match.group(2) or ""))
         lines.pop(0)
     pushes: list[str] = []
-    while lines and (m := _PUSH_LINE.fullmatch(lines[-1])):
-        pushes.insert(0, m.group(1))
+    while lines and (match := _PUSH_LINE.fullmatch(lines[-1])):
+        pushes.insert(0, match.group(1))
         lines.pop()
     parts = None
     if (pops or pushes) and not any(_USES_STACK.search(x) for x in lines + pushes):

@@ -58,6 +58,16 @@ class StackCache:
             self.known.update(saved.known)
         self.since_check, self.pops, self.touch = saved.since_check, saved.pops, saved.touch
 
+    def rewind(self, saved: "StackCache") -> None:
+        """Back to saved for the next way through a structure (an IF's other arm): the items,
+        return-stack items, known cells and since_check as saved has them. What was learnt of
+        names (unwrapped) and the counts (pops, touch) go on: they cover every way."""
+        self.items[:] = saved.items
+        self.return_items[:] = saved.return_items
+        self.known.clear()
+        self.known.update(saved.known)
+        self.since_check = saved.since_check
+
 
 @dataclass
 class Loop:
