@@ -274,7 +274,7 @@ class Emitter:
             return
         names = [self.tmp() for _ in range(missing)]
         reads = "\n".join(f"{name} = s[-{missing - i}]" for i, name in enumerate(names))
-        self.emit(depth, self.read_real(f"{reads}\ndel s[-{missing}:]"))
+        self.emit_reads(depth, f"{reads}\ndel s[-{missing}:]")
         self.stack.pops += missing
         self.stack.touch += 1
         self.stack.items[:0] = names
@@ -337,14 +337,27 @@ class Emitter:
         if value is not None:
             known[start] = value
 
-    def read_real(self, reads: str) -> str:
+    def emit_reads(self, depth: int, reads: str) -> None:
         """reads (assignments from the real stack, the deepest first) made to throw stack
         underflow with the cached items put onto the real stack: reading the deepest item
         is the check (a try costs nothing in Python 3.11 until it catches)."""
         if not self.stack.items:
-            return reads
-        return ("try:\n    " + reads.replace("\n", "\n    ")
-                + f"\nexcept IndexError:\n    {self.spill(self.stack.items)}\n    raise")
+            self.emit(depth, reads)
+        else:
+            self.emit_guarded(depth, reads, "IndexError", self.spill(self.stack.items))
+
+    def emit_guarded(self, depth: int, code: str, caught: str, spill: str) -> None:
+        """code in a try whose handler, for the exceptions caught, runs spill (the cached
+        items onto the real stack) and raises again."""
+        self.emit(depth, "try:")
+        self.emit(depth + 1, code)
+        self.emit(depth, f"except {caught}:")
+        self.emit(depth + 1, f"{spill}\nraise")
+
+    def emit_if(self, depth: int, test: str, code: str) -> None:
+        """code run when test is true."""
+        self.emit(depth, f"if {test}:")
+        self.emit(depth + 1, code)
 
     def cond(self, depth: int) -> str:
         """A flag for a branch: the cached top item, the rest pushed; or s.pop()."""
@@ -504,25 +517,25 @@ class Emitter:
             names = [self.tmp() for _ in range(pull)]
             stay = tuple(out[:pull]) == tuple(range(pull))
             # (with nothing cached, reading the deepest one first is the check)
-            self.emit(depth, self.read_real("\n".join(f"{t} = s[{i - pull}]"
-                                                        for i, t in enumerate(names)))
-                             + ("" if stay else f"\ndel s[-{pull}:]"))
+            self.emit_reads(depth, "\n".join(f"{t} = s[{i - pull}]"
+                                              for i, t in enumerate(names)))
             if not stay:
+                self.emit(depth, f"del s[-{pull}:]")
                 self.stack.pops += pull
                 self.stack.touch += 1
-            ins = names + items
+            inputs = names + items
             items.clear()
-            items.extend(ins[i] for i in (out[pull:] if stay else out))
+            items.extend(inputs[i] for i in (out[pull:] if stay else out))
         else:
-            ins = items[-count:]
+            inputs = items[-count:]
             del items[-count:]
-            items.extend(ins[i] for i in out)
+            items.extend(inputs[i] for i in out)
         return True
 
     def lower_slash_string(self, instruction: Instruction, depth: int) -> bool:
         """( a n k -- a+k n-k ), unwrapped as the threaded code leaves it."""
         # the threaded word pops k, then finds a and n in place: an underflow there
-        # leaves the stack without k (read_real puts back what is cached under k)
+        # leaves the stack without k (emit_reads puts back what is cached under k)
         step = self.take(depth)
         self.read_missing(2, depth)
         length, addr = self.take(depth), self.take(depth)
@@ -618,7 +631,7 @@ class Emitter:
         else:
             below = index - len(items) + 1          # how deep into the real stack
             name = self.tmp()
-            self.emit(depth, self.read_real(f"{name} = s[-{below}]"))
+            self.emit_reads(depth, f"{name} = s[-{below}]")
             items.append(name)
         return True
 
@@ -631,7 +644,7 @@ class Emitter:
                  f"if {length} < 0 or {addr} < 0 or {addr} + {length} > MS: raise Throw(-9)\n"
                  f"raise Throw(-2, bytes(mem[{addr}:{addr} + {length}]).decode('latin-1'))")
         if not _is_int(flag):
-            self.emit(depth, f"if {flag}:\n    " + throw.replace("\n", "\n    "))
+            self.emit_if(depth, flag, throw)
         elif int(flag):                  # ABORT" on a literal true: always throws
             self.emit(depth, throw)
         return True
@@ -731,9 +744,9 @@ class Emitter:
         body = snippet_parts(BUILTINS[instruction.kind - L.PRIM_BASE].code)[1]
         code = "\n".join([f"wid = {wid}"] + [line for line in body if not line.startswith("if n < 0")])
         if items:
-            code = ("try:\n    " + code.replace("\n", "\n    ")
-                    + f"\nexcept BaseException:\n    {self.spill(items)}\n    raise")
-        self.emit(depth, code)
+            self.emit_guarded(depth, code, "BaseException", self.spill(items))
+        else:
+            self.emit(depth, code)
         self.result(depth, f"c[1].get({key!r}, 0)", False)
         return True
 
@@ -774,8 +787,9 @@ class Emitter:
                  f"if {new_here} < {L.DICTIONARY} and not ({L.COMP_BUFFER} <= {new_here} <= {L.COMP_BUFFER_END}):"
                  f"\n    {under}\n    raise Throw(-9)\nP(mem, {L.DP}, {new_here})")
         if ends is not None:            # align: nothing to do when HERE is aligned already
-            check = f"if {new_here} != {here}:\n    " + check.replace("\n", "\n    ")
-        self.emit(depth, check)
+            self.emit_if(depth, f"{new_here} != {here}", check)
+        else:
+            self.emit(depth, check)
         self.stored(str(L.DP), 8, new_here)
         return here, new_here
 
@@ -806,9 +820,10 @@ class Emitter:
                 # the items under the inputs go onto the real stack only if it throws
                 for v in dict.fromkeys(self.stack.items):
                     self.wrapped(v, depth)
-                code = ("try:\n    " + code.replace("\n", "\n    ")
-                        + f"\nexcept BaseException:\n    {self.spill(self.stack.items)}\n    raise")
-        self.emit(depth, code)
+                self.emit_guarded(depth, code, "BaseException", self.spill(self.stack.items))
+                code = None
+        if code is not None:
+            self.emit(depth, code)
         if safe:
             for expr in pushes:
                 self.result(depth, expr, False)
