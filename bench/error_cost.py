@@ -49,7 +49,10 @@ out["compile"] = cpu(lambda: Firmware(dictionary_cache=False))
 m = Machine()
 defs = " ".join(f": w{i} {i} 2 * 1+ drop ;" for i in range(2000))
 m.evaluate(defs)
-from slofpy.vm.jit import compile_definition
+try:
+    from slofpy.vm.codegen.generate import compile_definition
+except ImportError:         # a checkout from before the codegen package
+    from slofpy.vm.jit import compile_definition
 from slofpy.vm.dictionary import find
 xts = [find(m.vm, f"w{i}".encode())[0] for i in range(2000)]
 out["codegen"] = cpu(lambda: [compile_definition(m.vm, x) for x in xts])

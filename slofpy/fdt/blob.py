@@ -250,21 +250,10 @@ def walk_struct(blob: bytes, header: Header | None = None) -> Iterator[BeginNode
         blob = bytes(blob)  # e.g. a memoryview, which has no find()
     if header is None:
         header = read_header(blob)
-    start = header.off_dt_struct
-    if header.version >= 17:
-        end = start + header.size_dt_struct
-    else:
-        end = header.totalsize
-    strings_start = header.off_dt_strings
-    strings_end = strings_start + header.size_dt_strings
-
-    depth = 0
-    root_done = False
-    # For each open node: has it had a subnode yet?
-    had_subnode: list[bool] = []
-    offset = start
+    walk = _StructWalk(blob, header)
+    offset = header.off_dt_struct
     while True:
-        if offset + 4 > end:
+        if offset + 4 > walk.end:
             raise BlobError("structure block ends without an END token", offset)
         token = _u32(blob, offset)
         token_offset = offset
@@ -272,67 +261,97 @@ def walk_struct(blob: bytes, header: Header | None = None) -> Iterator[BeginNode
         if token == FDT_NOP:
             continue
         if token == FDT_BEGIN_NODE:
-            name_end = blob.find(b"\0", offset, end)
-            if name_end < 0:
-                raise BlobError("node name not NUL-terminated inside the structure block", offset)
-            raw_name = blob[offset:name_end]
-            offset = _align4(name_end + 1)
-            if offset > end:
-                raise BlobError("node name padding runs past the structure block", name_end + 1)
-            if depth == 0:
-                if root_done:
-                    raise BlobError("second root node after the root node closed", token_offset)
-                if raw_name:
-                    raise BlobError(f"root node has a name ({raw_name!r}), it must be empty", token_offset + 4)
-            else:
-                had_subnode[-1] = True
-            name = raw_name.decode("latin-1")
-            depth += 1
-            had_subnode.append(False)
-            yield BeginNode(token_offset, name)
+            event, offset = walk.begin_node(token_offset, offset)
         elif token == FDT_END_NODE:
-            if depth == 0:
-                raise BlobError("END_NODE without a matching BEGIN_NODE", token_offset)
-            depth -= 1
-            had_subnode.pop()
-            if depth == 0:
-                root_done = True
-            yield EndNode(token_offset)
+            event = walk.end_node(token_offset)
         elif token == FDT_PROP:
-            if offset + 8 > end:
-                raise BlobError("property header runs past the structure block", token_offset)
-            length, name_offset = struct.unpack_from(">II", blob, offset)
-            value_start = offset + 8
-            if value_start + length > end:
-                raise BlobError(
-                    f"property value of {length} bytes runs past the structure block", offset
-                )
-            if depth == 0:
-                raise BlobError("property outside any node", token_offset)
-            if had_subnode[-1]:
-                raise BlobError("property after a subnode (properties must precede subnodes)", token_offset)
-            if name_offset >= header.size_dt_strings:
-                raise BlobError(
-                    f"property name offset 0x{name_offset:x} outside the strings block "
-                    f"(size 0x{header.size_dt_strings:x})",
-                    offset + 4,
-                )
-            name_start = strings_start + name_offset
-            name_end = blob.find(b"\0", name_start, strings_end)
-            if name_end < 0:
-                raise BlobError("property name not NUL-terminated inside the strings block", name_start)
-            name = blob[name_start:name_end].decode("latin-1")
-            value = bytes(blob[value_start:value_start + length])
-            offset = _align4(value_start + length)
-            yield Prop(token_offset, name, value)
+            event, offset = walk.prop(token_offset, offset)
         elif token == FDT_END:
-            if depth != 0:
-                raise BlobError(f"END token with {depth} node(s) still open", token_offset)
-            if not root_done:
-                raise BlobError("END token before any root node", token_offset)
+            walk.finish(token_offset)
             return
         else:
             raise BlobError(f"bad token 0x{token:08x}", token_offset)
+        yield event
+
+
+class _StructWalk:
+    """What walk_struct knows as it goes: the block's bounds, the open nodes, whether the
+    root has closed. Each token's method checks it and gives its event (and the offset
+    after its payload)."""
+
+    def __init__(self, blob: bytes, header: Header) -> None:
+        self.blob, self.header = blob, header
+        start = header.off_dt_struct
+        if header.version >= 17:
+            self.end = start + header.size_dt_struct
+        else:
+            self.end = header.totalsize
+        self.strings_start = header.off_dt_strings
+        self.strings_end = self.strings_start + header.size_dt_strings
+        self.root_done = False
+        # for each open node (the depth is its length): has it had a subnode yet?
+        self.had_subnode: list[bool] = []
+
+    def begin_node(self, token_offset: int, offset: int) -> tuple[BeginNode, int]:
+        blob, end = self.blob, self.end
+        name_end = blob.find(b"\0", offset, end)
+        if name_end < 0:
+            raise BlobError("node name not NUL-terminated inside the structure block", offset)
+        raw_name = blob[offset:name_end]
+        offset = _align4(name_end + 1)
+        if offset > end:
+            raise BlobError("node name padding runs past the structure block", name_end + 1)
+        if not self.had_subnode:
+            if self.root_done:
+                raise BlobError("second root node after the root node closed", token_offset)
+            if raw_name:
+                raise BlobError(f"root node has a name ({raw_name!r}), it must be empty", token_offset + 4)
+        else:
+            self.had_subnode[-1] = True
+        self.had_subnode.append(False)
+        return BeginNode(token_offset, raw_name.decode("latin-1")), offset
+
+    def end_node(self, token_offset: int) -> EndNode:
+        if not self.had_subnode:
+            raise BlobError("END_NODE without a matching BEGIN_NODE", token_offset)
+        self.had_subnode.pop()
+        if not self.had_subnode:
+            self.root_done = True
+        return EndNode(token_offset)
+
+    def prop(self, token_offset: int, offset: int) -> tuple[Prop, int]:
+        blob, end, header = self.blob, self.end, self.header
+        if offset + 8 > end:
+            raise BlobError("property header runs past the structure block", token_offset)
+        length, name_offset = struct.unpack_from(">II", blob, offset)
+        value_start = offset + 8
+        if value_start + length > end:
+            raise BlobError(
+                f"property value of {length} bytes runs past the structure block", offset
+            )
+        if not self.had_subnode:
+            raise BlobError("property outside any node", token_offset)
+        if self.had_subnode[-1]:
+            raise BlobError("property after a subnode (properties must precede subnodes)", token_offset)
+        if name_offset >= header.size_dt_strings:
+            raise BlobError(
+                f"property name offset 0x{name_offset:x} outside the strings block "
+                f"(size 0x{header.size_dt_strings:x})",
+                offset + 4,
+            )
+        name_start = self.strings_start + name_offset
+        name_end = blob.find(b"\0", name_start, self.strings_end)
+        if name_end < 0:
+            raise BlobError("property name not NUL-terminated inside the strings block", name_start)
+        name = blob[name_start:name_end].decode("latin-1")
+        value = bytes(blob[value_start:value_start + length])
+        return Prop(token_offset, name, value), _align4(value_start + length)
+
+    def finish(self, token_offset: int) -> None:
+        if self.had_subnode:
+            raise BlobError(f"END token with {len(self.had_subnode)} node(s) still open", token_offset)
+        if not self.root_done:
+            raise BlobError("END token before any root node", token_offset)
 
 
 def parse_blob(blob: bytes) -> tuple[Node, list[tuple[int, int]], Header]:

@@ -66,6 +66,15 @@ K_EXECUTE = SPECIAL["execute"]
 K_DOES = SPECIAL["(does>)"]
 
 
+class _RunTimeWords(dict):
+    """kind -> the VM method that carries out that run-time word in threaded code (given
+    the VM and ip, giving where to go on); any other kind of special word there is an
+    error (-21)."""
+
+    def __missing__(self, kind: int) -> Callable:
+        raise Throw(-21)
+
+
 class VM:
     """One Forth virtual machine. See the module docstring; Machine wraps it for users."""
 
@@ -337,14 +346,14 @@ class VM:
             raise Throw(-21, f"not an execution token: {xt:x}")
 
     def run_threaded(self, ip: int, xt: int = 0) -> None:
-        """Walk threaded code from ip until the EXIT that returns from this level."""
-        mem = self.mem
-        s = self.s
-        rs = self.rs
-        prims = self.prims
+        """Walk threaded code from ip until the EXIT that returns from this level. The words
+        met on every pass of a loop are carried out here; the other run-time words (DO, ?DO,
+        +LOOP, inline strings, LEAVE, (TO), EXECUTE...) by methods (_RUN_TIME_WORDS), a call of
+        DOES> code by `_call_does_code`, each given the instruction pointer and giving back
+        where to go on."""
+        mem, s, rs, prims = self.mem, self.s, self.rs, self.prims
         nprims = len(prims)
-        execute = self.execute
-        jit_code = self.jit_code
+        execute, jit_code, run_time_words = self.execute, self.jit_code, _RUN_TIME_WORDS
         if self.jit_enabled and xt:
             code = self.count_call(xt)
             if code is not None:
@@ -355,161 +364,180 @@ class VM:
         self.rbase = base
         try:
             while True:
-                x = U(mem, ip)[0]
+                word = U(mem, ip)[0]
                 ip += 8
-                k = U(mem, x)[0]
-                if k < nprims and k >= L.PRIM_BASE:
-                    fn = prims[k]
-                    if fn is not None:
-                        fn()
-                        continue
-                    if k == K_LIT:
+                kind = U(mem, word)[0]
+                if kind < nprims and kind >= L.PRIM_BASE:
+                    primitive = prims[kind]
+                    if primitive is not None:
+                        primitive()
+                    elif kind == K_LIT:
                         s.append(U(mem, ip)[0])
                         ip += 8
-                    elif k == K_0BRANCH:
-                        if s.pop():
-                            ip += 8
-                        else:
-                            ip = U(mem, ip)[0]
-                    elif k == K_BRANCH:
+                    elif kind == K_0BRANCH:
+                        ip = ip + 8 if s.pop() else U(mem, ip)[0]
+                    elif kind == K_BRANCH:
                         ip = U(mem, ip)[0]
                         if len(s) > DATA_STACK_CELLS:
                             raise Throw(-3)
-                    elif k == K_EXIT:
+                    elif kind == K_EXIT or kind == K_DOES:
+                        if kind == K_DOES:
+                            self.set_does(ip)
                         if len(rs) <= base:
                             return
                         ip = rs.pop() + 8       # the calling cell: go on after it
-                    elif k == K_LOOP:
-                        i = rs[-1] + 1
-                        if i == SB:
-                            i = -SB
-                        if i == rs[-2]:
+                    elif kind == K_LOOP:
+                        index = rs[-1] + 1
+                        if index == SB:
+                            index = -SB
+                        if index == rs[-2]:
                             del rs[-3:]
                             ip += 8
                         else:
-                            rs[-1] = i
+                            rs[-1] = index
                             ip = U(mem, ip)[0]
                             if len(s) > DATA_STACK_CELLS:
                                 raise Throw(-3)
-                    elif k == K_DO:
-                        i = s.pop()
-                        rs.append(U(mem, ip)[0])
-                        rs.append(s.pop())
-                        rs.append(i)
-                        ip += 8
-                    elif k == K_QDO:
-                        i = s.pop()
-                        lim = s.pop()
-                        if i == lim:
-                            ip = U(mem, ip)[0]
-                        else:
-                            rs.append(U(mem, ip)[0])
-                            rs.append(lim)
-                            rs.append(i)
-                            ip += 8
-                    elif k == K_PLOOP:
-                        n = s.pop()
-                        lim = rs[-2]
-                        d = ((rs[-1] - lim + SB) & M) - SB
-                        e = d + n
-                        if (d < 0 <= e) if n >= 0 else (e < 0 <= d):
-                            del rs[-3:]
-                            ip += 8
-                            continue
-                        rs[-1] = ((lim + e + SB) & M) - SB
-                        ip = U(mem, ip)[0]
-                        if len(s) > DATA_STACK_CELLS:
-                            raise Throw(-3)
-                    elif k == K_SLIT:
-                        n = U(mem, ip)[0]
-                        if n < 0:       # a hand-made inline string of negative length
-                            raise Throw(-9)
-                        s.append(ip + 8)
-                        s.append(n)
-                        ip = (ip + 8 + n + 7) & ~7
-                    elif k == K_CSLIT:         # paflof's SLITERAL: a counted string
-                        s.append(ip)
-                        ip = (ip + mem[ip] + 8) & ~7
-                    elif k == K_LEAVE:
-                        ip = rs[-3]
-                        del rs[-3:]
-                    elif k == K_QLEAVE:
-                        if s.pop():
-                            ip = rs[-3]
-                            del rs[-3:]
-                    elif k == K_DOTO:
-                        target = U(mem, ip)[0] + 8
-                        if target - 8 in self.sysvalue_xt:    # CURRENT, SOURCE-ID ...
-                            target = self.sysvalue_xt[target - 8]
-                        ip += 8
-                        P(mem, target, s.pop())
-                        if self.codepages[target >> 12] and target >> 3 in self.jit_cells:
-                            self.code_store(target, 8)
-                    elif k == K_EXECUTE:
-                        x = s.pop()
-                        kx = U(mem, x)[0] if 0 <= x <= self.size - 16 else 0
-                        if kx == L.K_COLON and x not in jit_code:
-                            if len(rs) >= RETURN_STACK_CELLS:
-                                raise Throw(-5)
-                            rs.append(ip - 8)   # the calling cell, as paflof
-                            ip = x + 8
-                        elif kx == L.K_CREATE and U(mem, x + 8)[0] \
-                                and U(mem, x + 8)[0] - 8 not in jit_code:
-                            if len(rs) >= RETURN_STACK_CELLS:
-                                raise Throw(-5)
-                            s.append(x + 16)    # a DOES> child: its DOES> code threaded
-                            rs.append(ip - 8)
-                            ip = U(mem, x + 8)[0]
-                        else:
-                            execute(x)
-                    elif k == K_DOES:
-                        self.set_does(ip)
-                        if len(rs) <= base:
-                            return
-                        ip = rs.pop() + 8
                     else:
-                        raise Throw(-21)
-                elif k == L.K_COLON:
-                    code = jit_code.get(x)
+                        ip = run_time_words[kind](self, ip)
+                elif kind == L.K_COLON:
+                    code = jit_code.get(word)
+                    if code is None and self.jit_enabled:
+                        code = self.count_call(word)
                     if code is not None:
                         code()
                         continue
-                    if self.jit_enabled:
-                        code = self.count_call(x)
-                        if code is not None:
-                            code()
-                            continue
                     if len(rs) >= RETURN_STACK_CELLS:
                         raise Throw(-5)
                     if len(s) > DATA_STACK_CELLS:
                         raise Throw(-3)
                     rs.append(ip - 8)           # the calling cell, as paflof (R> gives it)
-                    ip = x + 8
-                elif k == L.K_VALUE or k == L.K_CONSTANT:
-                    s.append(U(mem, x + 8)[0])
-                elif k == L.K_VARIABLE:
-                    s.append(x + 8)
-                elif k == L.K_CREATE and U(mem, x + 8)[0]:
-                    # a child of CREATE ... DOES>: its body, then its DOES> code called
-                    # as a colon definition is (the calling cell on the return stack)
-                    does = U(mem, x + 8)[0]
-                    s.append(x + 16)
-                    code = jit_code.get(does - 8)
-                    if code is None and self.jit_enabled:
-                        code = self.count_call(does - 8)
-                    if code is not None:
-                        code()
-                        continue
-                    if len(rs) >= RETURN_STACK_CELLS:
-                        raise Throw(-5)
-                    if len(s) > DATA_STACK_CELLS:
-                        raise Throw(-3)
-                    rs.append(ip - 8)
-                    ip = does
+                    ip = word + 8
+                elif kind == L.K_VALUE or kind == L.K_CONSTANT:
+                    s.append(U(mem, word + 8)[0])
+                elif kind == L.K_VARIABLE:
+                    s.append(word + 8)
+                elif kind == L.K_CREATE and U(mem, word + 8)[0]:
+                    ip = self._call_does_code(word, ip)
                 else:
-                    execute(x)
+                    execute(word)
         finally:
             self.rbase = saved_rbase
+
+    def _do(self, ip: int) -> int:
+        """(DO): the limit and the index onto the return stack, under where LEAVE goes."""
+        s, rs = self.s, self.rs
+        index = s.pop()
+        rs.append(U(self.mem, ip)[0])
+        rs.append(s.pop())
+        rs.append(index)
+        return ip + 8
+
+    def _question_do(self, ip: int) -> int:
+        """(?DO): as (DO), or past the loop when the index is the limit."""
+        s, rs = self.s, self.rs
+        index = s.pop()
+        limit = s.pop()
+        if index == limit:
+            return U(self.mem, ip)[0]
+        rs.append(U(self.mem, ip)[0])
+        rs.append(limit)
+        rs.append(index)
+        return ip + 8
+
+    def _plus_loop(self, ip: int) -> int:
+        """(+LOOP): the index moved on by the step; out of the loop when it crosses the
+        boundary between limit - 1 and limit."""
+        s, rs = self.s, self.rs
+        step = s.pop()
+        limit = rs[-2]
+        before = ((rs[-1] - limit + SB) & M) - SB
+        after = before + step
+        if (before < 0 <= after) if step >= 0 else (after < 0 <= before):
+            del rs[-3:]
+            return ip + 8
+        rs[-1] = ((limit + after + SB) & M) - SB
+        if len(s) > DATA_STACK_CELLS:
+            raise Throw(-3)
+        return U(self.mem, ip)[0]
+
+    def _string_literal(self, ip: int) -> int:
+        """(SLITERAL): the inline string's address and length pushed, and ip past it."""
+        length = U(self.mem, ip)[0]
+        if length < 0:       # a hand-made inline string of negative length
+            raise Throw(-9)
+        self.s.append(ip + 8)
+        self.s.append(length)
+        return (ip + 8 + length + 7) & ~7
+
+    def _counted_string_literal(self, ip: int) -> int:
+        """paflof's SLITERAL: the inline counted string's address pushed, and ip past it."""
+        self.s.append(ip)
+        return (ip + self.mem[ip] + 8) & ~7
+
+    def _leave(self, ip: int) -> int:
+        """LEAVE: out of the innermost DO loop."""
+        rs = self.rs
+        ip = rs[-3]
+        del rs[-3:]
+        return ip
+
+    def _question_leave(self, ip: int) -> int:
+        """?LEAVE: LEAVE when the flag is true."""
+        return self._leave(ip) if self.s.pop() else ip
+
+    def _store_to(self, ip: int) -> int:
+        """(TO): the top item into the cell of the word whose xt is inline (CURRENT,
+        SOURCE-ID... into their system cell)."""
+        target = U(self.mem, ip)[0] + 8
+        if target - 8 in self.sysvalue_xt:
+            target = self.sysvalue_xt[target - 8]
+        P(self.mem, target, self.s.pop())
+        if self.codepages[target >> 12] and target >> 3 in self.jit_cells:
+            self.code_store(target, 8)
+        return ip + 8
+
+    def _execute_in_thread(self, ip: int) -> int:
+        """EXECUTE in threaded code: a colon definition or DOES> code without generated code
+        runs on in this loop (the calling cell on the return stack, as paflof), anything
+        else through execute."""
+        mem, rs = self.mem, self.rs
+        xt = self.s.pop()
+        kind = U(mem, xt)[0] if 0 <= xt <= self.size - 16 else 0
+        if kind == L.K_COLON and xt not in self.jit_code:
+            if len(rs) >= RETURN_STACK_CELLS:
+                raise Throw(-5)
+            rs.append(ip - 8)
+            return xt + 8
+        does = U(mem, xt + 8)[0] if kind == L.K_CREATE else 0
+        if does and does - 8 not in self.jit_code:
+            if len(rs) >= RETURN_STACK_CELLS:
+                raise Throw(-5)
+            self.s.append(xt + 16)    # a DOES> child: its DOES> code threaded
+            rs.append(ip - 8)
+            return does
+        self.execute(xt)
+        return ip
+
+    def _call_does_code(self, xt: int, ip: int) -> int:
+        """A child of CREATE ... DOES> met in threaded code at ip - 8: its body pushed, then
+        its DOES> code called as a colon definition is (the calling cell on the return
+        stack), or its generated code run. Where the threaded code goes on."""
+        does = U(self.mem, xt + 8)[0]
+        s, rs = self.s, self.rs
+        s.append(xt + 16)
+        code = self.jit_code.get(does - 8)
+        if code is None and self.jit_enabled:
+            code = self.count_call(does - 8)
+        if code is not None:
+            code()
+            return ip
+        if len(rs) >= RETURN_STACK_CELLS:
+            raise Throw(-5)
+        if len(s) > DATA_STACK_CELLS:
+            raise Throw(-3)
+        rs.append(ip - 8)
+        return does
 
     def count_call(self, xt: int):
         """Definitions called a few times, or on their first call when they loop, get
@@ -531,6 +559,14 @@ class VM:
         if self.cell(xt) != L.K_CREATE:
             raise Throw(-31)
         self.set_cell(xt + 8, code_addr)
+
+
+
+# the run-time words run_threaded hands to a VM method
+_RUN_TIME_WORDS = _RunTimeWords({
+    K_DO: VM._do, K_QDO: VM._question_do, K_PLOOP: VM._plus_loop,
+    K_SLIT: VM._string_literal, K_CSLIT: VM._counted_string_literal, K_LEAVE: VM._leave,
+    K_QLEAVE: VM._question_leave, K_DOTO: VM._store_to, K_EXECUTE: VM._execute_in_thread})
 
 
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))

@@ -93,10 +93,8 @@ def preprocess_file(path: Path, search_path: list[Path],
     return out
 
 
-def _preprocess(path: Path, search_path, defs, parts, segments, pos, stack) -> None:
-    name = display_name(path)
-    if len(stack) > 64 or path.resolve() in stack:
-        raise SourceError(name, 1, "#include nests too deeply (or includes itself)")
+def _read_source(path: Path, name: str) -> bytes:
+    """The bytes of a source file, which must fit the VM's source area."""
     try:
         with open(path, "rb") as f:
             # checked before reading: all source text must fit the VM's source area
@@ -109,6 +107,48 @@ def _preprocess(path: Path, search_path, defs, parts, segments, pos, stack) -> N
     if len(data) > MAX_SOURCE_BYTES:
         raise SourceError(name, 1, f"too large: more than the {MAX_SOURCE_BYTES} bytes "
                           "of source text the VM holds")
+    return data
+
+
+_CONDITIONALS = (b"ifdef", b"ifndef", b"if", b"elif", b"else", b"endif")
+
+
+def _conditional(what: bytes, rest: bytes, active: list[bool], taken: list[bool], defs,
+                 name: str, line_no: int) -> None:
+    """One of #ifdef #ifndef #if #elif #else #endif (what) at line_no: the open conditions
+    updated (active: is each one's text in, taken: has one of its arms been)."""
+    if what in (b"ifdef", b"ifndef"):
+        word = rest.split()[0] if rest else b""
+        cond = (word in defs) == (what == b"ifdef")
+        active.append(cond and all(active))
+        taken.append(cond)
+    elif what == b"if":
+        cond = all(active) and _condition(rest, defs, name, line_no)
+        active.append(cond)
+        taken.append(cond)
+    elif what == b"elif":
+        if len(active) == 1:
+            raise SourceError(name, line_no, "#elif without #if")
+        cond = (not taken[-1]) and all(active[:-1]) and _condition(rest, defs, name, line_no)
+        active[-1] = cond
+        taken[-1] = taken[-1] or cond
+    elif what == b"else":
+        if len(active) == 1:
+            raise SourceError(name, line_no, "#else without #ifdef")
+        active[-1] = (not taken[-1]) and all(active[:-1])
+        taken[-1] = True
+    else:
+        if len(active) == 1:
+            raise SourceError(name, line_no, "#endif without #ifdef")
+        active.pop()
+        taken.pop()
+
+
+def _preprocess(path: Path, search_path, defs, parts, segments, pos, stack) -> None:
+    name = display_name(path)
+    if len(stack) > 64 or path.resolve() in stack:
+        raise SourceError(name, 1, "#include nests too deeply (or includes itself)")
+    data = _read_source(path, name)
     stack = stack + [path.resolve()]
     lines = data.split(b"\n")
     active = [True]         # one entry per open #if
@@ -127,31 +167,8 @@ def _preprocess(path: Path, search_path, defs, parts, segments, pos, stack) -> N
             pos[0] += len(text)
             continue
         what, rest = m.group(1), m.group(2).strip()
-        if what in (b"ifdef", b"ifndef"):
-            word = rest.split()[0] if rest else b""
-            cond = (word in defs) == (what == b"ifdef")
-            active.append(cond and all(active))
-            taken.append(cond)
-        elif what == b"if":
-            cond = all(active) and _condition(rest, defs, name, no)
-            active.append(cond)
-            taken.append(cond)
-        elif what == b"elif":
-            if len(active) == 1:
-                raise SourceError(name, no, "#elif without #if")
-            cond = (not taken[-1]) and all(active[:-1]) and _condition(rest, defs, name, no)
-            active[-1] = cond
-            taken[-1] = taken[-1] or cond
-        elif what == b"else":
-            if len(active) == 1:
-                raise SourceError(name, no, "#else without #ifdef")
-            active[-1] = (not taken[-1]) and all(active[:-1])
-            taken[-1] = True
-        elif what == b"endif":
-            if len(active) == 1:
-                raise SourceError(name, no, "#endif without #ifdef")
-            active.pop()
-            taken.pop()
+        if what in _CONDITIONALS:
+            _conditional(what, rest, active, taken, defs, name, no)
         elif not all(active):
             pass
         elif what == b"define":

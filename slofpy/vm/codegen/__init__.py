@@ -21,6 +21,10 @@ One concern per module, each calling only the ones above it in this list:
 * `primitives`: what the generator knows of each primitive (stack effect, lowering tables);
 * `caches`: `GeneratedCode`, everything a VM keeps of its generated code, with `reset()`;
 * `convention`: where the threaded code goes on after a call, in one place;
+* `statements`: the emitter's output, one `Line` object per line of generated code (its
+  depth, and for the lines a peephole step looks back at, what it is); text is made last;
+* `stack_cache`: `StackCache`, what the emitter knows of the stacks at one point (the
+  cached items, with `copy()`), and `Loop`, one loop around that point;
 * `analysis`: questions answered without side effects (stack effect, return-stack balance,
   loops, calls that always throw);
 * `emitter`: Python statements for one definition, with the stack kept in locals;

@@ -70,9 +70,9 @@ def return_stack_unbalanced(code: list[Instruction]) -> bool:
     """Does some path through code pop or peek a return-stack entry it did not push, or
     end with entries of its own left? Each branch is followed with the number of entries
     pushed so far, which must be the same on every path into an instruction."""
-    index = {x.addr: i for i, x in enumerate(code)}
+    index = {instruction.addr: pos for pos, instruction in enumerate(code)}
     end = code[-1].addr + 8
-    names = {x.name for x in code}
+    names = {instruction.name for instruction in code}
     if names & RS_CALLERS:
         return True
     if names & {"leave", "?leave", "unloop"} and names & (set(RS_PUSH) | set(RS_POP)):
@@ -80,41 +80,41 @@ def return_stack_unbalanced(code: list[Instruction]) -> bool:
     depth_at = {0: 0}
     work = [0]
     while work:
-        i = work.pop()
-        d = depth_at[i]
-        x = code[i]
-        n = x.name
-        if n in RS_PUSH:
-            d += RS_PUSH[n]
-        elif n in RS_POP:
-            d -= RS_POP[n]
-        elif n in RS_PEEK and d < RS_PEEK[n]:
+        pos = work.pop()
+        depth = depth_at[pos]
+        instruction = code[pos]
+        name = instruction.name
+        if name in RS_PUSH:
+            depth += RS_PUSH[name]
+        elif name in RS_POP:
+            depth -= RS_POP[name]
+        elif name in RS_PEEK and depth < RS_PEEK[name]:
             return True
-        if d < 0:
+        if depth < 0:
             return True
-        if n in ("exit", "(does>)"):
-            if d:
+        if name in ("exit", "(does>)"):
+            if depth:
                 return True
             continue
         nexts = []
-        if n in ("branch", "0branch", "(?do)", "(loop)", "(+loop)"):
-            if x.arg == end:
-                if d:
+        if name in ("branch", "0branch", "(?do)", "(loop)", "(+loop)"):
+            if instruction.arg == end:
+                if depth:
                     return True
-            elif x.arg in index:
-                nexts.append(index[x.arg])
+            elif instruction.arg in index:
+                nexts.append(index[instruction.arg])
             else:
                 return True
-        if n not in ("branch", "leave"):
-            nexts.append(i + 1)
-        for j in nexts:
-            if j >= len(code):
+        if name not in ("branch", "leave"):
+            nexts.append(pos + 1)
+        for next_pos in nexts:
+            if next_pos >= len(code):
                 return True
-            seen = depth_at.get(j)
+            seen = depth_at.get(next_pos)
             if seen is None:
-                depth_at[j] = d
-                work.append(j)
-            elif seen != d:
+                depth_at[next_pos] = depth
+                work.append(next_pos)
+            elif seen != depth:
                 return True
     return False
 
@@ -385,7 +385,7 @@ def _word_throws(vm, ins: Instruction, known: list, spans: list, seen: tuple) ->
         count, order = SHUFFLE[name]
         inputs = ([None] * count + known)[-count:]
         del known[-count:]
-        known.extend(inputs[i] for i in order)
+        known.extend(inputs[index] for index in order)
     elif name in ("drop", "dup"):
         value = top()
         known.extend([value, value] if name == "dup" else [])

@@ -69,7 +69,7 @@ def _emit(vm, xt: int, code: list) -> Emitter:
     if reads_callers_return_stack(vm, xt):
         raise NotCompilable
     emitter = Emitter(vm, code, xt=xt)
-    emitter.since_check = -HEADROOM    # what the check on entry (below) leaves room for
+    emitter.stack.since_check = -HEADROOM    # what the check on entry (below) leaves room for
     emitter.block(0, len(code), 1, tail=True)
     if emitter.rs_depth != 0:
         raise NotCompilable

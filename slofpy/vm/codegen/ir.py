@@ -152,8 +152,8 @@ def _begin(reader: _Reader, head: int, close: int) -> Begin:
         return Begin("again", _sequence(reader, head, close), None, closing)
     if len(whiles) > 1:
         raise Unstructured
-    at = whiles[0]
-    return Begin("while", _sequence(reader, head, at), _sequence(reader, at + 1, close), closing)
+    while_pos = whiles[0]
+    return Begin("while", _sequence(reader, head, while_pos), _sequence(reader, while_pos + 1, close), closing)
 
 
 def _do_loop(reader: _Reader, pos: int, hi: int) -> tuple[DoLoop, int]:

@@ -25,7 +25,7 @@ def cells_of(packed: int) -> tuple[int, ...]:
 
 
 class TaggedLines(list):
-    """The lines of generated code, with marks saying which threaded cell each run of lines
+    """The lines of generated code (statements.Line), with marks saying which threaded cell each run of lines
     was made from. The code generator appends a mark as it starts on each threaded
     instruction: `index << MARK_SHIFT | site << 32 | address`, where site holds the calling
     cells of the callees being inlined (0 for none); a line belongs to the last mark at or
@@ -40,37 +40,37 @@ class TaggedLines(list):
         """The cells being translated now, packed as an emitter's site."""
         return self.marks[-1] & _LOW if self.marks else 0
 
-    def _moved(self, i: int, j: int, inserted: int) -> None:
-        """Lines i..j-1 were replaced by `inserted` lines: marks after them move; of the
-        marks inside them the first stays (at i), the others go. Only the marks after
-        line i are looked at (mostly a few: lines are taken back at the end)."""
+    def _moved(self, first: int, stop: int, inserted: int) -> None:
+        """Lines first..stop-1 were replaced by `inserted` lines: marks after them move; of the
+        marks inside them the first stays (at first), the others go. Only the marks after
+        line first are looked at (mostly a few: lines are taken back at the end)."""
         marks = self.marks
-        p = len(marks)
-        while p and marks[p - 1] >> MARK_SHIFT > i:
-            p -= 1
-        if p == len(marks):
+        cut = len(marks)
+        while cut and marks[cut - 1] >> MARK_SHIFT > first:
+            cut -= 1
+        if cut == len(marks):
             return
-        shift = inserted - (j - i)
+        shift = inserted - (stop - first)
         tail = []
         inside = False
-        for m in marks[p:]:
-            k = m >> MARK_SHIFT
-            if k < j:                       # inside the replaced lines
+        for mark in marks[cut:]:
+            line = mark >> MARK_SHIFT
+            if line < stop:                       # inside the replaced lines
                 if not inside:
-                    tail.append(i << MARK_SHIFT | (m & _LOW))
+                    tail.append(first << MARK_SHIFT | (mark & _LOW))
                     inside = True
             else:
-                tail.append((k + shift) << MARK_SHIFT | (m & _LOW))
-        del marks[p:]
+                tail.append((line + shift) << MARK_SHIFT | (mark & _LOW))
+        del marks[cut:]
         marks.extend(tail)
 
     def _span(self, index) -> tuple[int, int] | None:
-        n = len(self)
+        count = len(self)
         if isinstance(index, slice):
-            start, stop, step = index.indices(n)
+            start, stop, step = index.indices(count)
             return (start, max(start, stop)) if step == 1 else None
         if index < 0:
-            index += n
+            index += count
         return index, index + 1
 
     def __delitem__(self, index) -> None:
@@ -90,10 +90,10 @@ class TaggedLines(list):
             super().__setitem__(index, value)
 
     def insert(self, index, line) -> None:
-        n = len(self)
-        i = max(0, min(n, index + n if index < 0 else index))
+        count = len(self)
+        at = max(0, min(count, index + count if index < 0 else index))
         super().insert(index, line)
-        self._moved(i, i, 1)
+        self._moved(at, at, 1)
 
     def pop(self, index=-1):
         span = self._span(index)

@@ -45,12 +45,12 @@ def snippet_parts(code: str):
         return _snippet_cache[code]
     lines = code.split("\n")
     pops = []
-    while lines and (m := _POP_LINE.fullmatch(lines[0])):
-        pops.append((m.group(1), m.group(2) or ""))
+    while lines and (match := _POP_LINE.fullmatch(lines[0])):
+        pops.append((match.group(1), match.group(2) or ""))
         lines.pop(0)
     pushes: list[str] = []
-    while lines and (m := _PUSH_LINE.fullmatch(lines[-1])):
-        pushes.insert(0, m.group(1))
+    while lines and (match := _PUSH_LINE.fullmatch(lines[-1])):
+        pushes.insert(0, match.group(1))
         lines.pop()
     parts = None
     if (pops or pushes) and not any(_USES_STACK.search(x) for x in lines + pushes):
@@ -60,40 +60,16 @@ def snippet_parts(code: str):
 
 
 
-# ( a b -- r ): the expression, and whether it needs wrapping to 64 bits
-BINARY = {
-    "+": ("{a} + {b}", True), "-": ("{a} - {b}", True), "*": ("{a} * {b}", True),
-    "and": ("{a} & {b}", False), "or": ("{a} | {b}", False), "xor": ("{a} ^ {b}", False),
-    "min": ("{b} if {b} < {a} else {a}", False), "max": ("{b} if {b} > {a} else {a}", False),
-    "lshift": ("({a} << {b}) if 0 <= {b} < 64 else 0", True),
-    "<<": ("({a} << {b}) if 0 <= {b} < 64 else 0", True),
-    "rshift": ("(({a} & M) >> {b}) if 0 <= {b} < 64 else 0", True),
-    ">>": ("(({a} & M) >> {b}) if 0 <= {b} < 64 else 0", True),
-}
-for _n, _op in (("=", "=="), ("<>", "!="), ("<", "<"), (">", ">"), ("<=", "<="), (">=", ">=")):
-    BINARY[_n] = (f"-1 if {{a}} {_op} {{b}} else 0", False)
-for _n, _op in (("u<", "<"), ("u>", ">"), ("u<=", "<="), ("u>=", ">=")):
-    BINARY[_n] = (f"-1 if ({{a}} & M) {_op} ({{b}} & M) else 0", False)
-
-# ( a -- r )
-UNARY = {
-    "negate": ("-{a}", True), "invert": ("~{a}", False), "not": ("~{a}", False),
-    "abs": ("abs({a})", True), "2/": ("{a} >> 1", False), "u2/": ("({a} & M) >> 1", False),
-    "2*": ("{a} * 2", True), "cells": ("{a} * 8", True), "/n*": ("{a} * 8", True),
-    "/x*": ("{a} * 8", True), "/l*": ("{a} * 4", True), "/w*": ("{a} * 2", True),
-}
-for _n, _d in (("1+", "+ 1"), ("1-", "- 1"), ("2+", "+ 2"), ("2-", "- 2"), ("cell+", "+ 8"),
-               ("cell-", "- 8"), ("char+", "+ 1"), ("char-", "- 1"), ("ca1+", "+ 1"),
-               ("wa1+", "+ 2"), ("la1+", "+ 4"), ("xa1+", "+ 8"), ("na1+", "+ 8")):
-    UNARY[_n] = (f"{{a}} {_d}", True)
-for _n, _op in (("0=", "== 0"), ("0<>", "!= 0"), ("0<", "< 0"), ("0>", "> 0"),
-                ("0<=", "<= 0"), ("0>=", ">= 0")):
-    UNARY[_n] = (f"-1 if {{a}} {_op} else 0", False)
+# the primitives that are one expression (words/table.py's operator: one specification for
+# their snippet and for these): ( a b -- r ) and ( a -- r ), name -> the expression in {a}
+# and {b}, and whether the result needs wrapping to 64 bits
+_OPERATORS = [(builtin.name.lower(), builtin.operator) for builtin in BUILTINS
+              if builtin.operator is not None]
+BINARY = {name: (spec.expr, spec.wrap) for name, spec in _OPERATORS if spec.inputs == 2}
+UNARY = {name: (spec.expr, spec.wrap) for name, spec in _OPERATORS if spec.inputs == 1}
 
 # words whose 64-bit result is the same whether or not their inputs were wrapped first
-MODULAR = {"+", "-", "*", "and", "or", "xor", "negate", "invert", "not", "2*", "cells", "/n*",
-            "/x*", "/l*", "/w*", "1+", "1-", "2+", "2-", "cell+", "cell-", "char+", "char-",
-            "ca1+", "wa1+", "la1+", "xa1+", "na1+"}
+MODULAR = {name for name, spec in _OPERATORS if spec.modular}
 
 # stack shuffles done on cached items only: ( inputs -- outputs ) as indexes into the inputs
 SHUFFLE = {

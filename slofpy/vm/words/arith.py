@@ -3,42 +3,42 @@
 Cells are signed 64-bit Python ints; every result is wrapped back into that range.
 Division is floored, as in SLOF.
 """
-from .table import snippet, W
+from .table import operator, snippet, W
 
-# addition and friends (fast path without the wrap when the result is in range)
-snippet("+", "b = s.pop()\nr = s[-1] + b\nif not -SB <= r < SB: r = ((r + SB) & M) - SB\ns[-1] = r")
-snippet("-", "b = s.pop()\nr = s[-1] - b\nif not -SB <= r < SB: r = ((r + SB) & M) - SB\ns[-1] = r")
-snippet("*", "b = s.pop()\nr = s[-1] * b\nif not -SB <= r < SB: r = ((r + SB) & M) - SB\ns[-1] = r")
+# addition and friends (their snippets wrap only when the result is out of range)
+operator("+", 2, "{a} + {b}", wrap=True, modular=True)
+operator("-", 2, "{a} - {b}", wrap=True, modular=True)
+operator("*", 2, "{a} * {b}", wrap=True, modular=True)
 for name, d in (("1+", "+ 1"), ("1-", "- 1"), ("2+", "+ 2"), ("2-", "- 2"),
                 ("cell+", "+ 8"), ("cell-", "- 8"), ("char+", "+ 1"), ("char-", "- 1"),
                 ("ca1+", "+ 1"), ("wa1+", "+ 2"), ("la1+", "+ 4"), ("xa1+", "+ 8"),
                 ("na1+", "+ 8")):
-    snippet(name, f"r = s[-1] {d}\nif not -SB <= r < SB: r = ((r + SB) & M) - SB\ns[-1] = r")
+    operator(name, 1, f"{{a}} {d}", wrap=True, modular=True)
 for name, k in (("cells", 8), ("/n*", 8), ("/x*", 8), ("/l*", 4), ("/w*", 2), ("2*", 2)):
-    snippet(name, "s[-1] = " + W(f"s[-1] * {k}"))
+    operator(name, 1, f"{{a}} * {k}", wrap=True, modular=True)
 for name, k in (("ca+", 1), ("wa+", 2), ("la+", 4), ("xa+", 8), ("na+", 8), ("cells+", 8)):
     snippet(name, "n = s.pop()\ns[-1] = " + W(f"s[-1] + n * {k}"))
 snippet("chars+", "n = s.pop()\ns[-1] = " + W("s[-1] + n"))
 for name in ("chars", "/c*"):
     snippet(name, "x = s[-1]")
-snippet("negate", "s[-1] = " + W("-s[-1]"))
-snippet("abs", "s[-1] = " + W("abs(s[-1])"))
-snippet("min", "b = s.pop()\nif b < s[-1]: s[-1] = b")
-snippet("max", "b = s.pop()\nif b > s[-1]: s[-1] = b")
+operator("negate", 1, "-{a}", wrap=True, modular=True)
+operator("abs", 1, "abs({a})", wrap=True)
+operator("min", 2, "{b} if {b} < {a} else {a}")
+operator("max", 2, "{b} if {b} > {a} else {a}")
 snippet("umin", "b = s.pop()\nif (b & M) < (s[-1] & M): s[-1] = b")
 snippet("umax", "b = s.pop()\nif (b & M) > (s[-1] & M): s[-1] = b")
-snippet("2/", "s[-1] >>= 1")
-snippet("u2/", "s[-1] = (s[-1] & M) >> 1")
+operator("2/", 1, "{a} >> 1")
+operator("u2/", 1, "({a} & M) >> 1")
 snippet("even", "s[-1] = " + W("(s[-1] + 1) & ~1"))
-snippet("and", "b = s.pop()\ns[-1] &= b")
-snippet("or", "b = s.pop()\ns[-1] |= b")
-snippet("xor", "b = s.pop()\ns[-1] ^= b")
-snippet("invert", "s[-1] = ~s[-1]")
-snippet("not", "s[-1] = ~s[-1]")
-snippet("lshift", "n = s.pop()\ns[-1] = " + W("(s[-1] << n) if 0 <= n < 64 else 0"))
-snippet("<<", "n = s.pop()\ns[-1] = " + W("(s[-1] << n) if 0 <= n < 64 else 0"))
-snippet("rshift", "n = s.pop()\ns[-1] = " + W("((s[-1] & M) >> n) if 0 <= n < 64 else 0"))
-snippet(">>", "n = s.pop()\ns[-1] = " + W("((s[-1] & M) >> n) if 0 <= n < 64 else 0"))
+operator("and", 2, "{a} & {b}", modular=True)
+operator("or", 2, "{a} | {b}", modular=True)
+operator("xor", 2, "{a} ^ {b}", modular=True)
+operator("invert", 1, "~{a}", modular=True)
+operator("not", 1, "~{a}", modular=True)
+for name in ("lshift", "<<"):
+    operator(name, 2, "({a} << {b}) if 0 <= {b} < 64 else 0", wrap=True)
+for name in ("rshift", ">>"):
+    operator(name, 2, "(({a} & M) >> {b}) if 0 <= {b} < 64 else 0", wrap=True)
 snippet(">>a", "n = s.pop()\ns[-1] = s[-1] >> min(max(n, 0), 63)")
 snippet("ashift", "n = s.pop()\ns[-1] = s[-1] >> min(max(n, 0), 63)")
 

@@ -10,10 +10,26 @@ Values pushed must already be in signed 64-bit range.
 
 `word(name)` decorates a Python function ``f(vm)`` that carries out a word; `special(name)`
 names a word the inner interpreter handles itself (LIT, branches, loop runtime...).
+
+`operator(name, inputs, expr)` registers a primitive that is one expression of its one or two
+inputs ( a -- r ) or ( a b -- r ): the one specification its snippet is made from, and that
+the code generator lowers onto values it holds in Python locals (codegen/primitives.py).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Operator:
+    """A primitive that is one expression: inputs (1 or 2) taken, one result left. expr
+    names the inputs {a} and (the top one) {b}; wrap: the result may lie outside 64 bits
+    and is wrapped back; modular: the result's low 64 bits are the same when the inputs
+    were not wrapped first (+, -, *, the bitwise words)."""
+    inputs: int
+    expr: str
+    wrap: bool = False
+    modular: bool = False
 
 
 @dataclass(frozen=True)
@@ -24,6 +40,7 @@ class Builtin:
     immediate: bool = False
     inline: bool = True         # may the compiler inline the snippet
     effect: int | None = None   # a Python word's change to the data stack depth, if fixed
+    operator: Operator | None = None    # the expression the snippet was made from
 
 
 BUILTINS: list[Builtin] = []
@@ -45,6 +62,24 @@ def snippet(name: str, code: str, immediate: bool = False, inline: bool = True) 
         raise ValueError(f"built-in word {name!r} defined twice")
     _seen.add(key)
     BUILTINS.append(Builtin(name, code=code.strip("\n"), immediate=immediate, inline=inline))
+
+
+def operator(name: str, inputs: int, expr: str, wrap: bool = False,
+             modular: bool = False) -> None:
+    """A primitive that is one expression of its inputs (see Operator); its snippet takes
+    the top input off the stack and leaves the result in place of the other."""
+    key = name.lower()
+    if key in _seen:
+        raise ValueError(f"built-in word {name!r} defined twice")
+    _seen.add(key)
+    spec = Operator(inputs, expr, wrap, modular)
+    value = expr.format(a="s[-1]", b="b")
+    code = "b = s.pop()\n" if inputs == 2 else ""
+    if wrap:        # the wrap only when the result is out of range, which is rare
+        code += f"r = {value}\nif not -SB <= r < SB: r = ((r + SB) & M) - SB\ns[-1] = r"
+    else:
+        code += f"s[-1] = {value}"
+    BUILTINS.append(Builtin(name, code=code, operator=spec))
 
 
 def special(name: str) -> None:
