@@ -16,7 +16,8 @@ queue. Values are QEMU 7.2's defaults for `-device virtio-*-pci` on a one-CPU ma
   the control pair of 32, ports 1..30); no port has a backend (no `virtconsole` device),
   so what the driver sends is dropped and the buffers given back with no bytes written.
 * virtio-scsi: control, event and one request queue; requests go to the SCSI devices
-  of its bus (slofpy.host.scsi_disk), by the target and LUN of the request.
+  of its bus (slofpy.host.scsi_disk), by the target and LUN of the request (no device at
+  the target: BAD_TARGET); a device reset resets the bus (POWER ON/RESET unit attention).
 * virtio-9p and virtio-rng: features, queues and configuration only; requests on their
   queues are not modelled (the host records them in `unmodelled`).
 """
@@ -96,7 +97,7 @@ class VirtioNet(VirtioDevice):
     queue_sizes = (256, 256, 64)
     LINK_UP = 1
 
-    def __init__(self, mac: bytes = bytes.fromhex("525400123456")):
+    def __init__(self, mac: bytes = bytes.fromhex("525400123456")) -> None:
         super().__init__()
         self.mac = bytes(mac[:6]).ljust(6, b"\0")
         self.sent: list[bytes] = []
@@ -125,7 +126,7 @@ class VirtioBlk(VirtioDevice):
     device_features = _bits(2, 4, 6, 9, 10, 11, 13, 14)
     queue_sizes = (256,)
 
-    def __init__(self, image: bytearray | None = None, serial: bytes = b""):
+    def __init__(self, image: bytearray | None = None, serial: bytes = b"") -> None:
         super().__init__()
         self.image = image if image is not None else bytearray(1 << 20)
         self.serial = serial
@@ -231,7 +232,7 @@ class VirtioScsi(VirtioDevice):
     MAX_TARGET = 255
     MAX_LUN = 16383
 
-    def __init__(self, devices: list[ScsiDevice] | None = None):
+    def __init__(self, devices: list[ScsiDevice] | None = None) -> None:
         super().__init__()
         self.devices = devices or []
 
@@ -243,7 +244,10 @@ class VirtioScsi(VirtioDevice):
                 + n(self.MAX_TARGET, 2) + n(self.MAX_LUN, 4))
 
     def reset(self) -> None:
+        """A virtio reset resets the SCSI bus too: each device reports it (unit attention)."""
         super().reset()
+        for device in self.devices:
+            device.reset()
 
     def handle(self, memory: GuestMemory, index: int, chain: Chain, order: str) -> int | None:
         if index < 2:
@@ -291,7 +295,7 @@ class Virtio9p(VirtioDevice):
     device_features = _bits(0)              # MOUNT_TAG
     queue_sizes = (128,)
 
-    def __init__(self, tag: bytes = b"share"):
+    def __init__(self, tag: bytes = b"share") -> None:
         super().__init__()
         self.tag = tag
 

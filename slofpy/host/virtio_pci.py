@@ -29,6 +29,7 @@ from slofpy.abi.guest_memory import GuestMemory
 from slofpy.host import fdt_lookup
 from slofpy.host.pci import BAR0, COMMAND, PciBus, PciFunction, SPACE_IO, SPACE_MEM64
 from slofpy.host.scsi_disk import ScsiDevice
+from slofpy.host.virtqueue import Virtqueue
 from slofpy.host.virtio_devices import (DEVICE_MODELS, F_VERSION_1, LEGACY_ONLY_FEATURES,
                                         TRANSITIONAL_TYPES, VirtioBlk, VirtioDevice,
                                         VirtioNet, VirtioScsi)
@@ -76,6 +77,7 @@ class VirtioPciFunction:
 
     # --- state ----------------------------------------------------------------------------
     def reset(self) -> None:
+        """Device reset (status 0 written, or a legacy queue address of 0)."""
         self.status = 0
         self.isr = 0
         self.guest_features = 0
@@ -86,6 +88,7 @@ class VirtioPciFunction:
         self.device.reset()
 
     def host_features(self, modern: bool) -> int:
+        """The features offered through the modern or the legacy interface."""
         features = self.device.features()
         if modern:
             return (features | F_VERSION_1) & ~LEGACY_ONLY_FEATURES
@@ -96,7 +99,7 @@ class VirtioPciFunction:
         """The byte order of rings and the data in them: little for a virtio 1.0 driver."""
         return "little" if self.guest_features & F_VERSION_1 else "big"
 
-    def _queue(self):
+    def _queue(self) -> Virtqueue | None:
         if self.queue_sel < len(self.device.queues):
             return self.device.queues[self.queue_sel]
         return None

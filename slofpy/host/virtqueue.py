@@ -71,7 +71,7 @@ class VirtqueueError(Exception):
 class Virtqueue:
     """The device's view of one queue: its size and where the driver put the rings."""
 
-    def __init__(self, max_size: int):
+    def __init__(self, max_size: int) -> None:
         self.max_size = max_size
         self.reset()
 
