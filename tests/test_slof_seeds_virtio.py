@@ -94,7 +94,7 @@ def fold(text: str) -> str:
     return " ".join(text.replace("\r", "").split())
 
 
-@pytest.mark.parametrize("seed", ["pci-virtio", "virtio-legacy", "vserial-legacy",
+@pytest.mark.parametrize("seed", ["pci-virtio", "virtio-legacy", "vserial-legacy", "pci-drivers2",
                                   "vserial-modern"])
 def test_drivers_answer_at_the_prompt_as_real_slof(slof_bin, seed, tmp_path):
     out: list[str] = []

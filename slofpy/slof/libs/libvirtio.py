@@ -13,7 +13,8 @@ device only the way that C code does:
 
 The driver's state (SLOF's struct virtio_device and the driver's statics) is kept in guest
 memory, in the block virtio-setup-vd allocates (layout below, slofpy's own), so a snapshot
-of the VM holds it. virtio-fs (9P) is not modelled: its words say so.
+of the VM holds it. virtio-fs sets its device up (init, shutdown), but loading a file needs
+a 9P conversation with the host, which slofpy does not model: virtio-fs-load says so.
 """
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ C_QSELECT, C_QSIZE, C_QENABLE, C_QNOTIFY_OFF, C_QDESC, C_QAVAIL, C_QUSED = (
 # slofpy's layout of a device block (SLOF's struct virtio_device plus the driver's statics)
 D_FEATURES, D_LEGACY, D_COMMON, D_NOTIFY, D_ISR, D_DEVICE, D_NOTIFY_MUL, D_CAPS = (
     0, 8, 16, 24, 32, 40, 48, 56)
-D_RUNNING = 64                              # virtio-net: the driver is running
+D_RUNNING = 64                              # virtio-net: running; virtio-fs: buffer size
 D_QUEUES = 72                               # 3 queues, Q_SIZE bytes each
 Q_SIZE_, Q_BUF, Q_DESC, Q_AVAIL, Q_USED, Q_LAST_RX = 0, 8, 16, 24, 32, 40
 Q_BYTES = 48
@@ -79,7 +80,7 @@ def vring_size(qsize: int) -> int:
 
 
 class LibVirtio(CLibrary):
-    UNSUPPORTED = ("virtio-fs-init", "virtio-fs-shutdown", "virtio-fs-load")
+    UNSUPPORTED = ("virtio-fs-load",)
 
     # ------------------------------------------------------------ what the C code calls
     def forth(self, name: str, *args: int, results: int = 1) -> list[int]:
@@ -488,6 +489,31 @@ class LibVirtio(CLibrary):
             self.fill_desc(dev, q, head + 2, resp, SCSI_RESP_SIZE, DESC_F_WRITE, 0)
         self.wait_used(*self.offer(dev, q, head))
         self.push(0)
+
+    # ------------------------------------------------------------ virtio-fs (9P)
+    @c_word("virtio-fs-init")
+    def fs_init(self) -> None:             # ( dev tx rx size -- success )
+        dev, _tx, _rx, size = self.pop(4)
+        if self.get(dev + D_RUNNING):      # one open at a time, as SLOF's C allows
+            self.push(0)
+            return
+        self.put(dev + D_RUNNING, size)
+        status = self.start(dev, F_VERSION_1)
+        if status is not None and not self.modern(dev):
+            self.set_guest_features(dev, 0)
+        if status is None or not self.queue_init(dev, 0):
+            self.failed(dev, status or STAT_ACKNOWLEDGE | STAT_DRIVER, b"virtio_9p_init")
+            self.push(0)
+            return
+        self.set_status(dev, status | STAT_DRIVER_OK)
+        self.push(-1)
+
+    @c_word("virtio-fs-shutdown")
+    def fs_shutdown(self) -> None:         # ( dev -- )
+        (dev,) = self.pop()
+        self.set_status(dev, STAT_FAILED)
+        self.set_status(dev, 0)
+        self.put(dev + D_RUNNING, 0)
 
     # ------------------------------------------------------------ virtio-net
     @c_word("virtio-net-open")

@@ -75,6 +75,12 @@ SERIAL_LINES = [
     's" hello" s" write" vs $call-method .',
     'here 1 s" read" vs $call-method .',
 ]
+FS_LINES = [
+    "0 value fs",
+    '-1 s" virtfs" open-dev to fs drop',
+    "fs 0<> .",
+    "fs close-dev",
+]
 
 CONFIGS = {
     "pci-virtio": (["-m", "512", "-device", "virtio-net-pci",
@@ -97,6 +103,10 @@ CONFIGS = {
                        "-drive", "if=none,id=d1,file=disk1.img,format=raw",
                        "-device", "scsi-hd,drive=d1,bus=vs0.0"],
                       DISK_LINES + NET_LINES + SCSI_LINES),
+    "pci-drivers2": (["-m", "512", "-fsdev", "local,id=fs0,path=.,security_model=none",
+                      "-device", "virtio-9p-pci,fsdev=fs0,mount_tag=share,disable-legacy=on",
+                      "-device", "lsi53c895a", "-device", "ich9-ahci"],
+                     FS_LINES),
 }
 SEEDS_DUMPED_HERE = ("virtio-legacy",)
 
