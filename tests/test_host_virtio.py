@@ -312,3 +312,18 @@ def test_scsi_request_reaches_the_disk_at_its_target(target, expect):
     if expect == 0:
         assert guest.memory.read(0x9000 + 10, 1)[0] == 0           # GOOD
         assert guest.memory.read(0xA000 + 8, 4) == b"QEMU"
+
+
+def test_a_descriptor_loop_breaks_the_device_until_reset():
+    guest, base = legacy_serial()
+    guest.store(1, base + 18, 7)
+    guest.store(2, base + 14, le(1, 2))
+    guest.store(4, base + 8, le(RING >> 12, 4))
+    # descriptor 0 chains to itself
+    guest.memory.write(RING, (0x8000).to_bytes(8, "big") + (1).to_bytes(4, "big")
+                       + (1).to_bytes(2, "big") + (0).to_bytes(2, "big"))
+    guest.memory.write(RING + 16 * 128 + 2, (1).to_bytes(2, "big"))
+    guest.store(2, base + 16, le(1, 2))
+    assert guest.load(1, base + 18) == 0x47                       # NEEDS_RESET
+    guest.store(1, base + 18, 0)
+    assert guest.load(1, base + 18) == 0

@@ -106,3 +106,16 @@ def test_drivers_answer_at_the_prompt_as_real_slof(slof_bin, seed, tmp_path):
         machine.vm.flush()
         ours = "".join(out)
         assert (line, fold(ours)) == (line, fold(reply.removesuffix(" ok").removesuffix("ok")))
+
+
+def test_a_bad_device_address_is_one_error_and_the_prompt_goes_on(slof_bin, tmp_path):
+    from slofpy.errors import ForthError
+    out: list[str] = []
+    machine, _ = boot(slof_bin, "vserial-legacy", tmp_path, out)
+    with pytest.raises(ForthError) as error:
+        machine.interpret_line("-8 0 virtio-get-qsize", timeout=60)
+    assert error.value.code == -9
+    out.clear()
+    machine.interpret_line("1 2 + .", timeout=60)
+    machine.vm.flush()
+    assert "".join(out).strip() == "3"

@@ -29,7 +29,7 @@ from slofpy.abi.guest_memory import GuestMemory
 from slofpy.host import fdt_lookup
 from slofpy.host.pci import BAR0, COMMAND, PciBus, PciFunction, SPACE_IO, SPACE_MEM64
 from slofpy.host.scsi_disk import ScsiDevice
-from slofpy.host.virtqueue import Virtqueue
+from slofpy.host.virtqueue import Virtqueue, VirtqueueError
 from slofpy.host.virtio_devices import (DEVICE_MODELS, F_VERSION_1, LEGACY_ONLY_FEATURES,
                                         TRANSITIONAL_TYPES, VirtioBlk, VirtioDevice,
                                         VirtioNet, VirtioScsi)
@@ -46,6 +46,7 @@ COMMON_OFFSET, ISR_OFFSET, DEVICE_OFFSET, NOTIFY_OFFSET = 0x0, 0x1000, 0x2000, 0
 NOTIFY_MULTIPLIER = 4
 LEGACY_CONFIG = 20
 STATUS_FEATURES_OK = 8
+STATUS_NEEDS_RESET = 0x40
 
 # legacy header
 L_HOST_FEATURES, L_GUEST_FEATURES, L_QUEUE_PFN, L_QUEUE_NUM = 0, 4, 8, 12
@@ -115,6 +116,18 @@ class VirtioPciFunction:
                 return
         self.status = value & 0xFF
 
+    def notify(self, memory: GuestMemory, index: int) -> None:
+        """The driver notified queue `index`. Rings QEMU cannot walk (a descriptor loop, an
+        index outside the table) break the device, as QEMU's virtio_error does: it sets
+        NEEDS_RESET and takes nothing more until a reset."""
+        if self.status & STATUS_NEEDS_RESET:
+            return
+        try:
+            self.device.notify(memory, index, self.ring_order)
+        except VirtqueueError as error:
+            self.device.unmodelled.append(f"broken ring: {error}")
+            self.status |= STATUS_NEEDS_RESET
+
     # --- configuration space -----------------------------------------------------------------
     def _install_capabilities(self) -> None:
         f = self.function
@@ -174,7 +187,7 @@ class VirtioPciFunction:
         elif offset == L_QUEUE_SEL:
             self.queue_sel = value
         elif offset == L_QUEUE_NOTIFY:
-            self.device.notify(memory, value, self.ring_order)
+            self.notify(memory, value)
         elif offset == L_STATUS:
             self._set_status(value)
 
@@ -275,7 +288,7 @@ class VirtioPciFunction:
             if region == 0:
                 self.common_write(at, data)
             elif region == 3:
-                self.device.notify(memory, at // NOTIFY_MULTIPLIER, self.ring_order)
+                self.notify(memory, at // NOTIFY_MULTIPLIER)
 
 
 @dataclass

@@ -117,12 +117,23 @@ class LibVirtio(CLibrary):
     def msecs(self) -> int:
         return self.forth("get-msecs")[0] & 0xFFFFFFFF
 
+    def _check(self, addr: int, size: int) -> None:
+        """Guest memory the C code would touch must exist (else: invalid address, -9)."""
+        if addr < 0 or addr + size > len(self.vm.mem):
+            raise Throw(-9)
+
     def get(self, addr: int, size: int = 8, order: str = "big") -> int:
+        self._check(addr, size)
         return int.from_bytes(self.vm.mem[addr:addr + size], order)  # type: ignore[arg-type]
 
     def put(self, addr: int, value: int, size: int = 8, order: str = "big") -> None:
+        self._check(addr, size)
         self.vm.mem[addr:addr + size] = (value & ((1 << 8 * size) - 1)).to_bytes(
             size, order)  # type: ignore[arg-type]
+
+    def fill(self, addr: int, data: bytes) -> None:
+        self._check(addr, len(data))
+        self.vm.mem[addr:addr + len(data)] = data
 
     # ------------------------------------------------------------ core (SLOF's virtio.c)
     def modern(self, dev: int) -> bool:
@@ -150,7 +161,7 @@ class LibVirtio(CLibrary):
             self.print(b"Failed to allocate memory")
             self.push(0)
             return
-        self.vm.mem[dev:dev + DEV_BYTES] = bytes(DEV_BYTES)
+        self.fill(dev, bytes(DEV_BYTES))
         slots = {CAP_COMMON: D_COMMON, CAP_NOTIFY: D_NOTIFY, CAP_ISR: D_ISR,
                  CAP_DEVICE: D_DEVICE}
         found = 0
@@ -271,7 +282,7 @@ class LibVirtio(CLibrary):
     def queue_init(self, dev: int, queue: int) -> int:
         """virtio_queue_init_vq: the rings allocated, cleared and given to the device."""
         vq = self.vq(dev, queue)
-        self.vm.mem[vq:vq + Q_BYTES] = bytes(Q_BYTES)
+        self.fill(vq, bytes(Q_BYTES))
         size = self.get_qsize(dev, queue)
         total = vring_size(size)
         desc = self.alloc_aligned(total, 4096)
@@ -282,7 +293,7 @@ class LibVirtio(CLibrary):
         used = vq_align(avail + 4 + 2 * size)
         for field, value in ((Q_SIZE_, size), (Q_DESC, desc), (Q_AVAIL, avail), (Q_USED, used)):
             self.put(vq + field, value)
-        self.vm.mem[desc:desc + total] = bytes(total)
+        self.fill(desc, bytes(total))
         if self.modern(dev):
             common = self.get(dev + D_COMMON)
             self.get_qsize(dev, queue)
@@ -303,7 +314,7 @@ class LibVirtio(CLibrary):
         desc = self.get(vq + Q_DESC)
         if desc:
             self.forth("free-mem", desc, vring_size(self.get(vq + Q_SIZE_)), results=0)
-        self.vm.mem[vq:vq + Q_BYTES] = bytes(Q_BYTES)
+        self.fill(vq, bytes(Q_BYTES))
 
     def notify(self, dev: int, queue: int) -> None:
         if self.modern(dev):
@@ -524,7 +535,8 @@ class LibVirtio(CLibrary):
             self.print(b"Unable to allocate virtio-net driver\n")
             self.push(0)
             return
-        self.vm.mem[vnet:vnet + DEV_BYTES] = self.vm.mem[dev:dev + DEV_BYTES]
+        self._check(dev, DEV_BYTES)
+        self.fill(vnet, bytes(self.vm.mem[dev:dev + DEV_BYTES]))
         self.put(vnet + D_RUNNING, 0)
         self.set_status(vnet, 0)
         self.set_status(vnet, STAT_ACKNOWLEDGE)
@@ -618,7 +630,8 @@ class LibVirtio(CLibrary):
             self.print(b"virtio-net: Receive buffer not big enough!\n")
             length = maxlen
         data_addr = self.get(self.get(rx + Q_DESC) + 16 * head, 8, order)
-        self.vm.mem[buf:buf + length] = self.vm.mem[data_addr:data_addr + length]
+        self._check(data_addr, length)
+        self.fill(buf, bytes(self.vm.mem[data_addr:data_addr + length]))
         self.put(rx + Q_LAST_RX, (last + 1) & 0xFFFF)
         avail = self.get(rx + Q_AVAIL)
         index = self.get(avail + 2, 2, order)
@@ -640,7 +653,7 @@ class LibVirtio(CLibrary):
             return
         header = vnet + D_SCRATCH + S_NET_HEADER
         hsize = self.net_header_size(vnet)
-        self.vm.mem[header:header + hsize] = bytes(hsize)
+        self.fill(header, bytes(hsize))
         size = self.get(self.vq(vnet, NET_TX) + Q_SIZE_)
         head = (self.avail_index(vnet, NET_TX) * 2) % size
         self.fill_desc(vnet, NET_TX, head, header, hsize, DESC_F_NEXT, head + 1)
@@ -719,7 +732,7 @@ class LibVirtio(CLibrary):
         last = self.get(rx + Q_LAST_RX)
         head = (self.get(used + 4 + 8 * (last % size), 4, order) + 1) % size
         data_addr = self.get(self.get(rx + Q_DESC) + 16 * ((head - 1) % size), 8, order)
-        char = self.vm.mem[data_addr]
+        char = self.get(data_addr, 1)
         self.put(rx + Q_LAST_RX, (last + 1) & 0xFFFF)
         avail = self.get(rx + Q_AVAIL)
         index = self.get(avail + 2, 2, order)
