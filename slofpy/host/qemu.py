@@ -20,7 +20,11 @@ The lookups QEMU makes in the current tree afterwards are `interrupt_controller_
 The machine's devices come from the seed: RTAS tokens from /rtas, VIO units (vty, nvram,
 v-scsi ...) from /vdevice, PCI functions and DMA windows from the PHB nodes. The SCSI
 devices behind the v-scsi adapters, which the seed does not show, are `scsi_devices`
-(slofpy.host.scsi_devices; QEMU's default empty CD-ROM unless changed before `reset()`). Before the
+(slofpy.host.scsi_devices; QEMU's default empty CD-ROM unless changed before `reset()`). The
+virtio PCI functions (slofpy.host.virtio_pci) answer CI loads and stores on their BARs; a
+virtio-blk's image and a virtio-scsi's devices, which the seed does not show either, are
+`virtio_disks` and `virtio_scsi_devices` by the function's `ibm,loc-code` (default: a blank
+1 MiB image, no SCSI devices). Before the
 first `reset()` there is no machine: every blob is refused (twice a zero initial size),
 no RTAS token is known, and the consoles accept any terminal number.
 """
@@ -39,6 +43,7 @@ from slofpy.host.rtas import RtasServices, rtas_tokens
 from slofpy.host.scsi_devices import DEFAULT_SCSI_DEVICES, ScsiDeviceSpec
 from slofpy.host.tce import TceTables
 from slofpy.host.vio import VioBus
+from slofpy.host.virtio_pci import VirtioPci
 from slofpy.abi.guest_memory import GuestMemory, real_address
 from slofpy.abi.hcalls import H_HARDWARE, H_PARAMETER, H_SUCCESS
 
@@ -71,6 +76,8 @@ class QemuBackend(HostBackend):
         self.xive_active = False
         self.nvram = bytearray()
         self.scsi_devices: tuple[ScsiDeviceSpec, ...] = DEFAULT_SCSI_DEVICES
+        self.virtio_disks: dict[str, bytes] = {}
+        self.virtio_scsi_devices: dict[str, tuple[ScsiDeviceSpec, ...]] = {}
         self._build_machine(None)
 
     # --- machine state -------------------------------------------------------------------
@@ -81,10 +88,14 @@ class QemuBackend(HostBackend):
         if seed is None:
             self.vio = VioBus(self.tce_tables)
             self.pci = PciBus()
+            self.virtio = VirtioPci()
             tokens: dict[int, str] = {}
         else:
             self.vio = VioBus.from_tree(seed, self.tce_tables, self.scsi_devices)
             self.pci = PciBus.from_tree(seed, self.tce_tables)
+            self.virtio = VirtioPci.from_tree(
+                seed, self.pci, {k: bytearray(v) for k, v in self.virtio_disks.items()},
+                {k: [spec.build() for spec in v] for k, v in self.virtio_scsi_devices.items()})
             tokens = rtas_tokens(seed)
         if len(self.nvram) != self.vio.nvram_size:
             # NVRAM keeps its contents across resets, as a machine's does.
@@ -245,6 +256,19 @@ class QemuBackend(HostBackend):
         if not self._console_ok(termno):
             return H_PARAMETER, b""
         return super().get_term_char(termno)
+
+    def logical_ci_load(self, memory: GuestMemory, size: int, addr: int) -> tuple[int, int]:
+        """H_LOGICAL_CI_LOAD: a virtio function's BAR, else guest memory."""
+        data = self.virtio.load(size, addr) if size in (1, 2, 4, 8) else None
+        if data is not None:
+            return H_SUCCESS, int.from_bytes(data, "big")
+        return super().logical_ci_load(memory, size, addr)
+
+    def logical_ci_store(self, memory: GuestMemory, size: int, addr: int, value: int) -> int:
+        """H_LOGICAL_CI_STORE: a virtio function's BAR, else guest memory."""
+        if size in (1, 2, 4, 8) and self.virtio.store(memory, size, addr, value):
+            return H_SUCCESS
+        return super().logical_ci_store(memory, size, addr, value)
 
     def put_tce(self, liobn: int, ioba: int, tce: int) -> int:
         """H_PUT_TCE into the machine's DMA windows."""
