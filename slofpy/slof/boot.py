@@ -91,9 +91,17 @@ class SlofMachine(HostedSnapshots, Machine):
         cells = [block + 0x100, len(args), nret, *args, *([0] * nret)]
         self.write(block, b"".join((c & 0xFFFFFFFF).to_bytes(4, "big") for c in cells))
         self.write(block + 0x100, name)
-        self.push(block)
-        self.evaluate("ciregs >r3 ! (slofpy-client-call)", name="<client call>")
-        rc = self.pop()
+        depth = len(self.vm.s)
+        # real SLOF serves a client deep inside the words that started it (boot, load, go,
+        # call-client), with their cells on the data stack; some of its methods touch a cell
+        # below what they were given (virtio-block.fs's open DUPs one at quiesce), so the
+        # call runs above a cushion of zeros, and the stack is put back afterwards
+        self.push(*[0] * CLIENT_STACK_CUSHION, block)
+        try:
+            self.evaluate("ciregs >r3 ! (slofpy-client-call)", name="<client call>")
+            rc = self.pop()
+        finally:
+            del self.vm.s[depth:]
         if rc:
             raise SlofError(rc, f"client interface: {service!r} failed ({rc})")
         out = self.read(block + 12 + 4 * len(args), 4 * nret)
@@ -104,6 +112,8 @@ class SlofMachine(HostedSnapshots, Machine):
         hands it to the host with H_UPDATE_DT."""
         self.client("quiesce", nret=0)
 
+
+CLIENT_STACK_CUSHION = 8
 
 # One client-interface request, handled as SLOF's call-client loop handles one: the
 # arguments onto the stack, the service found in client-voc and run under CATCH, the
