@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from slofpy.host import fdt_lookup
 from slofpy.host.pci_capabilities import (
-    CapabilityList, add_express_endpoint, add_msi, add_msix, add_pci_bridge, add_virtio,
+    CapabilityList, add_ich9_ahci, add_msi, add_msix, add_pci_bridge, add_qemu_xhci,
+    add_virtio, extended_config_space,
 )
 from slofpy.host.pci_config import (
-    BAR0, BRIDGE_CONTROL, CACHE_LINE_SIZE, CLASS_CODE, COMMAND, DEVICE_ID, HEADER_TYPE,
+    BAR0, BRIDGE_CONTROL, CACHE_LINE_SIZE, CAPABILITIES_POINTER, LATENCY_TIMER, CLASS_CODE, COMMAND, DEVICE_ID, HEADER_TYPE,
     HEADER_TYPE_BRIDGE, HEADER_TYPE_MULTIFUNCTION, INTERRUPT_LINE, INTERRUPT_PIN, IO_BASE,
     IO_BASE_UPPER, MAX_LATENCY, MEMORY_BASE, MIN_GRANT, PREFETCHABLE_BASE,
     PREFETCHABLE_BASE_UPPER, PRIMARY_BUS, REVISION_ID, SECONDARY_STATUS, SPACE_IO,
@@ -31,6 +32,12 @@ VIRTIO_VENDOR_ID = 0x1AF4
 VIRTIO_DEVICE_IDS = range(0x1000, 0x1080)
 REDHAT_VENDOR_ID = 0x1B36
 PCI_BRIDGE_DEVICE_ID = 0x0001
+QEMU_XHCI_DEVICE_ID = 0x000D
+EHCI_CLASS = 0x0C0320
+ICH9_AHCI = (0x8086, 0x2922)
+LSI53C895A = (0x1000, 0x0012)
+RTL8139 = (0x10EC, 0x8139)
+RTL8139_CAPABILITIES_POINTER = 0xDC
 VGA_CLASS = 0x0300
 """Base class and subclass of a VGA-compatible display controller."""
 PCI_TO_PCI_BRIDGE_CLASS = 0x0604
@@ -106,6 +113,28 @@ def _add_bridge_registers(function: PciFunction) -> None:
     function.allow(BRIDGE_CONTROL, 2, BRIDGE_CONTROL_WRITABLE)
 
 
+def _add_device_registers(function: PciFunction, props: dict[str, bytes]) -> None:
+    """Device-specific header fields and registers after the header, as QEMU's models of
+    the LSI SCSI host, the RTL8139 NIC, the ICH9 AHCI host and the USB hosts set them."""
+    vendor = _number(props, "vendor-id", 0xFFFF)
+    device = _number(props, "device-id", 0xFFFF)
+    if (vendor, device) == LSI53C895A:
+        function.put(LATENCY_TIMER, 1, 0xFF)
+        function.allow(LATENCY_TIMER, 1, 0xFF)
+    elif (vendor, device) == RTL8139:
+        # a pointer without a list (the status register does not announce one)
+        function.put(CAPABILITIES_POINTER, 1, RTL8139_CAPABILITIES_POINTER)
+    elif (vendor, device) == ICH9_AHCI:
+        function.put(0x90, 1, 0x40)   # port mapping
+    elif (vendor, device) == (REDHAT_VENDOR_ID, QEMU_XHCI_DEVICE_ID):
+        function.put(0x60, 1, 0x30)   # serial bus release: USB 3.0
+    elif _number(props, "class-code") == EHCI_CLASS:
+        function.put(0x60, 1, 0x20)   # serial bus release: USB 2.0
+        function.put(0x61, 1, 0x20)   # frame length adjustment
+        function.put(0x68, 1, 0x01)   # legacy support capability (EHCI's own list)
+        function.put(0x6F, 1, 0xC0)   # its control/status word
+
+
 def function_from_node(props: dict[str, bytes], multifunction: bool = False,
                        chassis: int = 0) -> PciFunction | None:
     """A `PciFunction` in its power-on state from a node's properties (None without a
@@ -145,6 +174,10 @@ def function_from_node(props: dict[str, bytes], multifunction: bool = False,
         function.put(MAX_LATENCY, 1, _number(props, "max-latency"))
     bar64 = _add_bars(function, props)
 
+    if "ibm,pci-config-space-type" in props:
+        extended_config_space(function)
+    _add_device_registers(function, props)
+
     caps = CapabilityList(function)
     msi = _number(props, "ibm,req#msi")
     msix = _number(props, "ibm,req#msi-x")
@@ -152,9 +185,11 @@ def function_from_node(props: dict[str, bytes], multifunction: bool = False,
         add_virtio(caps, bar64, msix)
     elif bridge and (vendor, device) == (REDHAT_VENDOR_ID, PCI_BRIDGE_DEVICE_ID):
         add_pci_bridge(caps, chassis, msi)
+    elif (vendor, device) == (REDHAT_VENDOR_ID, QEMU_XHCI_DEVICE_ID):
+        add_qemu_xhci(caps, msix)
+    elif (vendor, device) == ICH9_AHCI:
+        add_ich9_ahci(caps, msi)
     else:
-        if "ibm,pci-config-space-type" in props:
-            add_express_endpoint(caps)
         if msi:
             add_msi(caps, msi, mask_bits=False)
         if msix:
