@@ -25,6 +25,9 @@ from slofpy.host.tce import TceTables, dma_window
 
 __all__ = ["PciBus", "PciFunction", "config_bus", "config_devfn", "config_offset"]
 
+MAX_BUS = 255
+"""The highest bus number (bus numbers are one byte)."""
+
 
 class PciBus:
     """The PCI host bridges of a tree: BUID -> the functions of its root bus (by devfn)."""
@@ -115,19 +118,18 @@ def _bus_below(fdt, parent: int, number: int, counter: list[int]) -> dict[int, P
     for devfn in sorted(nodes):
         node, props = nodes[devfn]
         multifunction = devfn & 7 == 0 and slots_used[devfn >> 3] > 1
-        if is_bridge_node(props):
-            counter[0] += 1
-            secondary = counter[0]
-            function = function_from_node(props, multifunction, chassis=secondary)
-            assert function is not None and function.secondary is not None
-            function.seal()
+        bridge = is_bridge_node(props) and counter[0] < MAX_BUS
+        secondary = counter[0] + 1 if bridge else 0
+        function = function_from_node(props, multifunction, chassis=secondary)
+        if function is None:
+            continue
+        function.seal()
+        if bridge and function.secondary is not None:
+            # bus numbers are 8 bits: past bus 255 QEMU has none to give, and neither has this
+            counter[0] = secondary
             function.secondary.update(_bus_below(fdt, node, secondary, counter))
             function.put(PRIMARY_BUS, 1, number)
             function.put(SECONDARY_BUS, 1, secondary)
             function.put(SUBORDINATE_BUS, 1, counter[0])
-        else:
-            function = function_from_node(props, multifunction)
-            assert function is not None
-            function.seal()
         functions[devfn] = function
     return functions
