@@ -155,10 +155,12 @@ create assigned 100 allot  0 value assigned-len
      0c0310 OF s" ohci" usb-host ENDOF
   ENDCASE ;
 
+: bars-end ( ph -- reg )  \ past the last BAR: a bridge's (type-1) header has two
+  pci-class ffff00 and 060400 = IF 18 ELSE 28 THEN ;
 : pci-function-bars ( ph -- )  \ BARs of one function, then what SLOF sets on it
   dup >space to bar-phys
   0 to assigned-len
-  10 BEGIN dup 28 < WHILE to bar-reg assign-bar REPEAT drop
+  dup bars-end >r 10 BEGIN dup r@ < WHILE to bar-reg assign-bar REPEAT drop r> drop
   assigned-len >r assign-rom
   dup set-node
   \ the ROM's entry (if it has one) comes first, then the BARs in order
