@@ -27,19 +27,14 @@ from dataclasses import dataclass
 
 from slofpy.abi.guest_memory import GuestMemory
 from slofpy.host import fdt_lookup
-from slofpy.host.pci import BAR0, COMMAND, PciBus, PciFunction, SPACE_IO, SPACE_MEM64
+from slofpy.host.pci import PciBus
+from slofpy.host.pci_config import BAR0, COMMAND, SPACE_IO, SPACE_MEM64, PciFunction
 from slofpy.host.scsi_disk import ScsiDevice
 from slofpy.host.virtqueue import Virtqueue, VirtqueueError
 from slofpy.host.virtio_devices import (DEVICE_MODELS, F_VERSION_1, LEGACY_ONLY_FEATURES,
                                         TRANSITIONAL_TYPES, VirtioBlk, VirtioDevice,
                                         VirtioNet, VirtioScsi)
 
-STATUS_REGISTER = 0x06
-STATUS_CAP_LIST = 0x10
-CAPABILITY_POINTER = 0x34
-CAP_ID_VENDOR = 0x09
-CAP_ID_MSIX = 0x11
-CFG_COMMON, CFG_NOTIFY, CFG_ISR, CFG_DEVICE, CFG_PCI = 1, 2, 3, 4, 5
 MODERN_BAR = 4
 REGION_SIZE = 0x1000
 COMMON_OFFSET, ISR_OFFSET, DEVICE_OFFSET, NOTIFY_OFFSET = 0x0, 0x1000, 0x2000, 0x3000
@@ -74,7 +69,9 @@ class VirtioPciFunction:
         self.modern = modern
         self.vectors = vectors
         self.reset()
-        self._install_capabilities()
+        # the function's capability list (the virtio vendor capabilities, MSI-X) is QEMU's,
+        # built with the function by the PCI model (pci_capabilities.py); the regions it
+        # points at are the ones decoded here
 
     # --- state ----------------------------------------------------------------------------
     def reset(self) -> None:
@@ -127,35 +124,6 @@ class VirtioPciFunction:
         except VirtqueueError as error:
             self.device.unmodelled.append(f"broken ring: {error}")
             self.status |= STATUS_NEEDS_RESET
-
-    # --- configuration space -----------------------------------------------------------------
-    def _install_capabilities(self) -> None:
-        f = self.function
-        caps: list[tuple[int, bytes]] = []
-        if self.modern:
-            def vendor(cfg_type: int, offset: int, length: int, extra: bytes = b"") -> bytes:
-                body = bytes([cfg_type, MODERN_BAR, 0, 0, 0]) + offset.to_bytes(4, "little") \
-                    + length.to_bytes(4, "little") + extra
-                return bytes([CAP_ID_VENDOR, 0, 3 + len(body)]) + body
-            caps += [(0x40, vendor(CFG_COMMON, COMMON_OFFSET, REGION_SIZE)),
-                     (0x50, vendor(CFG_ISR, ISR_OFFSET, REGION_SIZE)),
-                     (0x60, vendor(CFG_DEVICE, DEVICE_OFFSET, REGION_SIZE)),
-                     (0x70, vendor(CFG_NOTIFY, NOTIFY_OFFSET, REGION_SIZE,
-                                   NOTIFY_MULTIPLIER.to_bytes(4, "little"))),
-                     (0x84, vendor(CFG_PCI, 0, 0, bytes(4)))]
-        if self.vectors:
-            where = 0x98 if self.modern else 0x40
-            msix = bytes([CAP_ID_MSIX, 0]) + (self.vectors - 1).to_bytes(2, "little") \
-                + (1).to_bytes(4, "little") + (0x800 | 1).to_bytes(4, "little")
-            caps.append((where, msix))
-        head = 0
-        for offset, body in caps:           # each new capability goes to the list's head
-            f.config[offset:offset + len(body)] = body
-            f.config[offset + 1] = head
-            head = offset
-        if head:
-            f.put(CAPABILITY_POINTER, 1, head)
-            f.put(STATUS_REGISTER, 2, f.read(STATUS_REGISTER, 2) | STATUS_CAP_LIST)
 
     # --- legacy header ------------------------------------------------------------------------
     def legacy_read(self, offset: int, size: int) -> bytes:
@@ -412,7 +380,8 @@ def _make_function(buid: int, props: dict[str, bytes], pci: PciBus,
     if model is None or len(reg) < 5:
         return None
     phys_hi = reg[0]
-    function = pci.functions.get((buid, (phys_hi >> 16) & 0xFF, (phys_hi >> 8) & 0xFF))
+    devices = pci.bus(buid, (phys_hi >> 16) & 0xFF)
+    function = None if devices is None else devices.get((phys_hi >> 8) & 0xFF)
     if function is None:
         return None
     bars = [Bar(reg[i] & 0xFF, (reg[i] >> 24) & 3, fdt_lookup.combine_cells(reg[i + 3:i + 5]))
