@@ -54,7 +54,7 @@ ROMFS_BELOW_TOP = 0x610000
 FDT_BELOW_TOP = 0x200000
 EPAPR_MAGIC = 0x65504150
 DEFAULT_RMA = 0x20000000
-MAX_RMA = 0x40000000
+MAX_RMA = 0x80000000
 TIMEBASE_HZ = 512000000
 # the RTAS code hv-rtas-get gives: mr r4,r3; li r3 KVMPPC_H_RTAS (lis+ori); sc 1; blr
 RTAS_CODE = bytes.fromhex("7c641b78" "3c600000" "6063f000" "44000022" "4e800020")
@@ -127,8 +127,9 @@ CLIENT_CALL = b"""
 
 
 def _rma_top(blob: bytes) -> int:
-    """The top of the guest's real-mode memory: the size of the seed's memory@0, at most
-    1 GiB (and the default 512 MiB when the seed has none)."""
+    """The top of the guest's real-mode memory, where SLOF puts itself: the size of the
+    seed's memory@0, at most 2 GiB (QEMU's RTAS and FDT limit; real SLOF sits just below
+    2 GiB on a 2 GiB machine), and the default 512 MiB when the seed has none."""
     try:
         root, _, _ = parse_blob(blob)
     except BlobError:
