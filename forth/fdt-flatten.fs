@@ -61,7 +61,7 @@ wordlist constant fl-names
   >r 2dup fl-generation-for r> 2swap $2constant
   r> set-current r> ;
 : fl-renew ( name len -- off )  \ a name stored by an earlier flatten
-  2dup fl-append-string >r 2dup fl-generation-for -rot fl-names voc-find link> >body
+  2dup fl-append-string >r 2dup fl-generation-for -rot fl-names voc-find link> cell+
   tuck ! r@ swap cell+ ! r> ;
 : fl-name-stored ( name len how -- name len off )  \ how: -1 a new name, -2 one to renew
   -1 = IF 2dup fl-new-name ELSE 2dup fl-renew THEN ;

@@ -137,8 +137,9 @@ def test_quote_bracket_include_prefers_search_path(tmp_path: Path) -> None:
 def test_generated_code_dropped_when_body_patched(m: Machine) -> None:
     m.evaluate("decimal : seven 7 ; : use seven seven + ; use use use use drop drop drop drop")
     assert run(m, "use") == [14]
-    # patch the literal inside SEVEN's body: LIT cell, then the value
-    m.evaluate("' seven >body cell+ 8 swap !")
+    # patch the literal inside SEVEN's body: LIT cell, then the value (paflof's >BODY of a
+    # colon definition: its second body cell)
+    m.evaluate("' seven >body 8 swap !")
     assert run(m, "use") == [16]
 
 
@@ -146,11 +147,11 @@ def test_generated_code_dropped_when_block_store_patches_body(m: Machine) -> Non
     # move, erase and fill into a compiled body drop its generated code, as ! does
     m.evaluate("decimal : seven 7 ; : use seven seven + ; use use use use drop drop drop drop")
     m.evaluate("create eight 8 ,")
-    m.evaluate("eight ' seven >body cell+ 8 move")
+    m.evaluate("eight ' seven >body 8 move")
     assert run(m, "use") == [16]
-    m.evaluate("' seven >body cell+ 7 + 1 9 fill")
+    m.evaluate("' seven >body 7 + 1 9 fill")
     assert run(m, "use") == [18]
-    m.evaluate("' seven >body cell+ 8 erase")
+    m.evaluate("' seven >body 8 erase")
     assert run(m, "use") == [0]
 
 

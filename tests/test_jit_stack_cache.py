@@ -483,7 +483,7 @@ def test_inlined_code_follows_a_change_to_the_callee():
     sq = find(m.vm, b"sq")[0]
     assert xt in m.vm.jit_code and f"_c{sq}" not in m.vm.jit_sources[xt]   # inlined
     m.vm.s.clear()
-    m.evaluate("' + ' sq >body cell+ !")        # sq is now dup +
+    m.evaluate("' + ' sq >body !")        # sq is now dup +
     assert xt not in m.vm.jit_code              # the caller's code is dropped with it
     m.evaluate("f f f f")
     assert m.stack == [90] * 4
@@ -499,7 +499,7 @@ def test_calls_follow_the_callee_out_of_and_into_generated_code():
     assert callee in m.vm.jit_code and caller in m.vm.jit_code
     assert f"_c{callee}()" in m.vm.jit_sources[caller]          # called, not inlined
     m.vm.s.clear()
-    m.evaluate("d# 100 ' callee >body cell+ !")                  # callee's first literal
+    m.evaluate("d# 100 ' callee >body !")                  # callee's first literal
     assert callee not in m.vm.jit_code and caller in m.vm.jit_code
     m.evaluate("caller")
     assert m.stack == [104]                                       # the caller runs the new callee
@@ -512,7 +512,7 @@ def test_a_constant_built_into_generated_code_follows_a_store_into_it():
     xt = find(m.vm, b"uses-five")[0]
     assert xt in m.vm.jit_code and "_l0 = 3" in m.vm.jit_sources[xt]
     assert "U(mem" not in m.vm.jit_sources[xt]          # five is a literal in the code
-    m.evaluate("7 ' five >body !")
+    m.evaluate("7 ' five cell+ !")
     assert xt not in m.vm.jit_code
     m.evaluate("uses-five")
     assert m.stack == [15, 21]

@@ -285,15 +285,14 @@ def action_of(vm) -> None:
         vm.s.append(vm.cell(xt + 8))
 
 
-snippet(">body", f"""a = s.pop()
-if a < 0 or a > MS - 8: raise Throw(-9)
-s.append(a + (16 if U(mem, a)[0] == {L.K_CREATE} else 8))""")
-
-
-@word("body>")
-def body_from(vm) -> None:
-    a = vm.s.pop()
-    vm.s.append(a - 16 if a >= 16 and vm.cell(a - 16) == L.K_CREATE else a - 8)
+# ( xt -- addr ) and ( addr -- xt ): paflof's 2 CELLS + and 2 CELLS -, for every word.
+# A CREATE'd word's data is there (its code field and DOES> cell come first); for other
+# words it is paflof's answer too (a colon definition's second body cell, the cell after a
+# VARIABLE's or VALUE's value): slofpy's own code reaches those cells with CELL+
+snippet(">body", """a = s.pop()
+if a < 0 or a > MS - 16: raise Throw(-9)
+s.append(a + 16)""")
+snippet("body>", """s.append(s.pop() - 16)""")
 
 
 # ---------------------------------------------------------------- compiling
