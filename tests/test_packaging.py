@@ -17,6 +17,8 @@ import tarfile
 import zipfile
 from pathlib import Path
 
+from conftest import require_slof_bin
+
 REPO = Path(__file__).resolve().parents[1]
 
 BOOTED_TEST = """\
@@ -80,6 +82,9 @@ def test_the_wheel_boots_and_runs_a_booted_forth_test_outside_the_source_tree(tm
 
     r = run(bin_ / "slofpy", "boot", cwd=elsewhere, env=env)
     assert "H_UPDATE_DT: 0 (accepted)" in r.stdout
+    # SLOF itself, with the installed package's libraries and host models
+    r = run(bin_ / "slofpy", "boot", "--firmware", require_slof_bin(), cwd=elsewhere, env=env)
+    assert "Welcome to Open Firmware" in r.stdout and "H_UPDATE_DT: 0 (accepted)" in r.stdout
     r = run(bin_ / "slofpy", "--version", cwd=elsewhere, env=env)
     assert r.stdout.startswith("slofpy ")
 
@@ -109,6 +114,9 @@ def test_the_readme_set_up_installs_every_system_package_the_tests_use() -> None
     assert used >= {"dtc", "tmux"}
     assert {TOOL_PACKAGES[tool] for tool in used} <= installed
     assert {"gcc", "python3-dev", "python3-venv"} <= installed     # pylibfdt builds from source
+    uses_slof_bin = any("require_slof_bin" in f.read_text() or "slof_bin" in f.read_text()
+                        for f in (REPO / "tests").glob("test_*.py"))
+    assert uses_slof_bin and "qemu-system-data" in installed       # /usr/share/qemu/slof.bin
     assert "pip install -e '.[test]'" in first
     ci = (REPO / ".ci" / "run").read_text()
     assert "README.md" in ci and "apt-get" not in ci and "pip install" not in ci
