@@ -176,3 +176,19 @@ def test_a_source_tree_boots_to_the_tree_its_image_gives(booted, slof_tree):
     mine, theirs = _lines("".join(out)), _lines(console)
     start = theirs.index("Populating /vdevice methods")
     assert mine[mine.index("Populating /vdevice methods"):] == theirs[start:]
+
+
+def test_client_interface_calls_on_slof_itself(slof_bin):
+    """The Python client-interface calls go through SLOF's own client-voc words, as a client
+    program's do: arguments and results through the argument block, strings by address."""
+    slof = boot_slof(slof_bin, output=lambda t: None, timeout=120)
+    vdevice = slof.client("finddevice", "/vdevice")[0]
+    slof.evaluate('s" /vdevice" find-node')
+    assert vdevice == slof.pop()
+    buf = slof.scratch + 0x800
+    assert slof.client("getprop", vdevice, "name", buf, 32) == [8]
+    assert slof.read(buf, 8) == b"vdevice\0"
+    assert slof.client("finddevice", "/no-such-node") == [0xFFFFFFFF]
+    with pytest.raises(SlofError, match="no service 'no-such-service'"):
+        slof.client("no-such-service")
+    assert slof.stack == []

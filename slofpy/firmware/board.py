@@ -72,7 +72,7 @@ class SeedFileError(ValueError):
     """A seed file that cannot be read or compiled."""
 
 
-class _ConsoleToMachine:
+class ConsoleToMachine:
     """The host's console output, handed to the VM's output (a file-like object)."""
 
     def __init__(self, fw: Firmware):
@@ -145,7 +145,7 @@ def boot_machine(seed: bytes | str | os.PathLike | None = None, host: str | Host
                             f"{len(blob)} bytes there are")
     backend = make_backend(host) if isinstance(host, str) else host
     fw = BoardFirmware(output=output, include_path=[BOARD_DIR], **machine_options)
-    backend.console_output = _ConsoleToMachine(fw)
+    backend.console_output = ConsoleToMachine(fw)
     fw.host = backend
     fw.seed = blob
     fw.hypervisor = Hypervisor(BufferGuestMemory(fw.vm.mem), backend)

@@ -35,7 +35,8 @@ from typing import Callable
 from ..abi.guest_memory import BufferGuestMemory
 from ..errors import ForthError
 from ..fdt.blob import BlobError, parse_blob
-from ..firmware.board import HostedSnapshots, SeedFileError, default_seed, load_seed
+from ..firmware.board import (ConsoleToMachine, HostedSnapshots, SeedFileError, default_seed,
+                              load_seed)
 from ..host.backend import HostBackend
 from ..host.registry import make_backend
 from ..hv.hypervisor import Hypervisor
@@ -82,15 +83,28 @@ class SlofMachine(HostedSnapshots, Machine):
                                   int.from_bytes(chunk[8:], "big"))
 
     # ------------------------------------------------------------ client interface
-    def client(self, service: str, *args: int, nret: int = 1) -> list[int]:
+    def client(self, service: str, *args: int | str | bytes, nret: int = 1) -> list[int]:
         """Call SLOF's client interface as a client program does: an argument block of
         32-bit cells (service name, #args, #rets, args, rets) whose address is in r3 of
-        CIREGS, handled by SLOF's own client-voc words."""
-        name = service.encode() + b"\0"
+        CIREGS, handled by SLOF's own client-voc words. A str or bytes argument is passed
+        as the address of a zero-ended copy of it, as a client passes a path."""
         block = self.scratch
-        cells = [block + 0x100, len(args), nret, *args, *([0] * nret)]
+        strings = block + CLIENT_BLOCK_BYTES
+        values = []
+        for text in (service, *args):
+            if isinstance(text, int):
+                values.append(text)
+                continue
+            data = (text.encode("latin-1") if isinstance(text, str) else bytes(text)) + b"\0"
+            if strings + len(data) > block + CLIENT_SCRATCH_BYTES:
+                raise ValueError("client call arguments too long")
+            self.write(strings, data)
+            values.append(strings)
+            strings += len(data)
+        cells = [values[0], len(args), nret, *values[1:], *([0] * nret)]
+        if len(cells) * 4 > CLIENT_BLOCK_BYTES:
+            raise ValueError("too many client call arguments")
         self.write(block, b"".join((c & 0xFFFFFFFF).to_bytes(4, "big") for c in cells))
-        self.write(block + 0x100, name)
         depth = len(self.vm.s)
         # real SLOF serves a client deep inside the words that started it (boot, load, go,
         # call-client), with their cells on the data stack; some of its methods touch a cell
@@ -102,6 +116,8 @@ class SlofMachine(HostedSnapshots, Machine):
             rc = self.pop()
         finally:
             del self.vm.s[depth:]
+        if rc == -1:
+            raise SlofError(-13, f"client interface: no service {service!r}")
         if rc:
             raise SlofError(rc, f"client interface: {service!r} failed ({rc})")
         out = self.read(block + 12 + 4 * len(args), 4 * nret)
@@ -114,6 +130,8 @@ class SlofMachine(HostedSnapshots, Machine):
 
 
 CLIENT_STACK_CUSHION = 8
+CLIENT_BLOCK_BYTES = 0x100      # the argument block, then the strings passed
+CLIENT_SCRATCH_BYTES = 0x1000
 
 # One client-interface request, handled as SLOF's call-client loop handles one: the
 # arguments onto the stack, the service found in client-voc and run under CATCH, the
@@ -122,7 +140,7 @@ CLIENT_CALL = b"""
 : (slofpy-client-call) ( -- rc )
    client-data-to-stack client-data l@ zcount
    also client-voc $find previous
-   IF catch dup 0= IF stack-to-client-data THEN ELSE 2drop -1 THEN ;
+   IF catch ?dup 0= IF stack-to-client-data 0 THEN ELSE 2drop -1 THEN ;
 """
 
 
@@ -161,8 +179,7 @@ def boot_slof(firmware: str | os.PathLike | SlofImage,
     slof.vm.simulated_ticks = 0     # waits for absent devices cost no wall time
     _lay_out(slof, top, image, blob)
     backend = make_backend(host) if isinstance(host, str) else host
-    from ..firmware.board import _ConsoleToMachine
-    backend.console_output = _ConsoleToMachine(slof)
+    backend.console_output = ConsoleToMachine(slof)
     slof.host = backend
     slof.hypervisor = Hypervisor(BufferGuestMemory(slof.vm.mem), backend)
     slof.vm.hypervisor = slof.hypervisor
