@@ -192,3 +192,18 @@ def test_client_interface_calls_on_slof_itself(slof_bin):
     with pytest.raises(SlofError, match="no service 'no-such-service'"):
         slof.client("no-such-service")
     assert slof.stack == []
+
+
+def test_the_linux_like_client_and_a_phb_hotplug_on_slof_itself(slof_bin):
+    """prom_init's steps (slofpy.client) against SLOF itself: CAS through SLOF's own
+    ibm,client-architecture-support, RTAS instantiated in memory `claim` gave, SLOF's tree
+    copied and quiesced into the host; then a PHB hotplug finds /interrupt-controller by the
+    phandle SLOF's tree gave it."""
+    r = subprocess.run([sys.executable, "-m", "slofpy", "boot", "--firmware", str(slof_bin),
+                        "--client", "linux", "--hotplug-phb", "1"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "CAS: ibm,client-architecture-support returned 0" in r.stdout
+    assert "H_UPDATE_DT: accepted" in r.stdout and "the client's tree is the host's" in r.stdout
+    assert re.search(r"hotplug: /pci@800000020000001 interrupt-parent 0x1e[0-9a-f]{6} -> "
+                     r"/interrupt-controller", r.stdout), r.stdout[-400:]

@@ -149,9 +149,14 @@ class LinuxClient:
         return self.fw.client(service, *args, nret=nret)
 
     def _claim(self, size: int, align: int = 0x1000) -> int:
-        """Memory for the client. slofpy's guest memory ends where the firmware's heap
-        ends (the RAM that `claim` hands out above it is not backed), so the client asks
-        the firmware for heap memory with the `interpret` service instead."""
+        """Memory for the client: what `claim` gives, as Linux asks for it, when guest
+        memory backs it (SLOF itself on slofpy: the VM spans the guest's RAM). slofpy's own
+        firmware's guest memory ends where its heap ends (the RAM `claim` hands out above
+        it is not backed), so there the client asks for heap memory with the `interpret`
+        service instead."""
+        base, = self.ci("claim", 0, size, align)
+        if base != PROM_ERROR and base + size <= self.fw.vm.size:
+            return base
         catch, base = self.ci("interpret", f"{size + align:x} alloc-mem", nret=2)
         if catch or not base:
             raise ClientError(f"no memory for {size:#x} bytes")

@@ -209,8 +209,6 @@ def _run_with_client(args) -> int:
     from ..host.registry import HostSpecError
     from ..outfile import DTS_START, FDT_MAGIC, OutputFileError, target_path, write_atomically
     problem = check_usage(args)
-    if getattr(args, "firmware", None):
-        problem = "--client, --hotplug-phb and --client-tree run slofpy's firmware only, not --firmware"
     if problem:
         print(f"slofpy boot: {problem}", file=sys.stderr)
         return 2
