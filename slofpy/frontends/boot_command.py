@@ -220,7 +220,7 @@ def _run_with_client(args) -> int:
                             (args.client_tree, FDT_MAGIC)):
             if path:
                 target_path(path, start)
-        with _limit(args.timeout):
+        with _limit(_time_limit(args)):
             fw = _boot_board(args, out)
             if args.hotplug_phb is not None and not hasattr(fw.host, "phb_hotplug"):
                 raise HotplugError(f"the {fw.host.name} host cannot hotplug a PHB")
