@@ -130,6 +130,7 @@ class SlofMachine(HostedSnapshots, Machine):
 
 
 CLIENT_STACK_CUSHION = 8
+BOOT_TIME_LIMIT = 300.0
 CLIENT_BLOCK_BYTES = 0x100      # the argument block, then the strings passed
 CLIENT_SCRATCH_BYTES = 0x1000
 
@@ -166,8 +167,10 @@ def boot_slof(firmware: str | os.PathLike | SlofImage,
               seed: bytes | str | os.PathLike | None = None,
               host: str | HostBackend = "qemu",
               output: Callable[[str], None] | None = None,
-              timeout: float | None = None) -> SlofMachine:
-    """Boot SLOF's image (a slof.bin path, a source-tree path, or a SlofImage) on seed."""
+              timeout: float | None = BOOT_TIME_LIMIT) -> SlofMachine:
+    """Boot SLOF's image (a slof.bin path, a source-tree path, or a SlofImage) on seed.
+    timeout: seconds the boot text may run (SLOF's Forth can loop forever on a seed it does
+    not expect, as real SLOF does there; None: no limit)."""
     image = firmware if isinstance(firmware, SlofImage) else load_image(firmware)
     blob = default_seed() if seed is None else bytes(seed) \
         if isinstance(seed, (bytes, bytearray)) else load_seed(seed)
