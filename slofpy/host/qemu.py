@@ -25,7 +25,7 @@ virtio PCI functions (slofpy.host.virtio_pci) answer CI loads and stores on thei
 virtio-blk's image and a virtio-scsi's devices, which the seed does not show either, are
 `virtio_disks` and `virtio_scsi_devices` by the function's `ibm,loc-code` (default: a blank
 1 MiB image, no SCSI devices). OHCI and EHCI controllers (slofpy.host.usb_controllers, nothing
-on their ports) answer on their BARs too
+on their ports) and e1000 NICs (slofpy.host.e1000) answer on their BARs too
 (slofpy.host.pci_mmio). Before the
 first `reset()` there is no machine: every blob is refused (twice a zero initial size),
 no RTAS token is known, and the consoles accept any terminal number.
@@ -44,6 +44,7 @@ from slofpy.host.pci import PciBus
 from slofpy.host.rtas import RtasServices, rtas_tokens
 from slofpy.host.scsi_devices import DEFAULT_SCSI_DEVICES, ScsiDeviceSpec
 from slofpy.host.tce import TceTables
+from slofpy.host.e1000 import E1000Factory
 from slofpy.host.pci_mmio import PciMmioFunctions
 from slofpy.host.usb_controllers import usb_controller
 from slofpy.host.vio import VioBus
@@ -102,7 +103,7 @@ class QemuBackend(HostBackend):
                 seed, self.pci, {k: bytearray(v) for k, v in self.virtio_disks.items()},
                 {k: [spec.build() for spec in v] for k, v in self.virtio_scsi_devices.items()})
             self.mmio = PciMmioFunctions.from_tree(seed, self.pci,
-                                                   [usb_controller])
+                                                   [usb_controller, E1000Factory()])
             tokens = rtas_tokens(seed)
         if len(self.nvram) != self.vio.nvram_size:
             # NVRAM keeps its contents across resets, as a machine's does.
