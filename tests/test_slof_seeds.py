@@ -71,8 +71,7 @@ NOT_REAL_SLOFS = {
                    "not say so and the host puts no disk there by default"),
 }
 STOPS = {
-    "pci-drivers": "not supported by slofpy: usb-ohci-register",   # no USB host controllers
-    "pci-misc": "not supported by slofpy: e1k-mac-setup",           # no e1000 model
+    "pci-misc": "not supported by slofpy: usb-xhci-register",       # no xHCI model
     "pci-vga": "invalid memory address",    # the framebuffer BAR is not memory slofpy has
     "vio": "not supported by slofpy: tpm-start",                    # no vTPM model
 }

@@ -24,7 +24,9 @@ devices behind the v-scsi adapters, which the seed does not show, are `scsi_devi
 virtio PCI functions (slofpy.host.virtio_pci) answer CI loads and stores on their BARs; a
 virtio-blk's image and a virtio-scsi's devices, which the seed does not show either, are
 `virtio_disks` and `virtio_scsi_devices` by the function's `ibm,loc-code` (default: a blank
-1 MiB image, no SCSI devices). Before the
+1 MiB image, no SCSI devices). OHCI and EHCI controllers (slofpy.host.usb_controllers, nothing
+on their ports) and e1000 NICs (slofpy.host.e1000) answer on their BARs too
+(slofpy.host.pci_mmio). Before the
 first `reset()` there is no machine: every blob is refused (twice a zero initial size),
 no RTAS token is known, and the consoles accept any terminal number.
 """
@@ -42,6 +44,9 @@ from slofpy.host.pci import PciBus
 from slofpy.host.rtas import RtasServices, rtas_tokens
 from slofpy.host.scsi_devices import DEFAULT_SCSI_DEVICES, ScsiDeviceSpec
 from slofpy.host.tce import TceTables
+from slofpy.host.e1000 import E1000Factory
+from slofpy.host.pci_mmio import PciMmioFunctions
+from slofpy.host.usb_controllers import usb_controller
 from slofpy.host.vio import VioBus
 from slofpy.host.virtio_pci import VirtioPci
 from slofpy.abi.guest_memory import GuestMemory, real_address
@@ -89,6 +94,7 @@ class QemuBackend(HostBackend):
             self.vio = VioBus(self.tce_tables)
             self.pci = PciBus()
             self.virtio = VirtioPci()
+            self.mmio = PciMmioFunctions()
             tokens: dict[int, str] = {}
         else:
             self.vio = VioBus.from_tree(seed, self.tce_tables, self.scsi_devices)
@@ -96,6 +102,8 @@ class QemuBackend(HostBackend):
             self.virtio = VirtioPci.from_tree(
                 seed, self.pci, {k: bytearray(v) for k, v in self.virtio_disks.items()},
                 {k: [spec.build() for spec in v] for k, v in self.virtio_scsi_devices.items()})
+            self.mmio = PciMmioFunctions.from_tree(seed, self.pci,
+                                                   [usb_controller, E1000Factory()])
             tokens = rtas_tokens(seed)
         if len(self.nvram) != self.vio.nvram_size:
             # NVRAM keeps its contents across resets, as a machine's does.
@@ -258,15 +266,18 @@ class QemuBackend(HostBackend):
         return super().get_term_char(termno)
 
     def logical_ci_load(self, memory: GuestMemory, size: int, addr: int) -> tuple[int, int]:
-        """H_LOGICAL_CI_LOAD: a virtio function's BAR, else guest memory."""
+        """H_LOGICAL_CI_LOAD: a virtio function's or other modelled function's BAR, else memory."""
         data = self.virtio.load(size, addr) if size in (1, 2, 4, 8) else None
+        if data is None and size in (1, 2, 4, 8):
+            data = self.mmio.load(size, addr)
         if data is not None:
             return H_SUCCESS, int.from_bytes(data, "big")
         return super().logical_ci_load(memory, size, addr)
 
     def logical_ci_store(self, memory: GuestMemory, size: int, addr: int, value: int) -> int:
-        """H_LOGICAL_CI_STORE: a virtio function's BAR, else guest memory."""
-        if size in (1, 2, 4, 8) and self.virtio.store(memory, size, addr, value):
+        """H_LOGICAL_CI_STORE: a virtio function's or other modelled function's BAR, else memory."""
+        if size in (1, 2, 4, 8) and (self.virtio.store(memory, size, addr, value)
+                                     or self.mmio.store(size, addr, value)):
             return H_SUCCESS
         return super().logical_ci_store(memory, size, addr, value)
 
