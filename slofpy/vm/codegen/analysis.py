@@ -25,7 +25,8 @@ from __future__ import annotations
 from .. import layout as L
 from ..cells import U
 from .decoder import Instruction, NotCompilable, decode
-from .ir import Begin, DoLoop, Exit, If, Sequence, Unstructured, Word, build_tree, contains
+from .ir import (Begin, DoLoop, Exit, If, Node, Sequence, Unstructured, Word, build_tree,
+                 contains)
 from .primitives import RS_CALLERS, RS_FORBIDDEN, RS_PEEK, RS_POP, RS_PUSH, SHUFFLE, primitive_delta
 
 EXITED = object()       # every path through the code ends in EXIT
@@ -68,15 +69,101 @@ def executed_code_reads_callers_return_stack(vm, xt: int) -> bool:
 
 def return_stack_unbalanced(code: list[Instruction]) -> bool:
     """Does some path through code pop or peek a return-stack entry it did not push, or
-    end with entries of its own left? Each branch is followed with the number of entries
-    pushed so far, which must be the same on every path into an instruction."""
-    index = {instruction.addr: pos for pos, instruction in enumerate(code)}
-    end = code[-1].addr + 8
+    end with entries of its own left? The number of entries pushed so far must be the same
+    on every path into an instruction. Read on the definition's tree; code the tree cannot
+    show (several WHILEs, a branch out of a structure) is followed branch by branch."""
     names = {instruction.name for instruction in code}
     if names & RS_CALLERS:
         return True
     if names & {"leave", "?leave", "unloop"} and names & (set(RS_PUSH) | set(RS_POP)):
         return True             # LEAVE's jump is not followed here: no mixing
+    try:
+        depth = _rs_sequence(build_tree(code), 0)
+    except _Unbalanced:
+        return True
+    except Unstructured:
+        return _rs_unbalanced_by_branches(code)
+    return depth is not None and depth != 0       # falling off the end: a branch past it
+
+
+class _Unbalanced(Exception):
+    """The return stack is read below what the code pushed, or left unbalanced."""
+
+
+def _rs_join(first: int | None, second: int | None) -> int | None:
+    """The depth where two paths meet (None: a path that does not get there)."""
+    if first is None:
+        return second
+    if second is not None and second != first:
+        raise _Unbalanced
+    return first
+
+
+def _rs_sequence(seq: Sequence, depth: int | None) -> int | None:
+    """The return-stack depth (entries of the code's own) after seq, run at depth; None
+    when no path runs past its end (EXIT, LEAVE, AGAIN...)."""
+    for item in seq.items:
+        if depth is None:
+            return None         # the rest is reached by no path
+        depth = _rs_node(item, depth)
+    return depth
+
+
+def _rs_node(node: Node, depth: int) -> int | None:
+    if isinstance(node, Word):
+        return _rs_word(node.ins.name, depth)
+    if isinstance(node, Exit):
+        if depth:
+            raise _Unbalanced
+        return None
+    if isinstance(node, If):
+        otherwise = depth if node.otherwise is None else _rs_sequence(node.otherwise, depth)
+        return _rs_join(_rs_sequence(node.then, depth), otherwise)
+    if isinstance(node, Begin):
+        return _rs_begin(node, depth)
+    assert isinstance(node, DoLoop)
+    body = _rs_sequence(node.body, depth)
+    _rs_join(body, depth)       # LOOP jumps back to the body's start
+    # past the loop: LOOP going on, and ?DO's jump when it runs no iteration
+    return _rs_join(body, depth if node.start.name == "(?do)" else None)
+
+
+def _rs_begin(node: Begin, depth: int) -> int | None:
+    body = _rs_sequence(node.body, depth)
+    if node.kind == "until":
+        _rs_join(body, depth)                   # UNTIL's jump back
+        return body
+    if node.kind == "again":
+        _rs_join(body, depth)
+        return None
+    if body is not None:                        # WHILE: REPEAT jumps back
+        _rs_join(_rs_sequence(node.rest, body), depth)
+    return body
+
+
+def _rs_word(name: str | None, depth: int) -> int | None:
+    """The depth after one instruction that is not control flow (None: LEAVE, or the end
+    of a defining word's part before DOES>)."""
+    if name in RS_PUSH:
+        depth += RS_PUSH[name]
+    elif name in RS_POP:
+        depth -= RS_POP[name]
+    elif name in RS_PEEK and depth < RS_PEEK[name]:
+        raise _Unbalanced
+    if depth < 0:
+        raise _Unbalanced
+    if name == "(does>)":
+        if depth:
+            raise _Unbalanced
+        return None
+    return None if name == "leave" else depth
+
+
+def _rs_unbalanced_by_branches(code: list[Instruction]) -> bool:
+    """return_stack_unbalanced for code the tree cannot show: each branch is followed with
+    the number of entries pushed so far."""
+    index = {instruction.addr: pos for pos, instruction in enumerate(code)}
+    end = code[-1].addr + 8
     depth_at = {0: 0}
     work = [0]
     while work:

@@ -2,19 +2,21 @@
 of primitive is lowered onto cached stack items.
 
 The primitives themselves are defined once, in vm/words/ (see words/table.py): a snippet of
-Python statements on the real stacks, or a Python function. This module holds the tables the
-code generator lowers them by when their operands are Python locals (the expression of a
-binary or unary word and whether its result needs wrapping to 64 bits, the cell size and
-expression of a fetch or store, the permutation a shuffle makes), reads a snippet written as
-pops, plain statements and pushes into those parts (`snippet_parts`), and gives the change in
-data-stack depth of each primitive (`primitive_delta`) and its use of the return stack.
+Python statements on the real stacks, or a Python function, and for the ones lowered here a
+specification beside it (an Operator, Shuffle, MemoryAccess or Division). This module builds
+from those specifications the tables the code generator lowers them by when their operands
+are Python locals (the expression of a binary or unary word and whether its result needs
+wrapping to 64 bits, the cell size and expression of a fetch or store, the permutation a
+shuffle makes), reads a snippet written as pops, plain statements and pushes into those parts
+(`snippet_parts`), and gives the change in data-stack depth of each primitive
+(`primitive_delta`) and its use of the return stack.
 """
 from __future__ import annotations
 
 import re
 
 from .. import layout as L
-from ..words.table import BUILTINS
+from ..words.table import BUILTINS, Division, MemoryAccess, Shuffle
 
 SB = L.SIGN64
 M = L.MASK64
@@ -71,52 +73,44 @@ UNARY = {name: (spec.expr, spec.wrap) for name, spec in _OPERATORS if spec.input
 # words whose 64-bit result is the same whether or not their inputs were wrapped first
 MODULAR = {name for name, spec in _OPERATORS if spec.modular}
 
+# the other primitives lowered here carry their specification beside their snippet
+# (words/table.py: Shuffle, MemoryAccess, Division)
+_LOWERED = [(builtin.name.lower(), builtin.lowering) for builtin in BUILTINS
+            if builtin.lowering is not None]
+
 # stack shuffles done on cached items only: ( inputs -- outputs ) as indexes into the inputs
-SHUFFLE = {
-    "swap": (2, (1, 0)), "over": (2, (0, 1, 0)), "nip": (2, (1,)), "tuck": (2, (1, 0, 1)),
-    "rot": (3, (1, 2, 0)), "-rot": (3, (2, 0, 1)), "2dup": (2, (0, 1, 0, 1)),
-    "2drop": (2, ()), "2swap": (4, (2, 3, 0, 1)), "2over": (4, (0, 1, 2, 3, 0, 1)),
-    "3drop": (3, ()), "chars": (1, (0,)), "/c*": (1, (0,)),
-}
+SHUFFLE = {name: (spec.inputs, spec.outputs) for name, spec in _LOWERED
+           if isinstance(spec, Shuffle)}
 
-# fetches ( a -- x ): cell size and expression
-FETCH = {"@": (8, "U(mem, {a})[0]"), "x@": (8, "U(mem, {a})[0]"), "l@": (4, "UL(mem, {a})[0]"),
-          "w@": (2, "UW(mem, {a})[0]"), "c@": (1, "mem[{a}]"),
-          "unaligned-l@": (4, "UL(mem, {a})[0]"), "unaligned-w@": (2, "UW(mem, {a})[0]")}
-# stores ( x a -- ): size and statement
-STORE = {"!": (8, "P(mem, {a}, {v})"), "x!": (8, "P(mem, {a}, {v})"),
-          "l!": (4, "PL(mem, {a}, {v} & 0xffffffff)"), "w!": (2, "PW(mem, {a}, {v} & 0xffff)"),
-          "c!": (1, "mem[{a}] = {v} & 0xff"),
-          "unaligned-l!": (4, "PL(mem, {a}, {v} & 0xffffffff)"),
-          "unaligned-w!": (2, "PW(mem, {a}, {v} & 0xffff)")}
-
-
-# data-space stores ( x -- ): size and the store of v at d
-COMMA = {",": (8, "P(mem, {d}, {v})"), "l,": (4, "PL(mem, {d}, {v} & 0xffffffff)"),
-          "w,": (2, "PW(mem, {d}, {v} & 0xffff)"), "c,": (1, "mem[{d}] = {v} & 0xff")}
-
-
+# fetches ( a -- x ): cell size and expression of {a}
+FETCH = {name: (spec.size, spec.expr) for name, spec in _LOWERED
+         if isinstance(spec, MemoryAccess) and spec.kind == "fetch"}
+# stores ( x a -- ): size and the statement storing {v} at {a}
+STORE = {name: (spec.size, spec.expr) for name, spec in _LOWERED
+         if isinstance(spec, MemoryAccess) and spec.kind == "store"}
+# data-space stores ( x -- ): size and the statement storing {v} at {d}
+COMMA = {name: (spec.size, spec.expr) for name, spec in _LOWERED
+         if isinstance(spec, MemoryAccess) and spec.kind == "comma"}
 
 # ( a b -- r ) that throw -10 when b is 0: the expression, and whether it needs wrapping
-DIVISION = {"/": ("{a} // {b}", True), "mod": ("{a} % {b}", False)}
+DIVISION = {name: (spec.expr, spec.wrap) for name, spec in _LOWERED
+            if isinstance(spec, Division)}
 
-# the change in depth of primitives handled by name (the rest: a snippet's pops and pushes,
-# a Python word's declared effect, or unknown)
-_DELTA: dict[str, int] = {"lit": 1, "(sliteral)": 2, "drop": -1, "dup": 1, "true": 1,
-                          "false": 1, "between": -2, "within": -2, "+!": -2, "move": -3,
-                          "(abort\")": -3, "str=": -3, "(to)": -1, "here": 1,
-                          "get-current": 1, "set-current": -1, ">r": -1, "r>": 1, "r@": 1,
-                          "2>r": -2, "2r>": 2, "2r@": 2, "rdrop": 0, "pick": 0, "roll": -1,
-                          "i": 1, "j": 1, ",": -1, "c,": -1, "w,": -1, "l,": -1,
-                          "allot": -1, "align": 0, "/string": -1}
-_DELTA.update({n: len(out) - k for n, (k, out) in SHUFFLE.items()})
-_DELTA.update({n: -1 for n in BINARY})
-_DELTA.update({n: -1 for n in DIVISION})
-_DELTA.update({n: 0 for n in UNARY})
-_DELTA.update({n: 0 for n in FETCH})
-_DELTA.update({n: -2 for n in STORE})
+_ACCESS_DELTA = {"fetch": 0, "store": -2, "comma": -1}
+# primitives whose change in depth is not fixed (they move ip, or depend on what they find)
 _UNKNOWN_DELTA = {"execute", "(do)", "(?do)", "(loop)", "(+loop)", "leave", "?leave",
                   "unloop", "(does>)", "branch", "?dup", "depth", "clear", "depth!"}
+
+
+def _spec_delta(spec) -> int:
+    """The change in depth a primitive's specification (Operator or lowering) makes."""
+    if isinstance(spec, Shuffle):
+        return len(spec.outputs) - spec.inputs
+    if isinstance(spec, MemoryAccess):
+        return _ACCESS_DELTA[spec.kind]
+    if isinstance(spec, Division):
+        return -1
+    return 1 - spec.inputs
 
 
 def primitive_delta(name: str, kind: int) -> int | None:
@@ -124,11 +118,13 @@ def primitive_delta(name: str, kind: int) -> int | None:
     is always the same; None when it is not, or not known."""
     if name in _UNKNOWN_DELTA:
         return None
-    delta = _DELTA.get(name)
-    if delta is not None:
-        return delta
     builtin = BUILTINS[kind - L.PRIM_BASE]
-    if builtin.code is None:
+    if builtin.effect is not None:
         return builtin.effect
+    spec = builtin.operator or builtin.lowering
+    if spec is not None:
+        return _spec_delta(spec)
+    if builtin.code is None:
+        return None
     parts = snippet_parts(builtin.code)
     return None if parts is None else len(parts[2]) - len(parts[0])

@@ -3,7 +3,7 @@
 Cells are signed 64-bit Python ints; every result is wrapped back into that range.
 Division is floored, as in SLOF.
 """
-from .table import operator, snippet, W
+from .table import Division, Shuffle, W, operator, snippet
 
 # addition and friends (their snippets wrap only when the result is out of range)
 operator("+", 2, "{a} + {b}", wrap=True, modular=True)
@@ -19,8 +19,8 @@ for name, k in (("cells", 8), ("/n*", 8), ("/x*", 8), ("/l*", 4), ("/w*", 2), ("
 for name, k in (("ca+", 1), ("wa+", 2), ("la+", 4), ("xa+", 8), ("na+", 8), ("cells+", 8)):
     snippet(name, "n = s.pop()\ns[-1] = " + W(f"s[-1] + n * {k}"))
 snippet("chars+", "n = s.pop()\ns[-1] = " + W("s[-1] + n"))
-for name in ("chars", "/c*"):
-    snippet(name, "x = s[-1]")
+for name in ("chars", "/c*"):    # ( n -- n ), checking there is one
+    snippet(name, "x = s[-1]", lowering=Shuffle(1, (0,)))
 operator("negate", 1, "-{a}", wrap=True, modular=True)
 operator("abs", 1, "abs({a})", wrap=True)
 operator("min", 2, "{b} if {b} < {a} else {a}")
@@ -43,8 +43,17 @@ snippet(">>a", "n = s.pop()\ns[-1] = s[-1] >> min(max(n, 0), 63)")
 snippet("ashift", "n = s.pop()\ns[-1] = s[-1] >> min(max(n, 0), 63)")
 
 # division (floored, as SLOF's / mod /mod are)
-snippet("/", "b = s.pop()\nif b == 0: raise Throw(-10)\ns[-1] = " + W("s[-1] // b"))
-snippet("mod", "b = s.pop()\nif b == 0: raise Throw(-10)\ns[-1] = s[-1] % b")
+def division(name: str, expr: str, wrap: bool) -> None:
+    """( a b -- r ): expr of {a} and {b}, throwing -10 when b is 0; wrap: its result may
+    lie outside 64 bits. The code generator lowers it from the same expression."""
+    value = expr.format(a="s[-1]", b="b")
+    result = W(value) if wrap else value
+    snippet(name, "b = s.pop()\nif b == 0: raise Throw(-10)\ns[-1] = " + result,
+            lowering=Division(expr, wrap))
+
+
+division("/", "{a} // {b}", wrap=True)
+division("mod", "{a} % {b}", wrap=False)
 snippet("/mod", "b = s.pop()\nif b == 0: raise Throw(-10)\na = s[-1]\ns[-1] = a % b\ns.append("
         + W("a // b") + ")")
 snippet("u/mod", "b = s.pop() & M\nif b == 0: raise Throw(-10)\na = s[-1] & M\ns[-1] = "

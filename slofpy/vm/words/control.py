@@ -16,10 +16,11 @@ from ..cells import U, P
 
 for _name in ("lit", "exit", "branch", "0branch", "(do)", "(?do)", "(loop)", "(+loop)",
               "leave", "?leave", "(sliteral)", "(to)", "execute", "(does>)"):
-    special(_name)
+    # LIT pushes its cell, (SLITERAL) its string's ( addr len ), (TO) stores the top
+    special(_name, effect={"lit": 1, "(sliteral)": 2, "(to)": -1}.get(_name))
 
-snippet("i", "s.append(rs[-1])")
-snippet("j", "s.append(rs[-4])")
+snippet("i", "s.append(rs[-1])", effect=1)
+snippet("j", "s.append(rs[-4])", effect=1)
 snippet("unloop", "if len(rs) < vm.rbase + 3: raise Throw(-26)\ndel rs[-3:]")
 snippet("noop", "pass")
 
@@ -115,7 +116,7 @@ if s.pop():
     P(mem, {L.ABORT_STR}, a)
     P(mem, {L.ABORT_LEN}, n)
     if n < 0 or a < 0 or a + n > MS: raise Throw(-9)
-    raise Throw(-2, bytes(mem[a:a + n]).decode("latin-1"))""")
+    raise Throw(-2, bytes(mem[a:a + n]).decode("latin-1"))""", effect=-3)
 
 
 # ---------------------------------------------------------------- compiling control flow

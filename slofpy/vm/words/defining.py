@@ -7,7 +7,7 @@ from ...errors import Throw
 from .. import layout as L
 from .. import dictionary as D
 from ..outer import parse_word_or_fail, compile_literal
-from .table import helper, snippet, word
+from .table import MemoryAccess, helper, snippet, word
 
 
 def _name(vm) -> bytes:
@@ -353,15 +353,6 @@ if e < {L.DICTIONARY} and not ({L.COMP_BUFFER} <= e <= {L.COMP_BUFFER_END}): rai
 P(mem, {L.DP}, e)"""
 snippet("here", f"s.append(U(mem, {L.DP})[0])")
 snippet("allot", "n = s.pop()\n" + _ALLOT)
-snippet(",", "n = 8\n" + _ALLOT + """
-if d < 0 or d > MS - 8: raise Throw(-9)
-P(mem, d, s.pop())
-if CP[d >> 12] and (d >> 3 in JC or (d + 7) >> 3 in JC): vm.code_store(d, 8)""")
-
-
-@word("x,")
-def x_comma(vm) -> None:
-    D.comma(vm, vm.s.pop())
 
 
 def _store_comma(n: int, store: str) -> str:
@@ -372,13 +363,29 @@ if d < 0 or d > MS - {n}: raise Throw(-9)
 if CP[d >> 12] and (d >> 3 in JC or (d + {n - 1}) >> 3 in JC): vm.code_store(d, {n})""")
 
 
-snippet("l,", _store_comma(4, "PL(mem, d, s.pop() & 0xffffffff)"))
-snippet("w,", _store_comma(2, "PW(mem, d, s.pop() & 0xffff)"))
-snippet("c,", _store_comma(1, "mem[d] = s.pop() & 0xff"))
+def comma(name: str, n: int, stmt: str) -> None:
+    """( x -- ): x laid down in n bytes at HERE, stored at {d} by stmt (which stores {v});
+    the code generator lowers it from the same statement."""
+    snippet(name, _store_comma(n, stmt.format(d="d", v="s.pop()")),
+            lowering=MemoryAccess("comma", n, stmt))
+
+
+comma(",", 8, "P(mem, {d}, {v})")
+
+
+@word("x,")
+def x_comma(vm) -> None:
+    D.comma(vm, vm.s.pop())
+
+
+comma("l,", 4, "PL(mem, {d}, {v} & 0xffffffff)")
+comma("w,", 2, "PW(mem, {d}, {v} & 0xffff)")
+comma("c,", 1, "mem[{d}] = {v} & 0xff")
+
 snippet("align", f"""d = U(mem, {L.DP})[0]
 if d & 7:
     n = 8 - (d & 7)
-""" + "\n".join("    " + line for line in _ALLOT.split("\n")))
+""" + "\n".join("    " + line for line in _ALLOT.split("\n")), effect=0)
 
 
 @word("unused")

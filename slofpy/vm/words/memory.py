@@ -5,7 +5,7 @@ Every access outside memory throws -9; so does a negative length (a length is un
 SLOF, so -1 is a huge one), while a length of 0 touches nothing. A store into a page that
 holds compiled code tells the VM, which drops generated code that the store may have changed.
 """
-from .table import snippet
+from .table import MemoryAccess, snippet
 
 _CHK = "if a < 0 or a > MS - {n}: raise Throw(-9)\n"
 # a store into a page with compiled code goes on to code_store only when it touches a cell
@@ -17,43 +17,53 @@ def _note(n: int) -> str:
             " vm.code_store(a, 16)")
 
 
-def fetch(name: str, n: int, expr: str) -> None:
-    snippet(name, "a = s[-1]\n" + _CHK.format(n=n) + f"s[-1] = {expr}")
+def fetch(name: str, n: int, expr: str, lowered: bool = True) -> None:
+    """( a -- x ): n bytes at {a} read by expr. lowered: the code generator lowers it from
+    the same expression (which must itself fail outside memory: no slices)."""
+    lowering = MemoryAccess("fetch", n, expr) if lowered else None
+    snippet(name, "a = s[-1]\n" + _CHK.format(n=n) + "s[-1] = " + expr.format(a="a"),
+            lowering=lowering)
 
 
-def store(name: str, n: int, stmt: str) -> None:
-    snippet(name, "a = s.pop()\nv = s.pop()\n" + _CHK.format(n=n) + stmt + _note(n))
+def store(name: str, n: int, stmt: str, lowered: bool = True) -> None:
+    """( x a -- ): {v} stored in n bytes at {a} by stmt; lowered as for fetch."""
+    lowering = MemoryAccess("store", n, stmt) if lowered else None
+    snippet(name, "a = s.pop()\nv = s.pop()\n" + _CHK.format(n=n) + stmt.format(a="a", v="v")
+            + _note(n), lowering=lowering)
 
 
-fetch("@", 8, "U(mem, a)[0]")
-fetch("x@", 8, "U(mem, a)[0]")
-fetch("l@", 4, "UL(mem, a)[0]")
-fetch("w@", 2, "UW(mem, a)[0]")
-fetch("c@", 1, "mem[a]")
-fetch("<w@", 2, "UW(mem, a)[0] - ((mem[a] & 0x80) << 9)")
-fetch("<l@", 4, "UL(mem, a)[0] - ((mem[a] & 0x80) << 25)")
-fetch("unaligned-w@", 2, "UW(mem, a)[0]")
-fetch("unaligned-l@", 4, "UL(mem, a)[0]")
-fetch("x@-le", 8, "int.from_bytes(mem[a:a + 8], 'little', signed=True)")
-fetch("l@-le", 4, "int.from_bytes(mem[a:a + 4], 'little')")
-fetch("w@-le", 2, "int.from_bytes(mem[a:a + 2], 'little')")
-fetch("x@-be", 8, "U(mem, a)[0]")
-fetch("l@-be", 4, "UL(mem, a)[0]")
-fetch("w@-be", 2, "UW(mem, a)[0]")
+# generated code reads and writes these inline from the same expressions (lowered); the
+# slicing ones must not be (a slice outside memory does not fail), and the sign-extending
+# and -be ones are left to their snippets as they always were
+fetch("@", 8, "U(mem, {a})[0]")
+fetch("x@", 8, "U(mem, {a})[0]")
+fetch("l@", 4, "UL(mem, {a})[0]")
+fetch("w@", 2, "UW(mem, {a})[0]")
+fetch("c@", 1, "mem[{a}]")
+fetch("<w@", 2, "UW(mem, {a})[0] - ((mem[{a}] & 0x80) << 9)", lowered=False)
+fetch("<l@", 4, "UL(mem, {a})[0] - ((mem[{a}] & 0x80) << 25)", lowered=False)
+fetch("unaligned-w@", 2, "UW(mem, {a})[0]")
+fetch("unaligned-l@", 4, "UL(mem, {a})[0]")
+fetch("x@-le", 8, "int.from_bytes(mem[{a}:{a} + 8], 'little', signed=True)", lowered=False)
+fetch("l@-le", 4, "int.from_bytes(mem[{a}:{a} + 4], 'little')", lowered=False)
+fetch("w@-le", 2, "int.from_bytes(mem[{a}:{a} + 2], 'little')", lowered=False)
+fetch("x@-be", 8, "U(mem, {a})[0]", lowered=False)
+fetch("l@-be", 4, "UL(mem, {a})[0]", lowered=False)
+fetch("w@-be", 2, "UW(mem, {a})[0]", lowered=False)
 
-store("!", 8, "P(mem, a, v)")
-store("x!", 8, "P(mem, a, v)")
-store("l!", 4, "PL(mem, a, v & 0xffffffff)")
-store("w!", 2, "PW(mem, a, v & 0xffff)")
-store("c!", 1, "mem[a] = v & 0xff")
-store("unaligned-w!", 2, "PW(mem, a, v & 0xffff)")
-store("unaligned-l!", 4, "PL(mem, a, v & 0xffffffff)")
-store("x!-le", 8, "mem[a:a + 8] = (v & M).to_bytes(8, 'little')")
-store("l!-le", 4, "mem[a:a + 4] = (v & 0xffffffff).to_bytes(4, 'little')")
-store("w!-le", 2, "mem[a:a + 2] = (v & 0xffff).to_bytes(2, 'little')")
-store("x!-be", 8, "P(mem, a, v)")
-store("l!-be", 4, "PL(mem, a, v & 0xffffffff)")
-store("w!-be", 2, "PW(mem, a, v & 0xffff)")
+store("!", 8, "P(mem, {a}, {v})")
+store("x!", 8, "P(mem, {a}, {v})")
+store("l!", 4, "PL(mem, {a}, {v} & 0xffffffff)")
+store("w!", 2, "PW(mem, {a}, {v} & 0xffff)")
+store("c!", 1, "mem[{a}] = {v} & 0xff")
+store("unaligned-w!", 2, "PW(mem, {a}, {v} & 0xffff)")
+store("unaligned-l!", 4, "PL(mem, {a}, {v} & 0xffffffff)")
+store("x!-le", 8, "mem[{a}:{a} + 8] = ({v} & M).to_bytes(8, 'little')", lowered=False)
+store("l!-le", 4, "mem[{a}:{a} + 4] = ({v} & 0xffffffff).to_bytes(4, 'little')", lowered=False)
+store("w!-le", 2, "mem[{a}:{a} + 2] = ({v} & 0xffff).to_bytes(2, 'little')", lowered=False)
+store("x!-be", 8, "P(mem, {a}, {v})", lowered=False)
+store("l!-be", 4, "PL(mem, {a}, {v} & 0xffffffff)", lowered=False)
+store("w!-be", 2, "PW(mem, {a}, {v} & 0xffff)", lowered=False)
 
 snippet("+!", "a = s.pop()\nv = s.pop()\n" + _CHK.format(n=8)
         + "r = U(mem, a)[0] + v\nP(mem, a, ((r + SB) & M) - SB)" + _note(8))

@@ -75,7 +75,7 @@ def replace_top_of_order(vm) -> None:
 
 
 snippet("get-current", f"s.append(U(mem, {L.CURRENT})[0])")
-snippet("set-current", f"P(mem, {L.CURRENT}, s.pop())")
+snippet("set-current", f"P(mem, {L.CURRENT}, s.pop())", effect=-1)
 
 
 @word("definitions", effect=0)

@@ -329,7 +329,7 @@ def digit(vm) -> None:
 
 # ---------------------------------------------------------------- string words
 snippet("count", "a = s[-1]\nif a < 0 or a >= MS: raise Throw(-9)\ns[-1] = a + 1\ns.append(mem[a])")
-snippet("/string", "n = s.pop()\ns[-2] += n\ns[-1] -= n")
+snippet("/string", "n = s.pop()\ns[-2] += n\ns[-1] -= n", effect=-1)
 snippet("bl", "s.append(32)")
 
 
@@ -417,7 +417,7 @@ if n > 0 and (a < 0 or a + n > MS): raise Throw(-9)
 if n <= 0 or m <= 0:
     s.append(-1 if n <= 0 and m <= 0 else 0)
 else:
-    s.append(-1 if n == m and mem[a:a + n] == mem[b:b + m] else 0)""")
+    s.append(-1 if n == m and mem[a:a + n] == mem[b:b + m] else 0)""", effect=-3)
 
 
 @word("$cat")

@@ -14,6 +14,11 @@ names a word the inner interpreter handles itself (LIT, branches, loop runtime..
 `operator(name, inputs, expr)` registers a primitive that is one expression of its one or two
 inputs ( a -- r ) or ( a b -- r ): the one specification its snippet is made from, and that
 the code generator lowers onto values it holds in Python locals (codegen/primitives.py).
+The other primitives the code generator lowers carry their specification beside their snippet
+(`snippet(..., lowering=...)`): a `Shuffle` (the permutation; its snippet is hand-tuned
+threaded code), a `MemoryAccess` (fetch, store or comma: size and expression, from which the
+word set also makes the snippet) or a `Division`. A snippet whose change to the data-stack
+depth is fixed but cannot be read off its text declares it (`effect=`).
 """
 from __future__ import annotations
 
@@ -33,14 +38,43 @@ class Operator:
 
 
 @dataclass(frozen=True)
+class Shuffle:
+    """A primitive that only rearranges the top `inputs` cells: `outputs` lists the results,
+    deepest first, each as the index of the input it is (0: the deepest input)."""
+    inputs: int
+    outputs: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class MemoryAccess:
+    """A fetch ( a -- x ), store ( x a -- ) or comma ( x -- , at HERE) of `size` bytes.
+    expr: a fetch's expression of the address {a}; a store's statement storing {v} at {a};
+    a comma's statement storing {v} at {d}. Only accesses whose expression itself fails
+    outside memory (no slices) carry one: the code generator drops the range check."""
+    kind: str
+    size: int
+    expr: str
+
+
+@dataclass(frozen=True)
+class Division:
+    """( a b -- r ) that throws -10 when b is 0: the expression of {a} and {b}, and whether
+    its result may lie outside 64 bits and is wrapped back."""
+    expr: str
+    wrap: bool
+
+
+@dataclass(frozen=True)
 class Builtin:
     name: str
     code: str | None = None     # snippet statements
     func: object = None         # Python function f(vm)
     immediate: bool = False
     inline: bool = True         # may the compiler inline the snippet
-    effect: int | None = None   # a Python word's change to the data stack depth, if fixed
+    effect: int | None = None   # its change to the data-stack depth, where fixed and declared
     operator: Operator | None = None    # the expression the snippet was made from
+    # what the code generator lowers the snippet from: a Shuffle, MemoryAccess or Division
+    lowering: Shuffle | MemoryAccess | Division | None = None
 
 
 BUILTINS: list[Builtin] = []
@@ -56,12 +90,18 @@ def helper(name: str, value: object) -> None:
     HELPERS[name] = value
 
 
-def snippet(name: str, code: str, immediate: bool = False, inline: bool = True) -> None:
+def snippet(name: str, code: str, immediate: bool = False, inline: bool = True,
+            effect: int | None = None,
+            lowering: Shuffle | MemoryAccess | Division | None = None) -> None:
+    """A primitive written as Python statements (see above). effect: its fixed change to
+    the data-stack depth, where the code generator cannot read it off the statements;
+    lowering: the specification the code generator lowers it from."""
     key = name.lower()
     if key in _seen:
         raise ValueError(f"built-in word {name!r} defined twice")
     _seen.add(key)
-    BUILTINS.append(Builtin(name, code=code.strip("\n"), immediate=immediate, inline=inline))
+    BUILTINS.append(Builtin(name, code=code.strip("\n"), immediate=immediate, inline=inline,
+                            effect=effect, lowering=lowering))
 
 
 def operator(name: str, inputs: int, expr: str, wrap: bool = False,
@@ -82,13 +122,14 @@ def operator(name: str, inputs: int, expr: str, wrap: bool = False,
     BUILTINS.append(Builtin(name, code=code, operator=spec))
 
 
-def special(name: str) -> None:
-    """A word the inner interpreter carries out itself (it reads inline data or moves ip)."""
+def special(name: str, effect: int | None = None) -> None:
+    """A word the inner interpreter carries out itself (it reads inline data or moves ip);
+    effect: its change to the data-stack depth, when fixed."""
     key = name.lower()
     if key in _seen:
         raise ValueError(f"built-in word {name!r} defined twice")
     _seen.add(key)
-    BUILTINS.append(Builtin(name))
+    BUILTINS.append(Builtin(name, effect=effect))
 
 
 def word(name: str, immediate: bool = False, effect: int | None = None):
