@@ -15,15 +15,19 @@ misaligned access, or a register past the function's config space is a hardware 
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 from slofpy.host import fdt_lookup
 from slofpy.host.pci_config import (
-    PRIMARY_BUS, SECONDARY_BUS, SUBORDINATE_BUS, PciFunction, config_bus, config_devfn,
-    config_offset,
+    PRIMARY_BUS, SECONDARY_BUS, SPACE_IO, SPACE_MEM64, SUBORDINATE_BUS, PciFunction, config_bus,
+    config_devfn, config_offset,
 )
 from slofpy.host.pci_devices import config_address, function_from_node, is_bridge_node
 from slofpy.host.tce import TceTables, dma_window
 
-__all__ = ["PciBus", "PciFunction", "config_bus", "config_devfn", "config_offset"]
+__all__ = ["PciBus", "PciFunction", "config_bus", "config_devfn", "config_offset", "Window",
+           "Bar", "host_bridges", "phb_windows", "bar_address"]
 
 MAX_BUS = 255
 """The highest bus number (bus numbers are one byte)."""
@@ -45,14 +49,7 @@ class PciBus:
         """
         pci = cls()
         fdt = fdt_lookup.open_tree(blob)
-        for phb in fdt_lookup.child_nodes(fdt, 0):
-            props = fdt_lookup.node_properties(fdt, phb)
-            if props.get("device_type") != b"pci\0":
-                continue
-            reg = fdt_lookup.cells(props.get("reg", b""))
-            if len(reg) < 2:
-                continue
-            buid = fdt_lookup.combine_cells(reg[:2])
+        for phb, buid, props in host_bridges(fdt):
             if buid in pci.roots:
                 continue
             pci.buids.append(buid)
@@ -133,3 +130,56 @@ def _bus_below(fdt, parent: int, number: int, counter: list[int]) -> dict[int, P
             function.put(SUBORDINATE_BUS, 1, counter[0])
         functions[devfn] = function
     return functions
+
+
+# ---------------------------------------------------------------- PHBs seen from the CPU
+@dataclass
+class Window:
+    """One entry of a PHB's `ranges`: PCI space and address -> CPU address."""
+
+    buid: int
+    space: int
+    pci: int
+    cpu: int
+    size: int
+
+
+@dataclass
+class Bar:
+    """A BAR of a function, as its node's `reg` describes it."""
+
+    register: int
+    space: int
+    size: int
+
+
+def host_bridges(fdt) -> Iterator[tuple[int, int, dict[str, bytes]]]:
+    """(node offset, BUID, properties) of every PHB below the root (device_type "pci");
+    a PHB's BUID is its first `reg` address (two cells), also its unit address."""
+    for phb in fdt_lookup.child_nodes(fdt, 0):
+        props = fdt_lookup.node_properties(fdt, phb)
+        if props.get("device_type") != b"pci\0":
+            continue
+        reg = fdt_lookup.cells(props.get("reg", b""))
+        if len(reg) < 2:
+            continue
+        yield phb, fdt_lookup.combine_cells(reg[:2]), props
+
+
+def phb_windows(buid: int, props: dict[str, bytes]) -> list[Window]:
+    """The CPU windows of a PHB's `ranges` (7 cells each)."""
+    ranges = fdt_lookup.cells(props.get("ranges", b""))
+    return [Window(buid, (ranges[i] >> 24) & 3, fdt_lookup.combine_cells(ranges[i + 1:i + 3]),
+                   fdt_lookup.combine_cells(ranges[i + 3:i + 5]),
+                   fdt_lookup.combine_cells(ranges[i + 5:i + 7]))
+            for i in range(0, len(ranges) - 6, 7)]
+
+
+def bar_address(function: PciFunction, bar: Bar) -> int:
+    """The PCI address the function's BAR holds now."""
+    low = function.read(bar.register, 4)
+    if bar.space == SPACE_IO:
+        return low & ~0x3
+    if bar.space == SPACE_MEM64:
+        return (function.read(bar.register + 4, 4) << 32) | (low & ~0xF)
+    return low & ~0xF

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from slofpy.host import fdt_lookup
-from slofpy.host.pci import PciBus
+from slofpy.host.pci import Bar, PciBus, Window, bar_address, host_bridges, phb_windows
 from slofpy.host.pci_config import BAR0, COMMAND, SPACE_IO, PciFunction
-from slofpy.host.virtio_pci import Bar, Window, _bar_address
 
 ModelFactory = Callable[[dict[str, bytes]], Any]
 """Makes a function's model from its seed node's properties; None: not this kind."""
@@ -42,20 +41,8 @@ class PciMmioFunctions:
         """The seed's functions a factory makes a model for (first factory that does)."""
         self = cls()
         fdt = fdt_lookup.open_tree(blob)
-        for phb in fdt_lookup.child_nodes(fdt, 0):
-            props = fdt_lookup.node_properties(fdt, phb)
-            if props.get("device_type") != b"pci\0":
-                continue
-            reg = fdt_lookup.cells(props.get("reg", b""))
-            if len(reg) < 2:
-                continue
-            buid = fdt_lookup.combine_cells(reg[:2])
-            ranges = fdt_lookup.cells(props.get("ranges", b""))
-            for i in range(0, len(ranges) - 6, 7):
-                self.windows.append(Window(
-                    buid, (ranges[i] >> 24) & 3, fdt_lookup.combine_cells(ranges[i + 1:i + 3]),
-                    fdt_lookup.combine_cells(ranges[i + 3:i + 5]),
-                    fdt_lookup.combine_cells(ranges[i + 5:i + 7])))
+        for phb, buid, props in host_bridges(fdt):
+            self.windows += phb_windows(buid, props)
             for node in fdt_lookup.descendant_nodes(fdt, phb):
                 made = _make_function(buid, fdt_lookup.node_properties(fdt, node), pci,
                                       factories)
@@ -71,7 +58,7 @@ class PciMmioFunctions:
             for buid, mmio in self.functions:
                 if buid != window.buid or not mmio.function.read(COMMAND, 2) & 2:
                     continue
-                base = _bar_address(mmio.function, mmio.bar)
+                base = bar_address(mmio.function, mmio.bar)
                 if base and base <= pci_addr and pci_addr + size <= base + mmio.bar.size:
                     return mmio, pci_addr - base
         return None

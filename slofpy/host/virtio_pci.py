@@ -23,12 +23,10 @@ store big-endian, so a little-endian register reads byte-swapped, as on QEMU.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from slofpy.abi.guest_memory import GuestMemory
 from slofpy.host import fdt_lookup
-from slofpy.host.pci import PciBus
-from slofpy.host.pci_config import BAR0, COMMAND, SPACE_IO, SPACE_MEM64, PciFunction
+from slofpy.host.pci import Bar, PciBus, Window, bar_address, host_bridges, phb_windows
+from slofpy.host.pci_config import BAR0, COMMAND, SPACE_IO, PciFunction
 from slofpy.host.scsi_disk import ScsiDevice
 from slofpy.host.virtqueue import Virtqueue, VirtqueueError
 from slofpy.host.virtio_devices import (DEVICE_MODELS, F_VERSION_1, LEGACY_ONLY_FEATURES,
@@ -259,24 +257,6 @@ class VirtioPciFunction:
                 self.notify(memory, at // NOTIFY_MULTIPLIER)
 
 
-@dataclass
-class Window:
-    """One entry of a PHB's `ranges`: PCI space and address -> CPU address."""
-
-    buid: int
-    space: int
-    pci: int
-    cpu: int
-    size: int
-
-
-@dataclass
-class Bar:
-    register: int
-    space: int
-    size: int
-
-
 class VirtioPci:
     """Every virtio function of the machine's PHBs, reached by CPU address."""
 
@@ -291,21 +271,8 @@ class VirtioPci:
         virtio-scsi function (by its `ibm,loc-code`) its image or its SCSI devices."""
         self = cls()
         fdt = fdt_lookup.open_tree(blob)
-        for phb in fdt_lookup.child_nodes(fdt, 0):
-            props = fdt_lookup.node_properties(fdt, phb)
-            if props.get("device_type") != b"pci\0":
-                continue
-            reg = fdt_lookup.cells(props.get("reg", b""))
-            if len(reg) < 2:
-                continue
-            buid = fdt_lookup.combine_cells(reg[:2])
-            ranges = fdt_lookup.cells(props.get("ranges", b""))
-            for i in range(0, len(ranges) - 6, 7):
-                hi = ranges[i]
-                self.windows.append(Window(
-                    buid, (hi >> 24) & 3, fdt_lookup.combine_cells(ranges[i + 1:i + 3]),
-                    fdt_lookup.combine_cells(ranges[i + 3:i + 5]),
-                    fdt_lookup.combine_cells(ranges[i + 5:i + 7])))
+        for phb, buid, props in host_bridges(fdt):
+            self.windows += phb_windows(buid, props)
             for node in fdt_lookup.descendant_nodes(fdt, phb):
                 node_props = fdt_lookup.node_properties(fdt, node)
                 made = _make_function(buid, node_props, pci, disks or {}, scsi or {})
@@ -327,7 +294,7 @@ class VirtioPci:
                         continue
                     if not command & (1 if bar.space == SPACE_IO else 2):
                         continue
-                    base = _bar_address(vfn.function, bar)
+                    base = bar_address(vfn.function, bar)
                     if base and base <= pci_addr and pci_addr + size <= base + bar.size:
                         return vfn, (bar.register - BAR0) // 4, pci_addr - base
         return None
@@ -354,15 +321,6 @@ class VirtioPci:
             if fbuid == buid and vfn.function.devfn == devfn:
                 return vfn
         return None
-
-
-def _bar_address(function: PciFunction, bar: Bar) -> int:
-    low = function.read(bar.register, 4)
-    if bar.space == SPACE_IO:
-        return low & ~0x3
-    if bar.space == SPACE_MEM64:
-        return (function.read(bar.register + 4, 4) << 32) | (low & ~0xF)
-    return low & ~0xF
 
 
 def _make_function(buid: int, props: dict[str, bytes], pci: PciBus,
