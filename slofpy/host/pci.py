@@ -20,14 +20,15 @@ from dataclasses import dataclass
 
 from slofpy.host import fdt_lookup
 from slofpy.host.pci_config import (
-    PRIMARY_BUS, SECONDARY_BUS, SPACE_IO, SPACE_MEM64, SUBORDINATE_BUS, PciFunction, config_bus,
+    BAR0, BAR5, PRIMARY_BUS, SECONDARY_BUS, SPACE_IO, SPACE_MEM64, SUBORDINATE_BUS, PciFunction,
+    config_bus,
     config_devfn, config_offset,
 )
 from slofpy.host.pci_devices import config_address, function_from_node, is_bridge_node
 from slofpy.host.tce import TceTables, dma_window
 
 __all__ = ["PciBus", "PciFunction", "config_bus", "config_devfn", "config_offset", "Window",
-           "Bar", "host_bridges", "phb_windows", "bar_address"]
+           "Bar", "host_bridges", "phb_windows", "bar_address", "node_function", "node_bars"]
 
 MAX_BUS = 255
 """The highest bus number (bus numbers are one byte)."""
@@ -183,3 +184,18 @@ def bar_address(function: PciFunction, bar: Bar) -> int:
     if bar.space == SPACE_MEM64:
         return (function.read(bar.register + 4, 4) << 32) | (low & ~0xF)
     return low & ~0xF
+
+
+def node_function(pci: PciBus, buid: int, reg: list[int]) -> PciFunction | None:
+    """The function a PCI node's `reg` (its first entry's phys.hi: bus, device, function)
+    names on PHB `buid`, as the bus routes to it now."""
+    if not reg:
+        return None
+    devices = pci.bus(buid, (reg[0] >> 16) & 0xFF)
+    return None if devices is None else devices.get((reg[0] >> 8) & 0xFF)
+
+
+def node_bars(reg: list[int]) -> list[Bar]:
+    """The BARs (0x10..0x24) a PCI node's `reg` lists after its config-space entry."""
+    return [Bar(reg[i] & 0xFF, (reg[i] >> 24) & 3, fdt_lookup.combine_cells(reg[i + 3:i + 5]))
+            for i in range(5, len(reg) - 4, 5) if BAR0 <= reg[i] & 0xFF <= BAR5]

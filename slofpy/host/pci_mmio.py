@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from slofpy.host import fdt_lookup
-from slofpy.host.pci import Bar, PciBus, Window, bar_address, host_bridges, phb_windows
+from slofpy.host.pci import (Bar, PciBus, Window, bar_address, host_bridges, node_bars,
+                             node_function, phb_windows)
 from slofpy.host.pci_config import BAR0, COMMAND, SPACE_IO, PciFunction
 
 ModelFactory = Callable[[dict[str, bytes]], Any]
@@ -99,13 +100,10 @@ def _make_function(buid: int, props: dict[str, bytes], pci: PciBus,
     reg = fdt_lookup.cells(props.get("reg", b""))
     if model is None or len(reg) < 10:
         return None
-    phys_hi = reg[0]
-    devices = pci.bus(buid, (phys_hi >> 16) & 0xFF)
-    function = None if devices is None else devices.get((phys_hi >> 8) & 0xFF)
+    function = node_function(pci, buid, reg)
     if function is None:
         return None
-    bars = [Bar(reg[i] & 0xFF, (reg[i] >> 24) & 3, fdt_lookup.combine_cells(reg[i + 3:i + 5]))
-            for i in range(5, len(reg) - 4, 5) if reg[i] & 0xFF == BAR0]
+    bars = [bar for bar in node_bars(reg) if bar.register == BAR0]
     if not bars:
         return None
     return MmioFunction(function, model, bars[0])

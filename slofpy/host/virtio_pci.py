@@ -25,7 +25,8 @@ from __future__ import annotations
 
 from slofpy.abi.guest_memory import GuestMemory
 from slofpy.host import fdt_lookup
-from slofpy.host.pci import Bar, PciBus, Window, bar_address, host_bridges, phb_windows
+from slofpy.host.pci import (Bar, PciBus, Window, bar_address, host_bridges, node_bars,
+                             node_function, phb_windows)
 from slofpy.host.pci_config import BAR0, COMMAND, SPACE_IO, PciFunction
 from slofpy.host.scsi_disk import ScsiDevice
 from slofpy.host.virtqueue import Virtqueue, VirtqueueError
@@ -337,13 +338,10 @@ def _make_function(buid: int, props: dict[str, bytes], pci: PciBus,
     reg = fdt_lookup.cells(props.get("reg", b""))
     if model is None or len(reg) < 5:
         return None
-    phys_hi = reg[0]
-    devices = pci.bus(buid, (phys_hi >> 16) & 0xFF)
-    function = None if devices is None else devices.get((phys_hi >> 8) & 0xFF)
+    function = node_function(pci, buid, reg)
     if function is None:
         return None
-    bars = [Bar(reg[i] & 0xFF, (reg[i] >> 24) & 3, fdt_lookup.combine_cells(reg[i + 3:i + 5]))
-            for i in range(5, len(reg) - 4, 5) if BAR0 <= reg[i] & 0xFF <= 0x24]
+    bars = node_bars(reg)
     legacy = any(b.register == BAR0 and b.space == SPACE_IO for b in bars)
     modern = any(b.register == BAR0 + 4 * MODERN_BAR for b in bars)
     msix = any(b.register == BAR0 + 4 for b in bars)
