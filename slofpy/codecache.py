@@ -6,7 +6,9 @@ warm up. The same source always compiles to the same code, so `compile_cached` k
 results, by kind ("prims", "jit"), in one file per kind and engine version in the cache
 folder, the way Python keeps .pyc files: a later process loads them instead of compiling
 again. The generated source is still what vm/codegen records (vm.jit_sources) and threaded code
-stays the definition; only compile()'s work is saved.
+stays the definition; only compile()'s work is saved. The same files keep entries of other
+kinds (`lookup_entry`, `keep_entry`): tuples of plain values, such as what the code
+generator wrote for a definition (vm/codegen/source_cache.py, kind "emit").
 
 A kind's file is read the first time that kind is asked for, and written back when the
 process exits if anything new was compiled (atomically; the code used in this run is kept,
@@ -116,9 +118,10 @@ def engine_digest() -> bytes:
 class _Store:
     """The code objects of one kind: loaded on first use, saved at exit when it grew."""
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, holds: type = types.CodeType):
         self.kind = kind
-        self.table: dict[bytes, types.CodeType] | None = None
+        self.holds = holds          # the type of the values kept
+        self.table: dict[bytes, object] | None = None
         self.used: set[bytes] = set()
         self.grew = False
         self.path: Path | None = None
@@ -136,7 +139,7 @@ class _Store:
                 if data[:n] == FORMAT and hashlib.sha256(payload).digest() == data[n:n + 32]:
                     table = marshal.loads(payload)
                     if isinstance(table, dict) and all(
-                            isinstance(k, bytes) and isinstance(v, types.CodeType)
+                            isinstance(k, bytes) and isinstance(v, self.holds)
                             for k, v in table.items()):
                         self.table = table
             except Exception:      # no file, a damaged one, an unusable folder: compile
@@ -165,26 +168,57 @@ class _Store:
 _stores: dict[str, _Store] = {}
 
 
+def _store(kind: str, holds: type = types.CodeType) -> _Store:
+    store = _stores.get(kind)
+    if store is None:
+        store = _stores[kind] = _Store(kind, holds)
+    return store
+
+
+def _grown(store: _Store) -> None:
+    if not store.grew:
+        store.grew = True
+        if not _registered:
+            _register()
+
+
 def compile_cached(source: str, filename: str, kind: str) -> types.CodeType:
     """compile(source, filename, "exec"), from the cache when this source was compiled
     before (in this process or an earlier one)."""
     if not enabled():
         return compile(source, filename, "exec")
-    store = _stores.get(kind)
-    if store is None:
-        store = _stores[kind] = _Store(kind)
+    store = _store(kind)
     table = store.load()
     key = hashlib.sha1(filename.encode() + b"\0" + source.encode()).digest()
     code = table.get(key)
     if code is None:
         code = compile(source, filename, "exec")
         table[key] = code
-        if not store.grew:
-            store.grew = True
-            if not _registered:
-                _register()
+        _grown(store)
     store.used.add(key)
     return code
+
+
+def lookup_entry(kind: str, key: bytes) -> tuple | None:
+    """The entry (a tuple of marshallable values) kept under key in the file of kind, or
+    None (also when the caches are off)."""
+    if not enabled():
+        return None
+    store = _store(kind, tuple)
+    entry = store.load().get(key)
+    if entry is not None:
+        store.used.add(key)
+    return entry
+
+
+def keep_entry(kind: str, key: bytes, entry: tuple) -> None:
+    """Keep entry under key in the file of kind (written back at exit)."""
+    if not enabled():
+        return
+    store = _store(kind, tuple)
+    store.load()[key] = entry
+    store.used.add(key)
+    _grown(store)
 
 
 _registered = False

@@ -28,6 +28,9 @@ One concern per module, each calling only the ones above it in this list:
 * `analysis`: questions answered without side effects (stack effect, return-stack balance,
   loops, calls that always throw);
 * `emitter`: Python statements for one definition, with the stack kept in locals;
+* `source_cache`: what the emitter wrote for a definition, kept between runs under a digest
+  of everything it read (the threaded code of the definition and of all it calls, and the
+  header cells built in), so a boot that compiled it before does not emit it again;
 * `generate`: `compile_definition`, which makes the function and files it.
 
 The package's own namespace stays empty: the engine (core.py) imports only `caches` with

@@ -18,7 +18,9 @@ from .. import layout as L
 from ..words.table import HELPERS
 from .analysis import executed_code_reads_callers_return_stack, reads_callers_return_stack
 from .decoder import NotCompilable, decode
+from . import source_cache
 from .emitter import HEADROOM, STACK_CHECK, Emitter
+from .source_cache import Emitted
 
 # names of the VM's namespace generated code may use (bound only when the body does)
 _PARAMS = ("s", "rs", "mem", "vm", "U", "U2", "P", "UU", "PU", "UL", "PL", "UW", "PW", "SB", "M",
@@ -49,19 +51,67 @@ def compile_definition(vm, xt: int) -> bool:
         return xt in codegen.functions
     codegen.compiling.add(xt)
     try:
-        code = decode(vm, body)
-        emitter = _emit(vm, xt, code)
-        function, slots, source = _make_function(vm, xt, emitter)
+        emitted = _emitted(vm, xt)
+        if emitted is not None:
+            function, slots = _make_function(vm, xt, emitted)
     except (NotCompilable, Throw, RecursionError, SyntaxError):
-        codegen.call_counts[xt] = _GIVEN_UP
-        return False
+        emitted = None
     finally:
         codegen.compiling.discard(xt)
-    _install(vm, xt, function, slots, emitter.calls)
-    _mark_bodies(vm, body, code[-1].addr + 8, emitter.deps)
-    codegen.sources[xt] = source
-    codegen.line_tags[xt] = emitter.lines.marks
+    if emitted is None:
+        codegen.call_counts[xt] = _GIVEN_UP
+        return False
+    _install(vm, xt, function, slots, emitted.calls)
+    _mark_bodies(vm, body, emitted.end, emitted.deps)
+    codegen.sources[xt] = emitted.source
+    codegen.line_tags[xt] = list(emitted.marks)
     return True
+
+
+def _emitted(vm, xt: int) -> Emitted | None:
+    """What the emitter makes of the definition at xt (None: it stays threaded), from the
+    source cache when the same code was emitted before."""
+    key = source_cache.reads_digest(vm, xt)
+    if key is not None:
+        known = source_cache.lookup(key)
+        if known is not None:
+            return known if known.source else None
+    try:
+        emitted = _emit_fresh(vm, xt)
+    except NotCompilable:
+        emitted = _NOT_COMPILABLE
+    if key is not None:
+        source_cache.keep(key, emitted)
+    return emitted if emitted.source else None
+
+
+# what the source cache keeps for a definition that stays threaded
+_NOT_COMPILABLE = Emitted("", (), (), (), (), 0, ())
+
+
+def _emit_fresh(vm, xt: int) -> Emitted:
+    """Run the emitter over the definition at xt, and put its output in one piece."""
+    code = decode(vm, xt + 8)
+    emitter = _emit(vm, xt, code)
+    body = xt + 8
+    # on entry: HEADROOM cells free, so the checks the calls it inlines make cannot fire
+    # until it has grown by that much (since_check); nearer the limit the threaded code
+    # runs instead, which checks at every call
+    check = (f"    if len(s) > {L.DATA_STACK_CELLS - HEADROOM}:\n"
+             f"        {STACK_CHECK}\n"
+             f"        return RT({body}, 0)\n")
+    body_src = check + emitter.text() + "\n"
+    # bound as defaults (fast locals), but only the names the body uses: a call fills in
+    # every default
+    # the primitives it calls, bound as _w<kind> (emitter.call_builtin)
+    primitives = {name: int(name[2:]) for name in emitter.consts}
+    used = set(_NAME.findall(body_src))
+    params = [p for p in list(_PARAMS) + sorted(HELPERS) + sorted(_BOUND) + sorted(primitives)
+              if p in used]
+    source = f"def _jit_{xt}(" + ", ".join(f"{p}={p}" for p in params) + "):\n" + body_src
+    return Emitted(source, tuple(params), tuple(sorted(primitives.items())),
+                   tuple(sorted(emitter.calls)), tuple(emitter.deps), code[-1].addr + 8,
+                   tuple(emitter.lines.marks))
 
 
 def _emit(vm, xt: int, code: list) -> Emitter:
@@ -76,33 +126,24 @@ def _emit(vm, xt: int, code: list) -> Emitter:
     return emitter
 
 
-def _make_function(vm, xt: int, emitter: Emitter) -> tuple[Callable[[], None], dict, str]:
-    """The generated function, the globals that hold its call slots, and its source."""
-    body = xt + 8
-    consts = dict(emitter.consts)
-    consts.update(EX=vm.execute, WR=wrapping_indexes, RT=vm.run_threaded,
-                  JCODE=vm.codegen.functions,
-                  RR=lambda x: executed_code_reads_callers_return_stack(vm, x))
-    # on entry: HEADROOM cells free, so the checks the calls it inlines make cannot fire
-    # until it has grown by that much (since_check); nearer the limit the threaded code
-    # runs instead, which checks at every call
-    check = (f"    if len(s) > {L.DATA_STACK_CELLS - HEADROOM}:\n"
-             f"        {STACK_CHECK}\n"
-             f"        return RT({body}, 0)\n")
-    body_src = check + emitter.text() + "\n"
-    # bound as defaults (fast locals), but only the names the body uses: a call fills in
-    # every default
-    used = set(_NAME.findall(body_src))
-    params = [p for p in list(_PARAMS) + sorted(HELPERS) + sorted(consts) if p in used]
-    source = f"def _jit_{xt}(" + ", ".join(f"{p}={p}" for p in params) + "):\n" + body_src
-    local = {p: vm.ns[p] for p in params if p in vm.ns}
-    local.update(consts)
+# the names generated code binds besides the VM's namespace and the primitives it calls
+_BOUND = ("EX", "WR", "RT", "JCODE", "RR")
+
+
+def _make_function(vm, xt: int, emitted: Emitted) -> tuple[Callable[[], None], dict]:
+    """The generated function, and the globals that hold its call slots."""
+    bound = dict(EX=vm.execute, WR=wrapping_indexes, RT=vm.run_threaded,
+                 JCODE=vm.codegen.functions,
+                 RR=lambda x: executed_code_reads_callers_return_stack(vm, x))
+    bound.update((name, vm.prims[kind]) for name, kind in emitted.primitives)
+    local = {p: vm.ns[p] for p in emitted.params if p in vm.ns}
+    local.update((p, bound[p]) for p in emitted.params if p in bound)
     # the function's own globals hold the slots of the definitions it calls
     slots: dict = {f"_c{callee}": vm.codegen.functions.get(callee) or vm.threaded_runner(callee)
-                   for callee in emitter.calls}
-    compiled = compile_cached(source, f"<jit {xt:x}>", "jit")
+                   for callee in emitted.calls}
+    compiled = compile_cached(emitted.source, f"<jit {xt:x}>", "jit")
     exec(compiled, slots, local)  # noqa: S102 - code generated from the VM's own threaded code
-    return local[f"_jit_{xt}"], slots, source
+    return local[f"_jit_{xt}"], slots
 
 
 def _install(vm, xt: int, function: Callable[[], None], slots: dict, calls: set) -> None:
