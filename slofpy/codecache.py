@@ -30,7 +30,7 @@ import types
 from pathlib import Path
 
 DISABLE_ENV = "SLOFPY_NO_DICT_CACHE"
-FORMAT = b"slofpy-code-1\n"
+FORMAT = b"slofpy-code-2\n"
 MAX_ENTRIES = 1500
 
 PACKAGE = Path(__file__).resolve().parent
@@ -116,50 +116,105 @@ def engine_digest() -> bytes:
 
 
 class _Store:
-    """The code objects of one kind: loaded on first use, saved at exit when it grew."""
+    """The entries of one kind: the file's index read on first use, an entry unmarshalled
+    only when it is asked for, the file written back at exit when something was added.
+
+    The file is FORMAT, the length of the index (8 bytes), the index (marshalled: key ->
+    (offset from the first entry, length, BLAKE2b-128 of the entry)), SHA-256 of the index,
+    then the entries, each marshalled on its own. So a start-up unmarshals the index and the
+    few entries it uses, however many the file holds; an entry that does not check out is
+    left alone."""
 
     def __init__(self, kind: str, holds: type = types.CodeType):
         self.kind = kind
         self.holds = holds          # the type of the values kept
-        self.table: dict[bytes, object] | None = None
+        self.index: dict[bytes, tuple[int, int, bytes]] | None = None
+        self.data = memoryview(b"")     # the file's entries, as read at load
+        self.values: dict[bytes, object] = {}      # entries unmarshalled or added this run
         self.used: set[bytes] = set()
         self.grew = False
         self.path: Path | None = None
 
-    def load(self) -> dict:
-        if self.table is None:
-            self.table = {}
+    def _file_path(self) -> Path:
+        return cache_dir() / (f"code-{self.kind}-{engine_digest().hex()[:24]}"
+                              f"-py{sys.version_info[0]}{sys.version_info[1]}.bin")
+
+    def load(self) -> "_Store":
+        if self.index is None:
+            self.index = {}
             try:
-                self.path = cache_dir() / (
-                    f"code-{self.kind}-{engine_digest().hex()[:24]}"
-                    f"-py{sys.version_info[0]}{sys.version_info[1]}.bin")
+                self.path = self._file_path()
                 data = read_trusted(self.path)
                 n = len(FORMAT)
-                payload = data[n + 32:]
-                if data[:n] == FORMAT and hashlib.sha256(payload).digest() == data[n:n + 32]:
-                    table = marshal.loads(payload)
-                    if isinstance(table, dict) and all(
-                            isinstance(k, bytes) and isinstance(v, self.holds)
-                            for k, v in table.items()):
-                        self.table = table
-            except Exception:      # no file, a damaged one, an unusable folder: compile
+                size = int.from_bytes(data[n:n + 8], "big")
+                index_bytes = data[n + 8:n + 8 + size]
+                if data[:n] == FORMAT and \
+                        hashlib.sha256(index_bytes).digest() == data[n + 8 + size:n + 40 + size]:
+                    index = marshal.loads(index_bytes)
+                    if isinstance(index, dict):
+                        # offsets count from the first entry, right after the index's digest
+                        self.index, self.data = index, memoryview(data)[n + 40 + size:]
+            except Exception:      # no file, a damaged one, an unusable folder: start empty
                 pass
-        return self.table
+        return self
+
+    def _raw(self, key: bytes) -> bytes | None:
+        """The marshalled entry under key as the file holds it, if it checks out."""
+        try:
+            offset, length, digest = self.index[key]
+            raw = self.data[offset:offset + length]
+            if len(raw) == length and hashlib.blake2b(raw, digest_size=16).digest() == digest:
+                return raw
+        except (KeyError, TypeError, ValueError):
+            pass
+        return None
+
+    def get(self, key: bytes):
+        """The entry under key, or None."""
+        value = self.values.get(key)
+        if value is None and key in self.index:
+            raw = self._raw(key)
+            try:
+                value = marshal.loads(raw) if raw is not None else None
+            except (EOFError, ValueError, TypeError):
+                value = None
+            if not isinstance(value, self.holds):
+                return None
+            self.values[key] = value
+        if value is not None:
+            self.used.add(key)
+        return value
+
+    def put(self, key: bytes, value) -> None:
+        self.values[key] = value
+        self.used.add(key)
+        if not self.grew:
+            self.grew = True
+            _register()
 
     def save(self) -> None:
         if not self.grew or self.path is None:
             return
-        # the code used in this run first, then what the file held, in its order, up to
-        # MAX_ENTRIES: code nobody has used for a while drops off the end
-        table = {k: self.table[k] for k in self.used if k in self.table}
-        for k, v in self.table.items():
-            if len(table) >= MAX_ENTRIES:
+        # the entries used in this run first, then what the file held, in its order, up to
+        # MAX_ENTRIES: entries nobody has used for a while drop off the end
+        keys = [k for k in self.used if k in self.values or k in self.index]
+        keys += [k for k in self.index if k not in self.used]
+        entries: list[tuple[bytes, bytes]] = []
+        for key in keys:
+            if len(entries) >= MAX_ENTRIES:
                 break
-            table.setdefault(k, v)
+            raw = marshal.dumps(self.values[key]) if key in self.values else self._raw(key)
+            if raw is not None:
+                entries.append((key, raw))
         try:
-            payload = marshal.dumps(table)
-            write_atomically(self.path, FORMAT + hashlib.sha256(payload).digest() + payload,
-                             ".code-")
+            index, offset = {}, 0
+            for key, raw in entries:
+                index[key] = (offset, len(raw), hashlib.blake2b(raw, digest_size=16).digest())
+                offset += len(raw)
+            index_bytes = marshal.dumps(index)
+            write_atomically(self.path, FORMAT + len(index_bytes).to_bytes(8, "big") + index_bytes
+                             + hashlib.sha256(index_bytes).digest()
+                             + b"".join(raw for _, raw in entries), ".code-")
         except (OSError, ValueError):
             pass
         self.grew = False
@@ -175,27 +230,17 @@ def _store(kind: str, holds: type = types.CodeType) -> _Store:
     return store
 
 
-def _grown(store: _Store) -> None:
-    if not store.grew:
-        store.grew = True
-        if not _registered:
-            _register()
-
-
 def compile_cached(source: str, filename: str, kind: str) -> types.CodeType:
     """compile(source, filename, "exec"), from the cache when this source was compiled
     before (in this process or an earlier one)."""
     if not enabled():
         return compile(source, filename, "exec")
-    store = _store(kind)
-    table = store.load()
+    store = _store(kind).load()
     key = hashlib.sha1(filename.encode() + b"\0" + source.encode()).digest()
-    code = table.get(key)
+    code = store.get(key)
     if code is None:
         code = compile(source, filename, "exec")
-        table[key] = code
-        _grown(store)
-    store.used.add(key)
+        store.put(key, code)
     return code
 
 
@@ -204,21 +249,14 @@ def lookup_entry(kind: str, key: bytes) -> tuple | None:
     None (also when the caches are off)."""
     if not enabled():
         return None
-    store = _store(kind, tuple)
-    entry = store.load().get(key)
-    if entry is not None:
-        store.used.add(key)
-    return entry
+    return _store(kind, tuple).load().get(key)
 
 
 def keep_entry(kind: str, key: bytes, entry: tuple) -> None:
     """Keep entry under key in the file of kind (written back at exit)."""
     if not enabled():
         return
-    store = _store(kind, tuple)
-    store.load()[key] = entry
-    store.used.add(key)
-    _grown(store)
+    _store(kind, tuple).load().put(key, entry)
 
 
 _registered = False
@@ -226,8 +264,9 @@ _registered = False
 
 def _register() -> None:
     global _registered
-    _registered = True
-    atexit.register(save_all)
+    if not _registered:
+        _registered = True
+        atexit.register(save_all)
 
 
 def save_all() -> None:
