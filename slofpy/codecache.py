@@ -25,7 +25,6 @@ import hashlib
 import marshal
 import os
 import sys
-import tempfile
 import types
 from pathlib import Path
 
@@ -73,7 +72,8 @@ def write_atomically(path: Path, data: bytes, prefix: str) -> None:
     """Write data to path through a temporary file in the same folder, so a reader never sees
     half a file. Raises OSError when the folder cannot be made or written."""
     ensure_cache_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=prefix, dir=path.parent)
+    from .outfile import make_temporary
+    fd, tmp = make_temporary(path.parent, prefix)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

@@ -15,7 +15,6 @@ Choices (documented in the README):
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 FDT_MAGIC = b"\xd0\x0d\xfe\xed"
@@ -24,6 +23,20 @@ DTS_START = b"/dts-v1/"
 
 class OutputFileError(ValueError):
     """An output file that cannot be written; the text is one line naming it."""
+
+
+def make_temporary(folder: str | os.PathLike[str], prefix: str, suffix: str = "") -> tuple[int, str]:
+    """A new file only this user can read or write, in folder, named prefix + a random part
+    + suffix: its descriptor (open for writing) and path (what tempfile.mkstemp does, without
+    the cost of importing tempfile at start-up). Raises OSError."""
+    for _ in range(100):
+        path = os.path.join(folder, f"{prefix}{os.urandom(6).hex()}{suffix}")
+        try:
+            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                           0o600), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{folder}: no free temporary name")
 
 
 def _reason(error: OSError) -> str:
@@ -57,7 +70,7 @@ def write_atomically(path: str | os.PathLike[str], data: bytes, expect: bytes | 
     """Replace the file at `path` (see `target_path`) with `data`, all or nothing."""
     real = target_path(path, expect)
     try:
-        fd, temp = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".tmp", dir=real.parent)
+        fd, temp = make_temporary(real.parent, f".{real.name}.", ".tmp")
     except OSError as e:
         raise OutputFileError(f"{path}: cannot write in {real.parent}: {_reason(e)}") from None
     try:

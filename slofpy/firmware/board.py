@@ -17,7 +17,6 @@ from __future__ import annotations
 import copy
 import os
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -35,7 +34,7 @@ BOARD_DIR = SOURCE_ROOT / "board-qemu"
 
 def default_seed() -> bytes:
     """The QEMU 7.2 pseries seed shipped with slofpy (-M pseries -m 512 -nic none -vga none)."""
-    return resources.files("slofpy").joinpath("data/default.seed.dtb").read_bytes()
+    return (Path(__file__).resolve().parent.parent / "data" / "default.seed.dtb").read_bytes()
 
 
 MAX_SEED_BYTES = 64 << 20

@@ -87,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
                       help="add DIR to the #include search path")
     test.add_argument("-v", "--verbose", action="store_true", help="name every test")
-    from ..testing.forthtest import DEFAULT_TIME_LIMIT
+    from ..testing import DEFAULT_TIME_LIMIT
     test.add_argument("--timeout", type=positive_seconds, default=DEFAULT_TIME_LIMIT,
                       metavar="SECONDS", help="time limit of one test, set-up lines replayed "
                       f"for it included (default {DEFAULT_TIME_LIMIT:g})")

@@ -14,7 +14,6 @@ seed but not emulated here answer status -3 (RTAS "not supported") and are noted
 """
 from __future__ import annotations
 
-import calendar
 import time
 from collections.abc import Callable
 
@@ -210,6 +209,7 @@ class RtasServices:
             call.ret(0, RTAS_OUT_PARAM_ERROR)
             return
         try:
+            import calendar     # only for this call: it costs a start-up its import
             wanted = calendar.timegm((call.arg(0), call.arg(1), call.arg(2), call.arg(3),
                                       call.arg(4), call.arg(5), 0, 0, 0))
         except (OverflowError, ValueError):

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from . import DEFAULT_TIME_LIMIT
 from ..errors import TIMEOUT, ForthError
 from ..machine import Machine, Snapshot
 from ..vm.source import SourceError, preprocess_file
@@ -277,9 +278,6 @@ class BootCache:
         return self._owner.get((firmware, seed)) is owner
 
 
-DEFAULT_TIME_LIMIT = 60.0
-"""Seconds one test may run (with the set-up lines replayed before it) by default, in
-`slofpy test` and the pytest plugin; running out fails that test with code -256."""
 
 
 class FileRun:
