@@ -38,11 +38,15 @@ class GeneratedCode:
         self.compiling: set[int] = set()        # definitions being compiled right now
         # start of a body -> (its end, its bytes, its instructions): decoder.decode's memo
         self.decoded: dict[int, tuple] = {}
+        # start of a body -> (its decoded instructions, the words they name): what
+        # source_cache.read_spans reads of it, kept while decode gives the same list
+        self.named_words: dict[int, tuple] = {}
 
     def reset(self) -> None:
         """Forget all generated code and every answer about threaded code (the VM's memory
         was replaced, say). The tables stay the same objects."""
         for table in (self.functions, self.call_counts, self.ranges, self.pages, self.cells,
                       self.depends_on, self.sources, self.line_tags, self.callers, self.rs_readers,
-                      self.effects, self.throwers, self.compiling, self.decoded):
+                      self.effects, self.throwers, self.compiling, self.decoded,
+                      self.named_words):
             table.clear()

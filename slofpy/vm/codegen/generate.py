@@ -71,17 +71,14 @@ def compile_definition(vm, xt: int) -> bool:
 def _emitted(vm, xt: int) -> Emitted | None:
     """What the emitter makes of the definition at xt (None: it stays threaded), from the
     source cache when the same code was emitted before."""
-    key = source_cache.reads_digest(vm, xt)
-    if key is not None:
-        known = source_cache.lookup(key)
-        if known is not None:
-            return known if known.source else None
+    known = source_cache.lookup(vm, xt)
+    if known is not None:
+        return known if known.source else None
     try:
         emitted = _emit_fresh(vm, xt)
     except NotCompilable:
         emitted = _NOT_COMPILABLE
-    if key is not None:
-        source_cache.keep(key, emitted)
+    source_cache.keep(vm, xt, emitted)
     return emitted if emitted.source else None
 
 
