@@ -209,9 +209,18 @@ def test_slofpy_test_fails_the_booted_files_tests_with_that_line():
                                            "a number\n")
 
 
-def test_a_host_without_qemus_devices_refuses_them(tmp_path):
-    r = slofpy("boot", "-q", "--host", "file:" + str(tmp_path / "out.dtb"), "--nodefaults")
-    assert r.returncode == 0                    # the file host is QEMU's machine too
+def test_devices_need_a_host_that_models_qemus_machine(tmp_path, image):
+    from slofpy.host.backend import HostBackend
+    from slofpy.host.device_options import backend_with_devices
+    with pytest.raises(DeviceOptionError) as error:
+        backend_with_devices(HostBackend(), seed("default"), devices("scsi-cd"))
+    assert str(error.value) == "--device: the base host has no QEMU devices to put them on"
+    # the file and record hosts are QEMU's machine too
+    r = slofpy("boot", "-q", "--host", "file:" + str(tmp_path / "out.dtb"),
+               "--device", f"scsi-hd,drive={image}")
+    assert (r.returncode, r.stderr) == (0, "")
+    r = slofpy("boot", "-q", "--host", "nosuchhost", "--device", "scsi-cd")
+    assert r.returncode == 1 and r.stderr.startswith("slofpy: unknown host 'nosuchhost'")
     r = slofpy("run", "--device", "scsi-cd", "-e", "bye")
     assert r.returncode == 2 and "need --boot" in r.stderr
     r = slofpy("repl", "--bare", "--device", "scsi-cd")

@@ -149,14 +149,16 @@ class MachineDevices:
 
 
 @dataclass
-class _Adapter:
+class Adapter:
+    """An adapter of the seed that devices sit behind."""
+
     kind: str           # "v-scsi", "virtio-scsi", "virtio-blk", "OHCI", "EHCI", "xHCI"
     path: str
     key: int | str      # v-scsi: its position; PCI functions: their ibm,loc-code
     ports: int = 0
 
 
-def seed_adapters(seed: bytes) -> list[_Adapter]:
+def seed_adapters(seed: bytes) -> list[Adapter]:
     """The adapters of the seed that devices can sit behind, in default-choice order:
     v-scsi units by unit address, then PCI functions in tree order."""
     try:
@@ -170,7 +172,7 @@ def seed_adapters(seed: bytes) -> list[_Adapter]:
                 names = fdt_lookup.strings(props.get("compatible", b""))
                 if reg and names and names[0] == VSCSI_COMPATIBLE:
                     vscsi.append((reg[0], fdt.get_path(node)))
-        adapters = [_Adapter("v-scsi", path, position)
+        adapters = [Adapter("v-scsi", path, position)
                     for position, (_, path) in enumerate(sorted(vscsi))]
         for node in fdt_lookup.descendant_nodes(fdt, 0):
             props = fdt_lookup.node_properties(fdt, node)
@@ -184,10 +186,10 @@ def seed_adapters(seed: bytes) -> list[_Adapter]:
                 kind = TRANSITIONAL_TYPES.get(device[0], device[0] - 0x1040)
                 if kind in (VIRTIO_BLK, VIRTIO_SCSI):
                     name = "virtio-blk" if kind == VIRTIO_BLK else "virtio-scsi"
-                    adapters.append(_Adapter(name, fdt.get_path(node), loc))
+                    adapters.append(Adapter(name, fdt.get_path(node), loc))
             elif class_code and class_code[0] in USB_CLASSES:
                 name, ports = USB_CLASSES[class_code[0]]
-                adapters.append(_Adapter(name, fdt.get_path(node), loc, ports))
+                adapters.append(Adapter(name, fdt.get_path(node), loc, ports))
     except (libfdt.FdtException, SystemError, UnicodeError) as error:
         raise DeviceOptionError(f"--device: cannot read the seed's adapters: {error}") from None
     return adapters
@@ -203,7 +205,7 @@ ADAPTER_NAMES = {"scsi-hd": "SCSI adapter (v-scsi or virtio-scsi)",
                  "usb-kbd": "USB controller (OHCI, EHCI or xHCI)"}
 
 
-def _adapter_for(option: DeviceOption, adapters: list[_Adapter], seed: bytes) -> _Adapter:
+def _adapter_for(option: DeviceOption, adapters: list[Adapter], seed: bytes) -> Adapter:
     fit = [a for a in adapters if a.kind in ADAPTER_KINDS[option.kind]]
     wanted = option.get("node" if option.kind == "virtio-blk-pci" else "bus")
     what = ADAPTER_NAMES[option.kind]
@@ -271,7 +273,7 @@ def resolve_devices(seed: bytes, devices: DeviceList) -> MachineDevices:
         usb_devices={key: tuple(specs) for key, specs in usb.items()})
 
 
-def _scsi_spec(option: DeviceOption, adapter: _Adapter,
+def _scsi_spec(option: DeviceOption, adapter: Adapter,
                taken: list[ScsiDeviceSpec]) -> ScsiDeviceSpec:
     where = f"--device {option.text}"
     top_channel, top_id, top_lun = SCSI_LIMITS[adapter.kind]
@@ -304,7 +306,7 @@ def _scsi_spec(option: DeviceOption, adapter: _Adapter,
                           lun=lun, image=image, drive_name=name)
 
 
-def _usb_spec(option: DeviceOption, adapter: _Adapter,
+def _usb_spec(option: DeviceOption, adapter: Adapter,
               taken: list[UsbDeviceSpec]) -> UsbDeviceSpec:
     where = f"--device {option.text}"
     used = {s.port for s in taken}
