@@ -2,12 +2,13 @@
 host ended up with.
 
     slofpy boot [--firmware SLOF.BIN|SLOF-TREE] [--seed FILE.dtb|FILE.dts] [--host NAME[:OPTIONS]]
+                [--device KIND[,PROP=VALUE...]]... [--nodefaults]
                 [-o OUT.dtb] [--dts OUT.dts] [-q]
                 [--client linux [--no-quiesce] [--hotplug-phb INDEX] [--client-tree OUT.dtb]]
                 [--timeout SECONDS] [-I DIR] [--allow-read DIR]
 
 Exit status: 0 when the host accepted the flattened tree, 1 with one line on stderr for a
-firmware error, a bad seed, a rejected blob, an output file that cannot be written or a
+firmware error, a bad seed, a bad --device, a rejected blob, an output file that cannot be written or a
 timeout, 2 for usage errors (argparse). Output files are written atomically (slofpy.outfile).
 """
 from __future__ import annotations
@@ -32,6 +33,8 @@ def add_arguments(p) -> None:
                    "the built-in QEMU 7.2 pseries seed without it")
     p.add_argument("--host", default="qemu", metavar="NAME[:OPTIONS]",
                    help=HOST_HELP)
+    from . import device_args
+    device_args.add_arguments(p)
     p.add_argument("-o", "--output", metavar="OUT.dtb", help="write the tree the host accepted")
     p.add_argument("--dts", metavar="OUT.dts", help="write it as DTS, with the encodings Forth used")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary")
@@ -110,11 +113,12 @@ def _boot(args, out) -> int:
     from ..fdt.blob import BlobError
     from ..host.qemu import SeedError
     from ..host.registry import HostSpecError
+    from ..host.device_options import DeviceOptionError
     from ..host.fdt_lookup import TreeLookupError
     from ..outfile import DTS_START, FDT_MAGIC, OutputFileError, target_path, write_atomically
     from ..slof.image import SlofImageError
     user_errors = (ForthError, SeedFileError, SeedError, HostSpecError, OutputFileError,
-                   BlobError, TreeLookupError, SlofImageError)
+                   BlobError, TreeLookupError, SlofImageError, DeviceOptionError)
     started = time.perf_counter()
     try:
         # the outputs are checked before the boot, so a typo costs no boot and no file
@@ -182,7 +186,7 @@ _console_state = {"ends_line": True}
 
 def _boot_board(args, out):
     """The board booted on --seed (its .dts includes confined to the seed's folder, -I and
-    --allow-read) and --host, its console going to out."""
+    --allow-read) and --host with the --device devices, its console going to out."""
     from ..firmware.board import boot_machine, load_seed
     seed = None
     if args.seed is not None:
@@ -192,10 +196,12 @@ def _boot_board(args, out):
         out.flush()
         if text:
             _console_state["ends_line"] = text.endswith("\n")
+    from .device_args import host_for
+    host = host_for(args, seed, args.host)
     if getattr(args, "firmware", None):
         from ..slof.boot import boot_slof
-        return boot_slof(args.firmware, seed, host=args.host, output=output)
-    return boot_machine(seed, host=args.host, output=output)
+        return boot_slof(args.firmware, seed, host=host, output=output)
+    return boot_machine(seed, host=host, output=output)
 
 
 def _run_with_client(args) -> int:
@@ -205,6 +211,7 @@ def _run_with_client(args) -> int:
     from ..client.errors import ClientError
     from .client_boot import check_usage, run_client
     from ..host.phb_hotplug import HotplugError
+    from ..host.device_options import DeviceOptionError
     from ..host.qemu import SeedError
     from ..host.registry import HostSpecError
     from ..outfile import DTS_START, FDT_MAGIC, OutputFileError, target_path, write_atomically
@@ -214,7 +221,7 @@ def _run_with_client(args) -> int:
         return 2
     out = sys.stdout
     user_errors = (ForthError, SeedFileError, SeedError, HostSpecError, ClientError,
-                   HotplugError, OutputFileError)
+                   HotplugError, OutputFileError, DeviceOptionError)
     try:
         for path, start in ((args.output, FDT_MAGIC), (args.dts, DTS_START),
                             (args.client_tree, FDT_MAGIC)):

@@ -1,17 +1,20 @@
 """The `slofpy` command line.
 
-    slofpy run [--boot [--firmware SLOF.BIN|DIR] [--seed FILE] [--host NAME] [--quiesce] [-o OUT.dtb]]
+    slofpy run [--boot [--firmware SLOF.BIN|DIR] [--seed FILE] [--host NAME] [--device SPEC]...
+                       [--nodefaults] [--quiesce] [-o OUT.dtb]]
                FILE|-... [-e CODE]
                [-I DIR] [--timeout SECONDS] [--std]
-    slofpy repl [--bare] [--firmware SLOF.BIN|DIR] [--seed FILE] [--host NAME] [-I DIR]
-    slofpy test PATH... [--seed FILE] [-I DIR] [-v] [--timeout SECONDS]
+    slofpy repl [--bare] [--firmware SLOF.BIN|DIR] [--seed FILE] [--host NAME]
+                [--device SPEC]... [--nodefaults] [-I DIR]
+    slofpy test PATH... [--seed FILE] [--device SPEC]... [--nodefaults] [-I DIR] [-v]
+                [--timeout SECONDS]
     slofpy diff A B
     slofpy boot ...                      (boot_command.py)
     slofpy --version
 
 Exit status: 0 on success, 1 on an uncaught Forth error (one line on stderr saying what and
 where, then the words it happened in, innermost first), a failed line (repl reading a pipe)
-or a failed test, 2 on a usage error. Output into a closed pipe (`slofpy run ... | head -1`)
+or a failed test (a bad seed, host or --device: one line), 2 on a usage error. Output into a closed pipe (`slofpy run ... | head -1`)
 ends the command quietly, with the status a filter killed by SIGPIPE has (141).
 """
 from __future__ import annotations
@@ -61,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", metavar="FILE", help="with --boot: the seed (.dtb/.dts) to boot "
                      "on; the built-in QEMU 7.2 pseries seed without it")
     run.add_argument("--host", metavar="NAME[:OPTIONS]", help="with --boot: " + HOST_HELP)
+    from . import device_args
+    device_args.add_arguments(run, "with --boot: ")
     run.add_argument("--quiesce", action="store_true", help="with --boot: quiesce at the end, "
                      "handing the flattened tree to the host (exit status 1 if it is rejected)")
     run.add_argument("-o", "--output", metavar="OUT.dtb",
@@ -80,10 +85,12 @@ def _parser() -> argparse.ArgumentParser:
     repl.add_argument("--firmware", metavar="SLOF.BIN|DIR", help="boot SLOF's own Forth from "
                      "this image (e.g. /usr/share/qemu/slof.bin) or source tree instead of "
                      "slofpy's firmware")
+    device_args.add_arguments(repl)
 
     test = sub.add_parser("test", help="run Forth T{ }T test files (test_*.fs)")
     test.add_argument("paths", nargs="+", metavar="PATH", help="test files or folders")
     test.add_argument("--seed", metavar="FILE", help="seed for files marked `\\ slofpy: booted`")
+    device_args.add_arguments(test, "for files marked `\\ slofpy: booted`: ")
     test.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
                       help="add DIR to the #include search path")
     test.add_argument("-v", "--verbose", action="store_true", help="name every test")
@@ -126,8 +133,9 @@ def _command(argv: list[str] | None) -> int:
     args = parser.parse_args(argv)
     if args.command == "run":
         if not args.boot and (args.seed or args.host or args.quiesce or args.output
-                              or args.firmware):
-            parser.error("run: --seed, --host, --firmware, --quiesce and -o need --boot")
+                              or args.firmware or args.devices or args.nodefaults):
+            parser.error("run: --seed, --host, --firmware, --device, --nodefaults, --quiesce "
+                         "and -o need --boot")
         if args.boot and args.std:
             parser.error("run: --std is for the bare engine, not the booted board")
         if args.output and not args.quiesce:
@@ -213,19 +221,32 @@ def _run_machine(args, output) -> Machine:
     if not args.boot:
         return Machine(include_path=args.include, output=output, standard=args.std)
     from ..firmware.board import SeedFileError, boot_machine
+    from ..host.device_options import DeviceOptionError
     from ..host.registry import HostSpecError
     from ..slof.image import SlofImageError
     try:
+        seed, host = _seed_and_host(args, args.host or "qemu")
         if args.firmware:
             from ..slof.boot import boot_slof
-            machine = boot_slof(args.firmware, args.seed, host=args.host or "qemu", output=output)
+            machine = boot_slof(args.firmware, seed, host=host, output=output)
         else:
-            machine = boot_machine(args.seed, host=args.host or "qemu", output=output)
-    except (SeedFileError, HostSpecError, SlofImageError) as e:
+            machine = boot_machine(seed, host=host, output=output)
+    except (SeedFileError, HostSpecError, SlofImageError, DeviceOptionError) as e:
         raise _BootError(str(e)) from None
     for d in args.include:
         machine.add_include_dir(d)
     return machine
+
+
+def _seed_and_host(args, host: str):
+    """The seed (a path, or its bytes once --device needed them) and the host to boot with:
+    `host`, or a backend with the --device devices behind the seed's adapters."""
+    from .device_args import device_list, host_for
+    if not device_list(args) or args.seed is None:
+        return args.seed, host_for(args, None, host)
+    from ..firmware.board import load_seed
+    seed = load_seed(args.seed)
+    return seed, host_for(args, seed, host)
 
 
 def _quiesce(machine, output: str | None) -> int:
@@ -266,9 +287,12 @@ def _make_machine(args) -> Machine:
     board, which comes from slofpy.firmware.board (boot_machine) when that module is present; without
     it the bare engine is all there is."""
     include = getattr(args, "include", None) or []
+    if (getattr(args, "devices", None) or getattr(args, "nodefaults", False)) and args.bare:
+        raise ValueError("--device and --nodefaults are for the booted board, not --bare")
     if getattr(args, "firmware", None) and not args.bare:
         from ..slof.boot import boot_slof
-        machine = boot_slof(args.firmware, args.seed, host=args.host, output=_console_output)
+        seed, host = _seed_and_host(args, args.host)
+        machine = boot_slof(args.firmware, seed, host=host, output=_console_output)
         for d in include:
             machine.add_include_dir(d)
         return machine
@@ -278,7 +302,8 @@ def _make_machine(args) -> Machine:
         except ImportError:
             boot_machine = None
         if boot_machine is not None:
-            machine = boot_machine(seed=args.seed, host=args.host, output=_console_output)
+            seed, host = _seed_and_host(args, args.host)
+            machine = boot_machine(seed=seed, host=host, output=_console_output)
             for d in include:
                 machine.add_include_dir(d)
             return machine
@@ -323,6 +348,13 @@ def _test(args) -> int:
         print("slofpy: no test_*.fs files found", file=sys.stderr)
         return 2
     seed = str(Path(args.seed).resolve()) if args.seed else None
+    from .device_args import device_list
+    from ..host.device_options import DeviceOptionError
+    try:
+        devices = device_list(args)
+    except DeviceOptionError as e:
+        print(f"slofpy: {e}", file=sys.stderr)
+        return 1
     boots = BootCache()
     passed = failed = 0
     start = time.monotonic()
@@ -333,7 +365,8 @@ def _test(args) -> int:
             print(f"slofpy: {e}", file=sys.stderr)
             failed += 1
             continue
-        run = FileRun(tf, lambda: Machine(include_path=include), boots, seed, args.timeout)
+        run = FileRun(tf, lambda: Machine(include_path=include), boots, seed, args.timeout,
+                      devices=devices or None)
         for k, piece in enumerate(tf.tests):
             try:
                 outcome = run.run(piece)

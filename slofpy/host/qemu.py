@@ -24,10 +24,12 @@ devices behind the v-scsi adapters, which the seed does not show, are `scsi_devi
 virtio PCI functions (slofpy.host.virtio_pci) answer CI loads and stores on their BARs; a
 virtio-blk's image and a virtio-scsi's devices, which the seed does not show either, are
 `virtio_disks` and `virtio_scsi_devices` by the function's `ibm,loc-code` (default: a blank
-1 MiB image, no SCSI devices). OHCI and EHCI controllers (slofpy.host.usb_controllers, nothing
-on their ports) and e1000 NICs (slofpy.host.e1000) answer on their BARs too
-(slofpy.host.pci_mmio). Before the
-first `reset()` there is no machine: every blob is refused (twice a zero initial size),
+1 MiB image, no SCSI devices). The USB devices on the controllers' root-hub ports are
+`usb_devices` by the controller's `ibm,loc-code` (slofpy.host.usb_devices; default: none).
+slofpy.host.device_options fills all of these from the user's `--device` options. OHCI and
+EHCI controllers (slofpy.host.usb_controllers, nothing on their ports) and e1000 NICs
+(slofpy.host.e1000) answer on their BARs too (slofpy.host.pci_mmio). Before the first
+`reset()` there is no machine: every blob is refused (twice a zero initial size),
 no RTAS token is known, and the consoles accept any terminal number.
 """
 from __future__ import annotations
@@ -47,6 +49,7 @@ from slofpy.host.tce import TceTables
 from slofpy.host.e1000 import E1000Factory
 from slofpy.host.pci_mmio import PciMmioFunctions
 from slofpy.host.usb_controllers import usb_controller
+from slofpy.host.usb_devices import UsbDeviceSpec
 from slofpy.host.vio import VioBus
 from slofpy.host.virtio_pci import VirtioPci
 from slofpy.abi.guest_memory import GuestMemory, real_address
@@ -83,6 +86,7 @@ class QemuBackend(HostBackend):
         self.scsi_devices: tuple[ScsiDeviceSpec, ...] = DEFAULT_SCSI_DEVICES
         self.virtio_disks: dict[str, bytes] = {}
         self.virtio_scsi_devices: dict[str, tuple[ScsiDeviceSpec, ...]] = {}
+        self.usb_devices: dict[str, tuple[UsbDeviceSpec, ...]] = {}
         self._build_machine(None)
 
     # --- machine state -------------------------------------------------------------------

@@ -21,12 +21,15 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from . import DEFAULT_TIME_LIMIT
 from ..errors import TIMEOUT, ForthError
 from ..machine import Machine, Snapshot
 from ..vm.source import SourceError, preprocess_file
+
+if TYPE_CHECKING:
+    from ..host.device_options import DeviceList
 
 TESTER = Path(__file__).resolve().parent / "forth_tester.fs"
 
@@ -246,18 +249,22 @@ class BootCache:
             raise ForthError(-21, f"the booted board is not available ({e})") from None
         return board.boot_machine
 
-    def acquire(self, seed: str | None, owner: object, firmware: str | None = None) -> Machine:
+    def acquire(self, seed: str | None, owner: object, firmware: str | None = None,
+                devices: DeviceList | None = None) -> Machine:
         """The machine booted on seed (None: the default seed) with slofpy's firmware, or
-        with SLOF's own image or source tree `firmware` (slofpy.slof)."""
-        key = (firmware, seed)
+        with SLOF's own image or source tree `firmware` (slofpy.slof), with `devices`
+        behind the seed's adapters (slofpy.host.device_options; None: QEMU's defaults)."""
+        key = (firmware, seed, devices or None)
         entry = self._boards.get(key)
         if entry is None:
             try:
+                host = _host(seed, devices)
                 if firmware is not None:
                     from ..slof.boot import boot_slof
-                    machine = boot_slof(firmware, seed, output=None)
+                    machine = boot_slof(firmware, seed, host=host, output=None)
                 else:
-                    machine = self.boot_function()(seed=seed, output=None)
+                    extra = {} if host == "qemu" else {"host": host}
+                    machine = self.boot_function()(seed=seed, output=None, **extra)
             except ForthError as e:
                 entry = e
             except (OSError, ValueError) as e:
@@ -274,8 +281,20 @@ class BootCache:
         self._owner[key] = owner
         return machine
 
-    def held_by(self, seed: str | None, owner: object, firmware: str | None = None) -> bool:
-        return self._owner.get((firmware, seed)) is owner
+    def held_by(self, seed: str | None, owner: object, firmware: str | None = None,
+                devices: DeviceList | None = None) -> bool:
+        return self._owner.get((firmware, seed, devices or None)) is owner
+
+
+def _host(seed: str | None, devices: DeviceList | None):
+    """The host to boot with: "qemu", or a qemu backend with `devices` behind the adapters
+    of the seed (DeviceOptionError, a ValueError, when they do not fit it)."""
+    if not devices:
+        return "qemu"
+    from ..firmware.board import default_seed, load_seed
+    from ..host.device_options import backend_with_devices
+    return backend_with_devices("qemu", default_seed() if seed is None else load_seed(seed),
+                                devices)
 
 
 
@@ -285,9 +304,10 @@ class FileRun:
 
     def __init__(self, tf: TestFile, bare: Callable[[], Machine], boots: BootCache,
                  default_seed: str | None = None, time_limit: float | None = DEFAULT_TIME_LIMIT,
-                 firmware: str | None = None):
+                 firmware: str | None = None, devices: DeviceList | None = None):
         self.time_limit = time_limit
         self.firmware = firmware            # booted files: SLOF's image/tree, or slofpy's
+        self.devices = devices              # booted files: the devices behind the adapters
         self.deadline: float | None = None
         self.tf = tf
         self.bare = bare
@@ -300,7 +320,7 @@ class FileRun:
 
     def _fresh(self) -> Machine:
         if self.tf.booted:
-            m = self.boots.acquire(self.seed, self, self.firmware)
+            m = self.boots.acquire(self.seed, self, self.firmware, self.devices)
         else:
             m = self.bare()
         m.include(TESTER)
@@ -319,7 +339,8 @@ class FileRun:
     def _usable(self, index: int) -> bool:
         if self.machine is None or self.next > index:
             return False
-        return not self.tf.booted or self.boots.held_by(self.seed, self, self.firmware)
+        return not self.tf.booted or self.boots.held_by(self.seed, self, self.firmware,
+                                                        self.devices)
 
     def run(self, piece: Piece) -> Outcome:
         """Run the test piece (and every piece before it not yet run)."""

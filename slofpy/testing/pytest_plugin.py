@@ -17,6 +17,13 @@ Registered through the `pytest11` entry point, so installing slofpy enables it:
   `booted` fixture and booted .fs files on SLOF's own image or source tree (slofpy.slof);
   `@pytest.mark.slofpy_firmware("path")` does it for one test (a relative path is relative
   to the test file's folder).
+- the devices behind the seed's adapters (slofpy.host.device_options, as `slofpy boot
+  --device`): `--slofpy-device KIND[,PROP=VALUE...]` (repeatable; a relative image path is
+  relative to the current folder) and `--slofpy-nodefaults` for the `booted` fixture and
+  booted .fs files; `@pytest.mark.slofpy_devices("scsi-hd,drive=disk.img", ...,
+  nodefaults=False)` for one test (image paths relative to the test file's folder), which
+  replaces the command line's devices. A device that does not fit the seed fails the test
+  with one line.
 
 Works with pytest-xdist: a worker given a test out of order replays its file up to it.
 """
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -31,6 +39,9 @@ from ..errors import ForthError
 from .forthtest import DEFAULT_TIME_LIMIT, BootCache, FileRun, Outcome, Piece, TestFile, \
     TestFileError, parse_test_file
 from ..machine import Machine
+
+if TYPE_CHECKING:
+    from ..host.device_options import DeviceList
 
 _STATE = pytest.StashKey["_PluginState"]()
 _KEEP_RUNS = 2        # file runs (each one a VM) kept alive at once
@@ -67,11 +78,21 @@ class _PluginState:
         path = self.config.getoption("slofpy_firmware")
         return str(Path(path).resolve()) if path else None
 
+    @property
+    def devices(self) -> DeviceList | None:
+        """The command line's --slofpy-device and --slofpy-nodefaults (None: neither)."""
+        from ..host.device_options import DeviceList, parse_device
+        texts = self.config.getoption("slofpy_device") or []
+        nodefaults = self.config.getoption("slofpy_nodefaults")
+        if not texts and not nodefaults:
+            return None
+        return DeviceList(tuple(parse_device(text) for text in texts), defaults=not nodefaults)
+
     def file_run(self, tf: TestFile) -> FileRun:
         run = self.runs.get(tf.path)
         if run is None or run.tf is not tf:
             run = FileRun(tf, self.bare_machine, self.boots, self.seed,
-                          self.config.getoption("slofpy_timeout"), self.firmware)
+                          self.config.getoption("slofpy_timeout"), self.firmware, self.devices)
             self.runs[tf.path] = run
         self.runs.move_to_end(tf.path)
         while len(self.runs) > _KEEP_RUNS:
@@ -89,6 +110,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--slofpy-firmware", dest="slofpy_firmware", default=None,
                     metavar="SLOF.BIN|DIR", help="boot SLOF's own image or source tree for "
                     "the `booted` fixture and booted .fs files, instead of slofpy's firmware")
+    group.addoption("--slofpy-device", dest="slofpy_device", action="append", default=[],
+                    metavar="KIND[,PROP=VALUE...]", help="a device behind an adapter of the "
+                    "seed for the `booted` fixture and booted .fs files, as `slofpy boot "
+                    "--device` takes it (repeatable)")
+    group.addoption("--slofpy-nodefaults", dest="slofpy_nodefaults", action="store_true",
+                    help="no QEMU default CD-ROM for the `booted` fixture and booted .fs files")
     group.addoption("--slofpy-include", dest="slofpy_include", action="append", default=[],
                     metavar="DIR", help="#include search folder for .fs test files")
     group.addoption("--slofpy-timeout", dest="slofpy_timeout", type=_seconds,
@@ -110,7 +137,14 @@ def pytest_configure(config: pytest.Config) -> None:
                             "slofpy_seed(path): the seed the `booted` fixture boots on")
     config.addinivalue_line("markers", "slofpy_firmware(path): SLOF's image or source tree "
                             "the `booted` fixture boots instead of slofpy's firmware")
-    config.stash[_STATE] = _PluginState(config)
+    config.addinivalue_line("markers", "slofpy_devices(*specs, nodefaults=False): the "
+                            "devices behind the seed's adapters for the `booted` fixture "
+                            "(KIND[,PROP=VALUE...] as `slofpy boot --device` takes them)")
+    config.stash[_STATE] = state = _PluginState(config)
+    try:
+        state.devices                 # a malformed --slofpy-device stops the run at once
+    except ValueError as e:
+        raise pytest.UsageError(str(e)) from None
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
@@ -202,7 +236,22 @@ def booted(request: pytest.FixtureRequest) -> Machine:
         firmware = state.firmware
     failure = None
     try:
-        return state.boots.acquire(seed, request.node, firmware)
+        devices = _marker_devices(request) or state.devices
+        return state.boots.acquire(seed, request.node, firmware, devices)
     except ForthError as e:
         failure = f"cannot boot the board: {e}"
+    except ValueError as e:          # a malformed device option (DeviceOptionError)
+        failure = f"cannot boot the board: {e}"
     pytest.fail(failure, pytrace=False)      # outside the except: no chained traceback
+
+
+def _marker_devices(request: pytest.FixtureRequest) -> DeviceList | None:
+    """The devices `@pytest.mark.slofpy_devices(...)` names (None without the marker); image
+    paths are relative to the folder of the test file."""
+    marker = request.node.get_closest_marker("slofpy_devices")
+    if marker is None:
+        return None
+    from ..host.device_options import DeviceList, parse_device
+    folder = Path(request.node.path).parent
+    return DeviceList(tuple(parse_device(text, folder) for text in marker.args),
+                      defaults=not marker.kwargs.get("nodefaults", False))
