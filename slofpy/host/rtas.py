@@ -14,6 +14,7 @@ seed but not emulated here answer status -3 (RTAS "not supported") and are noted
 """
 from __future__ import annotations
 
+import struct
 import time
 from collections.abc import Callable
 
@@ -56,18 +57,32 @@ def rtas_tokens(blob: bytes) -> dict[int, str]:
     return tokens
 
 
+_HEADER = struct.Struct(">III")        # token, nargs, nret
+_MAX_ARGS_AT_ONCE = 16
+
+
 class RtasCall:
     """One RTAS argument block in guest memory."""
 
     def __init__(self, memory: GuestMemory, addr: int):
         self.memory = memory
         self.addr = addr
-        self.token = read_u32(memory, addr)
-        self.nargs = read_u32(memory, addr + 4)
-        self.nret = read_u32(memory, addr + 8)
+        self.token, self.nargs, self.nret = _HEADER.unpack(memory.read(addr, 12))
+        self._args: tuple[int, ...] | None = None
 
     def arg(self, index: int) -> int:
         """Argument cell `index` as an unsigned u32."""
+        args = self._args
+        if args is None:
+            # the arguments in one read (NVRAM access makes thousands of calls a boot)
+            count = min(self.nargs, _MAX_ARGS_AT_ONCE)
+            try:
+                args = struct.unpack(f">{count}I", self.memory.read(self.addr + 12, 4 * count))
+            except GuestMemoryError:
+                args = ()
+            self._args = args
+        if index < len(args):
+            return args[index]
         return read_u32(self.memory, self.addr + 12 + 4 * index)
 
     def signed_arg(self, index: int) -> int:
