@@ -67,9 +67,6 @@ def test_slofs_tree_on_bridges_and_two_phbs_is_real_slofs(slof_bin, name, tmp_pa
 # but for the differences listed here with their reasons, or a stop at a C word whose
 # device slofpy's hosts do not model (each says so in one line).
 NOT_REAL_SLOFS = {
-    "pci-misc": ({"missing prop /chosen bootargs", "missing prop /chosen bootpath"},
-                 "real SLOF's net boot from the e1000 leaves them; slofpy's e1000 cannot be "
-                 "opened yet (e1k-open)"),
     "pci-virtio": ({"missing prop /aliases disk1"},
                    "real QEMU had a scsi-hd behind the virtio-scsi controller; the seed does "
                    "not say so and the host puts no disk there by default"),

@@ -52,6 +52,7 @@ DCBAAP_SIZE, COMMAND_RING_SIZE, EVENT_RING_SIZE = 2048, 4096, 4096
 CONTROL_RING_SIZE, DATA_RING_SIZE, INTR_RING_SIZE = 4096, 4096, 4096
 CTX_BUF_SIZE, CTX_SIZE = 4096, 32
 PIPE_POOL_SIZE = 4096
+PIPE_SIZE = 80          # struct xhci_pipe's size in the C (its pool holds 51)
 MAX_BULK_SIZE = 0xF000
 USB_TIMEOUT = 5000
 POLL_NO_WAIT = 1
@@ -462,11 +463,12 @@ class XhciHcd:
             if not self.pool:
                 return None
             self.pool_phys = self.lib.dma_map_in(self.pool, PIPE_POOL_SIZE, True)
-            self.pipes_left = PIPE_POOL_SIZE // 80
+            self.pipes_left = PIPE_POOL_SIZE // PIPE_SIZE
+        where = self.pool + PIPE_SIZE * (PIPE_POOL_SIZE // PIPE_SIZE - self.pipes_left)
         self.pipes_left -= 1
         pipe = Pipe(dev, ep[3] & 3, int.from_bytes(ep[4:6], "little"), ep[2] >> 7, ep[2] & 0xF)
         if pipe.type == USB_EP_TYPE_INTR and not self.get_pipe_intr(pipe):
-            self.lib.print(b"usb-xhci: get_pipe alloc_intr failed  %x\n" % id(pipe))
+            self.lib.print(b"usb-xhci: xhci_get_pipe alloc_intr failed  %x\n" % where)
         if pipe.type == USB_EP_TYPE_BULK:
             self.init_bulk_ep(dev, pipe)
         return pipe
