@@ -20,8 +20,9 @@ order, with its messages:
 
 Frames go out through the NIC's `write` method and are waited for through its `read`
 method, as the C's send() and recv() do. The frames are slofpy's encoding of the requests the
-C makes (same protocols, addresses, ports and requested options; transaction ids from
-slofpy's own generator), not byte copies of SLOF's. A frame addressed to us that does come in
+C makes: byte for byte what real SLOF sent under QEMU (tests/data/slof-boot/pci-misc.net.pcap)
+but for the transaction ids (slofpy's own generator) and the checksums over them, and the
+router solicitation's checksum, which real SLOF leaves 0 in some rounds. A frame addressed to us that does come in
 would need libnet's ARP, IPv4, IPv6 and DHCP handling, which slofpy does not carry out: it
 throws "not supported by slofpy: libnet receiving a frame". So do boot arguments (obp-tftp's
 "net:server,file,client..." forms): "not supported by slofpy: net-load arguments".
@@ -57,8 +58,9 @@ def _checksum(data: bytes) -> int:
 
 
 def _ipv4(payload: bytes, protocol: int, source: bytes, destination: bytes) -> bytes:
-    header = bytearray(bytes([0x45, 0]) + (20 + len(payload)).to_bytes(2, "big") + bytes(4)
-                       + bytes([64, protocol]) + bytes(2) + source + destination)
+    """An IPv4 packet as libnet sends one: TOS 0x10 (low delay), TTL 255, no fragments."""
+    header = bytearray(bytes([0x45, 0x10]) + (20 + len(payload)).to_bytes(2, "big")
+                       + bytes(4) + bytes([255, protocol]) + bytes(2) + source + destination)
     header[10:12] = _checksum(bytes(header)).to_bytes(2, "big")
     return bytes(header) + payload
 
@@ -80,8 +82,9 @@ def _udp(source_port: int, destination_port: int, data: bytes) -> bytes:
 
 
 def link_local(mac: bytes) -> bytes:
-    """fe80::/64 with the modified EUI-64 interface id of `mac`."""
-    eui = bytes([mac[0] ^ 2]) + mac[1:3] + b"\xff\xfe" + mac[3:6]
+    """fe80::/64 with the MAC's EUI-64 as interface id, as libnet makes it (the MAC's
+    universal/local bit is not flipped)."""
+    eui = mac[0:3] + b"\xff\xfe" + mac[3:6]
     return bytes.fromhex("fe80") + bytes(6) + eui
 
 
@@ -95,9 +98,14 @@ def dhcp_discover(mac: bytes, xid: int) -> bytes:
     bootp[0:4] = bytes([1, 1, 6, 0])
     bootp[4:8] = xid.to_bytes(4, "big")
     bootp[28:34] = mac
-    options = bytes([0x63, 0x82, 0x53, 0x63, 53, 1, 1, 55, 5, 1, 3, 6, 66, 67, 255])
+    # message type DISCOVER; parameters: mask, router, DNS, TFTP server, boot file, arch
+    options = bytes([0x63, 0x82, 0x53, 0x63, 53, 1, 1, 55, 6, 1, 3, 6, 66, 67, 93, 255])
     options = options.ljust(64, b"\0")             # the BOOTP header's 64-byte vend field
-    ip = _ipv4(_udp(68, 67, bytes(bootp) + options), 17, bytes(4), b"\xff" * 4)
+    source, destination = bytes(4), b"\xff" * 4
+    udp = bytearray(_udp(68, 67, bytes(bootp) + options))
+    pseudo = source + destination + bytes([0, 17]) + len(udp).to_bytes(2, "big")
+    udp[6:8] = _checksum(pseudo + bytes(udp)).to_bytes(2, "big")
+    ip = _ipv4(bytes(udp), 17, source, destination)
     return BROADCAST + mac + b"\x08\x00" + ip
 
 

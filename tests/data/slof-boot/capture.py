@@ -8,7 +8,11 @@ replaced by one placeholder line (the captures keep what SLOF does, not its text
 --times it also writes NAME.times.txt: each console line with the seconds since QEMU started
 when its last byte arrived (where the boot spends its time: net-boot timeouts and the like).
 
-Usage: capture.py NAME [--times]     (NAME as in ../seeds/make-seeds.py --list)
+With --pcap, the configuration's e1000 gets a network of its own (a QEMU hub port nothing
+else is on) and a filter-dump writes every frame it sends to NAME.net.pcap: what SLOF's
+net boot puts on the wire when nobody answers (pci-misc.net.pcap).
+
+Usage: capture.py NAME [--times] [--pcap]     (NAME as in ../seeds/make-seeds.py --list)
 """
 from __future__ import annotations
 
@@ -40,7 +44,12 @@ def main(argv: list[str]) -> int:
     ms = _make_seeds()
     name = argv[0]
     cfg = next(c for c in ms.CONFIGS if c["name"] == name)
-    session = ms.Session(cfg["args"])
+    args = list(cfg["args"])
+    if "--pcap" in argv:
+        i = args.index("e1000")
+        args[i:i + 1] = ["e1000,netdev=h0", "-netdev", "hubport,id=h0,hubid=0", "-object",
+                         f"filter-dump,id=f0,netdev=h0,file={HERE / (name + '.net.pcap')}"]
+    session = ms.Session(args)
     times: list[str] = []
     try:
         pending = b""
