@@ -127,7 +127,8 @@ def dhcpv6_information_request(mac: bytes, xid: int) -> bytes:
                + (6).to_bytes(2, "big") + (6).to_bytes(2, "big")         # requested options
                + b"".join(o.to_bytes(2, "big") for o in (23, 24, 59)))
     udp = bytearray(_udp(546, 547, message))
-    udp[6:8] = _ipv6_checksum(bytes(udp), 17, source, destination).to_bytes(2, "big")
+    # RFC 768: a computed checksum of 0 goes out as all ones
+    udp[6:8] = (_ipv6_checksum(bytes(udp), 17, source, destination) or 0xFFFF).to_bytes(2, "big")
     return multicast_mac(destination) + mac + b"\x86\xdd" + _ipv6(bytes(udp), 17, source,
                                                                   destination)
 
