@@ -267,3 +267,21 @@ def test_keyboard_requests():
 def test_too_many_devices_for_the_ports():
     with pytest.raises(ValueError):
         XhciController([UsbKeyboard() for _ in range(5)])
+
+
+def test_the_backend_puts_the_listed_devices_on_the_controller_by_its_loc_code():
+    from pathlib import Path
+
+    from slofpy.host.qemu import QemuBackend
+    seed = (Path(__file__).resolve().parent / "data" / "seeds" / "pci-misc.seed.dtb").read_bytes()
+    host = QemuBackend()
+    host.reset(seed)
+    xhci = next(f.model for _, f in host.mmio.functions if isinstance(f.model, XhciController))
+    assert xhci.devices == [None] * 4                     # QEMU gives none without -device
+    host.usb_devices = {"qemu_qemu-xhci:0000:00:01.0": ("usb-kbd",)}
+    host.reset(seed)
+    xhci = next(f.model for _, f in host.mmio.functions if isinstance(f.model, XhciController))
+    assert isinstance(xhci.devices[0], UsbKeyboard) and xhci.devices[1:] == [None] * 3
+    host.usb_devices = {"qemu_qemu-xhci:0000:00:01.0": ("usb-tablet",)}
+    with pytest.raises(ValueError, match="usb-tablet.*slofpy models usb-kbd"):
+        host.reset(seed)
