@@ -75,3 +75,73 @@ def test_eerd_without_start_reads_back_and_status_shows_link():
     assert guest.reg(base + 0x08) & 0x3 == 0x3                            # link up, FD
     guest.set_reg(base + 0x5404, 0x8000_3456)
     assert guest.reg(base + 0x5404) == 0x8000_3456                        # RAH0 kept
+
+
+LIOBN = 0x8000_0000          # pci-misc's PHB DMA window
+TX_RING, RX_RING, TX_BUF, RX_BUF = 0x40000, 0x41000, 0x42000, 0x43000
+
+
+def rings() -> tuple[Guest, int]:
+    """The e1000 with an 8-descriptor transmit and receive ring (the smallest: TDLEN and
+    RDLEN count 128-byte units), the pages mapped for DMA at bus address = guest address +
+    0x100000; the receiver owns descriptors 0-2."""
+    guest, base = enabled()
+    for page in range(TX_RING, RX_BUF + 0x1000, 0x1000):
+        rc, _ = guest.hv.hcall(hc.H_PUT_TCE, LIOBN, page + 0x100000, page | 3)
+        assert rc == hc.H_SUCCESS
+    for i in range(8):
+        guest.memory.write(TX_RING + 16 * i, (TX_BUF + 0x100000 + 0x100 * i).to_bytes(8, "little")
+                           + bytes(8))
+        guest.memory.write(RX_RING + 16 * i, (RX_BUF + 0x100000 + 0x100 * i).to_bytes(8, "little")
+                           + bytes(8))
+    for reg, value in ((0x3800, TX_RING + 0x100000), (0x3808, 128), (0x3810, 0), (0x3818, 0),
+                       (0x0400, 2), (0x2800, RX_RING + 0x100000), (0x2808, 128), (0x2810, 0),
+                       (0x2818, 3), (0x0100, 2)):
+        guest.set_reg(base + reg, value)
+    return guest, base
+
+
+def e1000_model(guest: Guest):
+    from slofpy.host.e1000 import E1000
+    return next(f.model for _, f in guest.hv.backend.mmio.functions if isinstance(f.model, E1000))
+
+
+def test_transmit_takes_the_frames_up_to_tdt_and_reports_status_only_when_asked():
+    guest, base = rings()
+    guest.memory.write(TX_BUF, b"frame one")
+    guest.memory.write(TX_BUF + 0x100, b"frame two!")
+    guest.memory.write(TX_RING + 8, (9).to_bytes(2, "little") + bytes([0, 0x03]))      # EOP IFCS
+    guest.memory.write(TX_RING + 16 + 8, (10).to_bytes(2, "little") + bytes([0, 0x0B]))  # + RS
+    guest.set_reg(base + 0x3818, 2)
+    assert e1000_model(guest).sent == [b"frame one", b"frame two!"]
+    assert guest.reg(base + 0x3810) == 2                                    # TDH caught up
+    assert guest.memory.read(TX_RING + 12, 1) == b"\0"                      # no RS: no DD
+    assert guest.memory.read(TX_RING + 16 + 12, 1) == b"\1"                 # RS: DD
+    guest.set_reg(base + 0x0400, 0)                                         # transmitter off
+    guest.memory.write(TX_RING + 32 + 8, (3).to_bytes(2, "little") + bytes([0, 3]))
+    guest.set_reg(base + 0x3818, 3)
+    assert len(e1000_model(guest).sent) == 2 and guest.reg(base + 0x3810) == 2
+
+
+def test_receive_fills_descriptors_until_the_ring_is_full():
+    guest, base = rings()
+    nic = e1000_model(guest)
+    assert nic.receive(b"hello")
+    desc = guest.memory.read(RX_RING, 16)
+    assert guest.memory.read(RX_BUF, 5) == b"hello"
+    assert int.from_bytes(desc[8:10], "little") == 9 and desc[12] == 3       # +CRC, DD EOP
+    assert guest.reg(base + 0x2810) == 1
+    assert nic.receive(b"two") and nic.receive(b"three")
+    assert not nic.receive(b"four")                                         # RDH reached RDT
+    guest.set_reg(base + 0x0100, 0)
+    guest.set_reg(base + 0x2818, 2)
+    assert not nic.receive(b"off")                                          # receiver off
+
+
+def test_a_transmit_from_an_unmapped_page_is_refused_and_said():
+    guest, base = rings()
+    guest.memory.write(TX_RING + 8, (9).to_bytes(2, "little") + bytes([0, 3]))
+    guest.memory.write(TX_RING, (0x900000).to_bytes(8, "little"))           # no TCE there
+    guest.set_reg(base + 0x3818, 1)
+    nic = e1000_model(guest)
+    assert nic.sent == [] and nic.unmodelled and "transmit DMA failed" in nic.unmodelled[0]

@@ -78,7 +78,6 @@ DEVICES = {
             "scsi-cd,bus=/vdevice/v-scsi@71000003"),
 }
 STOPS = {
-    "pci-misc": "not supported by slofpy: usb-xhci-register",       # no xHCI model
     "pci-vga": "invalid memory address",    # the framebuffer BAR is not memory slofpy has
     "vio": "not supported by slofpy: tpm-start",                    # no vTPM model
 }

@@ -27,9 +27,10 @@ virtio-blk's image and a virtio-scsi's devices, which the seed does not show eit
 1 MiB image, no SCSI devices). The USB devices on the controllers' root-hub ports are
 `usb_devices` by the controller's `ibm,loc-code` (slofpy.host.usb_devices; default: none).
 slofpy.host.device_options fills all of these from the user's `--device` options. OHCI and
-EHCI controllers (slofpy.host.usb_controllers, nothing on their ports) and e1000 NICs
-(slofpy.host.e1000) answer on their BARs too (slofpy.host.pci_mmio). Before the first
-`reset()` there is no machine: every blob is refused (twice a zero initial size),
+EHCI controllers (slofpy.host.usb_controllers, nothing on their ports), qemu-xhci controllers
+(slofpy.host.xhci, with the usb_devices given for them) and e1000 NICs (slofpy.host.e1000)
+answer on their BARs too (slofpy.host.pci_mmio). Before the first `reset()` there is no
+machine: every blob is refused (twice a zero initial size),
 no RTAS token is known, and the consoles accept any terminal number.
 """
 from __future__ import annotations
@@ -50,6 +51,8 @@ from slofpy.host.e1000 import E1000Factory
 from slofpy.host.pci_mmio import PciMmioFunctions
 from slofpy.host.usb_controllers import usb_controller
 from slofpy.host.usb_devices import UsbDeviceSpec
+from slofpy.host.usb_keyboard import USB_DEVICE_MODELS
+from slofpy.host.xhci import xhci_factory
 from slofpy.host.vio import VioBus
 from slofpy.host.virtio_pci import VirtioPci
 from slofpy.abi.guest_memory import GuestMemory, real_address
@@ -106,8 +109,10 @@ class QemuBackend(HostBackend):
             self.virtio = VirtioPci.from_tree(
                 seed, self.pci, {k: bytearray(v) for k, v in self.virtio_disks.items()},
                 {k: [spec.build() for spec in v] for k, v in self.virtio_scsi_devices.items()})
-            self.mmio = PciMmioFunctions.from_tree(seed, self.pci,
-                                                   [usb_controller, E1000Factory()])
+            self.mmio = PciMmioFunctions.from_tree(
+                seed, self.pci,
+                [usb_controller, xhci_factory(self.usb_devices, USB_DEVICE_MODELS),
+                 E1000Factory()], self.tce_tables)
             tokens = rtas_tokens(seed)
         if len(self.nvram) != self.vio.nvram_size:
             # NVRAM keeps its contents across resets, as a machine's does.
@@ -281,7 +286,7 @@ class QemuBackend(HostBackend):
     def logical_ci_store(self, memory: GuestMemory, size: int, addr: int, value: int) -> int:
         """H_LOGICAL_CI_STORE: a virtio function's or other modelled function's BAR, else memory."""
         if size in (1, 2, 4, 8) and (self.virtio.store(memory, size, addr, value)
-                                     or self.mmio.store(size, addr, value)):
+                                     or self.mmio.store(size, addr, value, memory)):
             return H_SUCCESS
         return super().logical_ci_store(memory, size, addr, value)
 

@@ -1,14 +1,20 @@
-"""libusb: SLOF's USB core and its OHCI and EHCI host-controller drivers, in Python.
+"""libusb: SLOF's USB core and its OHCI, EHCI and xHCI host-controller drivers, in Python.
 
 What SLOF's lib/libusb does for the words of its usb.code, with their stack effects, as far
-as a boot reaches them on controllers with nothing plugged in:
+as a boot reaches them (OHCI and EHCI with nothing plugged in; xHCI with devices):
 
-* usb-ohci-register, usb-ehci-register ( -- ): put the driver on the core's list;
+* usb-ohci-register, usb-ehci-register, usb-xhci-register ( -- ): put the driver on the
+  core's list;
 * usb-hcd-init ( hcidev -- ): find the registered driver of the hcidev's type (hcd>type:
   1 OHCI, 2 EHCI, 3 xHCI) and run its init: reset the controller, give it its DMA areas,
   start it and look at the root-hub ports;
 * usb-hcd-exit ( hcidev -- ): the driver's exit (suspend or stop the controller, unmap and
-  free its DMA areas), from the quiesce hook dev-hci.fs adds.
+  free its DMA areas), from the quiesce hook dev-hci.fs adds;
+* usb-hid-init, usb-hid-exit ( dev -- true | false ), usb-key-available ( dev -- flag ),
+  usb-read-keyb ( dev -- key | 0 ): a HID keyboard's words, for dev-keyb.fs's node.
+
+The xHCI driver is libusb_xhci.py; the core's device set-up, the SLOF nodes of devices and
+the HID keyboard are libusb_devices.py.
 
 The registers are reached as the C code reaches them: H_LOGICAL_CI_LOAD / H_LOGICAL_CI_STORE
 on the address in hcd>base, byte-swapped (the registers are little-endian). Memory comes from
@@ -19,9 +25,11 @@ The hcidev block is dev-hci.fs's: base, type, num, ops, priv, nextaddr (one cell
 the C code stores the address of its driver's ops table in hcd>ops, slofpy stores the
 controller type of the driver it chose (non-zero: a driver was found). A driver's state
 (SLOF's struct ohci_hcd / ehci_hcd) lives in guest memory in the block hcd>priv points to,
-in slofpy's own layout (below). A port that reports a connected device would need the USB
-device setup (descriptors, addresses, HID / hub / storage drivers), which slofpy does not
-carry out: the driver says so with "not supported by slofpy: usb device on port N".
+in slofpy's own layout (below). An OHCI or EHCI port that reports a connected device would
+need their transfer descriptors, which slofpy does not carry out: the driver says so with
+"not supported by slofpy: usb device on port N". Hubs, mass storage and bulk transfers are
+not carried out either (usb-hub-init, usb-msc-init, usb-msc-exit, usb-transfer-ctrl,
+usb-transfer-bulk).
 """
 from __future__ import annotations
 
@@ -29,6 +37,8 @@ from ...abi.hcalls import H_LOGICAL_CI_LOAD, H_LOGICAL_CI_STORE
 from ...errors import Throw
 from ...vm.dictionary import find
 from .base import CLibrary, c_word
+from .libusb_devices import UsbDevices
+from .libusb_xhci import XhciHcd, XHCD_SIZE
 
 USB_OHCI, USB_EHCI, USB_XHCI = 1, 2, 3
 
@@ -78,15 +88,15 @@ EHCD_SIZE = 88
 
 
 class LibUsb(CLibrary):
-    UNSUPPORTED = (
-        "usb-xhci-register", "usb-hid-init", "usb-hid-exit", "usb-read-keyb",
-        "usb-key-available", "usb-hub-init", "usb-msc-init", "usb-msc-exit",
-        "usb-transfer-ctrl", "usb-transfer-bulk")
+    UNSUPPORTED = ("usb-hub-init", "usb-msc-init", "usb-msc-exit", "usb-transfer-ctrl",
+                   "usb-transfer-bulk")
 
     def __init__(self, slof):
         super().__init__(slof)
         self.registered: list[int] = []      # the core's list of drivers, in order
         self.ehci_exits = 0                  # usb-ehci.c's exit runs only once
+        self.xhcds: dict[int, XhciHcd] = {}  # hcidev -> its xHCI driver state
+        self.devices = UsbDevices(self)
 
     # ------------------------------------------------------------ what the C code calls
     def forth(self, name: str, *args: int, results: int = 1) -> list[int]:
@@ -110,6 +120,20 @@ class LibUsb(CLibrary):
     def write_reg32(self, addr: int, value: int) -> None:
         swapped = int.from_bytes((value & 0xFFFFFFFF).to_bytes(4, "little"), "big")
         self.hcall(H_LOGICAL_CI_STORE, 4, addr, swapped)
+
+    def read_reg64(self, addr: int) -> int:
+        rc, out = self.hcall(H_LOGICAL_CI_LOAD, 8, addr)
+        value = (1 << 64) - 1 if rc else out[0] & (1 << 64) - 1
+        return int.from_bytes(value.to_bytes(8, "big"), "little")
+
+    def write_reg64(self, addr: int, value: int) -> None:
+        swapped = int.from_bytes((value & (1 << 64) - 1).to_bytes(8, "little"), "big")
+        self.hcall(H_LOGICAL_CI_STORE, 8, addr, swapped)
+
+    def read(self, addr: int, length: int) -> bytes:
+        if addr < 0 or addr + length > len(self.vm.mem):
+            raise Throw(-9)
+        return bytes(self.vm.mem[addr:addr + length])
 
     def get(self, addr: int) -> int:
         if addr < 0 or addr + 8 > len(self.vm.mem):
@@ -156,6 +180,10 @@ class LibUsb(CLibrary):
     def ehci_register(self) -> None:         # ( -- )
         self.registered.append(USB_EHCI)
 
+    @c_word("usb-xhci-register")
+    def xhci_register(self) -> None:         # ( -- )
+        self.registered.append(USB_XHCI)
+
     @c_word("usb-hcd-init")
     def hcd_init(self) -> None:              # ( hcidev -- )
         hcidev, = self.pop()
@@ -166,7 +194,8 @@ class LibUsb(CLibrary):
         if kind not in self.registered:
             return
         self.put(hcidev + HCD_OPS, kind)
-        {USB_OHCI: self.ohci_init, USB_EHCI: self.ehci_init}[kind](hcidev)
+        {USB_OHCI: self.ohci_init, USB_EHCI: self.ehci_init,
+         USB_XHCI: self.xhci_init}[kind](hcidev)
 
     @c_word("usb-hcd-exit")
     def hcd_exit(self) -> None:              # ( hcidev -- )
@@ -179,12 +208,78 @@ class LibUsb(CLibrary):
             self.ohci_exit(hcidev)
         elif kind == USB_EHCI:
             self.ehci_exit(hcidev)
+        elif kind == USB_XHCI:
+            self.xhci_exit(hcidev)
         elif kind == 0:
             raise Throw(-9)          # the C code follows a NULL ops pointer
 
     def new_device(self, port: int) -> None:
         """A connected port: usb_setup_new_device is not carried out by slofpy."""
         raise Throw(-21, f"not supported by slofpy: usb device on port {port}")
+
+    # ------------------------------------------------------------ HID (usb-core.c, usb-hid.c)
+    def _device(self):
+        handle, = self.pop()
+        if not handle:
+            return None
+        dev = self.devices.device(handle)
+        if dev is None:
+            raise Throw(-9)          # the C would follow a pointer to no device of its own
+        return dev
+
+    @c_word("usb-hid-init")
+    def hid_init(self) -> None:              # ( dev -- true | false )
+        dev = self._device()
+        if dev is not None and dev.klass == 0x030101:
+            self.devices.hid_init(dev)
+        self.push(int(dev is not None))
+
+    @c_word("usb-hid-exit")
+    def hid_exit(self) -> None:              # ( dev -- true | false )
+        dev = self._device()
+        if dev is not None and dev.klass == 0x030101:
+            self.devices.hid_exit(dev)
+        self.push(int(dev is not None))
+
+    @c_word("usb-key-available")
+    def key_available(self) -> None:         # ( dev -- true | false )
+        dev = self._device()
+        self.push(int(dev is not None and self.devices.key_available(dev)))
+
+    @c_word("usb-read-keyb")
+    def read_keyb(self) -> None:             # ( dev -- key | 0 )
+        dev = self._device()
+        if dev is not None and self.devices.key_available(dev):
+            self.push(self.devices.read_key())
+        else:
+            self.push(0)
+
+    # ------------------------------------------------------------ xHCI (usb-xhci.c)
+    def xhci_init(self, hcidev: int) -> None:
+        self.print(b"  XHCI: Initializing\n")
+        base = self.get(hcidev + HCD_BASE) & ~7
+        self.put(hcidev + HCD_BASE, base)
+        priv = self.forth("alloc-mem", XHCD_SIZE)[0]
+        if not priv:
+            self.print(b"usb-xhci: Unable to allocate memory\n")
+            return
+        self.fill(priv, bytes(XHCD_SIZE))
+        self.put(hcidev + HCD_NEXTADDR, 1)
+        self.put(hcidev + HCD_PRIV, priv)
+        xhcd = XhciHcd(self, hcidev, base, priv)
+        for i, value in enumerate((xhcd.cap, xhcd.op, xhcd.run, xhcd.db, hcidev)):
+            self.put(priv + 8 * i, value)
+        self.xhcds[hcidev] = xhcd
+        if not xhcd.init():
+            self.print(b"usb-xhci: failed to initialize XHCI controller.\n")
+
+    def xhci_exit(self, hcidev: int) -> None:
+        xhcd = self.xhcds.pop(hcidev, None)
+        if xhcd is None:
+            return                   # xhci_hcd_exit of a NULL state does nothing
+        xhcd.exit()
+        self.forth("free-mem", xhcd.priv, XHCD_SIZE, results=0)
+        self.put(hcidev + HCD_PRIV, 0)
 
     # ------------------------------------------------------------ OHCI (usb-ohci.c)
     def ohci_init(self, hcidev: int) -> None:
