@@ -5,4 +5,3 @@ tpm-get-logsize .
 dev /vdevice/vtpm@71000006
 log-base tpm-get-logsize hx
 device-end
-s" /ibm,vtpm" find-node ?dup IF s" get-failure-reason" rot $call-static . THEN
