@@ -16,11 +16,13 @@ import pytest
 from test_slof_boot import _lines
 from test_slof_seeds import vio_host
 from slofpy.slof.boot import boot_slof
+from slofpy.slof.libs import net_frames
 
 DATA = Path(__file__).parent / "data"
 VIO = DATA / "vio"
 SEED = DATA / "seeds" / "vio.seed.dtb"
 VTPM = 0x71000006
+LLAN = 0x71000004
 DIGEST_SIZES = {0x0004: 20, 0x000B: 32, 0x000C: 48, 0x000D: 64}
 
 
@@ -50,17 +52,39 @@ def stack_after(slof, line: str) -> list[int]:
     return values[::-1]
 
 
-def test_the_boot_console_up_to_the_net_boot_is_real_slofs(booted):
+def test_the_boot_console_is_real_slofs(booted):
     _, console = booted
     real = (VIO / "boot.console.raw").read_bytes().split(b"\n", 1)[1].decode("latin-1")
     ours, theirs = _lines(console), _lines(real)
-    net = "Trying to load:  from: /vdevice/l-lan@71000004 ..."
     start = theirs.index("Populating /vdevice methods")
     assert "Populating /vdevice/vtpm@71000006" in theirs
-    assert ours[ours.index("Populating /vdevice methods"):ours.index(net) + 1] == \
-        theirs[start:theirs.index(net) + 1]
-    assert ours[-1] == theirs[-2] == "Ready!"
+    assert "Giving up after 10 DHCP requests" in theirs
+    assert theirs[-2:] == ["Ready!", "0 >"]
+    assert ours[ours.index("Populating /vdevice methods"):] == theirs[start:-1]
     assert "not supported by slofpy" not in console
+
+
+def test_the_net_boot_sent_the_frames_real_slof_sent(booted):
+    slof, _ = booted
+    sent = slof.host.vio.units[LLAN].llan.sent
+    real = [bytes.fromhex(line.split()[1])
+            for line in (VIO / "net-frames.txt").read_text().splitlines()[1:]]
+    assert len(sent) == len(real) == 30
+    mac = bytes.fromhex("525400123456")
+    # the transaction ids are random (seeded from the timebase), the same in every attempt
+    xid = struct.unpack(">I", sent[0][46:50])[0]
+    tid = sent[2][63:66]
+    # the router solicitations' checksums: right, right, then 0 and right in turn
+    solicitations = [net_frames.router_solicitation(mac, stale) for stale in (0, 0, 0x6FB5)]
+    assert solicitations[1][56:58] == b"\x6f\xb5" and solicitations[2][56:58] == b"\0\0"
+    rs = [solicitations[0], solicitations[1]] + [solicitations[2], solicitations[1]] * 4
+
+    def frames(xid: int, tid: bytes) -> list[bytes]:
+        return [frame for i in range(10) for frame in (
+            net_frames.dhcp_discover(mac, xid), rs[i],
+            net_frames.dhcpv6_information_request(mac, tid))]
+    assert sent == frames(xid, tid)
+    assert real == frames(struct.unpack(">I", real[0][46:50])[0], real[2][63:66])
 
 
 def test_the_tpm_works_and_its_driver_reports_no_failure(booted):
