@@ -142,3 +142,46 @@ def test_the_tpm_saw_the_boot_and_leave_firmware(booted):
     assert codes == [0x144, 0x143, 0x17A, 0x182, 0x182, 0x146, 0x17B, 0x129]
     assert len(vtpm.tpm.platform_auth) > 0
     assert vtpm.tpm.banks[0x000B][0] != bytes(32)
+
+
+def test_the_tpm_menu_is_real_slofs(slof_bin):
+    """Real SLOF with 't' typed at boot, then 2, ESC, ESC (data/vio/tpm-menu.console.raw,
+    menu-capture.py); here the menu is entered at the prompt with the same keys waiting."""
+    from slofpy.host.qemu import QemuBackend
+    host = QemuBackend()
+    out: list[str] = []
+    slof = boot_slof(slof_bin, seed=VIO / "tpm-menu.seed.dtb", host=host, output=out.append,
+                     timeout=600)
+    slof.vm.flush()
+    out.clear()
+    host.feed_console(b"2\x1b\x1b")
+    slof.evaluate('s" /ibm,vtpm" find-node s" vtpm-menu" rot $call-static', name="<test>")
+    slof.vm.flush()
+    real = (VIO / "tpm-menu.console.raw").read_bytes().split(b"\n", 1)[1].decode("latin-1")
+    theirs = _lines(real)
+    menu = theirs[theirs.index("1. Clear TPM"):theirs.index("Trying to load:  from: disk ...")]
+    assert menu.count("1. Clear TPM") == 2 and "  4: SHA512 (enabled)" in menu
+    assert _lines("".join(out)) == menu
+
+
+def test_the_tpm_menu_cannot_clear_the_tpm_after_leave_firmware(slof_bin):
+    """At the prompt the boot has left firmware: the platform hierarchy's password is 20
+    random bytes, so ClearControl with the empty one fails, and the menu says so."""
+    from slofpy.host.qemu import QemuBackend
+    host = QemuBackend()
+    out: list[str] = []
+    slof = boot_slof(slof_bin, seed=VIO / "tpm-menu.seed.dtb", host=host, output=out.append,
+                     timeout=600)
+    vtpm = host.vio.units[0x71000003].vtpm
+    before = len(vtpm.commands)
+    host.feed_console(b"1\x1b")
+    slof.evaluate("tpm20-menu", name="<test>")
+    slof.vm.flush()
+    codes = [struct.unpack(">I", c[6:10])[0] for c in vtpm.commands[before:]]
+    assert codes == [0x127]                    # ClearControl, refused: no Clear
+    assert "An error occurred clearing the TPM: 0xffffffff" in _lines("".join(out))
+    vtpm.tpm.platform_auth = b""                # as before leaving firmware
+    host.feed_console(b"1\x1b")
+    slof.evaluate("tpm20-menu", name="<test>")
+    codes = [struct.unpack(">I", c[6:10])[0] for c in vtpm.commands[before:]]
+    assert codes == [0x127, 0x127, 0x126]      # ClearControl, Clear

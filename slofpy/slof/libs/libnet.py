@@ -25,7 +25,7 @@ does). While waiting, the NIC's `read` is polled; a frame that arrives is read a
 dropped: slofpy's hosts have nothing on their wires, so no DHCP answer is ever parsed,
 and the TFTP part of netload is never reached. SLOF polls as fast as it can; here the
 simulated clock moves on 10 ms between two polls (the host cannot tell the difference).
-Text goes out as SLOF's C write() sends it, through the Forth words `type` and `cr`.
+Text goes out as SLOF's C write() sends it, through the Forth words `emit` and `cr`.
 net-load with arguments (the obp-tftp boot string) throws "not supported by slofpy".
 """
 from __future__ import annotations
@@ -43,7 +43,7 @@ TICKS_SEC = 1000
 POLL_MS = 10
 ESC = 27
 V4_WAITS, RA_WAITS, V6_WAITS = 2, 4, 2
-TEXT_BYTES = 256
+TEXT_BYTES = 256                    # strings handed to Forth words
 SCRATCH_BYTES = 2 * ETH_MTU_SIZE + TEXT_BYTES
 RAND_MAX = 0x7FFF
 
@@ -83,24 +83,8 @@ class LibNet(CLibrary):
     def text_area(self) -> int:
         return self.scratch + 2 * ETH_MTU_SIZE
 
-    def type_text(self, text: bytes) -> None:
-        """write(stdout): each line through `type cr`, the rest through `type`."""
-        *lines, rest = text.split(b"\n")
-        for line in lines:
-            self._type(line)
-            self.forth("cr", results=0)
-        if rest:
-            self._type(rest)
-
-    def _type(self, text: bytes) -> None:
-        for at in range(0, len(text), TEXT_BYTES):
-            piece = text[at:at + TEXT_BYTES]
-            self.fill(self.text_area, piece)
-            self.forth("type", self.text_area, len(piece), results=0)
-
     def puts(self, text: bytes) -> None:
-        self.type_text(text)
-        self.type_text(b"\r\n")
+        self.write_stdout(text + b"\r\n")
 
     def cstring(self, text: bytes) -> tuple[int, int]:
         """A string for a Forth word, in the scratch area: (addr, len)."""
@@ -185,19 +169,19 @@ class LibNet(CLibrary):
 
     # ------------------------------------------------------------ DHCP
     def dhcp(self, mac: bytes, retries: int) -> int:
-        self.type_text(b"  Requesting information via DHCP:     ")
+        self.write_stdout(b"  Requesting information via DHCP:     ")
         xid = ((self.rand() << 16) ^ self.rand()) & 0xFFFFFFFF
         tid = bytes(self.rand() & 0xFF for _ in range(3))
         attempt = retries + 1
         solicitations: list[int] = []
         while True:
-            self.type_text(b"\b\b\b%03d" % (attempt - 1))
+            self.write_stdout(b"\b\b\b%03d" % (attempt - 1))
             if self.getchar() == ESC:
-                self.type_text(b"\nAborted\n")
+                self.write_stdout(b"\nAborted\n")
                 return -1
             attempt -= 1
             if not attempt:
-                self.type_text(b"\nGiving up after %d DHCP requests\n" % retries)
+                self.write_stdout(b"\nGiving up after %d DHCP requests\n" % retries)
                 return -1
             self.send(net_frames.dhcp_discover(mac, xid))
             self.wait_seconds(V4_WAITS)
@@ -244,7 +228,7 @@ class LibNet(CLibrary):
         if fd == -1:
             self.error(0x3000, b"Could not read MAC address", packet)
             return -100
-        self.type_text(b"  Reading MAC address from device: %s\n"
+        self.write_stdout(b"  Reading MAC address from device: %s\n"
                        % b":".join(b"%02x" % b for b in mac))
         seed = self.forth("tbl@")[0] & 0xFFFFFFFF
         self.rand_state = seed ^ int.from_bytes(mac[2:], "big")

@@ -27,9 +27,13 @@ The words and stack effects are tpm.code's. The TPM is reached through the vTPM'
   none), 0 without a vTPM.
 - tpm-is-working, tpm-get-logsize, tpm-gpt-set-lba1, tpm-gpt-add-entry as tcgbios.c.
 
+- tpm20-menu: the menu behind the 't' key at boot: clear the TPM (ClearControl, Clear) or
+  change the active PCR banks (PCR_Allocate, Shutdown, then reset-all), keys read with
+  `key`, ESC to leave.
+
 Memory the C code takes from alloc-mem (the PCR selection, the GPT data) is taken the same
-way, so SLOF's heap looks as it would. tpm20-menu (the interactive menu behind the 't'
-key) is not carried out: it says so.
+way, so SLOF's heap looks as it would. What the C code prints goes through SLOF's `emit`
+and `cr`, as its printf does.
 """
 from __future__ import annotations
 
@@ -99,8 +103,20 @@ GPT_DATA = GPT_HEADER + 8       # the header and the number of partitions
 GPT_ENTRY = 128
 
 
+# the banks' flags in the TPM menu, in its order: (flag, TPM_ALG_ID, name)
+BANK_FLAGS = (
+    (0x01, 0x0004, b"SHA1"), (0x02, 0x000B, b"SHA256"), (0x04, 0x000C, b"SHA384"),
+    (0x08, 0x000D, b"SHA512"), (0x10, 0x0012, b"SM3-256"), (0x20, 0x0027, b"SHA3-256"),
+    (0x40, 0x0028, b"SHA3-384"), (0x80, 0x0029, b"SHA3-512"),
+)
+CC_CLEAR = 0x126
+CC_CLEAR_CONTROL = 0x127
+CC_PCR_ALLOCATE = 0x12B
+CC_SHUTDOWN = 0x145
+ESC = 27
+
+
 class LibTpm(CLibrary):
-    UNSUPPORTED = ("tpm20-menu",)
 
     def __init__(self, slof):
         super().__init__(slof)
@@ -193,7 +209,7 @@ class LibTpm(CLibrary):
             return -1
         size = total - CAPABILITY_DATA
         if not self.alloc(size):
-            self.print(b"TCGBIOS: Failed to allocated %d bytes.\n" % size)
+            self.write_stdout(b"TCGBIOS: Failed to allocated %d bytes.\n" % size)
             return -1
         self.selection = answer[CAPABILITY_DATA:CAPABILITY_DATA + size].ljust(size, b"\0")
         return 0
@@ -450,6 +466,83 @@ class LibTpm(CLibrary):
         if self.found:
             code &= 0xFFFFFFFF
             self.driver.error = code - (1 << 32) if code >> 31 else code
+
+    # ------------------------------------------------------------ the TPM menu ('t' at boot)
+    def _bank_flags(self) -> tuple[int, int]:
+        """(supported, active) banks as menu flags: every selection the TPM listed."""
+        supported = active = 0
+        data, at = self.selection, 4
+        while at + 3 <= len(data) and at + 3 + data[at + 2] <= len(data):
+            alg, size = struct.unpack(">HB", data[at:at + 3])
+            flag = next((f for f, a, _ in BANK_FLAGS if a == alg), 0)
+            supported |= flag
+            if any(data[at + 3:at + 3 + size]):
+                active |= flag
+            at += 3 + size
+        return supported, active
+
+    def _key(self) -> int:
+        return self.forth("key")[0] & 0xFFFFFFFF
+
+    def _set_banks(self, active: int) -> int:
+        supported, _ = self._bank_flags()
+        chosen = [struct.pack(">HB3s", alg, 3, (b"\xff" if active & flag else b"\0") * 3)
+                  for flag, alg, _ in BANK_FLAGS if supported & flag]
+        body = (struct.pack(">II", RH_PLATFORM, len(PASSWORD_SESSION)) + PASSWORD_SESSION
+                + struct.pack(">I", len(chosen)) + b"".join(chosen))
+        answer = self._transmit(ST_SESSIONS, CC_PCR_ALLOCATE, body, RSP_HEADER, SHORT)
+        return -1 if answer is None else self._rc(answer)
+
+    def _change_banks(self) -> None:
+        supported, active = self._bank_flags()
+        chosen = active
+        while True:
+            self.write_stdout(b"\nToggle active PCR banks by pressing number key\n\n")
+            for number, (flag, _alg, name) in enumerate(BANK_FLAGS, 1):
+                if supported & flag:
+                    self.write_stdout(b"  %d: %s" % (number, name))
+                    if chosen & flag:
+                        self.write_stdout(b" (enabled)")
+                    self.write_stdout(b"\n")
+            self.write_stdout(b"\nESC: return to previous menu without changes\n")
+            if chosen:
+                self.write_stdout(b"a  : activate selection\n")
+            while True:
+                key = self._key()
+                if key == ESC:
+                    self.write_stdout(b"\n")
+                    return
+                if ord("1") <= key <= ord("5"):
+                    flag = 1 << (key - ord("1"))
+                    if supported & flag:
+                        chosen ^= flag
+                        break
+                elif key == ord("a") and chosen:
+                    if not self._set_banks(chosen) and \
+                            not self._simple(CC_SHUTDOWN, struct.pack(">H", SU_CLEAR), SHORT):
+                        self.forth("reset-all", results=0)
+
+    @c_word("tpm20-menu")
+    def menu(self) -> None:                        # ( -- )
+        while True:
+            self.write_stdout(b"1. Clear TPM\n2. Change active PCR banks\n")
+            self.write_stdout(b"\nIf not change is desired or if this menu was reached by "
+                              b"mistake, press ESC to\ncontinue the boot.\n")
+            while True:
+                key = self._key()
+                if key == ESC:
+                    return
+                if key == ord("1"):
+                    rc = self._platform(CC_CLEAR_CONTROL, b"\0", SHORT)
+                    if not rc:
+                        rc = self._platform(CC_CLEAR, b"", MEDIUM)
+                    if rc:
+                        self.write_stdout(b"An error occurred clearing the TPM: 0x%x\n"
+                                          % (rc & 0xFFFFFFFF))
+                    break
+                if key == ord("2"):
+                    self._change_banks()
+                    break
 
     @c_word("tpm-hash-log-extend-event-buffer")
     def hash_log_extend_event_buffer(self) -> None:

@@ -121,19 +121,19 @@ class VtpmCrqDriver:
         entry = self._send_and_wait(message, ONE_LOOK_US, STATE_SEND_BUFSIZE_REQ,
                                     STATE_WAIT_BUFSIZE)
         if entry is None:
-            self.lib.print(b"spapr_vtpm_get_params: Failure getting RTCE buffer size "
+            self.lib.write_stdout(b"spapr_vtpm_get_params: Failure getting RTCE buffer size "
                            b"from CRQ\n")
             return False
         self.set_state(STATE_ALLOC_RTCE_BUF, ERROR_NO_FAILURE)
         self.buffer_size = self.lib.get(entry + 2, 2)
         if self.buffer_size < MIN_BUFFER:
-            self.lib.print(b"spapr_vtpm_get_params: RTCE buffer size of %d bytes is too "
+            self.lib.write_stdout(b"spapr_vtpm_get_params: RTCE buffer size of %d bytes is too "
                            b"small. Minimum is 1024 bytes.\n" % self.buffer_size)
             self.set_state(STATE_FAILURE, ERROR_BAD_RTCE_SIZE)
             return False
         self.buffer = self.lib.alloc(self.buffer_size)
         if not self.buffer:
-            self.lib.print(b"spapr_vtpm_get_params: Could not allocate buffer of size "
+            self.lib.write_stdout(b"spapr_vtpm_get_params: Could not allocate buffer of size "
                            b"%d.\n" % self.buffer_size)
             self.set_state(STATE_FAILURE, ERROR_BAD_RTCE_SIZE)
             return False
@@ -142,19 +142,19 @@ class VtpmCrqDriver:
 
     def _activate(self) -> bool:
         if self.error != ERROR_NO_FAILURE:
-            self.lib.print(b"spapr_vtpm_activate: CRQ: In failure mode\n")
+            self.lib.write_stdout(b"spapr_vtpm_activate: CRQ: In failure mode\n")
             return False
         self.set_state(STATE_REG_CRQ, ERROR_NO_FAILURE)
         if self.lib.hcall(H_REG_CRQ, self.unit, self.queue, QUEUE_SIZE)[0] != H_SUCCESS:
             self.set_state(STATE_WAIT_INIT, ERROR_UNEXPECTED_REG_ERROR)
-            self.lib.print(b"spapr_vtpm_activate: CRQ registration failed\n")
+            self.lib.write_stdout(b"spapr_vtpm_activate: CRQ registration failed\n")
             return False
         self.next_entry = 0
         if not self.initialized:
             message = struct.pack(">BB14x", VALID_INIT, INIT_REQUEST)
             if self._send_and_wait(message, ONE_LOOK_US, STATE_SEND_INIT,
                                    STATE_WAIT_INIT_COMP) is None:
-                self.lib.print(b"spapr_vtpm_activate: Initializing CRQ failed\n")
+                self.lib.write_stdout(b"spapr_vtpm_activate: Initializing CRQ failed\n")
                 self._give_up()
                 return False
             self.initialized = True
@@ -173,12 +173,12 @@ class VtpmCrqDriver:
         if not self.queue:
             self.queue = self.lib.alloc(QUEUE_SIZE)
             if not self.queue:
-                self.lib.print(b"spapr_vtpm_probe: Unable to allocate memory\n")
+                self.lib.write_stdout(b"spapr_vtpm_probe: Unable to allocate memory\n")
                 return False
             self.lib.fill(self.queue, bytes(QUEUE_SIZE))
             self.unit = self.lib.forth("vtpm-unit")[0]
             if not self.unit:
-                self.lib.print(b"spapr_vtpm_probe: Could not get valid vtpm-unit\n")
+                self.lib.write_stdout(b"spapr_vtpm_probe: Could not get valid vtpm-unit\n")
                 return False
         return self._activate()
 
@@ -191,7 +191,7 @@ class VtpmCrqDriver:
     # ------------------------------------------------------------------ one TPM command
     def _failure_mode(self, function: bytes) -> bool:
         if self.error != ERROR_NO_FAILURE:
-            self.lib.print(function + b": VTPM CRQ: In failure mode\n")
+            self.lib.write_stdout(function + b": VTPM CRQ: In failure mode\n")
             return True
         return False
 
@@ -199,7 +199,7 @@ class VtpmCrqDriver:
         if self._failure_mode(b"spapr_vtpm_senddata"):
             return False
         if len(command) > self.buffer_size:
-            self.lib.print(b"spapr_vtpm_senddata: VTPM CRQ: Send buffer too large: "
+            self.lib.write_stdout(b"spapr_vtpm_senddata: VTPM CRQ: Send buffer too large: "
                            b"%d > %d\n" % (len(command), self.buffer_size))
             return False
         self.response = self._response_entry()
