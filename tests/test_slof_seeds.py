@@ -79,8 +79,19 @@ DEVICES = {
 }
 STOPS = {
     "pci-vga": "invalid memory address",    # the framebuffer BAR is not memory slofpy has
-    "vio": "not supported by slofpy: tpm-start",                    # no vTPM model
 }
+
+
+def host_for(name: str, seed: bytes, images):
+    """The host of seed `name` with the devices of DEVICES, its blank images made in the
+    folder `images`."""
+    from slofpy.host.device_options import DeviceList, backend_with_devices, parse_device
+    for image in ("disk0.img", "disk1.img", "disk2.img"):
+        (images / image).write_bytes(bytes(1 << 20))
+    devices = DeviceList(tuple(parse_device(text.format(images=images))
+                               for text in DEVICES.get(name, ())))
+    return backend_with_devices("qemu", seed, devices)
+
 ALL_SEEDS = {p.name.split(".")[0]: p.parent for folder in (REFERENCE_SEEDS, SEEDS)
              for p in sorted(folder.glob("*.seed.dtb"))
              if p.with_name(p.name.replace(".seed.", ".slof.")).is_file()}
@@ -96,16 +107,11 @@ def _score_lines(real, ours) -> tuple[str, set[str]]:
 @pytest.mark.parametrize("name", sorted(ALL_SEEDS))
 def test_every_seed_gives_real_slofs_tree_or_a_listed_reason(slof_bin, name, tmp_path):
     from slofpy.errors import ForthError
-    from slofpy.host.device_options import DeviceList, backend_with_devices, parse_device
     folder = ALL_SEEDS[name]
     seed = (folder / f"{name}.seed.dtb").read_bytes()
-    for image in ("disk0.img", "disk1.img", "disk2.img"):
-        (tmp_path / image).write_bytes(bytes(1 << 20))
-    devices = DeviceList(tuple(parse_device(text.format(images=tmp_path))
-                               for text in DEVICES.get(name, ())))
     try:
         slof = boot_slof(slof_bin, seed=seed, output=lambda _: None, timeout=120,
-                         host=backend_with_devices("qemu", seed, devices))
+                         host=host_for(name, seed, tmp_path))
     except ForthError as e:
         assert name in STOPS and STOPS[name] in str(e), str(e)
         assert "\n" not in str(e)

@@ -26,8 +26,10 @@ virtio-blk's image and a virtio-scsi's devices, which the seed does not show eit
 `virtio_disks` and `virtio_scsi_devices` by the function's `ibm,loc-code` (default: a blank
 1 MiB image, no SCSI devices). The USB devices on the controllers' root-hub ports are
 `usb_devices` by the controller's `ibm,loc-code` (slofpy.host.usb_devices; default: none).
-slofpy.host.device_options fills all of these from the user's `--device` options. OHCI and
-EHCI controllers (slofpy.host.usb_controllers, nothing on their ports), qemu-xhci controllers
+slofpy.host.device_options fills all of these from the user's `--device` options. A TPM 2.0
+vTPM answers on its CRQ (slofpy.host.vtpm, with slofpy.host.tpm2 behind it); an l-lan answers
+the logical-LAN hcalls (slofpy.host.llan, nothing on its wire). OHCI and EHCI controllers
+(slofpy.host.usb_controllers, nothing on their ports), qemu-xhci controllers
 (slofpy.host.xhci, with the usb_devices given for them) and e1000 NICs (slofpy.host.e1000)
 answer on their BARs too (slofpy.host.pci_mmio). Before the first `reset()` there is no
 machine: every blob is refused (twice a zero initial size),
@@ -306,6 +308,13 @@ class QemuBackend(HostBackend):
         """H_FREE_CRQ on the machine's VIO bus."""
         return self.vio.free_crq(unit)
 
+    def other_hcall(self, memory: GuestMemory, number: int,
+                    args: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
+        """The logical-LAN hcalls go to the VIO bus; anything else is H_FUNCTION."""
+        if number in VioBus.LLAN_HCALLS:
+            return self.vio.llan_hcall(memory, number, args), ()
+        return super().other_hcall(memory, number, args)
+
     def send_crq(self, memory: GuestMemory, unit: int, message: bytes) -> int:
-        """H_SEND_CRQ on the machine's VIO bus (a v-scsi adapter answers it)."""
+        """H_SEND_CRQ on the machine's VIO bus (a v-scsi adapter or a vTPM answers it)."""
         return self.vio.send_crq(memory, unit, message)

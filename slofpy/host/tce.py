@@ -128,6 +128,15 @@ class DmaSpace:
         if addr < 0 or addr + length > self.memory.size:
             raise DmaError(f"DMA to {addr:#x}+{length:#x} outside guest memory")
 
+    def valid(self, ioba: int, length: int) -> bool:
+        """Whether the device may both read and write all of the bus range."""
+        try:
+            self._pieces(ioba, length, TCE_DEVICE_READS)
+            self._pieces(ioba, length, TCE_DEVICE_WRITES)
+        except DmaError:
+            return False
+        return True
+
     def read(self, ioba: int, length: int) -> bytes:
         """The `length` bytes at bus address `ioba` (DmaError if any page is refused)."""
         try:

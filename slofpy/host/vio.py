@@ -6,8 +6,12 @@ a CRQ on a device without one (vty, nvram) gives H_NOT_FOUND; a second registrat
 H_RESOURCE.
 
 Messages sent with H_SEND_CRQ are kept in the unit's `sent`. A v-scsi unit answers them
-(slofpy.host.vscsi, with the SCSI devices slofpy.host.scsi_devices lists); the vTPMs have
-no emulation behind their queue and never answer. An answer goes into the guest's queue
+(slofpy.host.vscsi, with the SCSI devices slofpy.host.scsi_devices lists), a TPM 2.0 vTPM
+("IBM,vtpm20") too (slofpy.host.vtpm, with slofpy.host.tpm2 behind it); a TPM 1.2 vTPM
+("IBM,vtpm") has no emulation behind its queue and never answers.
+
+An l-lan unit ("IBM,l-lan") is a slofpy.host.llan device, driven by the logical-LAN
+hcalls (`llan_hcall`); nothing is on its wire. An answer goes into the guest's queue
 as QEMU's spapr_vio_send_crq puts it there: through the unit's DMA window, at the next
 slot (16 bytes, wrapping at the queue's end), second half first, then the first half with
 its valid byte; if the slot's first byte is not 0 (the guest has not consumed it) the
@@ -20,11 +24,17 @@ from dataclasses import dataclass, field
 import libfdt
 
 from slofpy.host import fdt_lookup
+from slofpy.host.llan import LLAN_COMPATIBLE, LlanDevice
 from slofpy.host.scsi_devices import DEFAULT_SCSI_DEVICES, ScsiDeviceSpec, devices_by_adapter
 from slofpy.host.tce import DmaError, DmaSpace, TceTables, dma_window
 from slofpy.host.vscsi import VscsiAdapter
+from slofpy.host.vtpm import VtpmDevice
 from slofpy.abi.guest_memory import GuestMemory
 from slofpy.abi.hcalls import (
+    H_ADD_LOGICAL_LAN_BUFFER,
+    H_FREE_LOGICAL_LAN,
+    H_REGISTER_LOGICAL_LAN,
+    H_SEND_LOGICAL_LAN,
     H_HARDWARE,
     H_NOT_FOUND,
     H_PARAMETER,
@@ -41,7 +51,10 @@ NVRAM_COMPATIBLE = "qemu,spapr-nvram"
 VSCSI_COMPATIBLE = "IBM,v-scsi"
 """`compatible` of QEMU's spapr-vscsi adapter."""
 
-CRQ_COMPATIBLES = frozenset({VSCSI_COMPATIBLE, "IBM,vtpm", "IBM,vtpm20"})
+VTPM20_COMPATIBLE = "IBM,vtpm20"
+"""`compatible` of QEMU's tpm-spapr device with a TPM 2.0 behind it."""
+
+CRQ_COMPATIBLES = frozenset({VSCSI_COMPATIBLE, "IBM,vtpm", VTPM20_COMPATIBLE})
 """`compatible` values of the VIO devices that talk over a CRQ."""
 
 CRQ_MIN_SIZE = 0x1000
@@ -60,6 +73,8 @@ class VioUnit:
     queue_next: int = 0
     sent: list[bytes] = field(default_factory=list)
     vscsi: VscsiAdapter | None = None
+    vtpm: VtpmDevice | None = None
+    llan: LlanDevice | None = None
 
 
 class VioBus:
@@ -92,6 +107,10 @@ class VioBus:
                 liobn, offset, size = window
                 unit.liobn = liobn
                 tce_tables.add_window(liobn, offset, size)
+            if unit.compatible == VTPM20_COMPATIBLE:
+                unit.vtpm = VtpmDevice()
+            elif unit.compatible == LLAN_COMPATIBLE:
+                unit.llan = LlanDevice()
             bus.units.setdefault(unit.unit, unit)
             if unit.compatible == NVRAM_COMPATIBLE and not bus.nvram_size:
                 nvram_bytes = fdt_lookup.cells(props.get("#bytes", b""))
@@ -140,7 +159,8 @@ class VioBus:
         return H_SUCCESS
 
     def send_crq(self, memory: GuestMemory, unit_number: int, message: bytes) -> int:
-        """H_SEND_CRQ: keep the 16-byte message; a v-scsi adapter handles it at once."""
+        """H_SEND_CRQ: keep the 16-byte message; a v-scsi adapter or a vTPM handles it at
+        once."""
         unit = self.units.get(unit_number)
         if unit is None:
             return H_PARAMETER
@@ -150,6 +170,9 @@ class VioBus:
         if unit.vscsi is not None:
             dma = self.dma_space(memory, unit)
             unit.vscsi.receive(bytes(message), dma, lambda entry: self.post(unit, dma, entry))
+        elif unit.vtpm is not None:
+            dma = self.dma_space(memory, unit)
+            unit.vtpm.receive(bytes(message), dma, lambda entry: self.post(unit, dma, entry))
         return H_SUCCESS
 
     def dma_space(self, memory: GuestMemory, unit: VioUnit) -> DmaSpace:
@@ -173,6 +196,24 @@ class VioBus:
         unit.queue_next = (unit.queue_next + 16) % size
         return 0
 
+    LLAN_HCALLS = frozenset({H_REGISTER_LOGICAL_LAN, H_FREE_LOGICAL_LAN,
+                             H_ADD_LOGICAL_LAN_BUFFER, H_SEND_LOGICAL_LAN})
+    """The hcalls `llan_hcall` serves."""
+
+    def llan_hcall(self, memory: GuestMemory, number: int, args: tuple[int, ...]) -> int:
+        """One of the logical-LAN hcalls (LLAN_HCALLS) with its register arguments."""
+        unit = self.units.get(args[0])
+        if unit is None or unit.llan is None:
+            return H_PARAMETER
+        llan, dma = unit.llan, self.dma_space(memory, unit)
+        if number == H_REGISTER_LOGICAL_LAN:
+            return llan.register(dma, args[1], args[2], args[3])
+        if number == H_FREE_LOGICAL_LAN:
+            return llan.free()
+        if number == H_ADD_LOGICAL_LAN_BUFFER:
+            return llan.add_buffer(dma, args[1])
+        return llan.send(dma, tuple(args[1:7]), args[7])
+
     def quiesce(self, tce_tables: TceTables) -> None:
         """What RTAS quiesce does to every VIO unit: reset its TCE table, free its CRQ."""
         for unit in self.units.values():
@@ -180,4 +221,3 @@ class VioBus:
                 tce_tables.clear(unit.liobn)
             unit.queue = None
             unit.queue_next = 0
-

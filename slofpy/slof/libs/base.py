@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ...errors import Throw
+from ...vm.dictionary import find
 from ...vm.words.hcall import hcall
 
 
@@ -77,6 +78,20 @@ class CLibrary:
     def print(self, text: bytes) -> None:
         """What SLOF's C prints (its io_putchar): to the console, as the hvterm shows it."""
         self.slof.console_write(text)
+
+    def write_stdout(self, text: bytes) -> None:
+        """What SLOF's C printf/puts do once its Forth runs (paflof's write() to stdout):
+        each character through the Forth word `emit`, each newline through `cr` (on the
+        hvterm a C "\n" becomes CR LF), so the text goes wherever SLOF's output goes."""
+        emit, cr = (find(self.vm, name) for name in (b"emit", b"cr"))
+        if emit is None or cr is None:
+            raise Throw(-13, word="emit" if emit is None else "cr")
+        for byte in text:
+            if byte == 0x0A:
+                self.vm.execute(cr[0])
+            else:
+                self.vm.s.append(byte)
+                self.vm.execute(emit[0])
 
 
 def _unsupported(name: str) -> Callable:

@@ -1,136 +1,51 @@
-"""libnet: SLOF's network boot (lib/libnet's netload) in Python, as far as a boot gets on a
-network where nobody answers; net-ping is not carried out.
+"""libnet: network boot (lib/libnet's netload.c and its DHCP client) in Python, as far as a
+network without a DHCP server takes it; net-ping is not carried out (it says so).
 
-net-load ( load-addr max-len args-addr args-len -- size | error ) is called by the obp-tftp
-package's load method, with the NIC's instance as its parent. What it does, in the C's
-order, with its messages:
+net-load ( load-addr max-len args args-len -- rc ), called by the obp-tftp package's load
+with the NIC as its parent instance, does what SLOF's netload does:
 
-* a 1720-byte packet buffer from alloc-mem; "Initializing NIC";
-* the socket: the parent's `read` and `write` methods and the last 6 bytes of its
-  `local-mac-address` (up to 10 tries a second apart while there is no free descriptor);
-  "Reading MAC address from device: ...";
-* with no arguments, DHCP, up to 10 rounds, the round count down printed in place
-  ("\\b\\b\\b%03d"); ESC at the console aborts. A round is a DHCPv4 DISCOVER (broadcast from
-  0.0.0.0, UDP 68 to 67, asking for subnet mask, router, DNS, TFTP server and boot file)
-  answered within 2 s, then a link-local IPv6 address with an ICMPv6 router solicitation to
-  ff02::2 answered within 4 s, then a DHCPv6 information request to ff02::1:2 (UDP 546 to
-  547) answered within 2 s;
-* after 10 silent rounds "Giving up after 10 DHCP requests", the boot message
-  "E3001 (net) Could not get IP address", the packet buffer freed, and -101.
+- a 1720-byte packet buffer from alloc-mem; " Initializing NIC";
+- the "socket": the parent's phandle, its `read` and `write` methods (find-method) and the
+  last 6 bytes of its local-mac-address (a missing method or property: SLOF's message and
+  E3000 "Could not read MAC address"); "Reading MAC address from device: ...";
+- the random generator seeded with the timebase and the MAC (SLOF's srand/rand), which
+  gives the DHCPv4 transaction id and the three bytes of the DHCPv6 one;
+- DHCP with ten retries: "Requesting information via DHCP:", then for each attempt its
+  number counting down (backspaces, three digits), a DHCPDISCOVER and two one-second
+  waits, an ICMPv6 router solicitation and up to four one-second waits for an answer, a
+  DHCPv6 INFORMATION-REQUEST and two one-second waits (the solicitations' checksums
+  alternate between right and 0 from the third on, as SLOF's reused, uncleared buffer
+  makes them); ESC typed at the console aborts
+  ("Aborted"); after the tenth "Giving up after 10 DHCP requests" and the error E3001
+  "(net) Could not get IP address" (bootmsg-style, and into the NVRAM log with
+  write-mm-log), rc -101.
 
-Frames go out through the NIC's `write` method and are waited for through its `read`
-method, as the C's send() and recv() do. The frames are slofpy's encoding of the requests the
-C makes: byte for byte what real SLOF sent under QEMU (tests/data/slof-boot/pci-misc.net.pcap)
-but for the transaction ids (slofpy's own generator) and the checksums over them, and the
-router solicitation's checksum, which real SLOF leaves 0 in some rounds. A frame addressed to us that does come in
-would need libnet's ARP, IPv4, IPv6 and DHCP handling, which slofpy does not carry out: it
-throws "not supported by slofpy: libnet receiving a frame". So do boot arguments (obp-tftp's
-"net:server,file,client..." forms): "not supported by slofpy: net-load arguments".
-
-Time: each poll of the NIC in a wait that comes back empty is charged 20 ms of simulated
-time (on top of the timebase reads), so the 80 s real SLOF waits for DHCP cost about four
-thousand polls, not a million.
+Frames go out through the NIC's `write` (net_frames.py builds them, byte for byte as SLOF
+does). While waiting, the NIC's `read` is polled; a frame that arrives is read and
+dropped: slofpy's hosts have nothing on their wires, so no DHCP answer is ever parsed,
+and the TFTP part of netload is never reached. SLOF polls as fast as it can; here the
+simulated clock moves on 10 ms between two polls (the host cannot tell the difference).
+Text goes out as SLOF's C write() sends it, through the Forth words `emit` and `cr`.
+net-load with arguments (the obp-tftp boot string) throws "not supported by slofpy".
 """
 from __future__ import annotations
 
 from ...errors import Throw
 from ...vm.dictionary import find
-from ...vm.outer import evaluate_text
 from ...vm.words.paflof import TIMEBASE_HZ
 from .base import CLibrary, c_word
+from . import net_frames
 
 MAX_PKT_SIZE = 1720
 ETH_MTU_SIZE = 1518
 DEFAULT_BOOT_RETRIES = 10
-FIRST_FD = 3
-POLL_CHARGE_MS = 20
-BROADCAST = b"\xff" * 6
-
-
-def _checksum(data: bytes) -> int:
-    """The Internet checksum (one's complement of the one's complement sum)."""
-    if len(data) & 1:
-        data += b"\0"
-    total = sum(int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
-def _ipv4(payload: bytes, protocol: int, source: bytes, destination: bytes) -> bytes:
-    """An IPv4 packet as libnet sends one: TOS 0x10 (low delay), TTL 255, no fragments."""
-    header = bytearray(bytes([0x45, 0x10]) + (20 + len(payload)).to_bytes(2, "big")
-                       + bytes(4) + bytes([255, protocol]) + bytes(2) + source + destination)
-    header[10:12] = _checksum(bytes(header)).to_bytes(2, "big")
-    return bytes(header) + payload
-
-
-def _ipv6(payload: bytes, next_header: int, source: bytes, destination: bytes) -> bytes:
-    return (bytes([0x60, 0, 0, 0]) + len(payload).to_bytes(2, "big")
-            + bytes([next_header, 255]) + source + destination + payload)
-
-
-def _ipv6_checksum(payload: bytes, next_header: int, source: bytes, destination: bytes) -> int:
-    pseudo = source + destination + len(payload).to_bytes(4, "big") + bytes([0, 0, 0,
-                                                                             next_header])
-    return _checksum(pseudo + payload)
-
-
-def _udp(source_port: int, destination_port: int, data: bytes) -> bytes:
-    return (source_port.to_bytes(2, "big") + destination_port.to_bytes(2, "big")
-            + (8 + len(data)).to_bytes(2, "big") + bytes(2) + data)
-
-
-def link_local(mac: bytes) -> bytes:
-    """fe80::/64 with the MAC's EUI-64 as interface id, as libnet makes it (the MAC's
-    universal/local bit is not flipped)."""
-    eui = mac[0:3] + b"\xff\xfe" + mac[3:6]
-    return bytes.fromhex("fe80") + bytes(6) + eui
-
-
-def multicast_mac(address: bytes) -> bytes:
-    return b"\x33\x33" + address[12:16]
-
-
-def dhcp_discover(mac: bytes, xid: int) -> bytes:
-    """An Ethernet frame with a DHCPDISCOVER from 0.0.0.0 to the broadcast address."""
-    bootp = bytearray(236)
-    bootp[0:4] = bytes([1, 1, 6, 0])
-    bootp[4:8] = xid.to_bytes(4, "big")
-    bootp[28:34] = mac
-    # message type DISCOVER; parameters: mask, router, DNS, TFTP server, boot file, arch
-    options = bytes([0x63, 0x82, 0x53, 0x63, 53, 1, 1, 55, 6, 1, 3, 6, 66, 67, 93, 255])
-    options = options.ljust(64, b"\0")             # the BOOTP header's 64-byte vend field
-    source, destination = bytes(4), b"\xff" * 4
-    udp = bytearray(_udp(68, 67, bytes(bootp) + options))
-    pseudo = source + destination + bytes([0, 17]) + len(udp).to_bytes(2, "big")
-    udp[6:8] = _checksum(pseudo + bytes(udp)).to_bytes(2, "big")
-    ip = _ipv4(bytes(udp), 17, source, destination)
-    return BROADCAST + mac + b"\x08\x00" + ip
-
-
-def router_solicitation(mac: bytes) -> bytes:
-    source, destination = link_local(mac), bytes.fromhex("ff02" + "00" * 13 + "02")
-    body = bytearray(bytes([133, 0, 0, 0]) + bytes(4) + bytes([1, 1]) + mac)
-    body[2:4] = _ipv6_checksum(bytes(body), 58, source, destination).to_bytes(2, "big")
-    return multicast_mac(destination) + mac + b"\x86\xdd" + _ipv6(bytes(body), 58, source,
-                                                                  destination)
-
-
-def dhcpv6_information_request(mac: bytes, xid: int) -> bytes:
-    source = link_local(mac)
-    destination = bytes.fromhex("ff02" + "00" * 11 + "010002")
-    message = (bytes([11]) + (xid & 0xFFFFFF).to_bytes(3, "big")
-               + (1).to_bytes(2, "big") + (10).to_bytes(2, "big")        # client id: DUID-LL
-               + (3).to_bytes(2, "big") + (1).to_bytes(2, "big") + mac
-               + (8).to_bytes(2, "big") + (2).to_bytes(2, "big") + (400).to_bytes(2, "big")
-               + (6).to_bytes(2, "big") + (6).to_bytes(2, "big")         # requested options
-               + b"".join(o.to_bytes(2, "big") for o in (23, 24, 59)))
-    udp = bytearray(_udp(546, 547, message))
-    # RFC 768: a computed checksum of 0 goes out as all ones
-    udp[6:8] = (_ipv6_checksum(bytes(udp), 17, source, destination) or 0xFFFF).to_bytes(2, "big")
-    return multicast_mac(destination) + mac + b"\x86\xdd" + _ipv6(bytes(udp), 17, source,
-                                                                  destination)
+TICKS_SEC = 1000
+POLL_MS = 10
+ESC = 27
+V4_WAITS, RA_WAITS, V6_WAITS = 2, 4, 2
+TEXT_BYTES = 256                    # strings handed to Forth words
+SCRATCH_BYTES = 2 * ETH_MTU_SIZE + TEXT_BYTES
+RAND_MAX = 0x7FFF
 
 
 class LibNet(CLibrary):
@@ -138,12 +53,11 @@ class LibNet(CLibrary):
 
     def __init__(self, slof):
         super().__init__(slof)
-        self.sockets: dict[int, tuple[int, int]] = {}     # fd -> (read xt, write xt)
-        self.ether_packet = 0           # the C's static receive buffer, in guest memory
-        self.dest_timer = 0
-        self.rand_state = 0
+        self.rand_state = 1
+        self.scratch = 0
+        self.read_xt = self.write_xt = 0
 
-    # ------------------------------------------------------------ what the C calls
+    # ------------------------------------------------------------ what the C code calls
     def forth(self, name: str, *args: int, results: int = 1) -> list[int]:
         """forth_eval of one word: args pushed, `results` cells popped (deepest first)."""
         self.push(*args)
@@ -153,169 +67,175 @@ class LibNet(CLibrary):
         self.vm.execute(hit[0])
         return self.pop(results) if results else []
 
+    def _check(self, addr: int, size: int) -> None:
+        if addr < 0 or addr + size > len(self.vm.mem):
+            raise Throw(-9)
+
+    def fill(self, addr: int, data: bytes) -> None:
+        self._check(addr, len(data))
+        self.vm.mem[addr:addr + len(data)] = data
+
+    def read(self, addr: int, size: int) -> bytes:
+        self._check(addr, size)
+        return bytes(self.vm.mem[addr:addr + size])
+
+    @property
+    def text_area(self) -> int:
+        return self.scratch + 2 * ETH_MTU_SIZE
+
+    def puts(self, text: bytes) -> None:
+        self.write_stdout(text + b"\r\n")
+
+    def cstring(self, text: bytes) -> tuple[int, int]:
+        """A string for a Forth word, in the scratch area: (addr, len)."""
+        self.fill(self.text_area, text)
+        return self.text_area, len(text)
+
     def msecs(self) -> int:
         return self.forth("get-msecs")[0] & 0xFFFFFFFF
 
-    def set_timer(self, ms: int) -> None:
-        self.dest_timer = (self.msecs() + ms) & 0xFFFFFFFF
-
-    def get_timer(self) -> int:
-        left = (self.dest_timer - self.msecs()) & 0xFFFFFFFF
-        return left - (1 << 32) if left >> 31 else left
-
-    def escape_pressed(self) -> bool:
-        """getchar() == 27: one key from the console, if there is one."""
-        if not self.forth("key?")[0]:
-            return False
-        return self.forth("key")[0] == 27
+    def getchar(self) -> int:
+        """A key typed at the console, or -1 (SLOF's `key? IF key ELSE 0 THEN`)."""
+        (ready,) = self.forth("key?")
+        if not ready:
+            return -1
+        return self.forth("key")[0] & 0xFF or -1
 
     def rand(self) -> int:
-        self.rand_state = (self.rand_state * 1103515245 + 12345) & 0x7FFFFFFF
-        return self.rand_state >> 16
+        self.rand_state = (self.rand_state * 1237732973 + 34563) & (1 << 64) - 1
+        return (self.rand_state >> 16) & RAND_MAX
 
-    # ------------------------------------------------------------ sockets (slof/ppc64.c)
+    # ------------------------------------------------------------ the NIC
     def socket(self) -> tuple[int, bytes]:
-        """(fd, MAC) of the NIC instance that is the current package's parent; fd -1 when
-        it has no read or write method or MAC, -2 when every descriptor is taken."""
-        fd = next((fd for fd in range(FIRST_FD, 32) if fd not in self.sockets), None)
-        if fd is None:
-            self.print(b"Can not open socket, file descriptor list is full\n")
-            return -2, b""
-        phandle = self.forth("my-parent")[0]
-        if phandle:
-            phandle = self.forth("ihandle>phandle", phandle)[0]
+        """SLOF's socket(): 0 and the MAC, or -1 / -2 and nothing."""
+        (phandle,) = self._parent_phandle()
         if not phandle:
-            self.print(b"Can not open socket, no parent instance\n")
+            self.puts(b"Can not open socket, no parent instance")
             return -1, b""
-        methods = []
-        for name in ("read", "write"):
-            self.push(phandle)
-            evaluate_text(self.vm, b's" ' + name.encode() + b'" rot find-method')
-            if not self.pop()[0]:
-                self.print(b"Can not open socket, no '%s' method\n" % name.encode())
+        for name in (b"read", b"write"):
+            found = self.forth("find-method", *self.cstring(name), phandle, results=1)
+            xt = self.pop()[0] if found[0] else 0
+            if not xt:
+                self.puts(b"Can not open socket, no '" + name + b"' method")
                 return -1, b""
-            methods.append(self.pop()[0])
-        self.push(phandle)
-        evaluate_text(self.vm, b's" local-mac-address" rot get-property')
-        if self.pop()[0]:
+            if name == b"read":
+                self.read_xt = xt
+            else:
+                self.write_xt = xt
+        (missing,) = self.forth("get-property", *self.cstring(b"local-mac-address"),
+                                phandle)
+        if missing:
             return -1, b""
         addr, length = self.pop(2)
-        if length < 6 or addr + length > len(self.vm.mem):
-            raise Throw(-9)
-        self.sockets[fd] = (methods[0], methods[1])
-        return fd, bytes(self.vm.mem[addr + length - 6:addr + length])
+        return 0, self.read(addr + length - 6, 6)
 
-    def call_method(self, xt: int, addr: int, length: int) -> int:
-        self.push(addr, length)
-        self.vm.execute(xt)
-        value, = self.pop()
-        return value - (1 << 64) if value >> 63 else value
+    def _parent_phandle(self) -> list[int]:
+        (parent,) = self.forth("my-parent")
+        if not parent:
+            return [0]
+        return self.forth("ihandle>phandle", parent)
 
-    def send(self, fd: int, frame: bytes) -> int:
-        if not self.ether_packet:
-            self.ether_packet = self.forth("alloc-mem", ETH_MTU_SIZE)[0]
-        self.vm.mem[self.ether_packet:self.ether_packet + len(frame)] = frame
-        return self.call_method(self.sockets[fd][1], self.ether_packet, len(frame))
+    def send(self, frame: bytes) -> int:
+        self.fill(self.scratch, frame)
+        self.push(self.scratch, len(frame), self.write_xt)
+        self.vm.execute(self.pop()[0])
+        return self.pop()[0]
 
-    def receive_ether(self, fd: int, mac: bytes) -> int:
-        """One poll of the NIC: 0 when nothing came (charged POLL_CHARGE_MS of simulated
-        time), -1 for a frame that is not for us."""
-        if not self.ether_packet:
-            self.ether_packet = self.forth("alloc-mem", ETH_MTU_SIZE)[0]
-        buf = self.ether_packet
-        self.vm.mem[buf:buf + ETH_MTU_SIZE] = bytes(ETH_MTU_SIZE)
-        received = self.call_method(self.sockets[fd][0], buf, ETH_MTU_SIZE)
-        if received == 0:
-            if self.vm.simulated_ticks is not None:
-                self.vm.simulated_ticks += TIMEBASE_HZ // 1000 * POLL_CHARGE_MS
-            return 0
-        if received < 14:
-            return -1
-        destination = bytes(self.vm.mem[buf:buf + 6])
-        if destination not in (BROADCAST, mac) and not destination[0] & 1:
-            return -1
-        raise Throw(-21, "not supported by slofpy: libnet receiving a frame")
+    def receive(self) -> int:
+        """receive_ether: one read of the NIC; a frame that came is dropped."""
+        self.push(self.scratch + ETH_MTU_SIZE, ETH_MTU_SIZE, self.read_xt)
+        self.vm.execute(self.pop()[0])
+        return self.pop()[0]
 
-    def wait(self, fd: int, mac: bytes, seconds: int) -> None:
-        """The C's `for (sec...) { set_timer(TICKS_SEC); do receive_ether while
-        get_timer() > 0 }`, with nobody answering."""
+    def wait_seconds(self, seconds: int) -> None:
+        """`seconds` times: set_timer(1 s), then poll the NIC until get_timer() <= 0."""
         for _ in range(seconds):
-            self.set_timer(1000)
+            deadline = (self.msecs() + TICKS_SEC) & 0xFFFFFFFF
             while True:
-                self.receive_ether(fd, mac)
-                if self.get_timer() <= 0:
+                self.receive()
+                left = (deadline - self.msecs()) & 0xFFFFFFFF
+                if left == 0 or left >> 31:
                     break
+                self._spin(min(POLL_MS, left))
 
-    # ------------------------------------------------------------ netload (netload.c)
-    def error(self, code: int, text: bytes) -> None:
-        """netload_error: a boot error message, as bootmsg_error prints it."""
-        self.print(b"\n\rE%04X " % code + b"(net) " + text + b"\n\r")
-
-    def dhcp(self, fd: int, mac: bytes, retries: int) -> int:
-        self.print(b"  Requesting information via DHCP:     ")
-        xid4 = (self.rand() << 16) ^ self.rand()
-        xid6 = self.rand()
-        left = retries + 1
-        while True:
-            self.print(b"\b\b\b%03d" % (left - 1))
-            if self.escape_pressed():
-                self.print(b"\nAborted\n")
-                return -1
-            left -= 1
-            if not left:
-                self.print(b"\nGiving up after %d DHCP requests\n" % retries)
-                return -1
-            self.send(fd, dhcp_discover(mac, xid4))
-            self.wait(fd, mac, 2)
-            self.send(fd, router_solicitation(mac))
-            self.wait(fd, mac, 4)
-            self.send(fd, dhcpv6_information_request(mac, xid6))
-            self.wait(fd, mac, 2)
-
-    @c_word("net-load")
-    def net_load(self) -> None:     # ( load-addr max-len args-addr args-len -- size | error )
-        _load, _maxlen, _args, alen = self.pop(4)
-        alen = alen - (1 << 64) if alen >> 63 else alen
-        self.push(self.netload(alen))
-
-    def netload(self, alen: int) -> int:
-        pkt = self.forth("alloc-mem", MAX_PKT_SIZE)[0]
-        if not pkt:
-            self.print(b"ERROR: Unable to allocate memory\n")
-            return -1
-        self.vm.mem[pkt:pkt + MAX_PKT_SIZE] = bytes(MAX_PKT_SIZE)
-        self.print(b"\n Initializing NIC\n")
-        fd, mac = -2, b""
-        for tries in range(DEFAULT_BOOT_RETRIES):
-            if tries:
-                self.set_timer(1000)
-                while self.get_timer() > 0:
-                    pass
-            fd, mac = self.socket()
-            if fd != -2:
-                break
-            if self.escape_pressed():
-                fd = -2
-                break
-        rc = 0
-        if fd == -1:
-            self.error(0x3000, b"Could not read MAC address")
-            rc = -100
-        elif fd == -2:
-            self.error(0x3006, b"Could not initialize network device")
-            rc = -101
+    def _spin(self, ms: int) -> None:
+        """The processor spinning on get-msecs for `ms` milliseconds."""
+        if self.vm.simulated_ticks is not None:
+            self.vm.simulated_ticks += ms * TIMEBASE_HZ // 1000
         else:
-            self.print(b"  Reading MAC address from device: "
-                       + b":".join(b"%02x" % b for b in mac) + b"\n")
-            self.rand_state = int.from_bytes(mac[2:], "big") ^ self.msecs()
-            if alen > 0:
-                raise Throw(-21, "not supported by slofpy: net-load arguments")
-            if self.dhcp(fd, mac, DEFAULT_BOOT_RETRIES) == -1:
-                self.error(0x3001, b"Could not get IP address")
-                del self.sockets[fd]
-                rc = -101
-        self.forth("free-mem", pkt, MAX_PKT_SIZE, results=0)
-        return rc
+            until = (self.msecs() + ms) & 0xFFFFFFFF
+            while ((until - self.msecs()) & 0xFFFFFFFF) - 1 < 0x7FFFFFFF:
+                pass
+
+    # ------------------------------------------------------------ DHCP
+    def dhcp(self, mac: bytes, retries: int) -> int:
+        self.write_stdout(b"  Requesting information via DHCP:     ")
+        xid = ((self.rand() << 16) ^ self.rand()) & 0xFFFFFFFF
+        tid = bytes(self.rand() & 0xFF for _ in range(3))
+        attempt = retries + 1
+        solicitations: list[int] = []
+        while True:
+            self.write_stdout(b"\b\b\b%03d" % (attempt - 1))
+            if self.getchar() == ESC:
+                self.write_stdout(b"\nAborted\n")
+                return -1
+            attempt -= 1
+            if not attempt:
+                self.write_stdout(b"\nGiving up after %d DHCP requests\n" % retries)
+                return -1
+            self.send(net_frames.dhcp_discover(mac, xid))
+            self.wait_seconds(V4_WAITS)
+            # the buffer of the third and later solicitations is the one before (see
+            # net_frames.router_solicitation); the first two come fresh
+            stale = solicitations[-1] if len(solicitations) >= 2 else 0
+            frame = net_frames.router_solicitation(mac, stale)
+            solicitations.append(int.from_bytes(frame[56:58], "big"))
+            self.send(frame)
+            self.wait_seconds(RA_WAITS)
+            self.send(net_frames.dhcpv6_information_request(mac, tid))
+            self.wait_seconds(V6_WAITS)
+
+    def error(self, code: int, text: bytes, buffer: int) -> None:
+        """netload_error: the bootmsg-style line, and the line into the NVRAM log."""
+        self.print(b"\n\rE%04X " % code + b"(net) " + text + b"\n\r")
+        line = b"E%04X: (net) " % code + text
+        self.fill(buffer, line)
+        self.forth("write-mm-log", buffer, len(line), 0x91)
+
+    # ------------------------------------------------------------ the word
+    @c_word("net-load")
+    def net_load(self) -> None:            # ( load-addr max-len args args-len -- rc )
+        _addr, _max, _args, args_length = self.pop(4)
+        if args_length & 0xFFFFFFFF:
+            raise Throw(-21, "not supported by slofpy: net-load with arguments")
+        packet = self.forth("alloc-mem", MAX_PKT_SIZE)[0]
+        if not packet:
+            self.scratch = 0
+            self.puts(b"ERROR: Unable to allocate memory")
+            self.push(-1)
+            return
+        self.fill(packet, bytes(MAX_PKT_SIZE))
+        self.scratch = self.forth("alloc-mem", SCRATCH_BYTES)[0]
+        try:
+            self.push(self._netload(packet))
+        finally:
+            self.forth("free-mem", self.scratch, SCRATCH_BYTES, results=0)
+            self.forth("free-mem", packet, MAX_PKT_SIZE, results=0)
+
+    def _netload(self, packet: int) -> int:
+        self.puts(b"\n Initializing NIC")
+        fd, mac = self.socket()
+        if fd == -1:
+            self.error(0x3000, b"Could not read MAC address", packet)
+            return -100
+        self.write_stdout(b"  Reading MAC address from device: %s\n"
+                       % b":".join(b"%02x" % b for b in mac))
+        seed = self.forth("tbl@")[0] & 0xFFFFFFFF
+        self.rand_state = seed ^ int.from_bytes(mac[2:], "big")
+        if self.dhcp(mac, DEFAULT_BOOT_RETRIES) == -1:
+            self.error(0x3001, b"Could not get IP address", packet)
+            return -101
+        raise Throw(-21, "not supported by slofpy: net-load (a DHCP answer)")
 
 
 LIBRARY = LibNet
