@@ -214,3 +214,17 @@ def test_the_linux_like_client_and_a_phb_hotplug_on_slof_itself(slof_bin):
     assert "H_UPDATE_DT: accepted" in r.stdout and "the client's tree is the host's" in r.stdout
     assert re.search(r"hotplug: /pci@800000020000001 interrupt-parent 0x1e[0-9a-f]{6} -> "
                      r"/interrupt-controller", r.stdout), r.stdout[-400:]
+
+
+def test_a_key_key_question_saw_is_the_key_key_reads(slof_bin):
+    """SLOF's key? asks terminal 0 and its vty's read method (behind key) asks the vty's unit
+    address; libhvcall keeps one input buffer for both, so the key key? brought in is the
+    one key returns (SLOF's start-it reads a key typed during boot this way: before the
+    buffer was one, that boot hung)."""
+    out: list[str] = []
+    slof = boot_slof(slof_bin, output=out.append, timeout=120)
+    out.clear()
+    slof.host.feed_console(b"t")
+    slof.evaluate(": t9 key? IF key CASE 74 OF 2 . ENDOF ENDCASE ELSE 4 . THEN ; t9",
+                  timeout=20)
+    assert "".join(out) == "2 "

@@ -102,7 +102,9 @@ class VM:
         self.key_buffer = b""
         self.hypervisor = None          # hcalls go here (see words/hcall.py)
         self.fdt_start = 0              # where the firmware was handed its device tree
-        self.term_input: dict[int, bytearray] = {}
+        # characters H_GET_TERM_CHAR brought that hv-getchar has not handed out yet: one
+        # buffer for every terminal number, as SLOF's libhvcall keeps one
+        self.term_input = bytearray()
         self.ns: dict = {}
         self._build_namespace()
         self._init_state(bootstrap)

@@ -85,9 +85,12 @@ def _term_read(vm, termno: int) -> bytes:
 
 
 def _term_input(vm) -> bytearray:
-    """The bytes waiting on the popped terminal number, asking the host when none are."""
+    """The bytes waiting, asking the host for the popped terminal number's when none are.
+    The buffer is one for all terminal numbers, as libhvcall's is: SLOF's key? asks terminal
+    0 (QEMU's default vty) and the vty node's read method its unit address, and a character
+    key? brought in is what read hands out next."""
     termno, = _pop(vm, 1)
-    buf = vm.term_input.setdefault(termno, bytearray())
+    buf = vm.term_input
     if not buf:
         buf += _term_read(vm, termno)
     return buf
