@@ -67,6 +67,59 @@ class CLibrary:
     def hcall(self, number: int, *args: int) -> tuple[int, tuple[int, ...]]:
         return hcall(self.vm, number, *args)
 
+    def forth(self, name: str, *args: int, results: int = 1) -> list[int]:
+        """What the C's forth_eval does with one word: args pushed, the word run, `results`
+        cells popped (deepest first)."""
+        self.push(*args)
+        hit = find(self.vm, name.encode())
+        if hit is None:
+            raise Throw(-13, word=name)
+        self.vm.execute(hit[0])
+        return self.pop(results) if results else []
+
+    def alloc(self, size: int) -> int:
+        """SLOF_alloc_mem: Forth's alloc-mem."""
+        return self.forth("alloc-mem", size)[0]
+
+    def free(self, addr: int, size: int) -> None:
+        """SLOF_free_mem: Forth's free-mem."""
+        self.forth("free-mem", addr, size, results=0)
+
+    def usleep(self, us: int) -> None:
+        """SLOF_usleep: Forth's us."""
+        self.forth("us", us, results=0)
+
+    def msleep(self, ms: int) -> None:
+        """SLOF_msleep: spin on get-msecs until `ms` milliseconds have passed."""
+        until = (self.forth("get-msecs")[0] + ms) & 0xFFFFFFFF
+        while until > self.forth("get-msecs")[0] & 0xFFFFFFFF:
+            pass
+
+    # -------------------------------------------------------- guest memory, as C reaches it
+    def _check(self, addr: int, size: int) -> None:
+        """Memory the C code would touch must exist (else: invalid address, -9)."""
+        if addr < 0 or addr + size > len(self.vm.mem):
+            raise Throw(-9)
+
+    def guest_bytes(self, addr: int, size: int) -> bytes:
+        """The size bytes at addr."""
+        self._check(addr, size)
+        return bytes(self.vm.mem[addr:addr + size])
+
+    def fill(self, addr: int, data: bytes) -> None:
+        """Store data at addr."""
+        self._check(addr, len(data))
+        self.vm.mem[addr:addr + len(data)] = data
+
+    def get(self, addr: int, size: int = 8, order: str = "big") -> int:
+        """The unsigned size-byte value at addr (big-endian unless order says otherwise)."""
+        self._check(addr, size)
+        return int.from_bytes(self.vm.mem[addr:addr + size], order)  # type: ignore[arg-type]
+
+    def put(self, addr: int, value: int, size: int = 8, order: str = "big") -> None:
+        """Store the low size bytes of value at addr."""
+        self.fill(addr, (value & ((1 << 8 * size) - 1)).to_bytes(size, order))  # type: ignore[arg-type]
+
     def c_string(self, addr: int, limit: int = 4096) -> bytes:
         """The zero-ended string at addr."""
         mem = self.vm.mem

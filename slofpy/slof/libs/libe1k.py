@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from ...abi.hcalls import H_LOGICAL_CI_LOAD, H_LOGICAL_CI_STORE
 from ...errors import Throw
-from ...vm.dictionary import find
 from .base import CLibrary, c_word
 
 # device id -> family, as the driver's table lists them
@@ -64,15 +63,6 @@ class LibE1k(CLibrary):
         self.rx_next = 0
         self.family: str | None = None  # what e1k-mac-setup found (the C's static state)
 
-    def forth(self, name: str, *args: int, results: int = 1) -> list[int]:
-        """forth_eval of one word: args pushed, `results` cells popped (deepest first)."""
-        self.push(*args)
-        hit = find(self.vm, name.encode())
-        if hit is None:
-            raise Throw(-13, word=name)
-        self.vm.execute(hit[0])
-        return self.pop(results) if results else []
-
     def rd32(self, base: int, offset: int) -> int:
         rc, out = self.hcall(H_LOGICAL_CI_LOAD, 4, base + offset)
         value = 0xFFFFFFFF if rc else out[0] & 0xFFFFFFFF
@@ -81,12 +71,6 @@ class LibE1k(CLibrary):
     def wr32(self, base: int, offset: int, value: int) -> None:
         swapped = int.from_bytes((value & 0xFFFFFFFF).to_bytes(4, "little"), "big")
         self.hcall(H_LOGICAL_CI_STORE, 4, base + offset, swapped)
-
-    def msleep(self, ms: int) -> None:
-        """SLOF_msleep: spin on get-msecs until `ms` milliseconds have passed."""
-        until = (self.forth("get-msecs")[0] + ms) & 0xFFFFFFFF
-        while until > self.forth("get-msecs")[0] & 0xFFFFFFFF:
-            pass
 
     def eeprom_word(self, base: int, family: str, index: int) -> int | None:
         """One EEPROM word through EERD; None when the read never completes."""

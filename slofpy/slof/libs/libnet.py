@@ -31,7 +31,6 @@ net-load with arguments (the obp-tftp boot string) throws "not supported by slof
 from __future__ import annotations
 
 from ...errors import Throw
-from ...vm.dictionary import find
 from ...vm.words.paflof import TIMEBASE_HZ
 from .base import CLibrary, c_word
 from . import net_frames
@@ -58,27 +57,6 @@ class LibNet(CLibrary):
         self.read_xt = self.write_xt = 0
 
     # ------------------------------------------------------------ what the C code calls
-    def forth(self, name: str, *args: int, results: int = 1) -> list[int]:
-        """forth_eval of one word: args pushed, `results` cells popped (deepest first)."""
-        self.push(*args)
-        hit = find(self.vm, name.encode())
-        if hit is None:
-            raise Throw(-13, word=name)
-        self.vm.execute(hit[0])
-        return self.pop(results) if results else []
-
-    def _check(self, addr: int, size: int) -> None:
-        if addr < 0 or addr + size > len(self.vm.mem):
-            raise Throw(-9)
-
-    def fill(self, addr: int, data: bytes) -> None:
-        self._check(addr, len(data))
-        self.vm.mem[addr:addr + len(data)] = data
-
-    def read(self, addr: int, size: int) -> bytes:
-        self._check(addr, size)
-        return bytes(self.vm.mem[addr:addr + size])
-
     @property
     def text_area(self) -> int:
         return self.scratch + 2 * ETH_MTU_SIZE
@@ -127,7 +105,7 @@ class LibNet(CLibrary):
         if missing:
             return -1, b""
         addr, length = self.pop(2)
-        return 0, self.read(addr + length - 6, 6)
+        return 0, self.guest_bytes(addr + length - 6, 6)
 
     def _parent_phandle(self) -> list[int]:
         (parent,) = self.forth("my-parent")

@@ -43,7 +43,6 @@ import re
 import struct
 
 from ...errors import Throw
-from ...vm.dictionary import find
 from .base import CLibrary, c_word
 from .libelf import elf_file_size
 from .tpm_crq import LONG, MEDIUM, SHORT, VtpmCrqDriver
@@ -133,42 +132,6 @@ class LibTpm(CLibrary):
         self.gpt_allocated = 0
 
     # ------------------------------------------------------------ what the C code calls
-    def forth(self, name: str, *args: int, results: int = 1) -> list[int]:
-        """forth_eval of one word: args pushed, `results` cells popped (deepest first)."""
-        self.push(*args)
-        hit = find(self.vm, name.encode())
-        if hit is None:
-            raise Throw(-13, word=name)
-        self.vm.execute(hit[0])
-        return self.pop(results) if results else []
-
-    def alloc(self, size: int) -> int:
-        return self.forth("alloc-mem", size)[0]
-
-    def free(self, addr: int, size: int) -> None:
-        self.forth("free-mem", addr, size, results=0)
-
-    def usleep(self, us: int) -> None:
-        self.forth("us", us, results=0)
-
-    def _check(self, addr: int, size: int) -> None:
-        if addr < 0 or addr + size > len(self.vm.mem):
-            raise Throw(-9)
-
-    def read(self, addr: int, size: int) -> bytes:
-        self._check(addr, size)
-        return bytes(self.vm.mem[addr:addr + size])
-
-    def fill(self, addr: int, data: bytes) -> None:
-        self._check(addr, len(data))
-        self.vm.mem[addr:addr + len(data)] = data
-
-    def get(self, addr: int, size: int) -> int:
-        return int.from_bytes(self.read(addr, size), "big")
-
-    def put(self, addr: int, value: int, size: int) -> None:
-        self.fill(addr, (value & ((1 << 8 * size) - 1)).to_bytes(size, "big"))
-
     # ------------------------------------------------------------ TPM commands
     def _transmit(self, tag: int, code: int, body: bytes, limit: int,
                   duration: int) -> bytes | None:
@@ -386,11 +349,11 @@ class LibTpm(CLibrary):
         rc = self.measure(4, EV_ACTION, action, action)
         if rc:
             return rc
-        rc = self.measure(4, EV_IPL, b"MBR", self.read(addr, 0x1B8))
+        rc = self.measure(4, EV_IPL, b"MBR", self.guest_bytes(addr, 0x1B8))
         if rc:
             return rc
         return self.measure(5, EV_IPL_PARTITION_DATA, b"MBR PARTITION TABLE",
-                            self.read(addr + 0x1B8, 0x48))
+                            self.guest_bytes(addr + 0x1B8, 0x48))
 
     @c_word("tpm-gpt-set-lba1")
     def gpt_set_lba1(self) -> None:                # ( addr length -- )
@@ -403,7 +366,7 @@ class LibTpm(CLibrary):
         self.gpt_address = self.alloc(GPT_DATA)
         if not self.gpt_address:
             return
-        header = self.read(addr, min(GPT_HEADER, length & 0xFFFFFFFF))
+        header = self.guest_bytes(addr, min(GPT_HEADER, length & 0xFFFFFFFF))
         self.gpt = bytearray(header.ljust(GPT_HEADER, b"\0") + bytes(8))
 
     @c_word("tpm-gpt-add-entry")
@@ -411,7 +374,7 @@ class LibTpm(CLibrary):
         addr, length = self.pop(2)
         if not self.is_working() or self.gpt is None or length & 0xFFFFFFFF < GPT_ENTRY:
             return
-        entry = self.read(addr, GPT_ENTRY)
+        entry = self.guest_bytes(addr, GPT_ENTRY)
         if not any(entry[:16]):
             return
         count = struct.unpack(">Q", self.gpt[GPT_HEADER:GPT_DATA])[0]
@@ -549,24 +512,24 @@ class LibTpm(CLibrary):
         # ( pcr evt data-ptr data-len desc-ptr desclen is_elf -- errcode )
         pcr, event_type, data, length, desc, desc_length, is_elf = self.pop(7)
         pcr, event_type = pcr & 0xFFFFFFFF, event_type & 0xFFFFFFFF
-        description = self.read(desc, desc_length & 0xFFFFFFFF)
+        description = self.guest_bytes(desc, desc_length & 0xFFFFFFFF)
         if is_elf & 0xFFFFFFFF:
-            size = elf_file_size(self.read(data, length))
+            size = elf_file_size(self.guest_bytes(data, length))
             if size <= 0:
-                named = self.read(desc, min(255, len(self.vm.mem) - desc)).split(b"\0")[0]
+                named = self.guest_bytes(desc, min(255, len(self.vm.mem) - desc)).split(b"\0")[0]
                 text = (b"BAD ELF FILE: " + named)[:255]
                 self.push(self.measure(pcr, event_type, text, text))
                 return
             length = size
-        self.push(self.measure(pcr, event_type, description, self.read(data, length)))
+        self.push(self.measure(pcr, event_type, description, self.guest_bytes(data, length)))
 
     @c_word("tpm-2hash-ext-log")
     def two_hash_ext_log(self) -> None:
         # ( pcr event-type info info-len data data-len -- success? )
         pcr, event_type, info, info_length, data, length = self.pop(6)
         rc = self.measure(pcr & 0xFFFFFFFF, event_type & 0xFFFFFFFF,
-                          self.read(info, info_length & 0xFFFFFFFF),
-                          self.read(data, length & 0xFFFFFFFF))
+                          self.guest_bytes(info, info_length & 0xFFFFFFFF),
+                          self.guest_bytes(data, length & 0xFFFFFFFF))
         self.push(0 if rc else 0xFFFFFFFF)
 
 

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 from ...abi.hcalls import H_LOGICAL_CI_LOAD, H_LOGICAL_CI_STORE
 from ...errors import Throw
-from ...vm.dictionary import find
 from .base import CLibrary, c_word
 from .libusb_devices import UsbDevices
 from .libusb_xhci import XhciHcd, XHCD_SIZE
@@ -99,15 +98,6 @@ class LibUsb(CLibrary):
         self.devices = UsbDevices(self)
 
     # ------------------------------------------------------------ what the C code calls
-    def forth(self, name: str, *args: int, results: int = 1) -> list[int]:
-        """forth_eval of one word: args pushed, `results` cells popped (deepest first)."""
-        self.push(*args)
-        hit = find(self.vm, name.encode())
-        if hit is None:
-            raise Throw(-13, word=name)
-        self.vm.execute(hit[0])
-        return self.pop(results) if results else []
-
     def read_reg32(self, addr: int) -> int:
         rc, out = self.hcall(H_LOGICAL_CI_LOAD, 4, addr)
         value = 0xFFFFFFFF if rc else out[0] & 0xFFFFFFFF
@@ -129,35 +119,6 @@ class LibUsb(CLibrary):
     def write_reg64(self, addr: int, value: int) -> None:
         swapped = int.from_bytes((value & (1 << 64) - 1).to_bytes(8, "little"), "big")
         self.hcall(H_LOGICAL_CI_STORE, 8, addr, swapped)
-
-    def read(self, addr: int, length: int) -> bytes:
-        if addr < 0 or addr + length > len(self.vm.mem):
-            raise Throw(-9)
-        return bytes(self.vm.mem[addr:addr + length])
-
-    def get(self, addr: int) -> int:
-        if addr < 0 or addr + 8 > len(self.vm.mem):
-            raise Throw(-9)
-        return int.from_bytes(self.vm.mem[addr:addr + 8], "big")
-
-    def put(self, addr: int, value: int) -> None:
-        if addr < 0 or addr + 8 > len(self.vm.mem):
-            raise Throw(-9)
-        self.vm.mem[addr:addr + 8] = (value & (1 << 64) - 1).to_bytes(8, "big")
-
-    def fill(self, addr: int, data: bytes) -> None:
-        if addr < 0 or addr + len(data) > len(self.vm.mem):
-            raise Throw(-9)
-        self.vm.mem[addr:addr + len(data)] = data
-
-    def msleep(self, ms: int) -> None:
-        """SLOF_msleep: spin on get-msecs until `ms` milliseconds have passed."""
-        until = (self.forth("get-msecs")[0] + ms) & 0xFFFFFFFF
-        while until > self.forth("get-msecs")[0] & 0xFFFFFFFF:
-            pass
-
-    def usleep(self, us: int) -> None:
-        self.forth("us", us, results=0)
 
     def dma_alloc(self, size: int) -> int:
         return self.forth("dma-alloc", size)[0]

@@ -160,7 +160,7 @@ class UsbDevices:
         get_descr = self.request(0x80, REQ_GET_DESCRIPTOR, DESCR_TYPE_DEVICE << 8, 0, 8)
         if not self.send_ctrl(dev.control, get_descr, pool + DESCR):
             return False
-        dev.control.mps = lib.read(pool + DESCR + 7, 1)[0]
+        dev.control.mps = lib.guest_bytes(pool + DESCR + 7, 1)[0]
         if dev.speed != self.SUPER_SPEED:
             raise Throw(-21, "not supported by slofpy: usb device below an OHCI or EHCI")
         lib.msleep(100)
@@ -170,7 +170,7 @@ class UsbDevices:
         get_cfg = self.request(0x80, REQ_GET_DESCRIPTOR, DESCR_TYPE_CONFIGURATION << 8, 0, 9)
         if not self.send_ctrl(dev.control, get_cfg, pool + CFG):
             return False
-        cfg = lib.read(pool + CFG, 9)
+        cfg = lib.guest_bytes(pool + CFG, 9)
         length = int.from_bytes(cfg[2:4], "little")
         if length == 9:
             return False
@@ -184,7 +184,7 @@ class UsbDevices:
             dev.control, self.request(0, REQ_SET_CONFIGURATION, cfg[5], 0, 0), 0)
         if ok:
             lib.msleep(100)
-            self.handle_device(dev, lib.read(data, length))
+            self.handle_device(dev, lib.guest_bytes(data, length))
         lib.dma_free(data, length)
         return ok
 
@@ -243,7 +243,7 @@ class UsbDevices:
         lib.fill(key, bytes(8))
         if self.send_ctrl(dev.control, self.request(0xA1, HID_GET_REPORT, 1 << 8,
                                                     dev.intf_num, 8), key):
-            self.check_key_code(lib.read(key, 8))
+            self.check_key_code(lib.guest_bytes(key, 8))
         self.kbd_buffer = lib.dma_alloc(USB_HID_SIZE)
         if not self.kbd_buffer:
             lib.print(b"usb_hid_kbd_init: unable to allocate keyboard buffer\n")
@@ -267,7 +267,7 @@ class UsbDevices:
             key = self.pool + KEY
             self.lib.fill(key, bytes(8))
             if driver.poll_intr(dev.intr, key):
-                self.check_key_code(self.lib.read(key, 8))
+                self.check_key_code(self.lib.guest_bytes(key, 8))
         return bool(self.keybuf)
 
     def write_key(self, chars: bytes) -> None:

@@ -138,7 +138,7 @@ class XhciHcd:
         return self.lib.forth("get-msecs")[0] & 0xFFFFFFFF
 
     def le32(self, addr: int) -> int:
-        return int.from_bytes(self.lib.read(addr, 4), "little")
+        return int.from_bytes(self.lib.guest_bytes(addr, 4), "little")
 
     def put_le32(self, addr: int, value: int) -> None:
         self.lib.fill(addr, (value & 0xFFFFFFFF).to_bytes(4, "little"))
@@ -323,7 +323,7 @@ class XhciHcd:
         elif kind not in (TRB_PORT_STATUS, TRB_TRANSFER_EVENT):
             lib.print(b"TRB_TYPE  %d\n" % kind)
         ering.deq = event + TRB_SIZE
-        retval = int.from_bytes(lib.read(event, 8), "little")
+        retval = int.from_bytes(lib.guest_bytes(event, 8), "little")
         lib.fill(event, bytes(12))
         self.put_le32(event + 12, ering.cycle_state)
         index = ering.deq - ering.trbs
@@ -558,7 +558,7 @@ class XhciHcd:
         xdev = pipe.dev.priv
         ctrl = xdev.control
         cmd = ctrl.enq
-        request = lib.read(req, 8)
+        request = lib.guest_bytes(req, 8)
         req_phys = lib.dma_map_in(req, 8, True)
         datalen = int.from_bytes(request[6:8], "little")
         f4 = TRB_SETUP << 10 | TRB_IDT
@@ -595,7 +595,7 @@ class XhciHcd:
                 return 0
             trb = self.get_trb_deq(seg)
             buf = pipe.buf + (trb - seg.trbs) // TRB_SIZE * pipe.mps
-            lib.fill(data, lib.read(buf, 8))
+            lib.fill(data, lib.guest_bytes(buf, 8))
             lib.fill(buf, bytes(8))
         else:
             lib.devices.bulk_took_event = False

@@ -32,8 +32,6 @@ from ...abi.hcalls import (
     H_SEND_LOGICAL_LAN,
     H_SUCCESS,
 )
-from ...errors import Throw
-from ...vm.dictionary import find
 from .base import CLibrary, c_word
 
 BUF_VALID = 0x80000000
@@ -70,18 +68,6 @@ class LibVeth(CLibrary):
         self.state = VethState()
 
     # ------------------------------------------------------------ what the C code calls
-    def forth(self, name: str, *args: int, results: int = 1) -> list[int]:
-        """forth_eval of one word: args pushed, `results` cells popped (deepest first)."""
-        self.push(*args)
-        hit = find(self.vm, name.encode())
-        if hit is None:
-            raise Throw(-13, word=name)
-        self.vm.execute(hit[0])
-        return self.pop(results) if results else []
-
-    def alloc(self, size: int) -> int:
-        return self.forth("alloc-mem", size)[0]
-
     def alloc_aligned(self, size: int, align: int) -> tuple[int, int]:
         """SLOF_alloc_mem_aligned: (aligned address, the block's own address)."""
         addr = self.alloc(size)
@@ -90,27 +76,6 @@ class LibVeth(CLibrary):
             addr = self.alloc(size + align - 1)
             return (addr + align - 1) & ~(align - 1), addr
         return addr, addr
-
-    def free(self, addr: int, size: int) -> None:
-        self.forth("free-mem", addr, size, results=0)
-
-    def _check(self, addr: int, size: int) -> None:
-        if addr < 0 or addr + size > len(self.vm.mem):
-            raise Throw(-9)
-
-    def read(self, addr: int, size: int) -> bytes:
-        self._check(addr, size)
-        return bytes(self.vm.mem[addr:addr + size])
-
-    def fill(self, addr: int, data: bytes) -> None:
-        self._check(addr, len(data))
-        self.vm.mem[addr:addr + len(data)] = data
-
-    def get(self, addr: int, size: int) -> int:
-        return int.from_bytes(self.read(addr, size), "big")
-
-    def put(self, addr: int, value: int, size: int) -> None:
-        self.fill(addr, (value & ((1 << 8 * size) - 1)).to_bytes(size, "big"))
 
     @staticmethod
     def descriptor(address: int, length: int) -> int:
@@ -122,7 +87,7 @@ class LibVeth(CLibrary):
         st = self.state
         if self.get(driver + D_RUNNING, 4):
             return True
-        mac = self.read(driver, 6)
+        mac = self.guest_bytes(driver, 6)
         st.toggle, st.index = RXQ_TOGGLE, 0
         st.lists, st.lists_block = self.alloc_aligned(LISTS_BYTES, PAGE)
         queue_bytes = RX_ENTRY * RX_QUEUE_SIZE
@@ -169,10 +134,10 @@ class LibVeth(CLibrary):
             self.print(b"Unable to allocate veth driver\n")
             self.push(0)
             return
-        head = self.read(mac, 2)
+        head = self.guest_bytes(mac, 2)
         if mac_length & 0xFFFFFFFF == 8 and head == b"\0\0":
             mac += 2
-        self.fill(driver, self.read(mac, 6) + bytes(2))
+        self.fill(driver, self.guest_bytes(mac, 6) + bytes(2))
         self.put(driver + D_REG, self.get(reg, 4), 4)
         self.put(driver + D_RUNNING, 0, 4)
         if not self._init(driver):
@@ -206,7 +171,7 @@ class LibVeth(CLibrary):
         packet = 0
         while not packet:
             entry = st.rx_queue + RX_ENTRY * st.index
-            flags, size, correlator = struct.unpack(">IIQ", self.read(entry, RX_ENTRY))
+            flags, size, correlator = struct.unpack(">IIQ", self.guest_bytes(entry, RX_ENTRY))
             if flags & RXQ_TOGGLE != st.toggle:
                 break
             if flags & RXQ_VALID:
@@ -214,7 +179,7 @@ class LibVeth(CLibrary):
                     self.print(b"veth: Dropping too big packet [%d bytes]\n" % size)
                 else:
                     packet = size
-                    self.fill(buf, self.read(correlator + (flags & RXQ_OFFSET_MASK), size))
+                    self.fill(buf, self.guest_bytes(correlator + (flags & RXQ_OFFSET_MASK), size))
             self.hcall(H_ADD_LOGICAL_LAN_BUFFER, unit, self.descriptor(correlator, RX_BUF_SIZE))
             st.index = (st.index + 1) % RX_QUEUE_SIZE
             if st.index == 0:

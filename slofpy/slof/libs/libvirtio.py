@@ -19,8 +19,6 @@ a 9P conversation with the host, which slofpy does not model: virtio-fs-load say
 from __future__ import annotations
 
 from ...abi.hcalls import H_LOGICAL_CI_LOAD, H_LOGICAL_CI_STORE
-from ...errors import Throw
-from ...vm.dictionary import find
 from .base import CLibrary, c_word
 
 STAT_ACKNOWLEDGE, STAT_DRIVER, STAT_DRIVER_OK, STAT_FEATURES_OK, STAT_FAILED = 1, 2, 4, 8, 128
@@ -83,15 +81,6 @@ class LibVirtio(CLibrary):
     UNSUPPORTED = ("virtio-fs-load",)
 
     # ------------------------------------------------------------ what the C code calls
-    def forth(self, name: str, *args: int, results: int = 1) -> list[int]:
-        """forth_eval of one word: args pushed, `results` cells popped (deepest first)."""
-        self.push(*args)
-        hit = find(self.vm, name.encode())
-        if hit is None:
-            raise Throw(-13, word=name)
-        self.vm.execute(hit[0])
-        return self.pop(results) if results else []
-
     def ci_read(self, size: int, addr: int) -> int:
         rc, out = self.hcall(H_LOGICAL_CI_LOAD, size, addr)
         return (1 << 8 * size) - 1 if rc else out[0] & ((1 << 8 * size) - 1)
@@ -104,9 +93,6 @@ class LibVirtio(CLibrary):
         """cpu_to_le / le_to_cpu on a big-endian processor."""
         return int.from_bytes((value & ((1 << 8 * size) - 1)).to_bytes(size, "big"), "little")
 
-    def alloc(self, size: int) -> int:
-        return self.forth("alloc-mem", size)[0]
-
     def alloc_aligned(self, size: int, align: int) -> int:
         addr = self.alloc(size)
         if addr % align:
@@ -116,24 +102,6 @@ class LibVirtio(CLibrary):
 
     def msecs(self) -> int:
         return self.forth("get-msecs")[0] & 0xFFFFFFFF
-
-    def _check(self, addr: int, size: int) -> None:
-        """Guest memory the C code would touch must exist (else: invalid address, -9)."""
-        if addr < 0 or addr + size > len(self.vm.mem):
-            raise Throw(-9)
-
-    def get(self, addr: int, size: int = 8, order: str = "big") -> int:
-        self._check(addr, size)
-        return int.from_bytes(self.vm.mem[addr:addr + size], order)  # type: ignore[arg-type]
-
-    def put(self, addr: int, value: int, size: int = 8, order: str = "big") -> None:
-        self._check(addr, size)
-        self.vm.mem[addr:addr + size] = (value & ((1 << 8 * size) - 1)).to_bytes(
-            size, order)  # type: ignore[arg-type]
-
-    def fill(self, addr: int, data: bytes) -> None:
-        self._check(addr, len(data))
-        self.vm.mem[addr:addr + len(data)] = data
 
     # ------------------------------------------------------------ core (SLOF's virtio.c)
     def modern(self, dev: int) -> bool:

@@ -231,7 +231,7 @@ class VtpmCrqDriver:
         length = min(limit, self.lib.get(self.response + 2, 2))
         address = self.lib.get(self.response + 4, 4)
         self.response = 0
-        return self.lib.read(address, length)
+        return self.lib.guest_bytes(address, length)
 
     def transmit(self, command: bytes, limit: int, duration: int) -> bytes | None:
         """spapr_transmit: the TPM's answer to `command` (at most `limit` bytes), or None
