@@ -88,9 +88,10 @@ class VM:
         self.heap_size = heap_size
         if memory_size < L.DICTIONARY + heap_size + 0x100000 or memory_size > 1 << 32:
             raise ValueError("memory size must leave room for the dictionary and stay below 4 GiB")
-        # anonymous memory: pages are zero and cost nothing until touched, so a VM as big as
-        # the guest RAM a seed describes is cheap
-        self.mem = mmap.mmap(-1, memory_size)
+        # private anonymous memory: pages are zero and cost nothing until written, so a VM as
+        # big as the guest RAM a seed describes is cheap. (Python's default for mmap(-1, ...)
+        # is a shared mapping, whose pages are committed as soon as they are read.)
+        self.mem = mmap.mmap(-1, memory_size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
         self.size = memory_size
         self.s: list[int] = []
         self.rs: list[int] = []
