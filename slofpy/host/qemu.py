@@ -31,8 +31,10 @@ vTPM answers on its CRQ (slofpy.host.vtpm, with slofpy.host.tpm2 behind it); an 
 the logical-LAN hcalls (slofpy.host.llan, nothing on its wire). OHCI and EHCI controllers
 (slofpy.host.usb_controllers, nothing on their ports), qemu-xhci controllers
 (slofpy.host.xhci, with the usb_devices given for them) and e1000 NICs (slofpy.host.e1000)
-answer on their BARs too (slofpy.host.pci_mmio). Before the first `reset()` there is no
-machine: every blob is refused (twice a zero initial size),
+answer on their BARs too (slofpy.host.pci_mmio), and so do the std VGA and Cirrus
+display adapters, on their ports as well (slofpy.host.display). KVMPPC_H_LOGICAL_MEMOP
+copies through the same routing as the CI loads and stores (slofpy.host.memop). Before
+the first `reset()` there is no machine: every blob is refused (twice a zero initial size),
 no RTAS token is known, and the consoles accept any terminal number.
 """
 from __future__ import annotations
