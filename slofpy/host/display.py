@@ -14,8 +14,10 @@ pci-device_1013_00b8.fs).
   space at 0x3b0-0x3df.
 * virtio-gpu-pci: SLOF has no driver that touches it; not modelled here.
 
-Both VGA adapters put their ports at the same I/O addresses; QEMU's later device (on
-slofpy's side: the higher device number on the bus) covers the other's. Every other
+Both VGA adapters put their ports at the same I/O addresses of the root bus; QEMU's later
+device (on slofpy's side: the higher device number) covers the other's: on pci-vga real
+SLOF's Cirrus driver sets the Cirrus's colour mode, and the std VGA's own input status
+still reads 0xff, monochrome (tests/data/display/replies.txt). Every other
 register, the rest of the BARs and the legacy 0xa0000 window raise `DeviceNotModelled`.
 A BAR answers once it has an address and the function's memory space is enabled.
 """
@@ -153,6 +155,7 @@ MODELS = {STD_VGA: ("VGA", lambda name, bars: StdVga(name, bars.get(0x10, 16 << 
 @dataclass
 class Adapter:
     buid: int
+    bus: int
     function: PciFunction
     model: Any
     bars: dict[int, tuple[int, int]] = field(default_factory=dict)   # register -> (space, size)
@@ -177,7 +180,8 @@ class DisplayAdapters:
                 if adapter is not None:
                     self.adapters.append(adapter)
         for adapter in sorted(self.adapters, key=lambda a: a.function.devfn):
-            self.port_owner[adapter.buid] = adapter.model.ports
+            if adapter.bus == 0:          # behind a bridge the ports are not forwarded
+                self.port_owner[adapter.buid] = adapter.model.ports
         return self
 
     def _decode(self, addr: int, size: int):
@@ -188,7 +192,7 @@ class DisplayAdapters:
             pci_addr = addr - window.cpu + window.pci
             if window.space == SPACE_IO:
                 ports = self.port_owner.get(window.buid)
-                if ports is not None and FIRST_PORT <= pci_addr and pci_addr + size <= LAST_PORT + 1:
+                if ports is not None and FIRST_PORT <= pci_addr <= LAST_PORT + 1 - size:
                     return ports, pci_addr, 0
                 continue
             for adapter in self.adapters:
@@ -247,4 +251,4 @@ def _adapter(buid: int, props: dict[str, bytes], pci: PciBus) -> Adapter | None:
     kind, factory = MODELS[vendor[0], device[0]]
     name = f"{kind} {(reg[0] >> 16) & 0xFF:02x}:{function.devfn >> 3:02x}.{function.devfn & 7}"
     model = factory(name, {r: size for r, (_, size) in bars.items()})
-    return Adapter(buid, function, model, bars)
+    return Adapter(buid, (reg[0] >> 16) & 0xFF, function, model, bars)
