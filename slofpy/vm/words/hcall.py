@@ -5,9 +5,15 @@ to `vm.hypervisor` (anything with ``hcall(number, *args) -> (rc, outputs)``; see
 and pushes what comes back. Without a hypervisor every hcall answers H_FUNCTION (-2), as an
 old QEMU does for hcalls it does not know. `fdt-start` gives the address at which the
 firmware was handed its flattened device tree (SLOF's r3 at entry), 0 when there is none.
+
+`memop_move` and `memop_fill` are paflof's RMOVE/MRMOVE and RFILL on board-qemu
+(include/ppcp7/cache.h, lib/libhvcall/rfill.c): the copy is KVMPPC_H_LOGICAL_MEMOP, so the
+host moves the bytes and device memory (a BAR) is reached as the host routes it.
 """
 from __future__ import annotations
 
+from ...errors import DeviceNotModelled, Throw
+from .. import layout as L
 from .table import word
 
 H_FUNCTION = -2
@@ -27,14 +33,16 @@ def hcall(vm, number: int, *args: int) -> tuple[int, tuple[int, ...]]:
     hv = vm.hypervisor
     if hv is None:
         return H_FUNCTION, ()
-    rc, outputs = hv.hcall(number, *args)
+    try:
+        rc, outputs = hv.hcall(number, *args)
+    except DeviceNotModelled as e:
+        raise Throw(-21, str(e)) from None
     return signed(rc), tuple(outputs)
 
 
 def _pop(vm, n: int) -> list[int]:
     s = vm.s
     if len(s) < n:
-        from ...errors import Throw
         raise Throw(-4)
     args = s[len(s) - n:]
     del s[len(s) - n:]
@@ -130,3 +138,46 @@ for _name, _size in (("b", 1), ("w", 2), ("l", 4), ("x", 8)):
 @word("fdt-start")
 def fdt_start(vm) -> None:                              # ( -- addr )
     vm.s.append(vm.fdt_start)
+
+
+# ---------------------------------------------------------------- paflof's memop copies
+MEMOP_COPY = 0
+RFILL_CHUNK = 512     # fast_rfill's buffer: 64 cells on paflof's C stack
+
+
+def memop_esize(src: int, dst: int, length: int) -> int:
+    """The element size (log2 bytes) _FASTRMOVE picks from the alignment of src|dst|len:
+    8 bytes when all are cell-aligned, 4 when 4-aligned, 2 when 2-aligned, else 1."""
+    low = (src | dst | length) & 7
+    if low == 0:
+        return 3
+    if low == 4:
+        return 2
+    return 1 if low in (2, 6) else 0
+
+
+def memop_move(vm, src: int, dst: int, length: int, name: str) -> None:
+    """( src dst len ) copied as one memop hcall, as _FASTRMOVE does (len taken unsigned);
+    a refused copy (memory that is neither guest RAM nor device memory the host models)
+    is one -9 error naming the word and the range."""
+    src, dst, length = src & L.MASK64, dst & L.MASK64, length & L.MASK64
+    esize = memop_esize(src, dst, length)
+    rc, _ = hcall(vm, KVMPPC_H_LOGICAL_MEMOP, dst, src, esize, length >> esize, MEMOP_COPY)
+    if rc != 0:
+        raise Throw(-9, f"{name}: the host refused to copy {length:#x} bytes from {src:#x} "
+                        f"to {dst:#x} (memop hcall rc {rc}): not memory it has")
+
+
+def memop_fill(vm, dst: int, length: int, pattern: int) -> None:
+    """paflof's fast_rfill: the low byte of `pattern` (a C char) fills a 512-byte buffer on
+    the C stack, which is copied out with memop hcalls in 512-byte pieces, the last one
+    the rest. slofpy's stand-in for that stack frame is L.RFILL_BUFFER."""
+    length &= L.MASK64
+    dst &= L.MASK64
+    buf = L.RFILL_BUFFER
+    vm.write(buf, bytes((pattern & 0xFF,)) * min(length, RFILL_CHUNK))
+    while length > RFILL_CHUNK:
+        memop_move(vm, buf, dst, RFILL_CHUNK, "RFILL")
+        dst += RFILL_CHUNK
+        length -= RFILL_CHUNK
+    memop_move(vm, buf, dst, length, "RFILL")

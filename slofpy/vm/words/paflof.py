@@ -23,6 +23,7 @@ import time
 from ...errors import Throw
 from .. import layout as L
 from .. import dictionary as D
+from .hcall import memop_fill, memop_move
 from .table import snippet, special, synonym, word
 
 # ---------------------------------------------------------------- run-time code words
@@ -124,27 +125,41 @@ def header(vm) -> None:
 
 @word("rmove", effect=-3)
 def rmove(vm) -> None:
-    # ( src dst len -- ): paflof's cell-wise MOVE (the same as MOVE on slofpy's memory)
+    # ( src dst len -- ): paflof's cell-wise MOVE. With a hypervisor, paflof's board-qemu
+    # way: one KVMPPC_H_LOGICAL_MEMOP hcall (hcall.memop_move), so a device's BAR is
+    # reached as the host routes it; without one, a copy in the VM's memory.
     n = vm.s.pop()
     d = vm.s.pop()
     a = vm.s.pop()
-    if n > 0:
+    if vm.hypervisor is not None:
+        memop_move(vm, a, d, n, "RMOVE")
+    elif n > 0:
         vm.write(d, vm.read(a, n))
 
 
 @word("mrmove", effect=-3)
 def mrmove(vm) -> None:
-    # ( src dst len -- ): paflof's MOVE for device memory; plain memory in slofpy
-    rmove(vm)
+    # ( src dst len -- ): paflof's MOVE for device memory: the same as RMOVE on board-qemu
+    n = vm.s.pop()
+    d = vm.s.pop()
+    a = vm.s.pop()
+    if vm.hypervisor is not None:
+        memop_move(vm, a, d, n, "MRMOVE")
+    elif n > 0:
+        vm.write(d, vm.read(a, n))
 
 
 @word("rfill", effect=-3)
 def rfill(vm) -> None:
-    # ( addr len pattern -- ): fill with the cell pattern, repeated (big-endian)
+    # ( addr len pattern -- ): with a hypervisor, paflof's fast_rfill (hcall.memop_fill:
+    # the pattern's low byte, copied out by memop hcalls); without one, the cell pattern
+    # repeated big-endian in the VM's memory
     pat = vm.s.pop() & L.MASK64
     n = vm.s.pop()
     a = vm.s.pop()
-    if n > 0:
+    if vm.hypervisor is not None:
+        memop_fill(vm, a, n, pat)
+    elif n > 0:
         cell = pat.to_bytes(8, "big")
         vm.write(a, (cell * (n // 8 + 1))[:n])
 
