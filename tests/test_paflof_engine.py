@@ -243,7 +243,11 @@ MEMOP = 0xF001
 
 @pytest.fixture
 def hm(m):
-    m.vm.hypervisor = RecordingHypervisor(m)
+    """m with the board's hcall words (so RMOVE/RFILL copy as board-qemu's paflof does) on a
+    hypervisor that records the hcalls (hm.recorder.calls)."""
+    from slofpy.firmware.hcall_words import HcallWords
+    m.recorder = RecordingHypervisor(m)
+    HcallWords(m.recorder).install(m)
     return m
 
 
@@ -256,23 +260,23 @@ def test_rmove_is_one_memop_hcall_with_the_element_size_of_the_alignment(hm, nam
                                                                           length, esize):
     hm.vm.write(src, bytes(range(length)))
     run(hm, f"{src:x} {dst:x} {length:x} {name}")
-    assert hm.vm.hypervisor.calls == [(MEMOP, dst, src, esize, length >> esize, 0)]
+    assert hm.recorder.calls == [(MEMOP, dst, src, esize, length >> esize, 0)]
     assert hm.vm.read(dst, length) == bytes(range(length))
 
 
 def test_rfill_fills_with_the_patterns_low_byte_in_512_byte_memops(hm):
     run(hm, "200003 4fc 1234 rfill")
     buf = L.RFILL_BUFFER
-    assert hm.vm.hypervisor.calls == [(MEMOP, 0x200003, buf, 0, 512, 0),
+    assert hm.recorder.calls == [(MEMOP, 0x200003, buf, 0, 512, 0),
                                       (MEMOP, 0x200203, buf, 0, 512, 0),
                                       (MEMOP, 0x200403, buf, 0, 0xFC, 0)]
     assert hm.vm.read(0x200000, 0x501) == bytes(3) + b"\x34" * 0x4FC + bytes(2)
-    hm.vm.hypervisor.calls.clear()
+    hm.recorder.calls.clear()
     run(hm, "200000 10 ff rfill")
-    assert hm.vm.hypervisor.calls == [(MEMOP, 0x200000, buf, 3, 2, 0)]
+    assert hm.recorder.calls == [(MEMOP, 0x200000, buf, 3, 2, 0)]
 
 
-def test_without_a_hypervisor_rfill_repeats_the_cell_and_rmove_copies(m):
+def test_without_the_boards_copies_rfill_repeats_the_cell_and_rmove_copies(m):
     run(m, "200000 c 0102030405060708 rfill")
     assert m.vm.read(0x200000, 12) == bytes(range(1, 9)) + bytes(range(1, 5))
     run(m, "200000 300001 5 rmove")

@@ -101,11 +101,10 @@ class VM:
         self.output = output
         self.input_line: Callable[[], str | None] | None = None
         self.key_buffer = b""
-        self.hypervisor = None          # hcalls go here (see words/hcall.py)
-        self.fdt_start = 0              # where the firmware was handed its device tree
-        # characters H_GET_TERM_CHAR brought that hv-getchar has not handed out yet: one
-        # buffer for every terminal number, as SLOF's libhvcall keeps one
-        self.term_input = bytearray()
+        # the board's RMOVE/MRMOVE/RFILL copies (move(vm, src, dst, len, name) and
+        # fill(vm, addr, len, pattern)), when it has its own way; None: in VM memory
+        self.device_copy = None
+        self.fdt_start = 0              # paflof's FDT-START: the address handed over at entry
         self.ns: dict = {}
         self._build_namespace()
         self._init_state(bootstrap)

@@ -23,7 +23,6 @@ import time
 from ...errors import Throw
 from .. import layout as L
 from .. import dictionary as D
-from .hcall import memop_fill, memop_move
 from .table import snippet, special, synonym, word
 
 # ---------------------------------------------------------------- run-time code words
@@ -123,16 +122,23 @@ def header(vm) -> None:
     vm.set_cell(L.DP, xt)
 
 
+@word("fdt-start")
+def fdt_start(vm) -> None:
+    # ( -- addr ): the address the firmware was handed at entry (r3: the device tree QEMU
+    # placed), which the board sets; 0 when there is none
+    vm.s.append(vm.fdt_start)
+
+
 @word("rmove", effect=-3)
 def rmove(vm) -> None:
-    # ( src dst len -- ): paflof's cell-wise MOVE. With a hypervisor, paflof's board-qemu
-    # way: one KVMPPC_H_LOGICAL_MEMOP hcall (hcall.memop_move), so a device's BAR is
-    # reached as the host routes it; without one, a copy in the VM's memory.
+    # ( src dst len -- ): paflof's cell-wise MOVE. A board that copies another way (board-qemu:
+    # one memop hcall, so a device's BAR is reached as the host routes it) sets
+    # vm.device_copy; without one, a copy in the VM's memory.
     n = vm.s.pop()
     d = vm.s.pop()
     a = vm.s.pop()
-    if vm.hypervisor is not None:
-        memop_move(vm, a, d, n, "RMOVE")
+    if vm.device_copy is not None:
+        vm.device_copy.move(vm, a, d, n, "RMOVE")
     elif n > 0:
         vm.write(d, vm.read(a, n))
 
@@ -143,22 +149,22 @@ def mrmove(vm) -> None:
     n = vm.s.pop()
     d = vm.s.pop()
     a = vm.s.pop()
-    if vm.hypervisor is not None:
-        memop_move(vm, a, d, n, "MRMOVE")
+    if vm.device_copy is not None:
+        vm.device_copy.move(vm, a, d, n, "MRMOVE")
     elif n > 0:
         vm.write(d, vm.read(a, n))
 
 
 @word("rfill", effect=-3)
 def rfill(vm) -> None:
-    # ( addr len pattern -- ): with a hypervisor, paflof's fast_rfill (hcall.memop_fill:
-    # the pattern's low byte, copied out by memop hcalls); without one, the cell pattern
-    # repeated big-endian in the VM's memory
+    # ( addr len pattern -- ): the board's fill when it has one (board-qemu: paflof's
+    # fast_rfill, the pattern's low byte copied out by memop hcalls); without one, the cell
+    # pattern repeated big-endian in the VM's memory
     pat = vm.s.pop() & L.MASK64
     n = vm.s.pop()
     a = vm.s.pop()
-    if vm.hypervisor is not None:
-        memop_fill(vm, a, n, pat)
+    if vm.device_copy is not None:
+        vm.device_copy.fill(vm, a, n, pat)
     elif n > 0:
         cell = pat.to_bytes(8, "big")
         vm.write(a, (cell * (n // 8 + 1))[:n])
