@@ -28,6 +28,8 @@ from .codegen.caches import GeneratedCode
 from .cells import OUTSIDE, U, U2, P, UU, PU, UL, PL, UW, PW
 M = L.MASK64
 SB = L.SIGN64
+# the VM memory's mapping: anonymous and private (see VM.__init__)
+_ANONYMOUS_PRIVATE = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
 
 DATA_STACK_CELLS = L.DATA_STACK_CELLS
 RETURN_STACK_CELLS = L.RETURN_STACK_CELLS
@@ -88,10 +90,12 @@ class VM:
         self.heap_size = heap_size
         if memory_size < L.DICTIONARY + heap_size + 0x100000 or memory_size > 1 << 32:
             raise ValueError("memory size must leave room for the dictionary and stay below 4 GiB")
-        # private anonymous memory: pages are zero and cost nothing until written, so a VM as
-        # big as the guest RAM a seed describes is cheap. (Python's default for mmap(-1, ...)
-        # is a shared mapping, whose pages are committed as soon as they are read.)
-        self.mem = mmap.mmap(-1, memory_size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        # anonymous memory: pages are zero and cost nothing until written, so a VM as big as
+        # the guest RAM a seed describes is cheap. Private, not mmap's default shared: a
+        # shared anonymous page is committed when it is first read (the dictionary cache's
+        # scan for non-zero pages read every page of SLOF's 512 MiB), a private one reads
+        # as the kernel's zero page
+        self.mem = mmap.mmap(-1, memory_size, flags=_ANONYMOUS_PRIVATE)
         self.size = memory_size
         self.s: list[int] = []
         self.rs: list[int] = []
