@@ -57,11 +57,13 @@ _DIRECTIVE = re.compile(rb"^[ \t]*#[ \t]*(include|define|undef|ifdef|ifndef|else
 
 
 def display_name(path: Path) -> str:
+    """How errors name a source file: relative to the current folder when it lies inside
+    it, else the whole path (a file outside is named as the user would find it)."""
     try:
         rel = os.path.relpath(path)
     except ValueError:
         return str(path)
-    return str(path) if rel.startswith("../..") else rel
+    return str(path) if rel == ".." or rel.startswith("../") else rel
 
 
 def resolve_include(name: str, quoted: bool, including_dir: Path | None,
