@@ -129,30 +129,29 @@ def fdt_start(vm) -> None:
     vm.s.append(vm.fdt_start)
 
 
-@word("rmove", effect=-3)
-def rmove(vm) -> None:
-    # ( src dst len -- ): paflof's cell-wise MOVE. A board that copies another way (board-qemu:
-    # one memop hcall, so a device's BAR is reached as the host routes it) sets
-    # vm.device_copy; without one, a copy in the VM's memory.
+def _copy(vm, name: str) -> None:
+    # ( src dst len -- ): a board that copies another way (board-qemu: one memop hcall, so a
+    # device's BAR is reached as the host routes it) sets vm.device_copy; without one, a
+    # copy in the VM's memory
     n = vm.s.pop()
     d = vm.s.pop()
     a = vm.s.pop()
     if vm.device_copy is not None:
-        vm.device_copy.move(vm, a, d, n, "RMOVE")
+        vm.device_copy.move(vm, a, d, n, name)
     elif n > 0:
         vm.write(d, vm.read(a, n))
+
+
+@word("rmove", effect=-3)
+def rmove(vm) -> None:
+    # ( src dst len -- ): paflof's cell-wise MOVE
+    _copy(vm, "RMOVE")
 
 
 @word("mrmove", effect=-3)
 def mrmove(vm) -> None:
     # ( src dst len -- ): paflof's MOVE for device memory: the same as RMOVE on board-qemu
-    n = vm.s.pop()
-    d = vm.s.pop()
-    a = vm.s.pop()
-    if vm.device_copy is not None:
-        vm.device_copy.move(vm, a, d, n, "MRMOVE")
-    elif n > 0:
-        vm.write(d, vm.read(a, n))
+    _copy(vm, "MRMOVE")
 
 
 @word("rfill", effect=-3)
