@@ -28,6 +28,8 @@ from ..words.table import BUILTINS
 from . import analysis
 from .convention import resume_address
 from .decoder import Instruction, NotCompilable, decode
+from .ir import (Begin, Continue, DoLoop, Exit, If, Invalid, LoopExit, Node, Sequence, Word,
+                 read_flow)
 from . import statements
 from .stack_cache import Loop, StackCache
 from .statements import Line
@@ -94,11 +96,9 @@ class Emitter:
         self.throw_failed: set[int] = set()  # IFs whose arm was found to come back
         self.cold_failed: set[int] = set()   # IFs whose arm could not be run flushed (if_cold)
         self.do_depth = 0
-        self.back_edges: dict[int, int] = {}
-        for pos, instruction in enumerate(ins):
+        for instruction in ins:       # a branch back to what is not an instruction: none
             if instruction.name in ("branch", "0branch") and instruction.arg <= instruction.addr:
-                head = self.target(instruction.arg)
-                self.back_edges[head] = max(self.back_edges.get(head, -1), pos)
+                self.target(instruction.arg)
         self.rs_depth = 0               # return-stack entries this definition has pushed
         self.inline_mode = parent is not None
         if parent is None:
@@ -127,12 +127,6 @@ class Emitter:
         # the threaded bodies this code is made from (its own, and the callees inlined so
         # far): a store into one drops the code, so the strings in them are constants here
         self.bodies = self.bodies + ((ins[0].addr, ins[-1].addr),)
-
-    def is_end(self, target: int) -> bool:
-        """Is instruction index target where the definition returns (its final EXIT, or past
-        it)? Not its final (does>), which still has to run."""
-        end = len(self.ins) - 1
-        return target == end + 1 or (target == end and self.ins[end].name == "exit")
 
     def jumps_to(self, start: int, stop: int, target: int) -> bool:
         """Does a branch among instructions start..stop-1 go to target or beyond?"""
@@ -866,41 +860,22 @@ class Emitter:
         return True
 
     # ------------------------------------------------------------ blocks
-    def block(self, start: int, stop: int, depth: int, flush_end: bool = True,
+    def body(self, depth: int, flush_end: bool = True, tail: bool = False) -> None:
+        """Emit the whole definition (a callee being inlined: all but its final EXIT)."""
+        hi = len(self.ins) - 1 if self.inline_mode else len(self.ins)
+        self.block(read_flow(self.ins, 0, hi, not self.inline_mode), depth, flush_end, tail)
+
+    def block(self, seq: Sequence, depth: int, flush_end: bool = True,
               tail: bool = False) -> None:
-        """Emit instructions start..stop-1. tail: the definition returns right after stop (nothing
-        of it runs after this block), so an IF whose arm ends in EXIT can take the rest of
-        the block as its ELSE arm."""
+        """Emit the nodes of seq. tail: the definition returns right after seq (nothing of it
+        runs after this block), so an IF whose arm ends in EXIT can take the rest of the
+        block as its ELSE arm."""
         if depth > _MAX_DEPTH:
             raise NotCompilable
         start_len = len(self.lines)
-        pos = start
-        while pos < stop:
-            instruction = self.ins[pos]
-            self.lines.marks.append(len(self.lines) << MARK_SHIFT | self.site << 32 | instruction.addr)
-            name = instruction.name
-            if pos in self.back_edges and self.back_edges[pos] < stop and \
-                    not self.walking_body_of(pos):
-                pos = self.begin_loop(pos, depth)
-                continue
-            dup = None
-            if (name == "?dup" and self.stack.items and pos + 1 < stop and self.ins[pos + 1].name == "0branch"
-                    and pos + 1 not in self.back_edges and self.target(self.ins[pos + 1].arg) > pos + 1):
-                # ?dup IF / ?dup WHILE: the item is the flag, and stays only where the
-                # branch is not taken
-                dup = self.take(depth)
-                pos += 1
-                instruction, name = self.ins[pos], "0branch"
-            if name == "0branch":
-                pos = self.conditional_branch(pos, stop, depth, dup, tail)
-            elif name == "branch":
-                self.unconditional_branch(instruction, depth)
-                pos += 1
-            elif name in ("(do)", "(?do)"):
-                pos = self.do_loop(pos, depth)
-            else:
-                self.simple(instruction, pos, depth)
-                pos += 1
+        for place, node in enumerate(seq.items):
+            if self.node(node, seq, place, depth, tail):
+                break
         if not flush_end:
             return
         self.flush(depth)
@@ -908,41 +883,80 @@ class Emitter:
         if len(self.lines) == start_len:
             self.emit(depth, "pass")
 
-    def walking_body_of(self, head: int) -> bool:
-        """Is the innermost loop the BEGIN loop whose first instruction is head (so that
-        head, met again, starts its body rather than a new loop)?"""
-        loop = self.loops[-1] if self.loops else None
-        return loop is not None and loop.kind == "begin" and loop.head == head \
-            and loop.end == self.back_edges[head] + 1
+    def mark(self, instruction: Instruction) -> None:
+        """Note that the lines from here on are made from instruction (line_marks.py)."""
+        self.lines.marks.append(len(self.lines) << MARK_SHIFT | self.site << 32 | instruction.addr)
 
-    def begin_loop(self, first: int, depth: int) -> int:
-        """The BEGIN loop starting at first, kept if it can be; the index after it."""
-        close = self.back_edges[first]
-        self.flush_rs(depth)
-        if not self.begin_loop_kept(first, close, depth):
-            self.begin_loop_flushed(first, close, depth)
-        return close + 1
+    def node(self, node: Node, seq: Sequence, place: int, depth: int, tail: bool) -> bool:
+        """Emit node, the place-th of seq; True when it took the rest of seq too (an IF ...
+        EXIT THEN whose ELSE arm the rest became)."""
+        if isinstance(node, (Word, Exit)):
+            self.mark(node.ins)
+            self.simple(node.ins, self.index[node.ins.addr], depth)
+        elif isinstance(node, Begin):
+            first = self.target(node.closing.arg)
+            self.mark(self.ins[first])
+            self.begin_loop(node, first, depth)
+        elif isinstance(node, DoLoop):
+            self.mark(node.start)
+            self.do_loop(node, depth)
+        elif isinstance(node, Continue):
+            self.mark(node.ins)
+            self.flush_rs(depth)
+            self.restart_loop(depth)
+        else:
+            return self.branch_node(node, seq, place, depth, tail)
+        return False
 
-    def do_loop(self, start: int, depth: int) -> int:
-        """The DO loop starting at start, kept if it can be; the index after it."""
-        self.flush_rs(depth)
-        end = self.target(self.ins[start].arg)
-        closing = self.ins[end - 1]
-        if closing.name not in ("(loop)", "(+loop)") or self.target(closing.arg) != start + 1:
+    def branch_node(self, node: Node, seq: Sequence, place: int, depth: int,
+                    tail: bool) -> bool:
+        """An IF, a loop exit, a return or an invalid branch, after the ?DUP in front of it
+        (whose item is the flag, and stays only where the branch is not taken, when it is
+        cached; else ?DUP runs as a word of its own)."""
+        branch = node.test if isinstance(node, If) else node.ins
+        dup = None
+        if node.dup is not None:
+            self.mark(node.dup)
+            if self.stack.items:
+                dup = self.take(depth)
+            else:
+                self.simple(node.dup, self.index[node.dup.addr], depth)
+                self.mark(branch)
+        else:
+            self.mark(branch)
+        if isinstance(node, If):
+            return self.if_structure(node, seq, place, depth, dup, tail)
+        if isinstance(node, Invalid):
+            if node.flush_rs:
+                self.flush_rs(depth)
             raise NotCompilable
-        if not self.do_loop_kept(start, end, depth):
-            self.do_loop_flushed(start, end, depth)
-        return end
+        if branch.name == "0branch":
+            self.conditional_exit(node, depth, dup)
+        else:
+            self.flush_rs(depth)
+            self.unconditional_exit(node, depth)
+        return False
 
-    def conditional_branch(self, pos: int, stop: int, depth: int, dup: str | None,
-                           tail: bool) -> int:
-        """The 0branch at pos: a WHILE (or ?LEAVE-like exit) of the loop around, a return,
-        or an IF; the index after what it covers. dup: the flag of ?DUP IF."""
-        target = self.target(self.ins[pos].arg)
-        if target <= pos:
-            raise NotCompilable
-        loop = self.loops[-1] if self.loops else None
-        if loop is not None and target == loop.end:
+    def begin_loop(self, node: Begin, first: int, depth: int) -> None:
+        """The BEGIN loop starting at first, kept if it can be."""
+        close = self.index[node.closing.addr]
+        self.flush_rs(depth)
+        if not self.begin_loop_kept(node, first, close, depth):
+            self.begin_loop_flushed(node, first, close, depth)
+
+    def do_loop(self, node: DoLoop, depth: int) -> None:
+        """The DO loop node, kept if it can be."""
+        self.flush_rs(depth)
+        start = self.index[node.start.addr]
+        end = self.index[node.closing.addr] + 1
+        if not self.do_loop_kept(node, start, end, depth):
+            self.do_loop_flushed(node, start, end, depth)
+
+    def conditional_exit(self, node: Node, depth: int, dup: str | None) -> None:
+        """A 0branch out of the loop around (WHILE) or to the end of the definition. dup:
+        the flag of ?DUP WHILE."""
+        if isinstance(node, LoopExit):
+            loop = self.loops[-1]
             self.flush_rs(depth)
             if loop.kept:
                 self.emit(depth, f"if not {dup or self.cond_kept(depth)}:")
@@ -954,61 +968,56 @@ class Emitter:
                 self.stack.since_check = None if grown is None or dup else grown - 1
             if dup:
                 self.stack.items.append(dup)
-            return pos + 1
-        if self.is_end(target) and not self.inline_mode:
-            self.put(depth, f"if not {dup or self.cond(depth)}: return")
-            if dup:
-                self.stack.items.append(dup)
-                self.stack.since_check = None
-            return pos + 1
-        if target > stop:
-            raise NotCompilable
-        return self.if_structure(pos, target, stop, depth, dup, tail)
+            return
+        self.put(depth, f"if not {dup or self.cond(depth)}: return")
+        if dup:
+            self.stack.items.append(dup)
+            self.stack.since_check = None
 
-    def if_structure(self, pos: int, then_target: int, stop: int, depth: int, dup: str | None,
-                     tail: bool) -> int:
-        """IF (the 0branch at pos) ... THEN (then_target), or with an ELSE: emitted by the first
-        strategy that can (an arm that always throws, kept, cold, flushed); the index after
-        it."""
-        before = self.ins[then_target - 1] if then_target - 1 > pos else None
-        else_end = None
-        if before is not None and before.name == "branch" and before.arg > before.addr:
-            else_end = self.target(before.arg)
-            if not then_target < else_end <= stop:
-                else_end = None
-        elif tail and before is not None and before.name == "exit" and \
-                not self.loops and not self.jumps_to(pos + 1, then_target - 1, then_target):
-            # IF ... EXIT THEN rest: IF ... ELSE rest THEN, both arms ending where the
-            # definition returns
-            else_end = stop
-        arms_tail = tail and (then_target if else_end is None else else_end) == stop
-        if (else_end is not None or not self.if_throws(pos, then_target, depth, dup)) and \
-                not self.if_kept(pos, then_target, else_end, depth, dup, arms_tail):
+    def if_structure(self, node: If, seq: Sequence, place: int, depth: int, dup: str | None,
+                     tail: bool) -> bool:
+        """IF ... THEN, or with an ELSE: emitted by the first strategy that can (an arm that
+        always throws, kept, cold, flushed). True when the rest of seq became its ELSE arm
+        (IF ... EXIT THEN rest: IF ... ELSE rest THEN, both arms ending where the definition
+        returns)."""
+        pos = self.index[node.test.addr]
+        then_target = self.target(node.test.arg)
+        then_arm, else_arm = node.then, node.otherwise
+        else_end = None if else_arm is None else else_arm.hi
+        took_rest = False
+        if else_arm is None and tail and then_target - 1 > pos and \
+                self.ins[then_target - 1].name == "exit" and isinstance(then_arm.items[-1], Exit) \
+                and not self.loops and \
+                not self.jumps_to(pos + 1, then_target - 1, then_target):
+            then_arm = Sequence(then_arm.items[:-1], pos + 1, then_target - 1)
+            else_arm = Sequence(seq.items[place + 1:], then_target, seq.hi)
+            else_end, took_rest = seq.hi, True
+        arms_tail = tail and (then_target if else_end is None else else_end) == seq.hi
+        if (else_end is not None or not self.if_throws(pos, then_arm, depth, dup)) and \
+                not self.if_kept(pos, then_arm, else_arm, depth, dup, arms_tail):
             self.flush_rs(depth)
-            if else_end is not None or not self.if_cold(pos, then_target, depth, dup):
-                self.if_flushed(pos, then_target, else_end, depth, dup, arms_tail)
-        return then_target if else_end is None else else_end
+            if else_end is not None or not self.if_cold(pos, then_arm, depth, dup):
+                self.if_flushed(pos, then_arm, else_arm, depth, dup, arms_tail)
+        return took_rest
 
-    def unconditional_branch(self, instruction: Instruction, depth: int) -> None:
-        """A branch: out of the loop around (LEAVE's way, REPEAT's exit), a return, or back
-        to the BEGIN of the loop around (a second REPEAT, say)."""
-        self.flush_rs(depth)
-        target = self.target(instruction.arg)
-        loop = self.loops[-1] if self.loops else None
-        if loop is not None and target == loop.end:
+    def unconditional_exit(self, node: Node, depth: int) -> None:
+        """A branch out of the loop around (LEAVE's way, REPEAT's exit) or a return."""
+        if isinstance(node, LoopExit):
+            loop = self.loops[-1]
             if loop.kept:
                 self.leave_kept(loop, depth)
             else:
                 self.put(depth, "break")
-        elif self.is_end(target) and not self.inline_mode:
-            self.put(depth, "return")
-        elif loop is not None and loop.kind == "begin" and target == loop.head:
-            if loop.kept:
-                self.to_loop_state(loop.names, depth, "continue")
-            else:
-                self.put(depth, "continue")
         else:
-            raise NotCompilable
+            self.put(depth, "return")
+
+    def restart_loop(self, depth: int) -> None:
+        """A branch back to the BEGIN of the loop around (a second REPEAT, say)."""
+        loop = self.loops[-1]
+        if loop.kept:
+            self.to_loop_state(loop.names, depth, "continue")
+        else:
+            self.put(depth, "continue")
 
     # Control structures are emitted one of two ways. Kept: the cached stack items stay in
     # locals through the structure; at the end of each IF arm, at every loop edge and exit
@@ -1156,7 +1165,8 @@ class Emitter:
             raise _Unclean
         self.assign(depth, names, self.stack.items)
 
-    def begin_loop_kept(self, first: int, close: int, depth: int, pull: int = 0) -> bool:
+    def begin_loop_kept(self, node: Begin, first: int, close: int, depth: int,
+                        pull: int = 0) -> bool:
         """pull: items to take off the real stack into locals first (a pass that reached
         under the cached items could not be kept): when there are fewer, the threaded code
         runs the loop and the rest of the definition, and finds them missing as it would."""
@@ -1180,7 +1190,7 @@ class Emitter:
             self.loops.append(loop)
             touch, rs_depth = self.stack.touch, self.rs_depth
             try:
-                self.block_loop_body(first, close, depth + 1, flush_end=False)
+                self.block(node.body, depth + 1, flush_end=False)
                 self.flush_rs(depth + 1)
                 if self.ins[close].name == "0branch":        # UNTIL
                     flag = self.cond_kept(depth + 1, now=False)
@@ -1196,18 +1206,18 @@ class Emitter:
             reached = self.stack.pops - pops
             self.rollback(snap)
             if not pull and reached > 0 and self.can_resume_threaded():
-                return self.begin_loop_kept(first, close, depth, reached)
+                return self.begin_loop_kept(node, first, close, depth, reached)
             return self.unkeep(first, snap)
         self.after_kept_loop(loop, check)
         return True
 
-    def begin_loop_flushed(self, first: int, close: int, depth: int) -> None:
+    def begin_loop_flushed(self, node: Begin, first: int, close: int, depth: int) -> None:
         closing = self.ins[close]
         self.put(depth, "while True:")
         head = len(self.lines) - 1
         self.put_stack_check(depth + 1)
         self.loops.append(Loop("begin", close + 1, first))
-        self.block_loop_body(first, close, depth + 1)
+        self.block(node.body, depth + 1)
         self.hoist_check(head, depth)
         if closing.name == "0branch":
             self.put(depth + 1, "if s.pop(): break")
@@ -1225,7 +1235,7 @@ class Emitter:
                          f"    return RT({resume}, 0)\n" + _pop_into(names))
         self.stack.items[:0] = names
 
-    def do_loop_kept(self, start: int, end: int, depth: int, pull: int = 0) -> bool:
+    def do_loop_kept(self, node: DoLoop, start: int, end: int, depth: int, pull: int = 0) -> bool:
         """A DO loop whose passes leave the cached items as they found them. pull: as
         begin_loop_kept's (the index and the limit go back onto the real stack for the
         threaded code's (do) when the items are not there)."""
@@ -1250,7 +1260,7 @@ class Emitter:
             self.do_depth += 1
             touch, rs_depth = self.stack.touch, self.rs_depth
             try:
-                self.block(start + 1, end - 1, inner + 1, flush_end=False)
+                self.block(node.body, inner + 1, flush_end=False)
                 self.flush_rs(inner + 1)
                 if closing.name == "(+loop)":
                     step = self.cond_kept(inner + 1, now=False)
@@ -1267,7 +1277,7 @@ class Emitter:
             reached = self.stack.pops - pops
             self.rollback(snap)
             if not pull and reached > 0 and self.can_resume_threaded():
-                return self.do_loop_kept(start, end, depth, reached)
+                return self.do_loop_kept(node, start, end, depth, reached)
             return self.unkeep(start, snap)
         self.after_kept_loop(loop, check)
         return True
@@ -1294,7 +1304,7 @@ class Emitter:
                 f"if (d < 0 <= e) if n >= 0 else (e < 0 <= d): break\n"
                 f"{index_name} = (({limit_name} + e + SB) & M) - SB")
 
-    def do_loop_flushed(self, start: int, end: int, depth: int) -> None:
+    def do_loop_flushed(self, node: DoLoop, start: int, end: int, depth: int) -> None:
         opening, closing = self.ins[start], self.ins[end - 1]
         level = self.do_depth
         index_name, limit_name = f"_i{level}", f"_l{level}"
@@ -1308,7 +1318,7 @@ class Emitter:
         self.put_stack_check(inner + 1)
         self.loops.append(Loop("do", end))
         self.do_depth += 1
-        self.block(start + 1, end - 1, inner + 1)
+        self.block(node.body, inner + 1)
         self.do_depth -= 1
         self.loops.pop()
         self.hoist_check(head, inner)
@@ -1317,11 +1327,12 @@ class Emitter:
         self.stack.since_check = None     # what the loop left is not known here
         self.stack.known.clear()
 
-    def if_throws(self, pos: int, end: int, depth: int, dup: str | None) -> bool:
+    def if_throws(self, pos: int, arm: Sequence, depth: int, dup: str | None) -> bool:
         """IF ... THEN whose arm never comes back: it ends in a throw and nothing in it
         branches out of it. The arm starts from the cached items as they are (and puts them
         onto the real stack itself where it needs them); the code after the IF goes on as
         if the IF had not been taken. False, with nothing emitted, for any other IF."""
+        end = arm.hi
         if pos in self.throw_failed or end <= pos + 1:
             return False
         last = self.ins[end - 1]        # only an arm ending in ABORT", THROW or a call can throw
@@ -1343,7 +1354,7 @@ class Emitter:
             if dup:
                 self.stack.items.append(dup)
                 self.stack.since_check = None
-            self.block(pos + 1, end, depth + 1, flush_end=False)
+            self.block(arm, depth + 1, flush_end=False)
         except (NotCompilable, _Unclean):
             self.throw_failed.add(pos)
             self.rollback(snap)
@@ -1354,7 +1365,7 @@ class Emitter:
         self.deps.extend(throwers)    # a store into a word counted on to throw drops this
         return True
 
-    def if_cold(self, pos: int, end: int, depth: int, dup: str | None) -> bool:
+    def if_cold(self, pos: int, arm: Sequence, depth: int, dup: str | None) -> bool:
         """IF ... THEN whose arm cannot be kept (it calls, say) but leaves the stack as deep
         as it found it (analysis.range_delta): the arm puts the cached items onto the real stack
         when it starts and takes as many back into locals when it ends, so the code around
@@ -1362,7 +1373,7 @@ class Emitter:
         if not self.stack.items or pos in self.cold_failed:
             return False
         deps: list = []
-        if analysis.range_delta(self.vm, self.ins, pos + 1, end, deps) != (-1 if dup else 0):
+        if analysis.range_delta(self.vm, self.ins, pos + 1, arm.hi, deps) != (-1 if dup else 0):
             return False
         snap = self.snapshot()
         try:
@@ -1372,7 +1383,7 @@ class Emitter:
             self.emit(depth + 1, self.spill(before + ([dup] if dup else [])))
             self.stack.items.clear()
             self.stack.since_check = None
-            self.block(pos + 1, end, depth + 1)
+            self.block(arm, depth + 1)
             if self.rs_depth != rs_depth:
                 raise NotCompilable
         except NotCompilable:
@@ -1402,8 +1413,8 @@ class Emitter:
         stack.since_check, stack.touch, stack.pops = entry.since_check, entry.touch, entry.pops
         return True
 
-    def if_kept(self, pos: int, then_target: int, else_end: int | None, depth: int, dup: str | None = None,
-                tail: bool = False) -> bool:
+    def if_kept(self, pos: int, then_arm: Sequence, else_arm: Sequence | None, depth: int,
+                dup: str | None = None, tail: bool = False) -> bool:
         """IF ... THEN (else_end None) or IF ... ELSE ... THEN with the cached items kept; dup:
         the flag of ?dup IF, which the first arm starts with on the stack. Each arm starts
         from the items (and known cells) as they are before the IF; both must leave the real
@@ -1417,23 +1428,23 @@ class Emitter:
         if dup:
             self.stack.items.append(dup)
             self.stack.since_check = None
-        self.block(pos + 1, then_target if else_end is None else then_target - 1, depth + 1, flush_end=False, tail=tail)
-        then_arm, then_end, rs_then = self.stack.copy(), len(self.lines), self.rs_depth
+        self.block(then_arm, depth + 1, flush_end=False, tail=tail)
+        then_stack, then_end, rs_then = self.stack.copy(), len(self.lines), self.rs_depth
         self.rs_depth = rs_depth
         self.stack.rewind(entry)
         else_empty = True
-        if else_end is not None:
+        if else_arm is not None:
             self.emit(depth, "else:")
             else_head = len(self.lines)
-            self.block(then_target, else_end, depth + 1, flush_end=False, tail=tail)
+            self.block(else_arm, depth + 1, flush_end=False, tail=tail)
             else_empty = len(self.lines) == else_head
         stack = self.stack
         if stack.touch != entry.touch or self.rs_depth != rs_depth or rs_then != rs_depth or \
-                len(then_arm.items) != len(stack.items) or \
-                then_arm.return_items != entry.return_items or \
+                len(then_stack.items) != len(stack.items) or \
+                then_stack.return_items != entry.return_items or \
                 stack.return_items != entry.return_items:
             return self.unkeep(pos, snap)
-        self.merge_kept_arms(depth, then_arm, then_end, then_end == head, else_end is not None,
+        self.merge_kept_arms(depth, then_stack, then_end, then_end == head, else_arm is not None,
                              else_empty)
         return True
 
@@ -1478,21 +1489,21 @@ class Emitter:
         stack.since_check = None if then_arm.since_check is None or else_check is None \
             else max(then_arm.since_check, else_check)
 
-    def if_flushed(self, pos: int, then_target: int, else_end: int | None, depth: int, dup: str | None = None,
-                   tail: bool = False) -> None:
+    def if_flushed(self, pos: int, then_arm: Sequence, else_arm: Sequence | None, depth: int,
+                   dup: str | None = None, tail: bool = False) -> None:
         self.put(depth, f"if {dup or self.cond(depth)}:")
         if dup:
             self.stack.items.append(dup)
         rs_before = self.rs_depth
-        then_end = then_target if else_end is None else then_target - 1
-        self.block(pos + 1, then_end, depth + 1, tail=tail)
+        then_end = then_arm.hi
+        self.block(then_arm, depth + 1, tail=tail)
         rs_then = self.rs_depth
         rs_else, else_exits = rs_before, False
-        if else_end is not None:
+        if else_arm is not None:
             self.rs_depth = rs_before
             self.put(depth, "else:")
-            self.block(then_target, else_end, depth + 1, tail=tail)
-            rs_else, else_exits = self.rs_depth, self.ins[else_end - 1].name == "exit"
+            self.block(else_arm, depth + 1, tail=tail)
+            rs_else, else_exits = self.rs_depth, self.ins[else_arm.hi - 1].name == "exit"
         # the return-stack entries pushed so far, from the arm that goes on (an arm that
         # ends in EXIT does not)
         if then_end > pos + 1 and self.ins[then_end - 1].name == "exit":
@@ -1540,7 +1551,7 @@ class Emitter:
             if self.stack.since_check is None or self.stack.since_check > 0:
                 self.overflow_check(depth)
                 self.stack.since_check = 0
-            sub.block(0, len(code) - 1, depth, flush_end=False, tail=True)
+            sub.body(depth, flush_end=False, tail=True)
             if sub.rs_depth != 0:
                 raise NotCompilable
         except NotCompilable:
@@ -1569,15 +1580,6 @@ class Emitter:
         self.emit(depth, f"if len(s) > {limit}:")
         lines.extend(line.indented() for line in before)
         self.emit(depth, raise_here)
-
-    def block_loop_body(self, first: int, close: int, depth: int, flush_end: bool = True) -> None:
-        # the loop head itself is not a new loop when the body is walked
-        edges = self.back_edges
-        saved = edges.pop(first)
-        try:
-            self.block(first, close, depth, flush_end)
-        finally:
-            edges[first] = saved
 
     def innermost_do(self) -> int:
         for distance, loop in enumerate(reversed(self.loops)):
