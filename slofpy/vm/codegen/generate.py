@@ -117,7 +117,7 @@ def _emit(vm, xt: int, code: list) -> Emitter:
         raise NotCompilable
     emitter = Emitter(vm, code, xt=xt)
     emitter.stack.since_check = -HEADROOM    # what the check on entry (below) leaves room for
-    emitter.body(1, tail=True)
+    emitter.emit_body(1, tail=True)
     if emitter.rs_depth != 0:
         raise NotCompilable
     return emitter

@@ -27,12 +27,12 @@ _NOT_INLINED = {"(do)", "(?do)", "(loop)", "(+loop)", "leave", "?leave", "unloop
 class Calls(EmitterBase):
     """Words on the real stack, EXECUTE, DOES> words and calls."""
 
-    def simple(self, instruction: Instruction, pos: int, depth: int) -> None:
+    def emit_word(self, instruction: Instruction, pos: int, depth: int) -> None:
         """One instruction that is not control flow (pos: its index): on the cached items where
-        it can be (cached), else on the real stack: a primitive (flushed_primitive) or any
+        it can be (try_lowering), else on the real stack: a primitive (flushed_primitive) or any
         other word (flushed_word)."""
         before, pops = len(self.stack.items), self.stack.pops
-        if self.cached(instruction, depth):
+        if self.try_lowering(instruction, depth):
             if self.stack.since_check is not None:
                 self.stack.since_check += len(self.stack.items) - before - (self.stack.pops - pops)
             return
@@ -198,7 +198,7 @@ class Calls(EmitterBase):
             if self.stack.since_check is None or self.stack.since_check > 0:
                 self.overflow_check(depth)
                 self.stack.since_check = 0
-            sub.body(depth, flush_end=False, tail=True)
+            sub.emit_body(depth, flush_end=False, tail=True)
             if sub.rs_depth != 0:
                 raise NotCompilable
         except NotCompilable:

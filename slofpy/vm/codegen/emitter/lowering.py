@@ -1,4 +1,4 @@
-"""Carrying out one instruction on the cached stack top: `cached` finds the lowering of a
+"""Carrying out one instruction on the cached stack top: `try_lowering` finds the lowering of a
 primitive (values.py, memory.py) in `_LOWERINGS`, lowers a variable, constant, VALUE or FIELD
 itself, and inlines any other snippet that pops its inputs and pushes its results.
 """
@@ -17,18 +17,18 @@ from .values import ValueLowerings
 class Lowering(ValueLowerings, MemoryLowerings):
     """The instructions the emitter can carry out on cached items."""
 
-    def cached(self, instruction: Instruction, depth: int) -> bool:
+    def try_lowering(self, instruction: Instruction, depth: int) -> bool:
         """Carry out instruction on the cached stack top if it is one of the words that can be; True
         if done. Each kind of primitive has its lowering (_LOWERINGS); any other snippet
         that pops its inputs and pushes its results is inlined on cached items."""
         if instruction.name is None:
-            return self.cached_word(instruction, depth)
+            return self.try_lowering_data_word(instruction, depth)
         lowering = _LOWERINGS.get(instruction.name)
         if lowering is None:
-            return self.cached_snippet(instruction, depth)
+            return self.try_snippet_on_cached_items(instruction, depth)
         return lowering(self, instruction, depth)
 
-    def cached_word(self, instruction: Instruction, depth: int) -> bool:
+    def try_lowering_data_word(self, instruction: Instruction, depth: int) -> bool:
         """A variable, constant, buffer, value, CREATEd word or FIELD on the cached stack top;
         True if done."""
         items = self.stack.items
@@ -59,7 +59,7 @@ class Lowering(ValueLowerings, MemoryLowerings):
             return False
         return True
 
-    def cached_snippet(self, instruction: Instruction, depth: int) -> bool:
+    def try_snippet_on_cached_items(self, instruction: Instruction, depth: int) -> bool:
         """A primitive whose snippet pops its inputs first and pushes its results last,
         with the inputs taken from the cached items and the results left cached. The
         items under the inputs go onto the real stack first when the snippet can throw, so

@@ -254,7 +254,7 @@ class MemoryLowerings(EmitterBase):
     def lower_voc_find(self, instruction: Instruction, depth: int) -> bool:
         items = self.stack.items
         if not (len(items) >= 3 and self.literal_string(items[-3], items[-2])):
-            return self.cached_snippet(instruction, depth)
+            return self.try_snippet_on_cached_items(instruction, depth)
         # a name this code holds: the key is a constant, and the name is inside memory
         key = self.literal_string(items[-3], items[-2]).lower()
         wid = self.take(depth)

@@ -1,5 +1,5 @@
 """The walk over a definition's tree (ir.read_flow): each node to the part of the emitter
-that writes it. Words go to calls.py's `simple`, loops to loops.py, IFs to if_arms.py's
+that writes it. Words go to calls.py's `emit_word`, loops to loops.py, IFs to if_arms.py's
 strategies; the branches out of a structure (WHILE, LEAVE's branch, a return, a second
 REPEAT) are written here. Every instruction met leaves a mark (line_marks.py).
 """
@@ -19,8 +19,7 @@ _MAX_DEPTH = 90
 class Structure(EmitterBase):
     """The walk over the tree, and the branches out of structures."""
 
-    # ------------------------------------------------------------ blocks
-    def body(self, depth: int, flush_end: bool = True, tail: bool = False) -> None:
+    def emit_body(self, depth: int, flush_end: bool = True, tail: bool = False) -> None:
         """Emit the whole definition (a callee being inlined: all but its final EXIT)."""
         hi = len(self.ins) - 1 if self.inline_mode else len(self.ins)
         self.block(read_flow(self.ins, 0, hi, not self.inline_mode), depth, flush_end, tail)
@@ -34,7 +33,7 @@ class Structure(EmitterBase):
             raise NotCompilable
         start_len = len(self.lines)
         for place, node in enumerate(seq.items):
-            if self.node(node, seq, place, depth, tail):
+            if self.emit_node(node, seq, place, depth, tail):
                 break
         if not flush_end:
             return
@@ -47,12 +46,12 @@ class Structure(EmitterBase):
         """Note that the lines from here on are made from instruction (line_marks.py)."""
         self.lines.marks.append(len(self.lines) << MARK_SHIFT | self.site << 32 | instruction.addr)
 
-    def node(self, node: Node, seq: Sequence, place: int, depth: int, tail: bool) -> bool:
+    def emit_node(self, node: Node, seq: Sequence, place: int, depth: int, tail: bool) -> bool:
         """Emit node, the place-th of seq; True when it took the rest of seq too (an IF ...
         EXIT THEN whose ELSE arm the rest became)."""
         if isinstance(node, (Word, Exit)):
             self.mark(node.ins)
-            self.simple(node.ins, self.index[node.ins.addr], depth)
+            self.emit_word(node.ins, self.index[node.ins.addr], depth)
         elif isinstance(node, Begin):
             first = self.target(node.closing.arg)
             self.mark(self.ins[first])
@@ -65,10 +64,10 @@ class Structure(EmitterBase):
             self.flush_rs(depth)
             self.restart_loop(depth)
         else:
-            return self.branch_node(node, seq, place, depth, tail)
+            return self.emit_branch_node(node, seq, place, depth, tail)
         return False
 
-    def branch_node(self, node: Node, seq: Sequence, place: int, depth: int,
+    def emit_branch_node(self, node: Node, seq: Sequence, place: int, depth: int,
                     tail: bool) -> bool:
         """An IF, a loop exit, a return or an invalid branch, after the ?DUP in front of it
         (whose item is the flag, and stays only where the branch is not taken, when it is
@@ -80,7 +79,7 @@ class Structure(EmitterBase):
             if self.stack.items:
                 dup = self.take(depth)
             else:
-                self.simple(node.dup, self.index[node.dup.addr], depth)
+                self.emit_word(node.dup, self.index[node.dup.addr], depth)
                 self.mark(branch)
         else:
             self.mark(branch)

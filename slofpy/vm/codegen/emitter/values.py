@@ -177,10 +177,9 @@ class ValueLowerings(EmitterBase):
 
     def lower_return_stack(self, instruction: Instruction, depth: int) -> bool:
         name = instruction.name
-        return self.cached_rs(name, depth)
-        return True
+        return self.lower_rs_word(name, depth)
 
-    def cached_rs(self, name: str, depth: int) -> bool:
+    def lower_rs_word(self, name: str, depth: int) -> bool:
         """>r r> r@ rdrop 2>r 2r> 2r@ on the cached stack top. The return stack is the real
         one; its underflow check stays, with the data stack put right before the throw."""
         items, return_items = self.stack.items, self.stack.return_items
