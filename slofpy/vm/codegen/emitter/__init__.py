@@ -1,7 +1,7 @@
-"""The emitter: Python source for one colon definition, from its instructions.
+"""The emitter: Python source for one colon definition, from the tree of its instructions.
 
 See codegen/__init__.py for what generated code promises. The emitter walks a definition's
-instructions once, keeping the top items of the data stack in Python locals (stack caching),
+tree (ir.read_flow) once, keeping the top items of the data stack in Python locals (stack caching),
 and writes statements for each word: inlined snippets, lowerings of the primitives it knows
 (primitives.py), calls through slots. Loops and IF arms are "kept" (their items stay in
 locals through them) where that is possible, else "flushed" (the items go onto the real stack
@@ -26,6 +26,10 @@ The emitter is one class, `Emitter`, made of parts with one concern each:
   structures;
 * `if_arms`: the strategies for IF; `loops`: BEGIN and DO loops, kept or flushed;
 * `calls`: words on the real stack, EXECUTE, DOES> words, calls and inlining.
+
+Each part is a class over `EmitterBase` and imports nothing of the others but the base (the
+lowering part takes its two tables' parts); they call each other through self, and only this
+module puts them together.
 """
 from __future__ import annotations
 
