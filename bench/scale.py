@@ -19,6 +19,7 @@ node's phandle and "slof,from-fdt" may be new.
 """
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import time
@@ -64,6 +65,12 @@ def run(n: int) -> dict:
     t3 = time.perf_counter()
     blob = fw.flatten()
     t4 = time.perf_counter()
+    # the process's peak RSS so far: building the seed and the firmware's three steps (the
+    # bench's peak MiB for these rows); the check below builds Python trees of both blobs,
+    # which at 50k nodes take more than the firmware did, so the firmware goes first
+    peak = _peak_kib()
+    del fw
+    gc.collect()
 
     # the round trip, compared as `slofpy diff SEED BLOB` compares (phandles as paths): the
     # flattened tree may only add each node's phandle and slof,from-fdt
@@ -73,7 +80,20 @@ def run(n: int) -> dict:
         raise SystemExit(f"{len(unexpected)} differences after the round trip, e.g. "
                          f"{str(unexpected[0])[:200]}")
     return {"nodes": n, "seed_bytes": len(seed), "blob_bytes": len(blob),
-            "import": t1 - t0, "fixup": t2 - t1, "flatten": t4 - t3}
+            "import": t1 - t0, "fixup": t2 - t1, "flatten": t4 - t3, "peak_kib": peak}
+
+
+def _peak_kib() -> int | None:
+    """This process's peak resident set size so far (VmHWM, KiB); None where there is no
+    /proc (the bench then shows the whole process's, from os.wait4)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
 
 
 if __name__ == "__main__":

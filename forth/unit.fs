@@ -66,7 +66,10 @@
 
 : in-hex ( xt -- )  base @ >r hex catch r> base ! throw ;
 : hex-decode-unit ( str len n -- phys.lo .. phys.hi )  ['] generic-decode-unit in-hex ;
-: hex-encode-unit ( phys.lo .. phys.hi n -- str len )  ['] generic-encode-unit in-hex ;
+\ (no CATCH, as in SLOF: generic-encode-unit fails only on more cells than a unit has, when
+\ its text overflows, and then BASE stays hex; the flatten runs this for every node)
+: hex-encode-unit ( phys.lo .. phys.hi n -- str len )
+  base @ >r hex generic-encode-unit r> base ! ;
 : hex64-decode-unit ( str len n -- phys.lo .. phys.hi )
   dup 2 = IF drop ['] unit-number in-hex xlsplit EXIT THEN hex-decode-unit ;
 : hex64-encode-unit ( phys.lo .. phys.hi n -- str len )

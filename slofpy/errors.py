@@ -105,6 +105,12 @@ class BacktraceEntry:
         return f"{where}{self.word}{at}"
 
 
+class DeviceNotModelled(Exception):
+    """A device access a host's model does not cover (slofpy's limit, not the guest's
+    fault); the message is one line naming the device and the access. The engine's hcall
+    words turn it into a THROW of -21 (unsupported operation) with that message."""
+
+
 class ForthError(Exception):
     """An uncaught Forth error, as the public API and the command line report it.
 

@@ -104,6 +104,17 @@ class Machine:
         self._run(lambda: evaluate_text(self.vm, bytes(data), name=name,
                                         first_line=line), timeout)
 
+    def define_python_words(self, words: dict[str, Callable], name: str) -> None:
+        """Define each word of words (name -> f(vm)) as a colon definition of one (C-CODE)
+        call of f, as paflof links C code in: how a board or a library adds the words it
+        carries out in Python. name: the source they are reported in."""
+        code = self.vm.c_code
+        lines = []
+        for word, run in words.items():
+            lines.append(f": {word} d# {len(code)} (c-code) ;")
+            code.append(run)
+        self.evaluate("\n".join(lines), name=name)
+
     def interpret_line(self, line: str, timeout: float | None = None) -> None:
         """Interpret one line as if typed at SLOF's prompt: it is in the terminal input
         buffer (IB = TIB, SOURCE-ID 0, #IB the buffer's size, SPAN the line's length)."""

@@ -31,7 +31,7 @@ def entries(folder: Path) -> list[Path]:
 # dictcache.SAVED, so that nothing a dictionary needs is left behind by accident.
 NOT_SAVED = {
     "heap_size", "mem", "size", "s", "rs", "rbase", "codepages", "out_parts", "output",
-    "input_line", "key_buffer", "hypervisor", "fdt_start", "term_input", "ns", "prims",
+    "input_line", "key_buffer", "device_copy", "fdt_start", "ns", "prims",
     "jit_code", "jit_counts", "jit_ranges", "jit_pages", "jit_cells", "jit_deps", "jit_enabled", "jit_sources", "jit_callers", "rs_readers",
     "codegen",
     "builtin_names", "find_cache", "wid_cache", "control", "sources", "temp_compiles",

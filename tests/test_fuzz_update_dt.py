@@ -34,6 +34,7 @@ from fuzz_support import SEED, cases, fuzz_settings, report
 from slofpy import Machine
 from slofpy.host.qemu import QemuBackend
 from slofpy.host.fdt_lookup import TreeLookupError
+from slofpy.firmware.hcall_words import HcallWords
 from slofpy.hv import Hypervisor
 from slofpy.abi import hcalls as hc
 from slofpy.abi.guest_memory import REAL_ADDRESS_MASK, BufferGuestMemory
@@ -490,9 +491,10 @@ def test_forth_hv_update_dt_agrees_with_libfdt():
     `hv-update-dt ( dtb -- rc )` making hcall 0xF003 through the Hypervisor."""
     m = Machine()
     backend = QemuBackend()
-    m.vm.hypervisor = Hypervisor(BufferGuestMemory(m.vm.mem), backend)
+    hypervisor = Hypervisor(BufferGuestMemory(m.vm.mem), backend)
+    HcallWords(hypervisor).install(m)
     seed = BLOBS["default.seed.dtb"]
-    m.vm.hypervisor.reset(seed)
+    hypervisor.reset(seed)
     m.evaluate("#131072 alloc-mem")
     buf = m.pop()
     assert buf

@@ -220,3 +220,76 @@ def test_input_switched_by_storing_ib_and_span_is_parsed_then_put_back():
     seven = m.pop()
     net, disk = m.read(*m.vm.s[-2:]), m.read(*m.vm.s[-4:-2])
     assert (disk, net, seven) == (b"disk", b"net", 7)
+
+
+# ---------------------------------------------------------------- RMOVE, MRMOVE, RFILL
+class RecordingHypervisor:
+    """A hypervisor over the VM's memory with a plain host, keeping every hcall made."""
+
+    def __init__(self, m: Machine):
+        from slofpy.abi.guest_memory import BufferGuestMemory
+        from slofpy.host.backend import HostBackend
+        from slofpy.hv import Hypervisor
+        self.hv = Hypervisor(BufferGuestMemory(m.vm.mem), HostBackend())
+        self.calls: list[tuple[int, ...]] = []
+
+    def hcall(self, number, *args):
+        self.calls.append((number, *args))
+        return self.hv.hcall(number, *args)
+
+
+MEMOP = 0xF001
+
+
+@pytest.fixture
+def hm(m):
+    """m with the board's hcall words (so RMOVE/RFILL copy as board-qemu's paflof does) on a
+    hypervisor that records the hcalls (hm.recorder.calls)."""
+    from slofpy.firmware.hcall_words import HcallWords
+    m.recorder = RecordingHypervisor(m)
+    HcallWords(m.recorder).install(m)
+    return m
+
+
+@pytest.mark.parametrize("src, dst, length, esize", [
+    (0x100000, 0x200000, 0x40, 3), (0x100000, 0x200004, 0x40, 2), (0x100000, 0x200000, 0x44, 2),
+    (0x100002, 0x200000, 0x40, 1), (0x100000, 0x200000, 0x46, 1), (0x100000, 0x200000, 0x41, 0),
+    (0x100001, 0x200000, 0x40, 0)])
+@pytest.mark.parametrize("name", ["rmove", "mrmove"])
+def test_rmove_is_one_memop_hcall_with_the_element_size_of_the_alignment(hm, name, src, dst,
+                                                                          length, esize):
+    hm.vm.write(src, bytes(range(length)))
+    run(hm, f"{src:x} {dst:x} {length:x} {name}")
+    assert hm.recorder.calls == [(MEMOP, dst, src, esize, length >> esize, 0)]
+    assert hm.vm.read(dst, length) == bytes(range(length))
+
+
+def test_rfill_fills_with_the_patterns_low_byte_in_512_byte_memops(hm):
+    run(hm, "200003 4fc 1234 rfill")
+    buf = L.RFILL_BUFFER
+    assert hm.recorder.calls == [(MEMOP, 0x200003, buf, 0, 512, 0),
+                                      (MEMOP, 0x200203, buf, 0, 512, 0),
+                                      (MEMOP, 0x200403, buf, 0, 0xFC, 0)]
+    assert hm.vm.read(0x200000, 0x501) == bytes(3) + b"\x34" * 0x4FC + bytes(2)
+    hm.recorder.calls.clear()
+    run(hm, "200000 10 ff rfill")
+    assert hm.recorder.calls == [(MEMOP, 0x200000, buf, 3, 2, 0)]
+
+
+def test_without_the_boards_copies_rfill_repeats_the_cell_and_rmove_copies(m):
+    run(m, "200000 c 0102030405060708 rfill")
+    assert m.vm.read(0x200000, 12) == bytes(range(1, 9)) + bytes(range(1, 5))
+    run(m, "200000 300001 5 rmove")
+    assert m.vm.read(0x300001, 5) == bytes(range(1, 6))
+
+
+@pytest.mark.parametrize("line, name", [("1000000000 10 0 rfill", "RFILL"),
+                                        ("1000 1000000000 8 rmove", "RMOVE"),
+                                        ("1000000000 1000 8 mrmove", "MRMOVE")])
+def test_a_copy_the_host_refuses_is_one_error_and_the_vm_stays_usable(hm, line, name):
+    with pytest.raises(ForthError) as e:
+        hm.evaluate(line)
+    assert e.value.code == -9
+    assert name in str(e.value) and "0x1000000000" in str(e.value)
+    assert "\n" not in str(e.value)
+    assert run(hm, "1 2 +") == [3]

@@ -24,6 +24,7 @@ import pytest
 
 from slofpy import Machine
 from slofpy.errors import ForthError, Throw
+from slofpy.firmware.hcall_words import HcallWords
 from slofpy.vm import layout as L
 from slofpy.vm.dictionary import find
 from slofpy.vm.source import preprocess_file
@@ -135,6 +136,13 @@ def _undefined(m: Machine, name: bytes) -> bool:
         return False
 
 
+class _NoHypervisor:
+    """Answers every hcall with H_FUNCTION."""
+
+    def hcall(self, number: int, *args: int) -> tuple[int, tuple[int, ...]]:
+        return -2, ()
+
+
 def load_chain(tree: Path) -> tuple[OrderedDict, list[str]]:
     """Run every piece: {file: first error or None} in chain order, and the stubs made."""
     m = Machine(dictionary_cache=False)
@@ -145,6 +153,9 @@ def load_chain(tree: Path) -> tuple[OrderedDict, list[str]]:
     outside = (m.cell(L.DICT_LIMIT) - 0x400000) & ~0xFFF
     m.set_cell(L.DICT_LIMIT, outside)
     m.vm.fdt_start = outside
+    # the board's hcall words, on a hypervisor that knows no hcall (H_FUNCTION), as an old
+    # QEMU answers; RMOVE and RFILL stay in memory
+    m.define_python_words(HcallWords(_NoHypervisor()).words(), "<slofpy: the board's hcall words>")
     m.write(outside, blob)
     nvram = (outside + len(blob) + 0xFFF) & ~0xFFF
     free = [nvram + NVRAM_SIZE]

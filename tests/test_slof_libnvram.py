@@ -28,7 +28,8 @@ from slofpy.host.registry import make_backend
 from slofpy.host.rtas import rtas_tokens
 from slofpy.hv.hypervisor import Hypervisor
 from slofpy.slof.libs.libnvram import LibNvram, header_checksum
-from slofpy.vm.words.hcall import KVMPPC_H_RTAS
+from slofpy.abi.hcalls import KVMPPC_H_RTAS
+from slofpy.firmware.hcall_words import HcallWords
 
 DATA = Path(__file__).resolve().parent / "data" / "slof-nvram"
 REPLIES = DATA / "replies.txt"
@@ -48,7 +49,7 @@ class NvramBench:
         self.vm = self.machine.vm
         self.host = make_backend("qemu")
         self.hypervisor = Hypervisor(BufferGuestMemory(self.vm.mem), self.host)
-        self.vm.hypervisor = self.hypervisor
+        self.hcall_words = HcallWords(self.hypervisor)
         self.hypervisor.reset(default_seed())
         self.rtas_calls: list[int] = []
         real_hcall = self.hypervisor.hcall

@@ -99,3 +99,23 @@ def test_a_definition_that_always_throws(machine):
     assert stack_effect.definition_delta(vm, checked, deps) == 0
     fails = find(vm, b"fails")[0]
     assert any(lo == fails + 8 for lo, _ in deps)     # code that counts on it follows it
+
+
+def test_a_buffer_made_by_create_does_not_hide_a_throw():
+    # an error word that writes into a CREATE'd buffer first (as fdt-import.fs's fdt-error
+    # does) still always throws; a CREATE word with DOES> code may do anything, so a word
+    # that runs one is not counted on to throw
+    m = Machine(dictionary_cache=False)
+    m.evaluate(r"""
+        create text 20 allot
+        : buf-fails  text drop s" no" true -rot (abort") ;
+        : does-maker  create DOES> drop ;
+        does-maker child
+        : child-fails  child s" no" true -rot (abort") ;
+    """)
+    vm = m.vm
+    text = find(vm, b"text")[0]
+    spans = stack_effect.call_always_throws(vm, find(vm, b"buf-fails")[0])
+    assert spans is not None
+    assert (text + 8, text + 16) in spans       # counted on: text has no DOES> code
+    assert stack_effect.call_always_throws(vm, find(vm, b"child-fails")[0]) is None

@@ -7,9 +7,10 @@
     >>> fw.host.stored_blob                  # what QEMU now holds
 
 `boot_machine` makes a `Firmware` (forth/ loaded), attaches a `Hypervisor` whose guest memory
-is the VM's memory and whose backend is the chosen host, tells the host the seed (machine
-reset), puts the seed into VM memory (`fdt-start`) and loads board-qemu/board.fs, which
-imports the seed and builds the rest of the tree. Firmware console output goes through the
+is the VM's memory and whose backend is the chosen host, defines the board's hcall words on it
+(hcall_words.py), tells the host the seed (machine reset), puts the seed into VM memory
+(`fdt-start`) and loads board-qemu/board.fs, which imports the seed and builds the rest of
+the tree. Firmware console output goes through the
 host's console hcalls; the host writes it to `output` (or it is collected for take_output()).
 """
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ..host.backend import HostBackend
 from ..machine import Snapshot
 from ..host.registry import make_backend
 from ..hv.hypervisor import Hypervisor
+from .hcall_words import HcallWords
 from ..abi.guest_memory import BufferGuestMemory
 
 BOARD_DIR = SOURCE_ROOT / "board-qemu"
@@ -120,6 +122,7 @@ class BoardFirmware(HostedSnapshots, Firmware):
     """A Firmware booted on the pseries board, with its host."""
 
     seed: bytes
+    hcall_words: HcallWords
 
     def quiesce(self) -> None:
         """What an OS does when it is done with the firmware: the client-interface quiesce."""
@@ -148,13 +151,14 @@ def boot_machine(seed: bytes | str | os.PathLike | None = None, host: str | Host
     fw.host = backend
     fw.seed = blob
     fw.hypervisor = Hypervisor(BufferGuestMemory(fw.vm.mem), backend)
-    fw.vm.hypervisor = fw.hypervisor
+    fw.hcall_words = HcallWords(fw.hypervisor)
+    fw.hcall_words.install(fw)
     try:
         fw.hypervisor.reset(blob)
         refused = None
     except ValueError as e:
         refused = e
-    fw.place_fdt(blob)
+    fw.vm.fdt_start = fw.place_fdt(blob)
     fw.include(BOARD_DIR / "board.fs")     # a malformed seed stops here, with its offset
     if refused is not None:
         raise ForthError(-2, f"the host refuses the seed: {refused}")

@@ -48,10 +48,9 @@ class Firmware(Machine):
     # ------------------------------------------------------------ device tree blobs
     def place_fdt(self, blob: bytes) -> int:
         """Put a flattened device tree into VM memory, as the host puts the seed into guest
-        RAM, and make `fdt-start` give its address. Returns the address."""
+        RAM. Returns the address (the board's `fdt-start`)."""
         addr = self._alloc(max(len(blob), 8))
         self.write(addr, bytes(blob))
-        self.vm.fdt_start = addr
         return addr
 
     def import_fdt(self, blob: bytes) -> None:

@@ -31,8 +31,10 @@ vTPM answers on its CRQ (slofpy.host.vtpm, with slofpy.host.tpm2 behind it); an 
 the logical-LAN hcalls (slofpy.host.llan, nothing on its wire). OHCI and EHCI controllers
 (slofpy.host.usb_controllers, nothing on their ports), qemu-xhci controllers
 (slofpy.host.xhci, with the usb_devices given for them) and e1000 NICs (slofpy.host.e1000)
-answer on their BARs too (slofpy.host.pci_mmio). Before the first `reset()` there is no
-machine: every blob is refused (twice a zero initial size),
+answer on their BARs too (slofpy.host.pci_mmio), and so do the std VGA and Cirrus
+display adapters, on their ports as well (slofpy.host.display). KVMPPC_H_LOGICAL_MEMOP
+copies through the same routing as the CI loads and stores (slofpy.host.memop). Before
+the first `reset()` there is no machine: every blob is refused (twice a zero initial size),
 no RTAS token is known, and the consoles accept any terminal number.
 """
 from __future__ import annotations
@@ -49,7 +51,9 @@ from slofpy.host.pci import PciBus
 from slofpy.host.rtas import RtasServices, rtas_tokens
 from slofpy.host.scsi_devices import DEFAULT_SCSI_DEVICES, ScsiDeviceSpec
 from slofpy.host.tce import TceTables
+from slofpy.host.display import DisplayAdapters
 from slofpy.host.e1000 import E1000Factory
+from slofpy.host import memop
 from slofpy.host.pci_mmio import PciMmioFunctions
 from slofpy.host.usb_controllers import usb_controller
 from slofpy.host.usb_devices import UsbDeviceSpec
@@ -104,6 +108,7 @@ class QemuBackend(HostBackend):
             self.pci = PciBus()
             self.virtio = VirtioPci()
             self.mmio = PciMmioFunctions()
+            self.displays = DisplayAdapters()
             tokens: dict[int, str] = {}
         else:
             self.vio = VioBus.from_tree(seed, self.tce_tables, self.scsi_devices)
@@ -115,6 +120,7 @@ class QemuBackend(HostBackend):
                 seed, self.pci,
                 [usb_controller, xhci_factory(self.usb_devices, USB_DEVICE_MODELS),
                  E1000Factory()], self.tce_tables)
+            self.displays = DisplayAdapters.from_tree(seed, self.pci)
             tokens = rtas_tokens(seed)
         if len(self.nvram) != self.vio.nvram_size:
             # NVRAM keeps its contents across resets, as a machine's does.
@@ -276,21 +282,52 @@ class QemuBackend(HostBackend):
             return H_PARAMETER, b""
         return super().get_term_char(termno)
 
-    def logical_ci_load(self, memory: GuestMemory, size: int, addr: int) -> tuple[int, int]:
-        """H_LOGICAL_CI_LOAD: a virtio function's or other modelled function's BAR, else memory."""
-        data = self.virtio.load(size, addr) if size in (1, 2, 4, 8) else None
-        if data is None and size in (1, 2, 4, 8):
+    def _device_load(self, size: int, addr: int) -> bytes | None:
+        """The bytes a device's BAR (or a display's ports) gives at `addr`; None: no device."""
+        data = self.virtio.load(size, addr)
+        if data is None:
             data = self.mmio.load(size, addr)
+        if data is None:
+            data = self.displays.load(size, addr)
+        return data
+
+    def _device_store(self, memory: GuestMemory, size: int, addr: int, value: int) -> bool:
+        return (self.virtio.store(memory, size, addr, value)
+                or self.mmio.store(size, addr, value, memory)
+                or self.displays.store(addr, (value & ((1 << 8 * size) - 1)).to_bytes(size, "big")))
+
+    def logical_ci_load(self, memory: GuestMemory, size: int, addr: int) -> tuple[int, int]:
+        """H_LOGICAL_CI_LOAD: a virtio function's, another modelled function's or a display
+        adapter's BAR or ports, else memory."""
+        data = self._device_load(size, addr) if size in (1, 2, 4, 8) else None
         if data is not None:
             return H_SUCCESS, int.from_bytes(data, "big")
         return super().logical_ci_load(memory, size, addr)
 
     def logical_ci_store(self, memory: GuestMemory, size: int, addr: int, value: int) -> int:
-        """H_LOGICAL_CI_STORE: a virtio function's or other modelled function's BAR, else memory."""
-        if size in (1, 2, 4, 8) and (self.virtio.store(memory, size, addr, value)
-                                     or self.mmio.store(size, addr, value, memory)):
+        """H_LOGICAL_CI_STORE: to the device H_LOGICAL_CI_LOAD would read, else memory."""
+        if size in (1, 2, 4, 8) and self._device_store(memory, size, addr, value):
             return H_SUCCESS
         return super().logical_ci_store(memory, size, addr, value)
+
+    def logical_memop(self, memory: GuestMemory, dst: int, src: int, esize: int,
+                      count: int, op: int) -> int:
+        """KVMPPC_H_LOGICAL_MEMOP as QEMU does it (slofpy.host.memop): element by element
+        through the same routing as the CI loads and stores, so a framebuffer or a
+        device's registers are reached; RAM and framebuffers are copied in one go."""
+        def span(addr: int, length: int):
+            if 0 <= addr and addr + length <= memory.size and hasattr(memory, "buffer"):
+                return memory.buffer, addr
+            return self.displays.span(addr, length)
+
+        def load(addr: int, size: int) -> bytes:
+            data = self._device_load(size, addr)
+            return memory.read(addr, size) if data is None else data
+
+        def store(addr: int, data: bytes) -> None:
+            if not self._device_store(memory, len(data), addr, int.from_bytes(data, "big")):
+                memory.write(addr, data)
+        return memop.logical_memop(span, load, store, dst, src, esize, count, op)
 
     def put_tce(self, liobn: int, ioba: int, tce: int) -> int:
         """H_PUT_TCE into the machine's DMA windows."""

@@ -9,6 +9,8 @@ guest always gets a return code:
   (-2) unless a backend implements it;
 * a `GuestMemoryError` from the backend (the guest named memory that does not exist)
   becomes H_PARAMETER (-4).
+  A `slofpy.errors.DeviceNotModelled` (a device access the host's models do not cover)
+  is not an answer QEMU would give: it goes on to the caller, which says so in one line.
 
 Arguments are register values: each is reduced to an unsigned 64-bit number first, so a
 Forth cell of -1 arrives as 0xFFFFFFFFFFFFFFFF; missing arguments read as 0.

@@ -40,9 +40,10 @@ from ..firmware.board import (ConsoleToMachine, HostedSnapshots, SeedFileError, 
 from ..host.backend import HostBackend
 from ..host.registry import make_backend
 from ..hv.hypervisor import Hypervisor
+from ..firmware.hcall_words import HcallWords
 from ..machine import Machine
 from ..vm import layout as L
-from ..vm.words.hcall import H_PUT_TERM_CHAR, KVMPPC_H_RTAS
+from ..abi.hcalls import H_PUT_TERM_CHAR, KVMPPC_H_RTAS
 from . import romfs
 from .image import SlofImage, load_image
 from .libs import all_libraries
@@ -72,6 +73,7 @@ class SlofMachine(HostedSnapshots, Machine):
     image: SlofImage
     host: HostBackend
     hypervisor: Hypervisor
+    hcall_words: HcallWords
     seed: bytes
 
     def console_write(self, text: bytes) -> None:
@@ -185,7 +187,8 @@ def boot_slof(firmware: str | os.PathLike | SlofImage,
     backend.console_output = ConsoleToMachine(slof)
     slof.host = backend
     slof.hypervisor = Hypervisor(BufferGuestMemory(slof.vm.mem), backend)
-    slof.vm.hypervisor = slof.hypervisor
+    slof.hcall_words = HcallWords(slof.hypervisor)
+    slof.hcall_words.install(slof)
     try:
         slof.hypervisor.reset(blob)
     except ValueError as e:
@@ -244,13 +247,10 @@ def _lay_out(slof: SlofMachine, top: int, image: SlofImage, blob: bytes) -> None
 
 
 def _define_libraries(slof: SlofMachine) -> None:
-    vm = slof.vm
-    lines = []
+    words: dict = {}
     for library in all_libraries():
-        for name, run in library(slof).words().items():
-            lines.append(f": {name} d# {len(vm.c_code)} (c-code) ;")
-            vm.c_code.append(run)
-    slof.evaluate("\n".join(lines), name="<slofpy: SLOF's C libraries>")
+        words.update(library(slof).words())
+    slof.define_python_words(words, "<slofpy: SLOF's C libraries>")
 
 
 def _run_boot_text(slof: SlofMachine, image: SlofImage, timeout: float | None) -> None:

@@ -28,6 +28,8 @@ from .codegen.caches import GeneratedCode
 from .cells import OUTSIDE, U, U2, P, UU, PU, UL, PL, UW, PW
 M = L.MASK64
 SB = L.SIGN64
+# the VM memory's mapping: anonymous and private (see VM.__init__)
+_ANONYMOUS_PRIVATE = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
 
 DATA_STACK_CELLS = L.DATA_STACK_CELLS
 RETURN_STACK_CELLS = L.RETURN_STACK_CELLS
@@ -88,9 +90,12 @@ class VM:
         self.heap_size = heap_size
         if memory_size < L.DICTIONARY + heap_size + 0x100000 or memory_size > 1 << 32:
             raise ValueError("memory size must leave room for the dictionary and stay below 4 GiB")
-        # anonymous memory: pages are zero and cost nothing until touched, so a VM as big as
-        # the guest RAM a seed describes is cheap
-        self.mem = mmap.mmap(-1, memory_size)
+        # anonymous memory: pages are zero and cost nothing until written, so a VM as big as
+        # the guest RAM a seed describes is cheap. Private, not mmap's default shared: a
+        # shared anonymous page is committed when it is first read (the dictionary cache's
+        # scan for non-zero pages read every page of SLOF's 512 MiB), a private one reads
+        # as the kernel's zero page
+        self.mem = mmap.mmap(-1, memory_size, flags=_ANONYMOUS_PRIVATE)
         self.size = memory_size
         self.s: list[int] = []
         self.rs: list[int] = []
@@ -100,11 +105,10 @@ class VM:
         self.output = output
         self.input_line: Callable[[], str | None] | None = None
         self.key_buffer = b""
-        self.hypervisor = None          # hcalls go here (see words/hcall.py)
-        self.fdt_start = 0              # where the firmware was handed its device tree
-        # characters H_GET_TERM_CHAR brought that hv-getchar has not handed out yet: one
-        # buffer for every terminal number, as SLOF's libhvcall keeps one
-        self.term_input = bytearray()
+        # the board's RMOVE/MRMOVE/RFILL copies (move(vm, src, dst, len, name) and
+        # fill(vm, addr, len, pattern)), when it has its own way; None: in VM memory
+        self.device_copy = None
+        self.fdt_start = 0              # paflof's FDT-START: the address handed over at entry
         self.ns: dict = {}
         self._build_namespace()
         self._init_state(bootstrap)

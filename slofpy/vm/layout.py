@@ -83,6 +83,7 @@ CATPAD = 0x3800           # $cat's shared buffer, 0x400 bytes
 ABORT_BUF = 0x3f00         # ABORT"'s message as a counted string, 0x100 bytes
 TIB = 0x4000              # terminal input buffer (#TIB: 0x100 bytes, as in SLOF)
 TIB_SIZE = 0x100
+RFILL_BUFFER = 0x4800     # RFILL's 512-byte buffer, where paflof has it on its C stack
 HASH_TABLE = 0x8000        # paflof's find hash table: HASH_SIZE cells, up to 0x10000
 HASH_SIZE = 0x1000
 COMP_BUFFER = 0x10000     # interpret-mode control structures compile here

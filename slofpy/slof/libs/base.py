@@ -17,7 +17,6 @@ from typing import Callable
 
 from ...errors import Throw
 from ...vm.dictionary import find
-from ...vm.words.hcall import hcall
 
 
 def c_word(name: str) -> Callable:
@@ -65,7 +64,7 @@ class CLibrary:
             self.vm.s.append(v - (1 << 64) if v >> 63 else v)
 
     def hcall(self, number: int, *args: int) -> tuple[int, tuple[int, ...]]:
-        return hcall(self.vm, number, *args)
+        return self.slof.hcall_words.hcall(number, *args)
 
     def forth(self, name: str, *args: int, results: int = 1) -> list[int]:
         """What the C's forth_eval does with one word: args pushed, the word run, `results`

@@ -1,5 +1,5 @@
-"""libhvcall: the words SLOF's hypervisor-call library adds beyond the engine's hcall words
-(slofpy/vm/words/hcall.py has hv-putchar, the CRQ, TCE and RTAS calls, RB@ ... RX!).
+"""libhvcall: the words SLOF's hypervisor-call library adds beyond the board's hcall words
+(slofpy/firmware/hcall_words.py has hv-putchar, the CRQ, TCE and RTAS calls, RB@ ... RX!).
 
 - hv-rtas-get ( -- addr size ): the RTAS code SLOF copies for its clients: one `sc 1`
   with KVMPPC_H_RTAS, laid out by boot.py in paflof's memory. CALL-C on it (enter-rtas)

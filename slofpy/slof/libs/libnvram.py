@@ -39,7 +39,7 @@ from __future__ import annotations
 import struct
 
 from ...errors import Throw
-from ...vm.words.hcall import KVMPPC_H_RTAS
+from ...abi.hcalls import KVMPPC_H_RTAS
 from .base import CLibrary, c_word
 
 M32 = 0xFFFFFFFF

@@ -486,6 +486,11 @@ def _word_throws(vm, ins: Instruction, known: list, spans: list, seen: tuple) ->
             spans.extend(callee)
             return True
         known.clear()
+    elif name is None and ins.kind == L.K_CREATE and U(vm.mem, ins.xt + 8)[0] == 0:
+        # a CREATE word without DOES> code (a buffer, a table) only pushes its body; the
+        # cell that would hold DOES> code is counted on
+        spans.append((ins.xt + 8, ins.xt + 16))
+        known.append(None)
     elif name is None and ins.kind in (L.K_DEFER, L.K_ALIAS, L.K_CREATE):
         raise _MayLeave
     else:

@@ -6,4 +6,4 @@ the engine turns into a primitive and that the compiler can inline into generate
 *method* of the VM (for words that parse, compile or talk to the outside).
 """
 from . import table  # noqa: F401
-from . import stack, arith, memory, compare, control, strings, defining, io, search, tools, slof, hcall, paflof  # noqa: F401
+from . import stack, arith, memory, compare, control, strings, defining, io, search, tools, slof, paflof  # noqa: F401

@@ -122,29 +122,50 @@ def header(vm) -> None:
     vm.set_cell(L.DP, xt)
 
 
+@word("fdt-start")
+def fdt_start(vm) -> None:
+    # ( -- addr ): the address the firmware was handed at entry (r3: the device tree QEMU
+    # placed), which the board sets; 0 when there is none
+    vm.s.append(vm.fdt_start)
+
+
 @word("rmove", effect=-3)
 def rmove(vm) -> None:
-    # ( src dst len -- ): paflof's cell-wise MOVE (the same as MOVE on slofpy's memory)
+    # ( src dst len -- ): paflof's cell-wise MOVE. A board that copies another way (board-qemu:
+    # one memop hcall, so a device's BAR is reached as the host routes it) sets
+    # vm.device_copy; without one, a copy in the VM's memory.
     n = vm.s.pop()
     d = vm.s.pop()
     a = vm.s.pop()
-    if n > 0:
+    if vm.device_copy is not None:
+        vm.device_copy.move(vm, a, d, n, "RMOVE")
+    elif n > 0:
         vm.write(d, vm.read(a, n))
 
 
 @word("mrmove", effect=-3)
 def mrmove(vm) -> None:
-    # ( src dst len -- ): paflof's MOVE for device memory; plain memory in slofpy
-    rmove(vm)
+    # ( src dst len -- ): paflof's MOVE for device memory: the same as RMOVE on board-qemu
+    n = vm.s.pop()
+    d = vm.s.pop()
+    a = vm.s.pop()
+    if vm.device_copy is not None:
+        vm.device_copy.move(vm, a, d, n, "MRMOVE")
+    elif n > 0:
+        vm.write(d, vm.read(a, n))
 
 
 @word("rfill", effect=-3)
 def rfill(vm) -> None:
-    # ( addr len pattern -- ): fill with the cell pattern, repeated (big-endian)
+    # ( addr len pattern -- ): the board's fill when it has one (board-qemu: paflof's
+    # fast_rfill, the pattern's low byte copied out by memop hcalls); without one, the cell
+    # pattern repeated big-endian in the VM's memory
     pat = vm.s.pop() & L.MASK64
     n = vm.s.pop()
     a = vm.s.pop()
-    if n > 0:
+    if vm.device_copy is not None:
+        vm.device_copy.fill(vm, a, n, pat)
+    elif n > 0:
         cell = pat.to_bytes(8, "big")
         vm.write(a, (cell * (n // 8 + 1))[:n])
 
