@@ -21,8 +21,19 @@ class Structure(EmitterBase):
 
     def emit_body(self, depth: int, flush_end: bool = True, tail: bool = False) -> None:
         """Emit the whole definition (a callee being inlined: all but its final EXIT)."""
-        hi = len(self.ins) - 1 if self.inline_mode else len(self.ins)
-        self.block(read_flow(self.ins, 0, hi, not self.inline_mode), depth, flush_end, tail)
+        self.block(self.flow_tree(), depth, flush_end, tail)
+
+    def flow_tree(self) -> Sequence:
+        """read_flow's tree of the definition (a callee being inlined: all but its final
+        EXIT, and a branch to its end does not return), kept with its instructions."""
+        code, returns = self.ins, not self.inline_mode
+        key = (code[0].addr, returns)
+        known = self.vm.codegen.flow_trees.get(key)
+        if known is not None and known[0] is code:
+            return known[1]
+        tree = read_flow(code, 0, len(code) if returns else len(code) - 1, returns)
+        self.vm.codegen.flow_trees[key] = (code, tree)
+        return tree
 
     def block(self, seq: Sequence, depth: int, flush_end: bool = True,
               tail: bool = False) -> None:
