@@ -41,10 +41,10 @@ class GeneratedCode:
         # start of a body -> (its decoded instructions, the words they name): what
         # source_cache.read_spans reads of it, kept while decode gives the same list
         self.named_words: dict[int, tuple] = {}
-        # (start of a body, whether a branch to its end returns) -> (its decoded
-        # instructions, ir.read_flow's tree of them): the emitter's reading, kept while
-        # decode gives the same list (an inlined callee is read once, not at every call)
-        self.flow_trees: dict[tuple[int, bool], tuple] = {}
+        # start of a callee's body -> (its decoded instructions, ir.read_flow's tree of
+        # them as it is inlined): kept while decode gives the same list, so a callee is
+        # read once, not at every call site
+        self.flow_trees: dict[int, tuple] = {}
 
     def reset(self) -> None:
         """Forget all generated code and every answer about threaded code (the VM's memory

@@ -235,11 +235,13 @@ def contains(node: Node, kinds: tuple[type, ...]) -> bool:
 class _Flow:
     """The state read_flow keeps: the instructions, their back edges, the loops around."""
 
-    def __init__(self, code: list[Instruction], returns: bool) -> None:
+    def __init__(self, code: list[Instruction], returns: bool, index: dict | None) -> None:
         self.code = code
         self.returns = returns
-        self.index = {ins.addr: i for i, ins in enumerate(code)}
-        self.index[code[-1].addr + 8] = len(code)
+        if index is None:
+            index = {ins.addr: i for i, ins in enumerate(code)}
+            index[code[-1].addr + 8] = len(code)
+        self.index = index
         # index of a BEGIN loop's first instruction -> its closing branch's (the last back)
         self.back_edges: dict[int, int] = {}
         for i, ins in enumerate(code):
@@ -260,18 +262,29 @@ class _Flow:
         return None if pos in self.inside else self.back_edges.get(pos)
 
 
-def read_flow(code: list[Instruction], lo: int, hi: int, returns: bool) -> Sequence:
+def read_flow(code: list[Instruction], lo: int, hi: int, returns: bool,
+              index: dict | None = None) -> Sequence:
     """The tree of instructions lo..hi-1 as the emitter walks it; returns: a branch to the
-    end of the definition is a Return (not in a callee being inlined)."""
-    return _flow_sequence(_Flow(code, returns), lo, hi)
+    end of the definition is a Return (not in a callee being inlined). index: address ->
+    position of each instruction and of the cell after the last, when the caller has it."""
+    return _flow_sequence(_Flow(code, returns, index), lo, hi)
+
+
+# the instructions _flow_sequence looks at twice (any other one is a Word or an Exit)
+_FLOW_WORDS = frozenset(("?dup", "0branch", "branch", "(do)", "(?do)"))
 
 
 def _flow_sequence(flow: _Flow, lo: int, hi: int) -> Sequence:
     code = flow.code
+    back_edges = flow.back_edges
     items: list[Node] = []
     pos = lo
     while pos < hi:
         ins = code[pos]
+        if ins.name not in _FLOW_WORDS and pos not in back_edges:
+            items.append(Exit(ins) if ins.name == "exit" else Word(ins))
+            pos += 1
+            continue
         close = flow.loop_head(pos)
         if close is not None and close < hi:
             items.append(_flow_begin(flow, pos, close))

@@ -24,15 +24,17 @@ class Structure(EmitterBase):
         self.block(self.flow_tree(), depth, flush_end, tail)
 
     def flow_tree(self) -> Sequence:
-        """read_flow's tree of the definition (a callee being inlined: all but its final
-        EXIT, and a branch to its end does not return), kept with its instructions."""
-        code, returns = self.ins, not self.inline_mode
-        key = (code[0].addr, returns)
-        known = self.vm.codegen.flow_trees.get(key)
+        """read_flow's tree of the definition; of a callee being inlined (all but its final
+        EXIT, and a branch to its end does not return), the one kept with its instructions,
+        since it is inlined at every call site."""
+        code = self.ins
+        if not self.inline_mode:
+            return read_flow(code, 0, len(code), True, self.index)
+        known = self.vm.codegen.flow_trees.get(code[0].addr)
         if known is not None and known[0] is code:
             return known[1]
-        tree = read_flow(code, 0, len(code) if returns else len(code) - 1, returns)
-        self.vm.codegen.flow_trees[key] = (code, tree)
+        tree = read_flow(code, 0, len(code) - 1, False, self.index)
+        self.vm.codegen.flow_trees[code[0].addr] = (code, tree)
         return tree
 
     def block(self, seq: Sequence, depth: int, flush_end: bool = True,
@@ -61,8 +63,9 @@ class Structure(EmitterBase):
         """Emit node, the place-th of seq; True when it took the rest of seq too (an IF ...
         EXIT THEN whose ELSE arm the rest became)."""
         if isinstance(node, (Word, Exit)):
-            self.mark(node.ins)
-            self.emit_word(node.ins, self.index[node.ins.addr], depth)
+            ins = node.ins
+            self.lines.marks.append(len(self.lines) << MARK_SHIFT | self.site << 32 | ins.addr)
+            self.emit_word(ins, self.index[ins.addr], depth)
         elif isinstance(node, Begin):
             first = self.target(node.closing.arg)
             self.mark(self.ins[first])
