@@ -29,7 +29,7 @@ class Node:
     __slots__ = ()
 
 
-@dataclass
+@dataclass(slots=True)
 class Sequence(Node):
     """Nodes run one after another: instructions lo..hi-1 of the definition."""
     items: list[Node] = field(default_factory=list)
@@ -37,20 +37,20 @@ class Sequence(Node):
     hi: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class Word(Node):
     """An instruction that is not control flow: a primitive (LIT and its operand, >R, a
     store...), a call of a colon definition, a variable, a constant..."""
     ins: Instruction
 
 
-@dataclass
+@dataclass(slots=True)
 class Exit(Node):
     """EXIT before the end of the definition (at the end of an IF arm, say)."""
     ins: Instruction
 
 
-@dataclass
+@dataclass(slots=True)
 class If(Node):
     """IF then THEN, or IF then ELSE otherwise THEN; dup: the ?DUP of ?DUP IF, which
     leaves the flag on the stack for the first arm only."""
@@ -60,7 +60,7 @@ class If(Node):
     dup: Instruction | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Begin(Node):
     """BEGIN body UNTIL ("until"), BEGIN body AGAIN ("again"), or BEGIN body WHILE rest
     REPEAT ("while"; the flag WHILE tests is the last thing body leaves)."""
@@ -70,7 +70,7 @@ class Begin(Node):
     closing: Instruction
 
 
-@dataclass
+@dataclass(slots=True)
 class DoLoop(Node):
     """DO or ?DO (start) body LOOP or +LOOP (closing)."""
     start: Instruction
@@ -78,7 +78,7 @@ class DoLoop(Node):
     closing: Instruction
 
 
-@dataclass
+@dataclass(slots=True)
 class LoopExit(Node):
     """A branch (LEAVE's way out, REPEAT's exit) or 0branch (WHILE) to just after the
     innermost loop around it; dup: the ?DUP of ?DUP WHILE."""
@@ -86,21 +86,21 @@ class LoopExit(Node):
     dup: Instruction | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Return(Node):
     """A branch or 0branch to where the definition returns, from inside its structures."""
     ins: Instruction
     dup: Instruction | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Continue(Node):
     """A branch back to the first instruction of the BEGIN loop around it (a second
     REPEAT, say)."""
     ins: Instruction
 
 
-@dataclass
+@dataclass(slots=True)
 class Invalid(Node):
     """A branch that fits no structure (its target is not an instruction, or lies
     outside what encloses it): code that cannot have generated code. The tree stops

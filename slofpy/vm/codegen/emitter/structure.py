@@ -44,9 +44,14 @@ class Structure(EmitterBase):
         block as its ELSE arm."""
         if depth > _MAX_DEPTH:
             raise NotCompilable
-        start_len = len(self.lines)
+        lines = self.lines
+        start_len = len(lines)
         for place, node in enumerate(seq.items):
-            if self.emit_node(node, seq, place, depth, tail):
+            if type(node) is Word or type(node) is Exit:    # most nodes: no call of emit_node
+                ins = node.ins
+                lines.marks.append(len(lines) << MARK_SHIFT | self.site << 32 | ins.addr)
+                self.emit_word(ins, self.index[ins.addr], depth)
+            elif self.emit_node(node, seq, place, depth, tail):
                 break
         if not flush_end:
             return
