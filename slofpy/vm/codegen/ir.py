@@ -235,20 +235,14 @@ def contains(node: Node, kinds: tuple[type, ...]) -> bool:
 class _Flow:
     """The state read_flow keeps: the instructions, their back edges, the loops around."""
 
-    def __init__(self, code: list[Instruction], returns: bool, index: dict | None) -> None:
+    def __init__(self, code: list[Instruction], returns: bool, index: dict | None,
+                 back_edges: dict | None) -> None:
         self.code = code
         self.returns = returns
-        if index is None:
-            index = {ins.addr: i for i, ins in enumerate(code)}
-            index[code[-1].addr + 8] = len(code)
-        self.index = index
+        self.index = index if index is not None else code_index(code)
         # index of a BEGIN loop's first instruction -> its closing branch's (the last back)
-        self.back_edges: dict[int, int] = {}
-        for i, ins in enumerate(code):
-            if ins.name in ("branch", "0branch") and ins.arg <= ins.addr:
-                head = self.index.get(ins.arg)
-                if head is not None:
-                    self.back_edges[head] = max(self.back_edges.get(head, -1), i)
+        self.back_edges = back_edges if back_edges is not None else \
+            loop_heads(code, self.index)
         self.inside: set[int] = set()       # heads of the BEGIN loops being read
         self.loops: list[tuple[str, int, int | None]] = []      # (kind, end, head)
 
@@ -262,12 +256,31 @@ class _Flow:
         return None if pos in self.inside else self.back_edges.get(pos)
 
 
+def code_index(code: list[Instruction]) -> dict[int, int]:
+    """address -> position of each instruction, and of the cell after the last."""
+    index = {ins.addr: i for i, ins in enumerate(code)}
+    index[code[-1].addr + 8] = len(code)
+    return index
+
+
+def loop_heads(code: list[Instruction], index: dict[int, int]) -> dict[int, int]:
+    """position of each instruction a branch goes back to -> position of the last such
+    branch (a BEGIN loop's first instruction -> its closing branch)."""
+    heads: dict[int, int] = {}
+    for i, ins in enumerate(code):
+        if ins.name in ("branch", "0branch") and ins.arg <= ins.addr:
+            head = index.get(ins.arg)
+            if head is not None:
+                heads[head] = max(heads.get(head, -1), i)
+    return heads
+
+
 def read_flow(code: list[Instruction], lo: int, hi: int, returns: bool,
-              index: dict | None = None) -> Sequence:
+              index: dict | None = None, back_edges: dict | None = None) -> Sequence:
     """The tree of instructions lo..hi-1 as the emitter walks it; returns: a branch to the
-    end of the definition is a Return (not in a callee being inlined). index: address ->
-    position of each instruction and of the cell after the last, when the caller has it."""
-    return _flow_sequence(_Flow(code, returns, index), lo, hi)
+    end of the definition is a Return (not in a callee being inlined). index and
+    back_edges: code_index's and loop_heads' answers, when the caller has them."""
+    return _flow_sequence(_Flow(code, returns, index, back_edges), lo, hi)
 
 
 # the instructions _flow_sequence looks at twice (any other one is a Word or an Exit)

@@ -34,6 +34,7 @@ module puts them together.
 from __future__ import annotations
 
 from ..decoder import Instruction
+from ..ir import code_index
 from ..line_marks import TaggedLines
 from ..stack_cache import Loop, StackCache
 from ..statements import Line
@@ -54,16 +55,19 @@ class Emitter(Structure, IfArms, Loops, Calls, Lowering):
     def __init__(self, vm, ins: list[Instruction], parent: "Emitter | None" = None, xt: int = 0):
         self.vm = vm
         self.ins = ins
-        self.index = {instruction.addr: pos for pos, instruction in enumerate(ins)}
-        self.index[ins[-1].addr + 8] = len(ins)   # just past the final EXIT
+        self.index = code_index(ins)    # address -> position (and just past the final EXIT)
         self.loops: list[Loop] = []     # the loops around the point being emitted
         self.keep_failed: set[int] = set()   # structures that could not be kept
         self.throw_failed: set[int] = set()  # IFs whose arm was found to come back
         self.cold_failed: set[int] = set()   # IFs whose arm could not be run flushed (if_cold)
         self.do_depth = 0
-        for instruction in ins:       # a branch back to what is not an instruction: none
+        # BEGIN loops' first instructions -> their closing branches (read_flow's); a branch
+        # back to what is not an instruction: no generated code
+        self.back_edges: dict[int, int] = {}
+        for pos, instruction in enumerate(ins):
             if instruction.name in ("branch", "0branch") and instruction.arg <= instruction.addr:
-                self.target(instruction.arg)
+                head = self.target(instruction.arg)
+                self.back_edges[head] = max(self.back_edges.get(head, -1), pos)
         self.rs_depth = 0               # return-stack entries this definition has pushed
         self.inline_mode = parent is not None
         if parent is None:

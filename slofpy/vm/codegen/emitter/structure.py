@@ -29,11 +29,11 @@ class Structure(EmitterBase):
         since it is inlined at every call site."""
         code = self.ins
         if not self.inline_mode:
-            return read_flow(code, 0, len(code), True, self.index)
+            return read_flow(code, 0, len(code), True, self.index, self.back_edges)
         known = self.vm.codegen.flow_trees.get(code[0].addr)
         if known is not None and known[0] is code:
             return known[1]
-        tree = read_flow(code, 0, len(code) - 1, False, self.index)
+        tree = read_flow(code, 0, len(code) - 1, False, self.index, self.back_edges)
         self.vm.codegen.flow_trees[code[0].addr] = (code, tree)
         return tree
 
