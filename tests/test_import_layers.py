@@ -123,3 +123,17 @@ def test_lower_layers_import_nothing_above_them():
 def test_the_graph_sees_lazy_imports():
     # a function-level import counts: the firmware view imports the tree view inside a method
     assert "slofpy.firmware.tree_view" in import_graph()["slofpy.firmware.openfirmware"]
+
+
+def test_the_emitters_parts_build_on_its_base_only():
+    """codegen/emitter/: each part imports the base (lowering: the two lowering parts too),
+    and only the package (the Emitter class) puts them together."""
+    package = "slofpy.vm.codegen.emitter"
+    graph = import_graph()
+    parts = {mod for mod in graph if mod.startswith(package + ".")}
+    assert parts, "the emitter's parts were not found"
+    allowed = {f"{package}.base"}
+    allowed_lowering = allowed | {f"{package}.values", f"{package}.memory"}
+    for part in sorted(parts):
+        inside = {t for t in graph[part] if t == package or t.startswith(package + ".")}
+        assert inside <= (allowed_lowering if part.endswith(".lowering") else allowed) - {part}, part

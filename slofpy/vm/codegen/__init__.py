@@ -17,7 +17,9 @@ left there, so CATCH and error messages see no difference.
 One concern per module, each calling only the ones above it in this list:
 
 * `decoder`: a definition's cells read once into `Instruction`s;
-* `ir`: the tree of control structures those make (sequence, IF, BEGIN, DO, word, EXIT);
+* `ir`: the tree of control structures those make (sequence, IF, BEGIN, DO, word, EXIT):
+  `build_tree` for the analyses, `read_flow` (with a node for each branch out of a
+  structure: WHILE, LEAVE's branch, a return, a second REPEAT) for the emitter;
 * `primitives`: what the generator knows of each primitive (stack effect, lowering tables);
 * `caches`: `GeneratedCode`, everything a VM keeps of its generated code, with `reset()`;
 * `convention`: where the threaded code goes on after a call, in one place;
@@ -27,7 +29,9 @@ One concern per module, each calling only the ones above it in this list:
   cached items, with `copy()`), and `Loop`, one loop around that point;
 * `analysis`: questions answered without side effects (stack effect, return-stack balance,
   loops, calls that always throw);
-* `emitter`: Python statements for one definition, with the stack kept in locals;
+* `emitter/`: Python statements for one definition, with the stack kept in locals, walking
+  `read_flow`'s tree; one class made of parts with one concern each (emitter/__init__.py
+  lists them);
 * `source_cache`: what the emitter wrote for a definition, kept between runs under a digest
   of everything it read (the threaded code of the definition and of all it calls, and the
   header cells built in), so a boot that compiled it before does not emit it again;

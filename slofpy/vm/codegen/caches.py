@@ -41,6 +41,10 @@ class GeneratedCode:
         # start of a body -> (its decoded instructions, the words they name): what
         # source_cache.read_spans reads of it, kept while decode gives the same list
         self.named_words: dict[int, tuple] = {}
+        # start of a callee's body -> (its decoded instructions, ir.read_flow's tree of
+        # them as it is inlined): kept while decode gives the same list, so a callee is
+        # read once, not at every call site
+        self.flow_trees: dict[int, tuple] = {}
 
     def reset(self) -> None:
         """Forget all generated code and every answer about threaded code (the VM's memory
@@ -48,5 +52,5 @@ class GeneratedCode:
         for table in (self.functions, self.call_counts, self.ranges, self.pages, self.cells,
                       self.depends_on, self.sources, self.line_tags, self.callers, self.rs_readers,
                       self.effects, self.throwers, self.compiling, self.decoded,
-                      self.named_words):
+                      self.named_words, self.flow_trees):
             table.clear()

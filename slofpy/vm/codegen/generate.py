@@ -1,6 +1,6 @@
 """Making generated code for a definition and filing it: `compile_definition`.
 
-The emitter (emitter.py) gives the statements of the body; this module puts the entry check
+The emitter (emitter/) gives the statements of the body; this module puts the entry check
 in front, binds the names the body uses as the function's defaults (fast locals), compiles
 the text (through the compiled-code cache), and files the function in the VM's
 `GeneratedCode` (caches.py) with what invalidates it: the pages and cells of its threaded
@@ -117,7 +117,7 @@ def _emit(vm, xt: int, code: list) -> Emitter:
         raise NotCompilable
     emitter = Emitter(vm, code, xt=xt)
     emitter.stack.since_check = -HEADROOM    # what the check on entry (below) leaves room for
-    emitter.block(0, len(code), 1, tail=True)
+    emitter.emit_body(1, tail=True)
     if emitter.rs_depth != 0:
         raise NotCompilable
     return emitter

@@ -29,7 +29,7 @@ RS_FORBIDDEN = {"rpick", "rdepth", "rdepth!", "compile", "i'", "(does>)"}
 RS_CALLERS = RS_FORBIDDEN - {"(does>)"}
 
 # primitives whose snippet takes its inputs and leaves its results in these forms (see
-# Emitter.cached_snippet)
+# Emitter.try_snippet_on_cached_items)
 _POP_LINE = re.compile(r"(\w+) = s\.pop\(\)( & M)?")
 _PUSH_LINE = re.compile(r"s\.append\((.*)\)")
 _USES_STACK = re.compile(r"\bs\b|\brs\b|\bvm\.rbase\b")

@@ -1,6 +1,6 @@
 """Generated source kept between runs: the emitter's work for a definition is done once.
 
-Writing the Python for a hot definition (emitter.py) costs a few milliseconds, and a boot
+Writing the Python for a hot definition (emitter/) costs a few milliseconds, and a boot
 compiles about a hundred of them: more than the generated code saves in a run that short.
 The same definition, read from the same memory, always gives the same source, so this module
 keeps what the emitter produced (`Emitted`) with a copy of everything it can have read, and
