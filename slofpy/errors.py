@@ -169,3 +169,9 @@ class TimeLimitExceeded(BaseException):
         if seconds is not None:
             self.seconds = seconds
         super().__init__(f"timed out after {self.seconds:g} s")
+
+
+class SlofImageError(ValueError):
+    """A file or folder that is not a SLOF image or source tree (one line: which, and why).
+    Raised by slofpy.slof.image; here so that a front end can catch it without importing
+    the image reader."""

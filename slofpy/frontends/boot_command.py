@@ -116,7 +116,7 @@ def _boot(args, out) -> int:
     from ..host.device_options import DeviceOptionError
     from ..host.fdt_lookup import TreeLookupError
     from ..outfile import DTS_START, FDT_MAGIC, OutputFileError, target_path, write_atomically
-    from ..slof.image import SlofImageError
+    from ..errors import SlofImageError
     user_errors = (ForthError, SeedFileError, SeedError, HostSpecError, OutputFileError,
                    BlobError, TreeLookupError, SlofImageError, DeviceOptionError)
     started = time.perf_counter()

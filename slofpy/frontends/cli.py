@@ -223,7 +223,7 @@ def _run_machine(args, output) -> Machine:
     from ..firmware.board import SeedFileError, boot_machine
     from ..host.device_options import DeviceOptionError
     from ..host.registry import HostSpecError
-    from ..slof.image import SlofImageError
+    from ..errors import SlofImageError
     try:
         seed, host = _seed_and_host(args, args.host or "qemu")
         if args.firmware:

@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import SlofImageError
 from ..vm.source import Preprocessed, Segment, SourceError, preprocess_file
 from . import romfs
 
@@ -31,10 +32,6 @@ MIN_BOOT_TEXT = 4096
 BUILD_DEFINES = {b"RTAS_NVRAM": b"", b"BROKEN_SC1": b"", b"DHCPARCH": b""}
 OF_FS = Path("board-qemu/slof/OF.fs")
 MAKEFILE = Path("board-qemu/slof/Makefile")
-
-
-class SlofImageError(ValueError):
-    """A file or folder that is not a SLOF image or source tree (one line: which, and why)."""
 
 
 @dataclass

@@ -10,7 +10,7 @@ module and VM.drop_jit keep current.
 from __future__ import annotations
 
 import re
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ...codecache import compile_cached
 from ...errors import Throw
@@ -19,8 +19,10 @@ from ..words.table import HELPERS
 from .analysis import executed_code_reads_callers_return_stack, reads_callers_return_stack
 from .decoder import NotCompilable, decode
 from . import source_cache
-from .emitter import HEADROOM, STACK_CHECK, Emitter
 from .source_cache import Emitted
+
+if TYPE_CHECKING:
+    from .emitter import Emitter
 
 # names of the VM's namespace generated code may use (bound only when the body does)
 _PARAMS = ("s", "rs", "mem", "vm", "U", "U2", "P", "UU", "PU", "UL", "PL", "UW", "PW", "SB", "M",
@@ -87,7 +89,10 @@ _NOT_COMPILABLE = Emitted("", (), (), (), (), 0, ())
 
 
 def _emit_fresh(vm, xt: int) -> Emitted:
-    """Run the emitter over the definition at xt, and put its output in one piece."""
+    """Run the emitter over the definition at xt, and put its output in one piece. (The
+    emitter is imported here: a run whose definitions all come from the source cache never
+    loads it.)"""
+    from .emitter import HEADROOM, STACK_CHECK
     code = decode(vm, xt + 8)
     emitter = _emit(vm, xt, code)
     body = xt + 8
@@ -111,8 +116,9 @@ def _emit_fresh(vm, xt: int) -> Emitted:
                    tuple(emitter.lines.marks))
 
 
-def _emit(vm, xt: int, code: list) -> Emitter:
+def _emit(vm, xt: int, code: list) -> "Emitter":
     """The emitter, run over the whole definition."""
+    from .emitter import HEADROOM, Emitter
     if reads_callers_return_stack(vm, xt):
         raise NotCompilable
     emitter = Emitter(vm, code, xt=xt)
