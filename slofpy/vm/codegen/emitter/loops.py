@@ -126,13 +126,21 @@ class Loops(EmitterBase):
             finally:
                 self.loops.pop()
         except Unclean:
-            reached = self.stack.pops - pops
-            self.rollback(snap)
-            if not pull and reached > 0 and self.can_resume_threaded():
-                return self.begin_loop_kept(node, first, close, depth, reached)
-            return self.unkeep(first, snap)
+            return self.retry_pulling(snap, pops, pull, first,
+                                      lambda reached: self.begin_loop_kept(node, first, close,
+                                                                           depth, reached))
         self.after_kept_loop(loop, check)
         return True
+
+    def retry_pulling(self, snap, pops: int, pull: int, pos: int, retry) -> bool:
+        """A kept loop at pos found Unclean: undo the attempt. If it took items off the real
+        stack below the cached ones (and had not pulled any yet), try once more with that
+        many pulled into locals first (retry(reached)); else never keep it."""
+        reached = self.stack.pops - pops
+        self.rollback(snap)
+        if not pull and reached > 0 and self.can_resume_threaded():
+            return retry(reached)
+        return self.unkeep(pos, snap)
 
     def begin_loop_flushed(self, node: Begin, first: int, close: int, depth: int) -> None:
         closing = self.ins[close]
@@ -197,11 +205,9 @@ class Loops(EmitterBase):
                 self.do_depth -= 1
                 self.loops.pop()
         except Unclean:
-            reached = self.stack.pops - pops
-            self.rollback(snap)
-            if not pull and reached > 0 and self.can_resume_threaded():
-                return self.do_loop_kept(node, start, end, depth, reached)
-            return self.unkeep(start, snap)
+            return self.retry_pulling(snap, pops, pull, start,
+                                      lambda reached: self.do_loop_kept(node, start, end, depth,
+                                                                        reached))
         self.after_kept_loop(loop, check)
         return True
 
